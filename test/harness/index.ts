@@ -1,0 +1,46 @@
+// Fixtures every test shares: the run's Kafka and Redis, a fresh topic and key prefix per test.
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
+import { Redis } from 'ioredis';
+
+/** A short unique suffix: each test gets its own topics, groups and key prefixes. */
+export const uniqueId = (label = 't'): string => `${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+export const kafkaBrokers = (): string[] => inject('kafkaBrokers');
+export const redisUrl = (): string => inject('redisUrl');
+
+export function testKafka(clientId = uniqueId('client')): Kafka {
+  return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+}
+
+/** Creates fresh topics (unique names derived from `labels`) and returns their names. */
+export async function freshTopics<const L extends readonly string[]>(labels: L, options: Partial<ITopicConfig> = {}): Promise<{ [K in keyof L]: string }> {
+  const names = labels.map((l) => uniqueId(l));
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ numPartitions: 3, replicationFactor: 1, ...options, topic })) });
+  } finally {
+    await admin.disconnect();
+  }
+  return names as { [K in keyof L]: string };
+}
+
+/** A Redis client for the run's Redis; close it in afterAll/afterEach. */
+export function testRedis(): Redis {
+  return new Redis(redisUrl(), { maxRetriesPerRequest: 3 });
+}
+
+/** A key prefix no other test uses; keys under it are the test's own. */
+export const freshPrefix = (label = 'test'): string => `${uniqueId(label)}:`;
+
+/** Deletes every key under `prefix` (SCAN, never KEYS). */
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
