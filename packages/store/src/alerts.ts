@@ -1,0 +1,42 @@
+import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
+import type { ScriptCommands } from './scripts.js';
+
+/** The least an alert record needs for storage; the full shape is the contracts' alert schema. */
+export interface StoredAlert {
+  id: string;
+  raisedAt: string;
+}
+
+export interface AlertStoreOptions {
+  redis: RedisClient & ScriptCommands;
+  keys: Keys;
+  /** Approximate cap on outbox entries kept after delivery. */
+  outboxMaxLen?: number;
+}
+
+export function createAlertStore({ redis, keys, outboxMaxLen = 100_000 }: AlertStoreOptions) {
+  return {
+    /** Creates the alert and its outbox entry once; true when this call created it. */
+    async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
+      const created = await redis.raiseAlert(
+        keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index,
+        alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), outboxMaxLen,
+      );
+      return created === 1;
+    },
+
+    /** Which of these alert ids already exist. */
+    async existing(ids: string[]): Promise<Set<string>> {
+      const flags = await Promise.all(ids.map((id) => redis.exists(keys.alerts.record(id))));
+      return new Set(ids.filter((_, i) => flags[i] === 1));
+    },
+
+    async get<A extends StoredAlert>(id: string): Promise<A | null> {
+      const raw = await redis.get(keys.alerts.record(id));
+      return raw === null ? null : (JSON.parse(raw) as A);
+    },
+  };
+}
+
+export type AlertStore = ReturnType<typeof createAlertStore>;

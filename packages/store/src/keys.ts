@@ -1,0 +1,76 @@
+// Every Redis key flopwatch uses is built here. Keys one script touches share a {hash tag}, so the
+// same scripts run on a single Redis and on Redis Cluster:
+//   {t:<tenant>}  all of a tenant's accounting state (one atomic script per tenant per batch)
+//   {l:<lineage>} a lineage's record and its contributing tenants
+//   {g:<group>}   a group's members
+//   {alerts}      alert records, their indexes and the outbox stream (alerts are rare; one slot is plenty)
+//   {registry}    registry indexes (tenant list, identifier → tenants)
+//   {audit}       the append-only audit stream
+
+/** The key builder; `prefix` isolates deployments (and tests) sharing one Redis. */
+export function createKeys(prefix = 'fw:') {
+  const t = (tenantId: string) => `${prefix}{t:${tenantId}}`;
+  const l = (lineageId: string) => `${prefix}{l:${lineageId}}`;
+  const g = (groupId: string) => `${prefix}{g:${groupId}}`;
+  const alerts = `${prefix}{alerts}`;
+  const registry = `${prefix}{registry}`;
+  return {
+    prefix,
+    tenant: {
+      /** HASH: all-time totals, breakdowns, rolling-window sums (see lua/apply-usage-9.lua). */
+      totals: (id: string) => `${t(id)}:totals`,
+      /** HASH: day index (days since epoch) → tera-operations. */
+      days: (id: string) => `${t(id)}:days`,
+      /** HASH: hour index (hours since epoch) → tera-operations, last 24 h only. */
+      hours: (id: string) => `${t(id)}:hours`,
+      /** HASH: "<topic>/<partition>" → last Kafka offset applied for this tenant. */
+      fence: (id: string) => `${t(id)}:fence`,
+      /** HASH: job key → high-water mark of counted time (epoch ms). */
+      jobMarks: (id: string) => `${t(id)}:jobmark`,
+      /** ZSET: job key → tera-operations (top jobs for evidence). */
+      jobOps: (id: string) => `${t(id)}:jobops`,
+      /** HASH: lineage id → tera-operations this tenant put into it. */
+      lineages: (id: string) => `${t(id)}:lineages`,
+      /** ZSET: job key → end of its last counted interval (ms), jobs recently active. */
+      active: (id: string) => `${t(id)}:active`,
+      /** HASH: job key → H100-equivalents the job holds. */
+      jobH100e: (id: string) => `${t(id)}:jobh100e`,
+      /** STRING: the tenant's KYC record (JSON, contracts' tenant schema). */
+      kyc: (id: string) => `${t(id)}:kyc`,
+      /** STRING: id of the group of linked tenants this tenant belongs to. */
+      group: (id: string) => `${t(id)}:group`,
+    },
+    lineage: {
+      /** STRING: the lineage record (JSON, contracts' lineage schema). */
+      record: (id: string) => `${l(id)}:record`,
+      /** SET: tenants that put operations into this lineage. */
+      tenants: (id: string) => `${l(id)}:tenants`,
+    },
+    group: {
+      /** SET: member tenant ids. */
+      members: (id: string) => `${g(id)}:members`,
+    },
+    alerts: {
+      /** STRING: one alert (JSON), created once. */
+      record: (alertId: string) => `${alerts}:a:${alertId}`,
+      /** STREAM: alert ids to deliver (the outbox the notifier reads). */
+      outbox: `${alerts}:outbox`,
+      /** ZSET: alert id → raisedAt (ms), for listing. */
+      index: `${alerts}:index`,
+    },
+    registry: {
+      /** ZSET (score 0): every registered tenant id, for lexicographic listing. */
+      tenants: `${registry}:tenants`,
+      /** ZSET (score 0): every registered lineage id. */
+      lineages: `${registry}:lineages`,
+      /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
+      identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
+    },
+    audit: {
+      /** STREAM: the append-only audit log. */
+      log: `${prefix}{audit}:log`,
+    },
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;

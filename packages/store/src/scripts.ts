@@ -1,0 +1,42 @@
+// Lua scripts live in ../lua, one per file, named <name>-<numKeys>.lua (BullMQ's convention). They are
+// registered with ioredis' defineCommand, which runs EVALSHA and falls back to EVAL when a server
+// does not have the script cached yet (after a restart or a failover).
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RedisClient } from './redis.js';
+
+const luaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'lua');
+
+interface ScriptFile {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+function readScripts(): ScriptFile[] {
+  return readdirSync(luaDir)
+    .filter((f) => f.endsWith('.lua'))
+    .map((file) => {
+      const m = /^(.+)-(\d+)\.lua$/.exec(file);
+      if (!m) throw new Error(`lua script ${file} is not named <name>-<numKeys>.lua`);
+      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: readFileSync(join(luaDir, file), 'utf8') };
+    });
+}
+
+/** The scripts as commands on a client: `client.applyUsage(...)`. */
+export interface ScriptCommands {
+  applyUsage(...keysAndArgs: (string | number)[]): Promise<(string | number)[]>;
+  raiseAlert(...keysAndArgs: (string | number)[]): Promise<number>;
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Registers every script in ../lua on the client (idempotent) and returns it with the commands typed. */
+export function defineScripts(client: RedisClient): RedisClient & ScriptCommands {
+  for (const s of readScripts()) {
+    const command = camel(s.name);
+    if (!(command in client)) client.defineCommand(command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+  }
+  return client as RedisClient & ScriptCommands;
+}
