@@ -44,3 +44,5 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
 }
+
+export { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';

@@ -5,3 +5,5 @@ export { OPS_PER_UNIT, countedTeraOps, teraOpsPerMs, teraToOps } from './units.j
 export { createAccounting, type Accounting, type TenantApplyResult, type TenantTotals, type UsageRecord } from './accounting.js';
 export { createAlertStore, type AlertStore, type StoredAlert } from './alerts.js';
 export { createStore, type Store, type StoreOptions } from './store.js';
+export { createRegistry, type GroupChange, type Registry, type RegistryLineage, type RegistryTenant } from './registry.js';
+export { linkIdentifiers, type LinkFields } from './links.js';

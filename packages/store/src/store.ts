@@ -1,6 +1,7 @@
 import { createAccounting } from './accounting.js';
 import { createAlertStore } from './alerts.js';
 import { createKeys } from './keys.js';
+import { createRegistry } from './registry.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
 
@@ -21,6 +22,7 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     keys,
     accounting: createAccounting({ redis: client, keys, activeWindowMs }),
     alerts: createAlertStore({ redis: client, keys }),
+    registry: createRegistry({ redis: client, keys }),
   };
 }
 

@@ -1,16 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { dropPrefix, freshPrefix, redisUrl } from '@flopwatch/test-harness';
 import { countedTeraOps, createStore, type UsageRecord } from '../src/index.js';
+import { backends, type Backend } from './backends.js';
 import { T0, record } from './fixtures.js';
-
-const redis = new Redis(redisUrl());
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) await dropPrefix(redis, p);
-  redis.disconnect();
-});
 
 interface JobPlan {
   tenant: number;
@@ -55,7 +47,13 @@ function truth(events: UsageRecord[]): Map<string, number> {
   return totals;
 }
 
-describe('exactness under redelivery', () => {
+describe.each(backends)('exactness under redelivery on $name', ({ start }) => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = await start();
+  });
+  afterAll(async () => backend.stop());
+
   it('leaves every tenant total equal to the ground truth whatever the duplicates, replays and batch splits', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -64,9 +62,7 @@ describe('exactness under redelivery', () => {
         fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), // batch cut points
         fc.array(fc.nat(), { maxLength: 3 }), // offsets consumers rewind to (crash / rebalance / replay)
         async (jobs, dupPicks, cuts, rewinds) => {
-          const prefix = freshPrefix('prop');
-          prefixes.push(prefix);
-          const store = createStore({ redis, prefix });
+          const store = createStore({ redis: backend.redis, prefix: backend.prefix() });
           const unique = eventsOf(jobs);
           // The log: unique events, with duplicates appended at later offsets (as a retrying producer does).
           const log = [...unique, ...dupPicks.map((i) => unique[i % unique.length]!)].map((e, offset) => ({ ...e, offset: String(offset) }));
