@@ -46,3 +46,4 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
 }
 
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
+export { usageEvent, waitFor, type UsageEventSpec } from './events.js';

@@ -118,6 +118,21 @@ export function createAccounting({ redis, keys, activeWindowMs }: AccountingOpti
       return Promise.all([...byTenant].map(([tenantId, list]) => applyTenant(source, tenantId, list)));
     },
 
+    /**
+     * Records that every record of `source` up to `offset` is applied. Called after a batch; the
+     * consumer resumes from here on assignment, so Redis' own record of progress wins over Kafka's
+     * committed offsets (it is ahead after a crash between apply and commit, and behind after a
+     * Redis restore, when re-reading re-derives exactly what was lost).
+     */
+    async recordProgress(source: string, offset: string): Promise<void> {
+      await redis.set(keys.partition.progress(source), offset);
+    },
+
+    /** The last offset recorded by recordProgress for `source`, or null. */
+    async progress(source: string): Promise<string | null> {
+      return redis.get(keys.partition.progress(source));
+    },
+
     /** The last offset applied from `source` for each tenant given (-1 when none). */
     async fence(source: string, tenantIds: string[]): Promise<Map<string, number>> {
       const values = await Promise.all(tenantIds.map((id) => redis.hget(keys.tenant.fence(id), source)));

@@ -6,6 +6,8 @@
 //   {alerts}      alert records, their indexes and the outbox stream (alerts are rare; one slot is plenty)
 //   {registry}    registry indexes (tenant list, identifier → tenants)
 //   {audit}       the append-only audit stream
+//   {p:<source>}  a Kafka partition's applied progress
+//   {webhooks}    webhook endpoints, their secrets, deliveries, the retry schedule and dead letters
 
 /** The key builder; `prefix` isolates deployments (and tests) sharing one Redis. */
 export function createKeys(prefix = 'fw:') {
@@ -14,6 +16,7 @@ export function createKeys(prefix = 'fw:') {
   const g = (groupId: string) => `${prefix}{g:${groupId}}`;
   const alerts = `${prefix}{alerts}`;
   const registry = `${prefix}{registry}`;
+  const webhooks = `${prefix}{webhooks}`;
   return {
     prefix,
     tenant: {
@@ -65,6 +68,30 @@ export function createKeys(prefix = 'fw:') {
       lineages: `${registry}:lineages`,
       /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
+    },
+    partition: {
+      /** STRING: highest Kafka offset of "<topic>/<partition>" whose whole batch is applied (resume point). */
+      progress: (source: string) => `${prefix}{p:${source}}:progress`,
+    },
+    webhooks: {
+      /** STRING: one endpoint (JSON, without its secrets). */
+      endpoint: (id: string) => `${webhooks}:ep:${id}`,
+      /** STRING: an endpoint's signing secrets (JSON array, newest first; rotated ones carry expiresAt). */
+      secrets: (id: string) => `${webhooks}:secrets:${id}`,
+      /** ZSET: endpoint id → createdAt (ms), for listing. */
+      endpoints: `${webhooks}:endpoints`,
+      /** HASH: endpoint id → when its current run of failures began (ms); absent when healthy. */
+      failing: `${webhooks}:failing`,
+      /** HASH: one delivery (one message to one endpoint) and its state. */
+      delivery: (id: string) => `${webhooks}:dl:${id}`,
+      /** LIST: a delivery's attempts (JSON), oldest first, capped. */
+      attempts: (id: string) => `${webhooks}:dl:${id}:attempts`,
+      /** ZSET: delivery id → when it is due (ms); claimed deliveries are pushed to the end of their lease. */
+      schedule: `${webhooks}:schedule`,
+      /** ZSET: delivery id → when it was dead-lettered (ms). */
+      dead: `${webhooks}:dead`,
+      /** ZSET: delivery id → createdAt (ms): an endpoint's recent deliveries, capped. */
+      history: (endpointId: string) => `${webhooks}:history:${endpointId}`,
     },
     audit: {
       /** STREAM: the append-only audit log. */

@@ -1,0 +1,26 @@
+export { ContractError, CONTRACT_ERROR_CODES, type ContractErrorCode } from './errors.js';
+export { idSchema, countryCodeSchema, timestampSchema } from './ids.js';
+export { PRECISIONS, precisionSchema, type Precision } from './precision.js';
+export { USAGE_EVENT_TYPE, usageDataSchema, usageEventSchema, type UsageData, type UsageEvent } from './usage-event.js';
+export { DLQ_REASONS, describeZodError, type DlqReason } from './dlq.js';
+export { slurmJobRecordSchema, gpusFromTres, type SlurmJobRecord } from './slurm-record.js';
+export { slurmRecordToUsageEvents, type SlurmMapping, type SlurmMappingOptions } from './slurm-mapping.js';
+export { KYC_STATUSES, kycStatusSchema, tenantSchema, type KycStatus, type Tenant } from './tenant.js';
+export { lineageSchema, type Lineage } from './lineage.js';
+export { ALERT_RULES, alertRuleSchema, alertScopeSchema, SEVERITIES, severitySchema, type AlertRule, type AlertScope, type Severity } from './alert-rule.js';
+export {
+  CASE_STATUSES,
+  caseStatusSchema,
+  TRANSITION_ACTIONS,
+  transitionActionSchema,
+  alertTransitionSchema,
+  caseHistoryEntrySchema,
+  applyTransition,
+  type CaseStatus,
+  type TransitionAction,
+  type AlertTransition,
+  type CaseHistoryEntry,
+} from './alert-case.js';
+export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, alertId, type Alert } from './alert.js';
+export { webhookPayloadSchema, type WebhookPayload } from './webhook.js';
+export { PUBLIC_CONTRACTS, contractJsonSchema, type PublicContractName } from './json-schemas.js';

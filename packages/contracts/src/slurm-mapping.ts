@@ -1,0 +1,104 @@
+import { ContractError } from './errors.js';
+import { describeZodError } from './dlq.js';
+import type { Precision } from './precision.js';
+import { gpusFromTres, slurmJobRecordSchema, type SlurmJobRecord } from './slurm-record.js';
+import { USAGE_EVENT_TYPE, usageEventSchema, type UsageEvent } from './usage-event.js';
+
+/** Where a Slurm partition's GPUs and a cluster's machines are: configured by the provider. */
+export interface SlurmMapping {
+  partitions: Record<string, { accelerator: string; precision?: Precision }>;
+  clusters: Record<string, { country: string; region?: string }>;
+}
+
+export interface SlurmMappingOptions {
+  /** The policy's longest allowed interval; longer jobs are split into pieces no longer than this. */
+  maxIntervalSeconds: number;
+  /** CloudEvents `source`; defaults to `slurm://<cluster>`. */
+  source?: string;
+}
+
+// Most large training runs use bf16; a partition that runs another format says so in the mapping.
+const DEFAULT_PRECISION: Precision = 'bf16';
+
+/**
+ * Maps one job record to contiguous usage events no longer than `maxIntervalSeconds`, with ids
+ * `<cluster>/<jobid>/<start>` so a redelivered record yields the same events. No GPUs → no events.
+ */
+export function slurmRecordToUsageEvents(input: unknown, mapping: SlurmMapping, options: SlurmMappingOptions): UsageEvent[] {
+  const parsed = slurmJobRecordSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ContractError('invalid_slurm_record', `invalid Slurm job record: ${describeZodError(parsed.error)}`, { cause: parsed.error });
+  }
+  const record = parsed.data;
+  const gpus = gpusFromTres(record.tres_alloc);
+  if (gpus === undefined) {
+    throw new ContractError('invalid_slurm_record', `job ${record.jobid}: unreadable GPU count in tres_alloc "${record.tres_alloc}"`);
+  }
+  if (gpus === 0) return [];
+  const partition = mapping.partitions[record.partition];
+  if (!partition) {
+    throw new ContractError('unmapped_partition', `job ${record.jobid}: partition "${record.partition}" of cluster "${record.cluster}" has no accelerator mapping`);
+  }
+  const cluster = mapping.clusters[record.cluster];
+  if (!cluster) {
+    throw new ContractError('unmapped_cluster', `job ${record.jobid}: cluster "${record.cluster}" has no country mapping`);
+  }
+  if (!(options.maxIntervalSeconds > 0)) {
+    throw new RangeError(`maxIntervalSeconds must be positive, got ${options.maxIntervalSeconds}`);
+  }
+  const startMs = parseSlurmTime(record['@start']);
+  const endMs = parseSlurmTime(record['@end']);
+  const events: UsageEvent[] = [];
+  const stepMs = Math.floor(options.maxIntervalSeconds * 1000);
+  for (let from = startMs; from < endMs; from += stepMs) {
+    const to = Math.min(from + stepMs, endMs);
+    events.push(toEvent(record, { from, to, gpus, accelerator: partition.accelerator, precision: partition.precision ?? DEFAULT_PRECISION, cluster, source: options.source }));
+  }
+  return events;
+}
+
+interface Piece {
+  from: number;
+  to: number;
+  gpus: number;
+  accelerator: string;
+  precision: Precision;
+  cluster: { country: string; region?: string };
+  source: string | undefined;
+}
+
+function toEvent(record: SlurmJobRecord, piece: Piece): UsageEvent {
+  const start = rfc3339(piece.from);
+  const candidate = {
+    specversion: '1.0',
+    type: USAGE_EVENT_TYPE,
+    source: piece.source ?? `slurm://${record.cluster}`,
+    id: `${record.cluster}/${record.jobid}/${start}`,
+    time: rfc3339(piece.to),
+    subject: record.account,
+    data: {
+      tenantId: record.account,
+      jobId: String(record.jobid),
+      cluster: { id: record.cluster, country: piece.cluster.country, ...(piece.cluster.region === undefined ? {} : { region: piece.cluster.region }) },
+      accelerator: { model: piece.accelerator, count: piece.gpus },
+      interval: { start, end: rfc3339(piece.to) },
+      precision: piece.precision,
+      labels: { 'slurm.partition': record.partition, 'slurm.state': record.state },
+    },
+  };
+  const parsed = usageEventSchema.safeParse(candidate);
+  if (!parsed.success) {
+    throw new ContractError('invalid_slurm_record', `job ${record.jobid}: maps to an invalid usage event: ${describeZodError(parsed.error)}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+function parseSlurmTime(text: string): number {
+  const hasOffset = /(?:Z|[+-]\d\d:\d\d)$/.test(text);
+  return Date.parse(hasOffset ? text : `${text}Z`);
+}
+
+// Whole seconds without `.000`, as in ARCHITECTURE.md's example ids.
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}

@@ -1,0 +1,64 @@
+import { AppError, type AppErrorOptions } from '@flopwatch/runtime';
+
+export const KAFKA_ERROR_CODES = [
+  'KAFKA_OPTIONS', // invalid options passed to a factory
+  'KAFKA_CONNECT', // could not connect to the cluster
+  'KAFKA_SEND', // a produce request failed
+  'KAFKA_TOPIC', // topic administration failed
+  'KAFKA_TOPIC_NOT_FOUND', // the topic does not exist (and is not auto-created)
+  'KAFKA_COMMIT', // committing offsets failed
+  'KAFKA_HANDLER', // the batch handler threw; the batch will be redelivered
+  'KAFKA_ADMIN', // an admin request (offsets, lag) failed
+  'KAFKA_CLOSED', // used after close()
+] as const;
+export type KafkaErrorCode = (typeof KAFKA_ERROR_CODES)[number];
+
+/** Every error this package throws. */
+export class KafkaPortError extends AppError<KafkaErrorCode> {
+  constructor(code: KafkaErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+interface KafkaJsErrorShape {
+  name?: string;
+  type?: string;
+  retriable?: boolean;
+  cause?: unknown;
+  message?: string;
+}
+
+/** Walks kafkajs' cause chain (retries wrap the protocol error) and returns every link. */
+function chain(err: unknown): KafkaJsErrorShape[] {
+  const links: KafkaJsErrorShape[] = [];
+  let current: unknown = err;
+  while (typeof current === 'object' && current !== null && links.length < 10) {
+    links.push(current as KafkaJsErrorShape);
+    current = (current as KafkaJsErrorShape).cause;
+  }
+  return links;
+}
+
+const NOT_FOUND_TYPES = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']);
+
+/**
+ * Maps a kafkajs error to a KafkaPortError: a missing topic becomes KAFKA_TOPIC_NOT_FOUND (not
+ * retryable — it will not appear by itself), others keep `code` and take kafkajs' retriable flag
+ * (exhausted retries of a retriable failure stay retryable: a later attempt may succeed).
+ */
+export function toKafkaPortError(code: KafkaErrorCode, message: string, err: unknown, details?: Record<string, unknown>): KafkaPortError {
+  if (err instanceof KafkaPortError) return err;
+  const links = chain(err);
+  const type = links.find((l) => typeof l.type === 'string')?.type;
+  if (type && NOT_FOUND_TYPES.has(type)) {
+    return new KafkaPortError('KAFKA_TOPIC_NOT_FOUND', `${message}: topic does not exist`, { cause: err, retryable: false, details: { ...details, kafkaType: type } });
+  }
+  const first = links[0];
+  const retryable =
+    first?.name === 'KafkaJSNonRetriableError'
+      ? false
+      : first?.name === 'KafkaJSNumberOfRetriesExceeded'
+        ? links.slice(1).every((l) => l.retriable !== false)
+        : first?.retriable ?? true;
+  return new KafkaPortError(code, message, { cause: err, retryable, details: { ...details, ...(type ? { kafkaType: type } : {}) } });
+}

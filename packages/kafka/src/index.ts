@@ -1,0 +1,17 @@
+export { createKafkaClient, type KafkaClient, type KafkaClientOptions } from './client.js';
+export { ensureTopics, type TopicSpec, type EnsureTopicsResult } from './topics.js';
+export { createProducer, type KafkaProducer, type ProducerOptions, type OutgoingMessage, type SendResult } from './producer.js';
+export {
+  createBatchConsumer,
+  type BatchConsumer,
+  type BatchConsumerOptions,
+  type BatchConsumerEvents,
+  type ConsumedBatch,
+  type ConsumedMessage,
+  type ConsumerState,
+  type ConsumerStats,
+  type SeekTarget,
+  type TopicPartition,
+} from './consumer.js';
+export { consumerLag, type PartitionLag } from './lag.js';
+export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, type KafkaErrorCode } from './errors.js';

@@ -1,0 +1,69 @@
+import { internals, type KafkaClient } from './client.js';
+import { toKafkaPortError } from './errors.js';
+import { topicSpecSchema, validateOptions } from './options.js';
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor?: number;
+  /** Topic configs, e.g. { 'retention.ms': '604800000', 'cleanup.policy': 'delete' }. */
+  configs?: Record<string, string>;
+}
+
+export interface EnsureTopicsResult {
+  created: string[];
+  existing: string[];
+  /** Existing topics with fewer partitions than asked for; left as they are (see ensureTopics). */
+  underPartitioned: { topic: string; partitions: number; requested: number }[];
+}
+
+/**
+ * Creates the topics that do not exist; existing topics are left alone. A topic with fewer
+ * partitions than asked is only reported (and logged as a warning), never grown: adding partitions
+ * moves keys to other partitions, which breaks per-tenant ordering and the per-partition offset
+ * fences kept in Redis — an operator does that deliberately, with the consumers stopped.
+ */
+export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Promise<EnsureTopicsResult> {
+  for (const spec of specs) validateOptions('topic', topicSpecSchema, spec);
+  const log = client.log.child({ component: 'kafka-topics' });
+  const admin = await client[internals].admin();
+  const result: EnsureTopicsResult = { created: [], existing: [], underPartitioned: [] };
+  try {
+    const names = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !names.has(s.topic));
+    for (const spec of missing) {
+      // One topic per request: another instance may create the same topic concurrently, and
+      // kafkajs answers `false` (not an error) only when every topic of the request already existed.
+      const created = await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: spec.topic,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicationFactor ?? -1,
+            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+      if (created) {
+        result.created.push(spec.topic);
+        log.info({ topic: spec.topic, partitions: spec.partitions }, 'topic created');
+      } else result.existing.push(spec.topic);
+    }
+    const present = specs.filter((s) => names.has(s.topic));
+    if (present.length > 0) {
+      const { topics } = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+      for (const spec of present) {
+        result.existing.push(spec.topic);
+        const partitions = topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
+        if (partitions < spec.partitions) {
+          result.underPartitioned.push({ topic: spec.topic, partitions, requested: spec.partitions });
+          log.warn({ topic: spec.topic, partitions, requested: spec.partitions }, 'topic has fewer partitions than configured');
+        }
+      }
+    }
+  } catch (err) {
+    throw toKafkaPortError('KAFKA_TOPIC', 'ensuring topics failed', err, { topics: specs.map((s) => s.topic) });
+  }
+  return result;
+}

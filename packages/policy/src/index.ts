@@ -1,0 +1,10 @@
+export { POLICY_ERROR_CODES, PolicyError, PolicyPackError, type PolicyErrorCode, type PackIssue } from './errors.js';
+export { policyPackSchema, levelSchema, type PolicyPack, type Level } from './pack-schema.js';
+export { DEFAULT_POLICY_PATH, loadPolicyPack, parsePolicyPack } from './load-pack.js';
+export { countryTier, type Tier } from './tiers.js';
+export { validateUsage, type UsageValidation } from './validate-usage.js';
+export { estimateOperations, type OperationsEstimate, type EstimateBasis } from './estimate.js';
+export { tenantRisk, type TenantRisk } from './tenant-risk.js';
+export { hardwareRisk, type HardwareRisk } from './hardware-risk.js';
+export { levelOperations, levelsCrossed, levelsReached } from './levels.js';
+export { THRESHOLD_RULE_SCOPE, evaluateThresholdRule, type ThresholdRule, type ThresholdRuleInput, type AlertDraft } from './threshold-rule.js';

@@ -1,0 +1,55 @@
+import { isCountryCode } from '@flopwatch/catalog';
+import { severitySchema } from '@flopwatch/contracts';
+import { z } from 'zod';
+
+const countryListSchema = z.array(z.string().refine(isCountryCode, { message: 'not an ISO 3166-1 alpha-2 country code' }));
+const operationsSchema = z.number().positive().max(1e30);
+
+/** One alert level: the fraction of the threshold at which it fires and the severity it carries. */
+export const levelSchema = z.strictObject({ fraction: z.number().positive().max(10), severity: severitySchema });
+export type Level = z.infer<typeof levelSchema>;
+
+const levelsSchema = z
+  .array(levelSchema)
+  .min(1)
+  .refine((levels) => levels.every((l, i) => i === 0 || l.fraction > (levels[i - 1]?.fraction ?? 0)), {
+    message: 'fractions must be strictly increasing',
+  });
+
+const enabled = z.boolean();
+// Rules measured against a threshold may override the pack's levels; single-step rules carry a severity.
+const leveledRule = { enabled, levels: levelsSchema.optional() };
+
+/** The policy pack: country tiers, thresholds, levels, estimation defaults, input limits and rule parameters. */
+export const policyPackSchema = z
+  .strictObject({
+    version: z.string().min(1).max(128),
+    countries: z.strictObject({ tier1: countryListSchema.min(1), tier3: countryListSchema }),
+    thresholds: z.strictObject({
+      frontier: z.strictObject({ operations: operationsSchema }),
+      tenant: z.strictObject({ operations: operationsSchema, windowDays: z.number().int().positive().max(3660) }),
+    }),
+    levels: levelsSchema,
+    utilization: z.strictObject({ default: z.number().gt(0).max(1) }),
+    limits: z.strictObject({
+      maxIntervalSeconds: z.number().int().positive().max(7 * 86_400),
+      maxClockSkewSeconds: z.number().int().min(0).max(86_400),
+    }),
+    rules: z.strictObject({
+      'frontier-approach': z.strictObject(leveledRule),
+      'tenant-approach': z.strictObject(leveledRule),
+      structuring: z.strictObject({ ...leveledRule, minMembers: z.number().int().min(2) }),
+      'lineage-laundering': z.strictObject({ ...leveledRule, minTenants: z.number().int().min(2) }),
+      velocity: z.strictObject({ enabled, horizonDays: z.number().positive(), burnWindowDays: z.number().positive(), severity: severitySchema }),
+      'large-untrusted-cluster': z.strictObject({ enabled, maxH100e: z.number().positive(), severity: severitySchema }),
+      'unverified-at-scale': z.strictObject({ enabled, operations: operationsSchema, severity: severitySchema }),
+      'parent-in-tier3': z.strictObject({ enabled, minOperations: operationsSchema, severity: severitySchema }),
+    }),
+  })
+  .superRefine((pack, ctx) => {
+    const tier1 = new Set(pack.countries.tier1);
+    for (const [i, code] of pack.countries.tier3.entries()) {
+      if (tier1.has(code)) ctx.addIssue({ code: 'custom', path: ['countries', 'tier3', i], message: `${code} is also in countries.tier1` });
+    }
+  });
+export type PolicyPack = z.infer<typeof policyPackSchema>;

@@ -1,0 +1,127 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SlurmMapping } from '@flopwatch/contracts';
+import { consumerLag, createBatchConsumer, createProducer, ensureTopics, type BatchConsumer, type KafkaClient, type KafkaProducer, type SeekTarget, type TopicPartition } from '@flopwatch/kafka';
+import type { PolicyPack } from '@flopwatch/policy';
+import type { Store } from '@flopwatch/store';
+import { createIngestMetrics } from './metrics.js';
+import { createPipeline } from './pipeline.js';
+
+export interface IngestTopics {
+  telemetry: string;
+  /** Slurm jobcomp/kafka records; null to not consume one. */
+  slurm: string | null;
+  dlq: string;
+  /** Partitions of topics the ingest creates when they are missing. */
+  partitions: number;
+}
+
+export interface IngestDeps {
+  kafka: KafkaClient;
+  store: Store;
+  pack: PolicyPack;
+  slurm: SlurmMapping | null;
+  metricsRegistry: Registry;
+  log: Logger;
+  topics: IngestTopics;
+  groupId: string;
+  maxMessageBytes: number;
+  partitionConcurrency?: number;
+  now?: () => Date;
+}
+
+export interface Ingest {
+  /** Creates missing topics, joins the consumer group and starts consuming. */
+  start(): Promise<void>;
+  /** Ready: consuming, and the last Redis step succeeded. */
+  readiness(): { ready: boolean; checks: Record<string, unknown> };
+  /** Finishes the batch in flight, commits, leaves the group; idempotent. */
+  close(): Promise<void>;
+}
+
+/** The ingest: a consumer-group member that counts usage exactly once and raises alerts. */
+export function createIngest(deps: IngestDeps): Ingest {
+  const log = deps.log.child({ component: 'ingest' });
+  const metrics = createIngestMetrics(deps.metricsRegistry);
+  let redisHealthy = true;
+  let producer: KafkaProducer | undefined;
+  let consumer: BatchConsumer | undefined;
+  let closing: Promise<void> | undefined;
+
+  const topics = [deps.topics.telemetry, ...(deps.topics.slurm ? [deps.topics.slurm] : [])];
+
+  /**
+   * Where to resume each assigned partition: Redis' record of applied progress when it is ahead of
+   * the group's committed offset (the process died between applying a batch and committing it).
+   * Otherwise Kafka's position stands: a new group or an operator's reset re-reads, and the tenant
+   * fences in Redis make the re-read count nothing twice.
+   */
+  async function resumePoints(assignments: TopicPartition[]): Promise<SeekTarget[]> {
+    const committed = new Map((await consumerLag(deps.kafka, deps.groupId, topics)).map((p) => [`${p.topic}/${p.partition}`, p.committed]));
+    const targets: SeekTarget[] = [];
+    for (const a of assignments) {
+      const source = `${a.topic}/${a.partition}`;
+      const progress = await deps.store.accounting.progress(source);
+      const next = committed.get(source);
+      if (progress === null || next === null || next === undefined) continue;
+      const resume = BigInt(progress) + 1n;
+      if (resume > BigInt(next)) {
+        log.info({ topic: a.topic, partition: a.partition, committed: next, resume: String(resume) }, 'resuming from the progress recorded in Redis');
+        targets.push({ ...a, offset: String(resume) });
+      }
+    }
+    return targets;
+  }
+
+  return {
+    async start() {
+      await ensureTopics(deps.kafka, [...topics, deps.topics.dlq].map((topic) => ({ topic, partitions: deps.topics.partitions })));
+      producer = createProducer(deps.kafka, { idempotent: true, log });
+      await producer.connect();
+      const handleBatch = createPipeline({
+        store: deps.store,
+        producer,
+        pack: deps.pack,
+        slurm: deps.slurm,
+        metrics,
+        log,
+        dlqTopic: deps.topics.dlq,
+        maxMessageBytes: deps.maxMessageBytes,
+        kindOf: (topic) => (topic === deps.topics.slurm ? 'slurm' : 'telemetry'),
+        onRedisHealth: (healthy) => (redisHealthy = healthy),
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+      consumer = createBatchConsumer(deps.kafka, {
+        groupId: deps.groupId,
+        topics,
+        fromBeginning: true,
+        concurrency: deps.partitionConcurrency ?? 3,
+        log,
+        onBatch: handleBatch,
+        onAssigned: (assignments) => resumePoints(assignments),
+      });
+      consumer.on('assigned', ({ rebalances }) => {
+        if (rebalances > 0) metrics.rebalances.inc();
+      });
+      await consumer.start();
+      log.info({ topics, groupId: deps.groupId, dlq: deps.topics.dlq, policyVersion: deps.pack.version }, 'ingest ready: consuming telemetry');
+    },
+
+    readiness() {
+      const consuming = consumer?.stats().state === 'running';
+      return { ready: consuming && redisHealthy, checks: { consumer: consumer?.stats().state ?? 'idle', redis: redisHealthy ? 'ok' : 'failing' } };
+    },
+
+    close() {
+      closing ??= (async () => {
+        await consumer?.close();
+        await producer?.close();
+        log.info('ingest stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+export { DLQ_HEADERS } from './pipeline.js';
+export { ingestConfigSchema, type IngestConfig } from './config.js';

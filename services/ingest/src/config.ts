@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
+import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+
+/** The ingest's configuration, from environment variables; every default works with the local stack. */
+export const ingestConfigSchema = z.object({
+  /** Kafka bootstrap brokers, comma-separated. */
+  KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
+  KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-ingest'),
+  /** Consumer group; every ingest instance of one deployment shares it. */
+  INGEST_GROUP_ID: z.string().min(1).default('flopwatch-ingest'),
+  /** Topic of CloudEvents usage events (key = tenant id). */
+  TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
+  /** Topic of Slurm jobcomp/kafka job records; empty to not consume one. */
+  SLURM_TOPIC: z.string().default('slurm.jobcomp.v1'),
+  /** Dead-letter topic: invalid inputs, original bytes, reason in headers. */
+  DLQ_TOPIC: z.string().min(1).default('gpu.telemetry.dlq.v1'),
+  /** Partitions given to topics the ingest creates (ingest replicas beyond this sit idle). */
+  TOPIC_PARTITIONS: envInt({ min: 1, max: 10_000, default: 12 }),
+  /** Partitions of one instance processed at once. */
+  PARTITION_CONCURRENCY: envInt({ min: 1, max: 64, default: 3 }),
+  /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: envBoolean(false),
+  /** Prefix of every key; separates deployments sharing one Redis. */
+  REDIS_PREFIX: z.string().default('fw:'),
+  /** The policy pack (YAML); the ingest refuses to start on an invalid one. */
+  POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
+  /** YAML mapping Slurm partitions to accelerators and clusters to countries; needed for SLURM_TOPIC. */
+  SLURM_MAPPING_FILE: z.string().optional(),
+  /** Larger messages go to the DLQ as too_large. */
+  MAX_MESSAGE_BYTES: envInt({ min: 1024, max: 16 * 1024 * 1024, default: 1024 * 1024 }),
+  /** A job silent this long stops counting toward the H100-equivalents its tenant holds. */
+  ACTIVE_WINDOW: envDuration({ min: 60_000, default: 15 * 60_000 }),
+  /** Where /metrics, /healthz and /readyz listen. */
+  OPS_HOST: z.string().default('127.0.0.1'),
+  OPS_PORT: envInt({ min: 0, max: 65_535, default: 9465 }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type IngestConfig = z.output<typeof ingestConfigSchema>;

@@ -1,0 +1,47 @@
+// Composition root of the ingest: config → logger → clients → createIngest → start; close on signal.
+import { createKafkaClient } from '@flopwatch/kafka';
+import { loadPolicyPack } from '@flopwatch/policy';
+import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, startOpsServer } from '@flopwatch/runtime';
+import { connectRedis, createStore } from '@flopwatch/store';
+import { createIngest } from './app.js';
+import { ingestConfigSchema } from './config.js';
+import { loadSlurmMapping } from './slurm-mapping.js';
+
+const config = exitOnConfigError(() => loadConfig(ingestConfigSchema, process.env));
+const log = createLogger({ service: 'ingest', level: config.LOG_LEVEL });
+const shutdown = createShutdown({ log, timeoutMs: 30_000 });
+installSignalHandlers(shutdown, { log });
+
+try {
+  const pack = loadPolicyPack(config.POLICY_FILE);
+  const slurm = config.SLURM_TOPIC && config.SLURM_MAPPING_FILE ? loadSlurmMapping(config.SLURM_MAPPING_FILE) : null;
+  if (config.SLURM_TOPIC && !slurm) log.warn({ topic: config.SLURM_TOPIC }, 'no SLURM_MAPPING_FILE: Slurm records will be dead-lettered as unmapped');
+  log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
+
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-ingest' });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  shutdown.add('redis', () => redis.quit());
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  shutdown.add('kafka', () => kafka.close());
+  const metricsRegistry = createMetricsRegistry({ service: 'ingest' });
+  const ingest = createIngest({
+    kafka,
+    store: createStore({ redis, prefix: config.REDIS_PREFIX, activeWindowMs: config.ACTIVE_WINDOW }),
+    pack,
+    slurm,
+    metricsRegistry,
+    log,
+    topics: { telemetry: config.TELEMETRY_TOPIC, slurm: config.SLURM_TOPIC || null, dlq: config.DLQ_TOPIC, partitions: config.TOPIC_PARTITIONS },
+    groupId: config.INGEST_GROUP_ID,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    partitionConcurrency: config.PARTITION_CONCURRENCY,
+  });
+  const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => ingest.readiness(), log });
+  shutdown.add('ops-server', () => ops.close());
+  shutdown.add('ingest', () => ingest.close());
+  await ingest.start();
+} catch (err) {
+  log.fatal({ err }, 'ingest failed to start');
+  await shutdown.run('start-up failed');
+  process.exit(1);
+}
