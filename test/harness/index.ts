@@ -47,3 +47,5 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
 
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
 export { usageEvent, waitFor, type UsageEventSpec } from './events.js';
+export { startPrivateRedis, type PrivateRedis } from './redis-server.js';
+export { freePort } from './ports.js';

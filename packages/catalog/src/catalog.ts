@@ -16,9 +16,18 @@ const byName: ReadonlyMap<string, Accelerator> = new Map(
   accelerators.flatMap((acc) => [acc.id, acc.name, ...acc.aliases].map((key) => [normalize(key), acc] as const)),
 );
 
+// The ingest looks a model up several times per event; telemetry uses few spellings, so remember them.
+// Bounded, because a spelling is input: a flood of junk names must not grow memory.
+const recent = new Map<string, Accelerator | undefined>();
+const RECENT_MAX = 1024;
+
 /** The accelerator a catalog id, name or telemetry alias names (case, spaces and punctuation ignored). */
 export function findAccelerator(nameOrIdOrAlias: string): Accelerator | undefined {
-  return byName.get(normalize(nameOrIdOrAlias));
+  if (recent.has(nameOrIdOrAlias)) return recent.get(nameOrIdOrAlias);
+  const found = byName.get(normalize(nameOrIdOrAlias));
+  if (recent.size >= RECENT_MAX) recent.clear();
+  recent.set(nameOrIdOrAlias, found);
+  return found;
 }
 
 // When a chip lacks the job's format, the nearest format it runs that work in; bf16 and fp16 are

@@ -11,12 +11,15 @@
   ARGV[1] alert id
   ARGV[2] alert JSON
   ARGV[3] raisedAt (epoch ms)
-  ARGV[4] outbox MAXLEN (approximate); entries older than that many are trimmed
+
+  The outbox is never trimmed here: an entry leaves it only when the notifier has delivered it
+  (XACK + XDEL), so a long notifier outage delays alerts but loses none. Alerts are rare (one per
+  level per subject), so the stream stays small.
 
   Returns: 1 when the alert was created, 0 when it already existed (nothing written).
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[1], 'type', 'alert.raised')
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'type', 'alert.raised')
 return 1

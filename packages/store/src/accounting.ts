@@ -1,4 +1,5 @@
 import type { Keys } from './keys.js';
+import { countedTeraOps } from './units.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
 
@@ -52,6 +53,8 @@ export interface TenantApplyResult {
   totals: TenantTotals;
   /** The tenant's contribution to each lineage named in the batch, tera-operations. */
   lineages: Map<string, number>;
+  /** An upper bound of each of those lineages' own tera-operations (see keys.lineage.upperBound). */
+  lineageUpperBounds: Map<string, number>;
 }
 
 
@@ -89,6 +92,7 @@ export function createAccounting({ redis, keys, activeWindowMs }: AccountingOpti
         trailing365dTeraOps: n(7), trailing24hTeraOps: n(8), h100eActive: n(9),
       },
       lineages,
+      lineageUpperBounds: new Map(),
     };
   }
 
@@ -114,8 +118,18 @@ export function createAccounting({ redis, keys, activeWindowMs }: AccountingOpti
         set.add(r.tenantId);
         contributors.set(r.lineageId, set);
       }
-      await Promise.all([...contributors].map(([lineageId, tenants]) => redis.sadd(keys.lineage.tenants(lineageId), ...tenants)));
-      return Promise.all([...byTenant].map(([tenantId, list]) => applyTenant(source, tenantId, list)));
+      const bounds = new Map<string, number>();
+      for (const r of records) {
+        if (r.lineageId !== null) bounds.set(r.lineageId, (bounds.get(r.lineageId) ?? 0) + countedTeraOps(r.endMs - r.startMs, r.teraOpsPerMs));
+      }
+      const [, upper] = await Promise.all([
+        Promise.all([...contributors].map(([lineageId, tenants]) => redis.sadd(keys.lineage.tenants(lineageId), ...tenants))),
+        Promise.all([...bounds].map(async ([lineageId, tera]) => [lineageId, await redis.incrby(keys.lineage.upperBound(lineageId), tera)] as const)),
+      ]);
+      const upperBounds = new Map(upper);
+      const results = await Promise.all([...byTenant].map(([tenantId, list]) => applyTenant(source, tenantId, list)));
+      for (const r of results) r.lineageUpperBounds = new Map([...r.lineages.keys()].map((l) => [l, upperBounds.get(l) ?? 0]));
+      return results;
     },
 
     /**

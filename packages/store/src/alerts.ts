@@ -11,17 +11,15 @@ export interface StoredAlert {
 export interface AlertStoreOptions {
   redis: RedisClient & ScriptCommands;
   keys: Keys;
-  /** Approximate cap on outbox entries kept after delivery. */
-  outboxMaxLen?: number;
 }
 
-export function createAlertStore({ redis, keys, outboxMaxLen = 100_000 }: AlertStoreOptions) {
+export function createAlertStore({ redis, keys }: AlertStoreOptions) {
   return {
     /** Creates the alert and its outbox entry once; true when this call created it. */
     async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
       const created = await redis.raiseAlert(
         keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index,
-        alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), outboxMaxLen,
+        alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt),
       );
       return created === 1;
     },

@@ -7,3 +7,22 @@ export { createAlertStore, type AlertStore, type StoredAlert } from './alerts.js
 export { createStore, type Store, type StoreOptions } from './store.js';
 export { createRegistry, type GroupChange, type Registry, type RegistryLineage, type RegistryTenant } from './registry.js';
 export { linkIdentifiers, type LinkFields } from './links.js';
+export { createAuditLog, type AuditLog, type AuditEntry, type NewAuditEntry, type AuditQuery, type AuditPage } from './audit.js';
+export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
+export { createUsage, sumUsage, type Usage, type TenantUsage, type UsageWindows } from './usage.js';
+export {
+  createWebhookStore,
+  deliveryId,
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryStatus,
+  type NewDelivery,
+  type SettleInput,
+  type StoredSecret,
+  type WebhookEndpoint,
+  type WebhookFilter,
+  type WebhookStore,
+  type WebhookStoreOptions,
+} from './webhooks.js';
+export { createLineageLinks, type LineageFact, type LineageLink, type LineageLinks, type LinkEvidence } from './lineage-links.js';
+export { createRegistryChanges, type RegistryChange, type RegistryChanges, type RegistryChangesOptions } from './registry-changes.js';

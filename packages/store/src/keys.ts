@@ -7,6 +7,7 @@
 //   {registry}    registry indexes (tenant list, identifier → tenants)
 //   {audit}       the append-only audit stream
 //   {p:<source>}  a Kafka partition's applied progress
+//   {ck:<checkpoint>} which lineage wrote a checkpoint, and lineages that read it before it was known
 //   {webhooks}    webhook endpoints, their secrets, deliveries, the retry schedule and dead letters
 
 /** The key builder; `prefix` isolates deployments (and tests) sharing one Redis. */
@@ -48,6 +49,22 @@ export function createKeys(prefix = 'fw:') {
       record: (id: string) => `${l(id)}:record`,
       /** SET: tenants that put operations into this lineage. */
       tenants: (id: string) => `${l(id)}:tenants`,
+      /**
+       * STRING: an upper bound of the lineage's own tera-operations, raised before each apply by the
+       * whole intervals of its records; redelivery can only make it larger. A cheap pre-filter: a
+       * lineage whose bound is below the lowest alert level needs no exact read.
+       */
+      upperBound: (id: string) => `${l(id)}:ub`,
+      /** HASH: parent lineage id → JSON evidence of how the link was found (checkpoint or declared). */
+      links: (id: string) => `${l(id)}:links`,
+      /** SET: lineages whose parentId is this lineage (re-evaluated when it grows). */
+      children: (id: string) => `${l(id)}:children`,
+    },
+    checkpoint: {
+      /** HASH: lineage, tenant — the first lineage that wrote this checkpoint (checkpointOut). */
+      writer: (checkpoint: string) => `${prefix}{ck:${checkpoint}}:writer`,
+      /** HASH: lineage → tenant, lineages that read the checkpoint before its writer was seen. */
+      readers: (checkpoint: string) => `${prefix}{ck:${checkpoint}}:readers`,
     },
     group: {
       /** SET: member tenant ids. */
@@ -66,6 +83,10 @@ export function createKeys(prefix = 'fw:') {
       tenants: `${registry}:tenants`,
       /** ZSET (score 0): every registered lineage id. */
       lineages: `${registry}:lineages`,
+      /** STREAM: registry changes { tenantId, groups } / { lineageId } for re-evaluation without telemetry. */
+      changes: `${registry}:changes`,
+      /** STRING: a token that changes on every registry write, so readers can cache records. */
+      version: `${registry}:version`,
       /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
     },

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Keys } from './keys.js';
 import { linkIdentifiers, type LinkFields } from './links.js';
 import type { RedisClient } from './redis.js';
+import { createRegistryChanges } from './registry-changes.js';
 
 /** The least the registry needs of a tenant record; the full shape is the contracts' tenant schema. */
 export interface RegistryTenant extends LinkFields {
@@ -29,6 +31,8 @@ const splitLink = (link: string): [string, string] => {
  * as long as most of its members stay together, so alerts about a group keep their subject.
  */
 export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys }) {
+  const changes = createRegistryChanges({ redis, keys });
+
   async function getTenant<T extends RegistryTenant>(id: string): Promise<T | null> {
     const raw = await redis.get(keys.tenant.kyc(id));
     return raw === null ? null : (JSON.parse(raw) as T);
@@ -74,8 +78,18 @@ export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys
     return changes;
   }
 
+  // Written after the records it covers: a reader that sees the new token also sees the new records.
+  async function bumpVersion(): Promise<void> {
+    await redis.set(keys.registry.version, randomUUID());
+  }
+
   return {
     getTenant,
+
+    /** Changes whenever a tenant or lineage record changes; null before the first write. */
+    async version(): Promise<string | null> {
+      return redis.get(keys.registry.version);
+    },
 
     async getTenants<T extends RegistryTenant>(ids: string[]): Promise<Map<string, T | null>> {
       const records = await Promise.all(ids.map((id) => getTenant<T>(id)));
@@ -107,7 +121,11 @@ export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys
         for (const id of c) covered.add(id);
         components.push(c);
       }
-      return { before, groups: await assignGroups(components) };
+      const groups = await assignGroups(components);
+      // Re-evaluation without waiting for telemetry: the ingest reads this stream (KYC or links changed).
+      const touched = [...new Set([...(oldGroupId ? [oldGroupId] : []), ...groups.map((g) => g.groupId)])];
+      await changes.append({ tenantId: tenant.id, groups: touched });
+      return { before, groups };
     },
 
     /** Tenant ids in lexicographic order after `after` (cursor pagination). */
@@ -132,6 +150,8 @@ export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys
       const before = await this.getLineage<L>(lineage.id);
       await redis.set(keys.lineage.record(lineage.id), JSON.stringify(lineage));
       await redis.zadd(keys.registry.lineages, 0, lineage.id);
+      if (lineage.parentId) await redis.sadd(keys.lineage.children(lineage.parentId), lineage.id);
+      await changes.append({ lineageId: lineage.id });
       return before;
     },
 

@@ -1,9 +1,15 @@
 import { createAccounting } from './accounting.js';
+import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
+import { createAuditLog } from './audit.js';
 import { createKeys } from './keys.js';
+import { createLineageLinks } from './lineage-links.js';
+import { createRegistryChanges } from './registry-changes.js';
 import { createRegistry } from './registry.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
+import { createWebhookStore } from './webhooks.js';
+import { createUsage } from './usage.js';
 
 export interface StoreOptions {
   redis: RedisClient;
@@ -17,12 +23,20 @@ export interface StoreOptions {
 export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000 }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
+  const accounting = createAccounting({ redis: client, keys, activeWindowMs });
+  const registry = createRegistry({ redis: client, keys });
   return {
     redis: client,
     keys,
-    accounting: createAccounting({ redis: client, keys, activeWindowMs }),
+    accounting,
     alerts: createAlertStore({ redis: client, keys }),
-    registry: createRegistry({ redis: client, keys }),
+    registry,
+    lineageLinks: createLineageLinks({ redis: client, keys, registry }),
+    registryChanges: createRegistryChanges({ redis: client, keys }),
+    cases: createAlertCases({ redis: client, keys }),
+    audit: createAuditLog({ redis: client, keys }),
+    usage: createUsage({ redis: client, keys, accounting, registry }),
+    webhooks: createWebhookStore({ redis: client, keys }),
   };
 }
 

@@ -86,6 +86,17 @@ describe.each(backends)('on $name', ({ start }) => {
       expect([...own.byTenant.keys()].sort()).toEqual(['shell-1', 'shell-2', 'shell-3']);
     });
 
+    it('keeps a lineage upper bound that never falls below the exact total, even when a batch is applied twice', async () => {
+      const batch = [record({ offset: '1', lineageId: 'run-9' }), record({ offset: '2', startMs: T0 + HOUR / 2, endMs: T0 + 2 * HOUR, lineageId: 'run-9' })];
+      const [first] = await store.accounting.applyBatch(SRC, batch);
+      const exact = (await store.accounting.lineageOwnTeraOps('run-9')).teraOps;
+      expect(exact).toBe(first!.lineages.get('run-9'));
+      expect(first!.lineageUpperBounds.get('run-9')).toBeGreaterThanOrEqual(exact);
+      const [again] = await store.accounting.applyBatch(SRC, batch);
+      expect(again!.lineageUpperBounds.get('run-9')).toBeGreaterThan(exact);
+      expect((await store.accounting.lineageOwnTeraOps('run-9')).teraOps).toBe(exact);
+    });
+
     it('keeps trailing 24-hour and 365-day sums as the tenant moves forward in time', async () => {
       const day = 24 * HOUR;
       await store.accounting.applyBatch(SRC, [record({ offset: '1' })]);

@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SlurmMapping } from '@flopwatch/contracts';
 import { consumerLag, createBatchConsumer, createProducer, ensureTopics, type BatchConsumer, type KafkaClient, type KafkaProducer, type SeekTarget, type TopicPartition } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
-import { createIngestMetrics } from './metrics.js';
+import { readExposure } from './exposure.js';
+import { createIngestMetrics, createScrapeMetrics } from './metrics.js';
 import { createPipeline } from './pipeline.js';
+import { startReevaluation, type Reevaluation } from './reevaluate.js';
 
 export interface IngestTopics {
   telemetry: string;
@@ -27,6 +31,9 @@ export interface IngestDeps {
   groupId: string;
   maxMessageBytes: number;
   partitionConcurrency?: number;
+  /** How often the registry change stream is polled for re-evaluation (ms). Default 1000. */
+  registryPollMs?: number;
+  sessionTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -46,9 +53,15 @@ export function createIngest(deps: IngestDeps): Ingest {
   let redisHealthy = true;
   let producer: KafkaProducer | undefined;
   let consumer: BatchConsumer | undefined;
+  let reevaluation: Reevaluation | undefined;
   let closing: Promise<void> | undefined;
 
   const topics = [deps.topics.telemetry, ...(deps.topics.slurm ? [deps.topics.slurm] : [])];
+  createScrapeMetrics(deps.metricsRegistry, {
+    lag: () => consumerLag(deps.kafka, deps.groupId, topics),
+    exposure: () => readExposure({ store: deps.store }),
+    levels: deps.pack.levels.map((l) => l.fraction),
+  });
 
   /**
    * Where to resume each assigned partition: Redis' record of applied progress when it is ahead of
@@ -96,6 +109,9 @@ export function createIngest(deps: IngestDeps): Ingest {
         topics,
         fromBeginning: true,
         concurrency: deps.partitionConcurrency ?? 3,
+        sessionTimeoutMs: deps.sessionTimeoutMs ?? 30_000,
+        // Kafka's guidance: heartbeat at most a third of the session timeout.
+        heartbeatIntervalMs: Math.min(3_000, Math.floor((deps.sessionTimeoutMs ?? 30_000) / 3)),
         log,
         onBatch: handleBatch,
         onAssigned: (assignments) => resumePoints(assignments),
@@ -104,6 +120,16 @@ export function createIngest(deps: IngestDeps): Ingest {
         if (rebalances > 0) metrics.rebalances.inc();
       });
       await consumer.start();
+      reevaluation = startReevaluation({
+        store: deps.store,
+        pack: deps.pack,
+        log,
+        metrics,
+        group: deps.groupId,
+        consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        ...(deps.registryPollMs ? { pollMs: deps.registryPollMs } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+      });
       log.info({ topics, groupId: deps.groupId, dlq: deps.topics.dlq, policyVersion: deps.pack.version }, 'ingest ready: consuming telemetry');
     },
 
@@ -114,6 +140,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
     close() {
       closing ??= (async () => {
+        await reevaluation?.close();
         await consumer?.close();
         await producer?.close();
         log.info('ingest stopped');

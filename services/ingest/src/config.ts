@@ -17,6 +17,11 @@ export const ingestConfigSchema = z.object({
   DLQ_TOPIC: z.string().min(1).default('gpu.telemetry.dlq.v1'),
   /** Partitions given to topics the ingest creates (ingest replicas beyond this sit idle). */
   TOPIC_PARTITIONS: envInt({ min: 1, max: 10_000, default: 12 }),
+  /**
+   * How long the group waits for a silent member before reassigning its partitions: after a crash,
+   * its partitions stall this long. The broker allows 6 s to 5 min by default.
+   */
+  KAFKA_SESSION_TIMEOUT: envDuration({ min: 1_000, max: 30 * 60_000, default: 30_000 }),
   /** Partitions of one instance processed at once. */
   PARTITION_CONCURRENCY: envInt({ min: 1, max: 64, default: 3 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */

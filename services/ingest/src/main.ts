@@ -35,6 +35,7 @@ try {
     groupId: config.INGEST_GROUP_ID,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     partitionConcurrency: config.PARTITION_CONCURRENCY,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => ingest.readiness(), log });
   shutdown.add('ops-server', () => ops.close());

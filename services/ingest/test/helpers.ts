@@ -1,9 +1,11 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { freshPrefix, freshTopics, kafkaBrokers, redisUrl, uniqueId } from '@flopwatch/test-harness';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freshPrefix, freshTopics, kafkaBrokers, redisUrl, uniqueId, usageEvent } from '@flopwatch/test-harness';
 import { estimateOperations, loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
-import { createKafkaClient, createProducer, type KafkaProducer } from '@flopwatch/kafka';
+import { consumerLag, createKafkaClient, createProducer, type KafkaProducer } from '@flopwatch/kafka';
 import { countedTeraOps, createStore, teraOpsPerMs, type Store } from '@flopwatch/store';
 import type { UsageEvent } from '@flopwatch/contracts';
 import { createIngest, type Ingest } from '../src/app.js';
@@ -88,4 +90,56 @@ export async function storedTotals(store: Store, tenants: Iterable<string>): Pro
   const out = new Map<string, number>();
   for (const t of tenants) out.set(t, (await store.accounting.tenantTotals(t)).ops ?? 0);
   return out;
+}
+
+const HOUR = 3_600_000;
+/** Event time of the test streams: three days ago, so nothing is in the future. */
+export const T0 = Date.now() - 3 * 24 * HOUR;
+
+/** A small fleet: each tenant runs jobs reporting contiguous one-minute intervals. */
+export function stream(tenants: number, jobsPerTenant: number, intervals: number, from = 0): UsageEvent[] {
+  const out: UsageEvent[] = [];
+  for (let i = from; i < from + intervals; i++) {
+    for (let t = 0; t < tenants; t++) {
+      for (let j = 0; j < jobsPerTenant; j++) {
+        out.push(usageEvent({ tenantId: `tenant-${t}`, jobId: `job-${t}-${j}`, startMs: T0 + i * 60_000, seconds: 60, gpus: 8 * (j + 1), tensorActive: 0.3 + 0.05 * t, lineageId: `tenant-${t}/model` }) as UsageEvent);
+      }
+    }
+  }
+  return out;
+}
+
+/** True when the group has committed every message of the topics. */
+export async function caughtUp(groupId: string, topics: Pick<Topics, 'telemetry' | 'slurm'>): Promise<boolean> {
+  const client = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('lag'), logger: silent });
+  try {
+    const lag = await consumerLag(client, groupId, [topics.telemetry, topics.slurm]);
+    return lag.every((p) => p.lag === 0 && (p.committed !== null || p.high === '0'));
+  } finally {
+    await client.close();
+  }
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface IngestProcess {
+  child: ChildProcess;
+  /** Log lines (JSON) the process printed. */
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+/** Runs services/ingest/src/main.ts as a real process (as an operator would), with env overrides. */
+export function spawnIngest(env: Record<string, string>): IngestProcess {
+  const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, OPS_PORT: '0', LOG_LEVEL: 'info', KAFKA_BROKERS: kafkaBrokers().join(','), REDIS_URL: redisUrl(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const collect = (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited };
 }

@@ -1,12 +1,10 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dropPrefix, kafkaBrokers, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
-import { consumerLag, createKafkaClient } from '@flopwatch/kafka';
+import { dropPrefix, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { slurmRecordToUsageEvents, type Alert, type UsageEvent } from '@flopwatch/contracts';
 import { DLQ_HEADERS } from '../src/app.js';
-import { SLURM, defaultPack, encode, groundTruth, silent, startIngest, storedTotals, testProducer, testStore, testTopics, type TestIngest, type Topics } from './helpers.js';
+import { SLURM, T0, caughtUp, defaultPack, encode, stream, groundTruth, silent, startIngest, storedTotals, testProducer, testStore, testTopics, type TestIngest } from './helpers.js';
 
 const HOUR = 3_600_000;
-const T0 = Date.now() - 3 * 24 * HOUR;
 const pack = defaultPack();
 
 const running: TestIngest[] = [];
@@ -25,29 +23,6 @@ function env() {
     s.redis.disconnect();
   });
   return s;
-}
-
-/** A small fleet: each tenant runs jobs reporting contiguous one-minute intervals. */
-function stream(tenants: number, jobsPerTenant: number, intervals: number): UsageEvent[] {
-  const out: UsageEvent[] = [];
-  for (let i = 0; i < intervals; i++) {
-    for (let t = 0; t < tenants; t++) {
-      for (let j = 0; j < jobsPerTenant; j++) {
-        out.push(usageEvent({ tenantId: `tenant-${t}`, jobId: `job-${t}-${j}`, startMs: T0 + i * 60_000, seconds: 60, gpus: 8 * (j + 1), tensorActive: 0.3 + 0.05 * t, lineageId: `tenant-${t}/model` }) as UsageEvent);
-      }
-    }
-  }
-  return out;
-}
-
-async function caughtUp(groupId: string, topics: Topics): Promise<boolean> {
-  const client = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('lag'), logger: silent });
-  try {
-    const lag = await consumerLag(client, groupId, [topics.telemetry, topics.slurm]);
-    return lag.every((p) => p.lag === 0 && (p.committed !== null || p.high === '0'));
-  } finally {
-    await client.close();
-  }
 }
 
 async function expectTotals(store: ReturnType<typeof env>['store'], events: UsageEvent[]) {

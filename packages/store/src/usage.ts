@@ -1,0 +1,125 @@
+import type { Accounting } from './accounting.js';
+import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
+import type { Registry } from './registry.js';
+import { teraToOps } from './units.js';
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** Trailing windows ending at `now`, tera-operations. */
+export interface UsageWindows {
+  h24: number;
+  d7: number;
+  d30: number;
+  d365: number;
+}
+
+/** A tenant's usage as the books keep it, tera-operations (gpuMicroseconds excepted). */
+export interface TenantUsage {
+  teraOps: number;
+  upperTeraOps: number;
+  gpuMicroseconds: number;
+  controlledTier1TeraOps: number;
+  windows: UsageWindows;
+  byCountry: Record<string, number>;
+  byTier: Record<string, number>;
+  byModel: Record<string, number>;
+  byLineage: Record<string, number>;
+  /** End of the latest counted interval (epoch ms), null when nothing was counted. */
+  lastActivityMs: number | null;
+}
+
+type LineageRecord = { id: string; parentId: string | null; baseModel?: { publishedWeights: boolean; pretrainingOperations: number | null } | null };
+
+const pick = (totals: Record<string, number>, prefix: string) =>
+  Object.fromEntries(Object.entries(totals).filter(([f, v]) => f.startsWith(prefix) && v > 0).map(([f, v]) => [f.slice(prefix.length), v]));
+
+/** Sums a day- or hour-bucket hash over indexes in (from, to]. */
+function sumBuckets(buckets: Record<string, string>, from: number, to: number): number {
+  let sum = 0;
+  for (const [idx, v] of Object.entries(buckets)) {
+    const i = Number(idx);
+    if (i > from && i <= to) sum += Number(v);
+  }
+  return sum;
+}
+
+/** Read model over the accounting state: usage per tenant, group and lineage. */
+export function createUsage({ redis, keys, accounting, registry }: { redis: RedisClient; keys: Keys; accounting: Accounting; registry: Registry }) {
+  return {
+    /** A tenant's totals, trailing windows ending at `now`, and breakdowns. */
+    async tenant(tenantId: string, now: Date): Promise<TenantUsage> {
+      const [totals, days, hours, lineages] = await Promise.all([
+        accounting.tenantTotals(tenantId),
+        redis.hgetall(keys.tenant.days(tenantId)),
+        redis.hgetall(keys.tenant.hours(tenantId)),
+        redis.hgetall(keys.tenant.lineages(tenantId)),
+      ]);
+      const day = Math.floor(now.getTime() / DAY_MS);
+      const hour = Math.floor(now.getTime() / HOUR_MS);
+      return {
+        teraOps: totals.ops ?? 0,
+        upperTeraOps: totals.ub ?? 0,
+        gpuMicroseconds: totals.gpu_us ?? 0,
+        controlledTier1TeraOps: totals.ctl1_ops ?? 0,
+        windows: {
+          h24: sumBuckets(hours, hour - 24, hour),
+          d7: sumBuckets(days, day - 7, day),
+          d30: sumBuckets(days, day - 30, day),
+          d365: sumBuckets(days, day - 365, day),
+        },
+        byCountry: pick(totals, 'ops:country:'),
+        byTier: pick(totals, 'ops:tier:'),
+        byModel: pick(totals, 'ops:model:'),
+        byLineage: Object.fromEntries(Object.entries(lineages).map(([k, v]) => [k, Number(v)])),
+        lastActivityMs: totals.max_end ? totals.max_end : null,
+      };
+    },
+
+    /** A lineage's cumulative operations: its own, its ancestors', and a closed-weight base model's pretraining. */
+    async lineageCumulative(lineageId: string): Promise<{ operations: number; ownOperations: number; byTenant: Map<string, number> }> {
+      const own = await accounting.lineageOwnTeraOps(lineageId);
+      const record = await registry.getLineage<LineageRecord>(lineageId);
+      const chain = [...(record ? [record] : []), ...(await registry.ancestors<LineageRecord>(lineageId))];
+      let tera = own.teraOps;
+      const byTenant = new Map(own.byTenant);
+      for (const ancestor of chain.slice(1)) {
+        const a = await accounting.lineageOwnTeraOps(ancestor.id);
+        tera += a.teraOps;
+        for (const [t, v] of a.byTenant) byTenant.set(t, (byTenant.get(t) ?? 0) + v);
+      }
+      const root = chain.at(-1);
+      const base = root?.baseModel && !root.baseModel.publishedWeights ? (root.baseModel.pretrainingOperations ?? 0) : 0;
+      return { operations: teraToOps(tera) + base, ownOperations: teraToOps(own.teraOps), byTenant };
+    },
+  };
+}
+
+/** Adds usages together (a group's usage is the sum of its members'). */
+export function sumUsage(usages: TenantUsage[]): TenantUsage {
+  const add = (a: Record<string, number>, b: Record<string, number>) => {
+    const out = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  const zero: TenantUsage = {
+    teraOps: 0, upperTeraOps: 0, gpuMicroseconds: 0, controlledTier1TeraOps: 0,
+    windows: { h24: 0, d7: 0, d30: 0, d365: 0 },
+    byCountry: {}, byTier: {}, byModel: {}, byLineage: {}, lastActivityMs: null,
+  };
+  return usages.reduce((acc, u) => ({
+    teraOps: acc.teraOps + u.teraOps,
+    upperTeraOps: acc.upperTeraOps + u.upperTeraOps,
+    gpuMicroseconds: acc.gpuMicroseconds + u.gpuMicroseconds,
+    controlledTier1TeraOps: acc.controlledTier1TeraOps + u.controlledTier1TeraOps,
+    windows: { h24: acc.windows.h24 + u.windows.h24, d7: acc.windows.d7 + u.windows.d7, d30: acc.windows.d30 + u.windows.d30, d365: acc.windows.d365 + u.windows.d365 },
+    byCountry: add(acc.byCountry, u.byCountry),
+    byTier: add(acc.byTier, u.byTier),
+    byModel: add(acc.byModel, u.byModel),
+    byLineage: add(acc.byLineage, u.byLineage),
+    lastActivityMs: u.lastActivityMs === null ? acc.lastActivityMs : Math.max(acc.lastActivityMs ?? 0, u.lastActivityMs),
+  }), zero);
+}
+
+export type Usage = ReturnType<typeof createUsage>;

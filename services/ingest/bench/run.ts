@@ -1,0 +1,227 @@
+// `pnpm bench:ingest [--events N] [--tenants N] [--steady-seconds S]`
+// Measures, in one run on this machine: (a) the raw kafkajs consume rate of a pre-filled topic (the
+// ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
+// ingest's peak RSS, Redis memory per 1,000 active jobs, and produce → alert latency at a steady
+// 5,000 events/s. Prints figures; asserts nothing.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureInfra } from '@flopwatch/local';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    tenants: { type: 'string', default: '3000' },
+    'jobs-per-tenant': { type: 'string', default: '3' },
+    'steady-seconds': { type: 'string', default: '20' },
+    'steady-rate': { type: 'string', default: '5000' },
+  },
+});
+const N = Number(args.events);
+const TENANTS = Number(args.tenants);
+const JOBS = Number(args['jobs-per-tenant']);
+const STEADY_S = Number(args['steady-seconds']);
+const STEADY_RATE = Number(args['steady-rate']);
+const PARTITIONS = 12;
+const run = `bench-${Date.now().toString(36)}`;
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const say = (line: string) => console.log(`[bench] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const T0 = Date.now() - 30 * 86_400_000;
+const MODELS = ['nvidia-h100-sxm5-80gb', 'nvidia-a100-sxm4-80gb', 'nvidia-h200-sxm-141gb', 'amd-mi300x', 'nvidia-l40s'];
+const COUNTRIES = ['US', 'DE', 'JP', 'SG', 'IN', 'BR'];
+
+function event(i: number, startMs: number, gpus: number, tenant: number, job: number) {
+  const start = new Date(startMs).toISOString();
+  const clusterId = `c${tenant % 7}`;
+  return {
+    specversion: '1.0', type: 'io.flopwatch.gpu.usage.v1', source: `dcgm://${clusterId}`, id: `${clusterId}/${tenant}-${job}/${start}`,
+    time: new Date(startMs + 60_000).toISOString(), subject: `tenant-${tenant}`,
+    data: {
+      tenantId: `tenant-${tenant}`, jobId: `job-${tenant}-${job}`,
+      cluster: { id: clusterId, region: `r${tenant % 3}`, country: COUNTRIES[tenant % COUNTRIES.length]! },
+      accelerator: { model: MODELS[(tenant + job) % MODELS.length]!, count: gpus },
+      interval: { start, end: new Date(startMs + 60_000).toISOString() },
+      precision: 'bf16', utilization: { tensorActive: 0.25 + ((i * 7) % 40) / 100 },
+      lineage: { id: `tenant-${tenant}/model-${job % 2}`, parentId: null },
+    },
+  };
+}
+
+async function produceAll(kafka: Kafka, topic: string): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const jobs = TENANTS * JOBS;
+  const started = Date.now();
+  const batch = 5_000;
+  for (let i = 0; i < N; i += batch) {
+    const messages = [];
+    for (let k = i; k < Math.min(N, i + batch); k++) {
+      const job = k % jobs;
+      const tenant = Math.floor(job / JOBS);
+      const step = Math.floor(k / jobs);
+      messages.push({ key: `tenant-${tenant}`, value: JSON.stringify(event(k, T0 + step * 60_000, 8 * (1 + (job % 64)), tenant, job % JOBS)) });
+    }
+    await producer.send({ topic, messages });
+    if ((i / batch) % 40 === 0) say(`  produced ${i + messages.length} / ${N} (${Math.round((i + messages.length) / ((Date.now() - started) / 1000))} events/s)`);
+  }
+  await producer.disconnect();
+}
+
+/** (a) kafkajs consuming the topic with no processing: the ceiling for anything built on it. */
+async function rawConsume(kafka: Kafka, topic: string): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${run}-raw`, maxBytesPerPartition: 1_048_576 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let count = 0;
+  let first = 0;
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        count += batch.messages.length;
+        if (count >= N) resolve();
+      },
+    });
+  });
+  await done;
+  const seconds = (performance.now() - first) / 1000;
+  await consumer.disconnect();
+  return N / seconds;
+}
+
+function spawnIngest(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
+    cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', OPS_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let peakRss = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (hwm) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
+    } catch { /* exited */ }
+  }, 250);
+  return { child, peakRss: () => peakRss, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+}
+
+async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+async function main(): Promise<void> {
+  const infra = await ensureInfra(process.env, (l) => say(l));
+  const kafka = new Kafka({ clientId: run, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const redis = new Redis(infra.redisUrl);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = `${run}.telemetry`;
+  await admin.createTopics({ waitForLeaders: true, topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`].map((t) => ({ topic: t, numPartitions: PARTITIONS })) });
+  await admin.disconnect();
+
+  say(`pre-filling ${topic} with ${N} events over ${TENANTS} tenants × ${JOBS} jobs …`);
+  await produceAll(kafka, topic);
+
+  say('(a) raw kafkajs consume, no processing …');
+  const ceiling = await rawConsume(kafka, topic);
+  say(`    ${Math.round(ceiling)} events/s`);
+
+  say('(b) the ingest, end to end (consumed → applied in Redis), as a separate process …');
+  const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+  const prefix = `${run}:`;
+  const groupId = `${run}-ingest`;
+  const ingest = spawnIngest({ KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl, REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topic, SLURM_TOPIC: '', DLQ_TOPIC: `${run}.dlq`, INGEST_GROUP_ID: groupId, TOPIC_PARTITIONS: String(PARTITIONS), PARTITION_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '4' });
+  let started = 0;
+  let last = 0;
+  for (;;) {
+    const done = await committedTotal(kafka, groupId, topic);
+    if (done > 0 && started === 0) started = performance.now();
+    if (done >= N) break;
+    if (done - last >= N / 10) {
+      say(`    … ${done} / ${N}`);
+      last = done;
+    }
+    await sleep(200);
+  }
+  const pipeline = N / ((performance.now() - started) / 1000);
+  const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+  const jobs = TENANTS * JOBS;
+  await ingest.stop();
+  say(`    ${Math.round(pipeline)} events/s`);
+
+  say(`(c) produce → alert latency at a steady ${STEADY_RATE} events/s for ${STEADY_S} s …`);
+  const steady = spawnIngest({ KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl, REDIS_PREFIX: `${run}-steady:`, TELEMETRY_TOPIC: `${run}.steady`, SLURM_TOPIC: '', DLQ_TOPIC: `${run}.steady.dlq`, INGEST_GROUP_ID: `${run}-steady`, TOPIC_PARTITIONS: String(PARTITIONS) });
+  await sleep(4_000);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  // Each probe is a fresh unregistered tenant passing 10^23 operations on Tier 1 H100s in one event:
+  // it raises unverified-at-scale, whose raisedAt minus the probe's produce time is the latency.
+  const probeSentAt = new Map<string, number>();
+  const tickMs = 50;
+  const perTick = Math.round((STEADY_RATE * tickMs) / 1000);
+  const ticks = Math.round((STEADY_S * 1000) / tickMs);
+  let k = 0;
+  const t0 = performance.now();
+  for (let tick = 0; tick < ticks; tick++) {
+    const messages = [];
+    for (let m = 0; m < perTick; m++, k++) {
+      const job = k % jobs;
+      const tenant = Math.floor(job / JOBS);
+      messages.push({ key: `tenant-${tenant}`, value: JSON.stringify(event(k, Date.now() - 120_000 + Math.floor(k / jobs), 8, tenant, job % JOBS)) });
+    }
+    if (tick % 10 === 5) {
+      const probe = `probe-${tick}`;
+      const e = event(k, Date.now() - 3_700_000, 100_000, 0, 0);
+      e.data.tenantId = probe; e.subject = probe; e.id = `${probe}/1`; e.data.jobId = probe;
+      e.data.accelerator.model = 'nvidia-h100-sxm5-80gb'; e.data.cluster.country = 'US'; e.data.utilization = { tensorActive: 0.5 };
+      e.data.interval = { start: new Date(Date.now() - 3_700_000).toISOString(), end: new Date(Date.now() - 100_000).toISOString() };
+      messages.push({ key: probe, value: JSON.stringify(e) });
+      probeSentAt.set(probe, Date.now());
+    }
+    await producer.send({ topic: `${run}.steady`, messages });
+    const behind = t0 + (tick + 1) * tickMs - performance.now();
+    if (behind > 0) await sleep(behind);
+  }
+  await producer.disconnect();
+  await sleep(3_000);
+  const latencies: number[] = [];
+  const alertIds = await redis.zrange(`${run}-steady:{alerts}:index`, 0, -1);
+  for (const id of alertIds) {
+    const alert = JSON.parse((await redis.get(`${run}-steady:{alerts}:a:${id}`)) ?? 'null') as { rule: string; subject: string; raisedAt: string } | null;
+    if (alert?.rule === 'unverified-at-scale' && probeSentAt.has(alert.subject)) latencies.push(Date.parse(alert.raisedAt) - probeSentAt.get(alert.subject)!);
+  }
+  const steadyRss = steady.peakRss();
+  await steady.stop();
+
+  const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+  console.log('');
+  console.log(`flopwatch ingest benchmark — ${N} events, ${TENANTS} tenants, ${jobs} jobs, ${PARTITIONS} partitions, ${new Date().toISOString()}`);
+  console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
+  console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s`);
+  console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);
+  console.log(`      ingest peak RSS                      ${mib(ingest.peakRss())} (steady run: ${mib(steadyRss)})`);
+  console.log(`      Redis memory per 1,000 active jobs   ${mib(((memAfter - memBefore) / jobs) * 1000)} (${mib(memAfter - memBefore)} for ${jobs} jobs)`);
+  console.log(`      produce → alert at ${STEADY_RATE} events/s    p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (${latencies.length}/${probeSentAt.size} probes)`);
+  redis.disconnect();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule, validateAllowList } from '@flopwatch/webhooks';
+
+const retrySchedule = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseRetrySchedule(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .default([...DEFAULT_RETRY_SCHEDULE_MS]),
+);
+
+const allowList = envList({ default: [], min: 0 }).superRefine((entries, ctx) => {
+  try {
+    validateAllowList(entries);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+const optionalUrl = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.url().optional());
+
+/** The notifier's configuration, from environment variables; every default works with the local stack. */
+export const notifierConfigSchema = z.object({
+  KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
+  KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-notifier'),
+  /** Where alerts are published (key = subject). */
+  ALERTS_TOPIC: z.string().min(1).default('compliance.alerts.v1'),
+  ALERTS_TOPIC_PARTITIONS: envInt({ min: 1, max: 10_000, default: 6 }),
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: envBoolean(false),
+  REDIS_PREFIX: z.string().default('fw:'),
+  /** Redis consumer group on the outbox stream; every notifier instance of one deployment shares it. */
+  OUTBOX_GROUP: z.string().min(1).default('flopwatch-notifier'),
+  /** Name of this instance in the group (default: host name and pid). */
+  OUTBOX_CONSUMER: z.string().min(1).optional(),
+  /** Outbox entries another instance took and left unacknowledged this long are taken over. */
+  OUTBOX_CLAIM_IDLE: envDuration({ min: 100, default: 60_000 }),
+  /** How often an idle notifier looks for new outbox entries and due deliveries. */
+  POLL_INTERVAL: envDuration({ min: 10, default: 500 }),
+  /** Delays between delivery attempts, e.g. `5s,5m,30m,2h,5h,10h,10h`; after the last, the message is dead-lettered. */
+  WEBHOOK_RETRY_SCHEDULE: retrySchedule,
+  /** ± fraction of each retry delay chosen at random. */
+  WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
+  /** One attempt (connect, send, answer) must complete within this. */
+  WEBHOOK_TIMEOUT: envDuration({ min: 100, max: 120_000, default: 15_000 }),
+  /** Response bytes read and kept per attempt. */
+  WEBHOOK_MAX_RESPONSE_BYTES: envInt({ min: 0, max: 1_048_576, default: 4_096 }),
+  /** Attempts in flight at once per instance. */
+  WEBHOOK_CONCURRENCY: envInt({ min: 1, max: 1_000, default: 16 }),
+  /** An endpoint failing without a single success this long is disabled. */
+  WEBHOOK_DISABLE_AFTER: envDuration({ min: 1_000, default: 5 * 86_400_000 }),
+  /** Allow http:// endpoints (local development only). */
+  WEBHOOK_ALLOW_HTTP: envBoolean(false),
+  /** CIDRs, addresses or host names (`*.suffix`) exempt from the private-address refusal. */
+  WEBHOOK_ALLOW_LIST: allowList,
+  /** Alertmanager base URL (e.g. http://127.0.0.1:9093); unset to not post to one. */
+  ALERTMANAGER_URL: optionalUrl,
+  /** How long an alert stays firing in Alertmanager (flopwatch alerts are events, not states). */
+  ALERTMANAGER_ALERT_TTL: envDuration({ min: 60_000, default: 24 * 3_600_000 }),
+  /** Base URL of the API, for the generatorURL link of Alertmanager alerts. */
+  PUBLIC_API_URL: optionalUrl,
+  OPS_HOST: z.string().default('127.0.0.1'),
+  OPS_PORT: envInt({ min: 0, max: 65_535, default: 9466 }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type NotifierConfig = z.output<typeof notifierConfigSchema>;
