@@ -14,7 +14,6 @@
   ARGV[1] alert id
   ARGV[2] SHA-1 (hex) of the record as the caller read it
   ARGV[3] the new record (JSON)
-  ARGV[4] outbox MAXLEN (approximate)
 
   Returns: 1 when replaced, 0 when the record changed since it was read (nothing written),
            -1 when the alert does not exist.
@@ -23,5 +22,6 @@ local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if redis.sha1hex(current) ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[3])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'id', ARGV[1], 'type', 'alert.updated')
+-- Never trimmed here: the notifier deletes entries once delivered (see raise-alert-3.lua).
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'type', 'alert.updated')
 return 1

@@ -65,7 +65,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | null {
 }
 
 /** Alert triage over the alert records: filtered listing and case transitions. */
-export function createAlertCases({ redis, keys, outboxMaxLen = 100_000 }: { redis: RedisClient; keys: Keys; outboxMaxLen?: number }) {
+export function createAlertCases({ redis, keys }: { redis: RedisClient; keys: Keys }) {
   const scripts = redis as RedisClient & TransitionCommand;
 
   /** The record as stored (JSON text), or null. */
@@ -120,7 +120,7 @@ export function createAlertCases({ redis, keys, outboxMaxLen = 100_000 }: { redi
      * and puts an `alert.updated` entry in the outbox.
      */
     async replace(id: string, readText: string, next: object): Promise<ReplaceResult> {
-      const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, id, sha1(readText), JSON.stringify(next), outboxMaxLen);
+      const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, id, sha1(readText), JSON.stringify(next));
       return reply === 1 ? 'replaced' : reply === 0 ? 'conflict' : 'missing';
     },
   };

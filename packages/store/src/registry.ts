@@ -124,6 +124,7 @@ export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys
       const groups = await assignGroups(components);
       // Re-evaluation without waiting for telemetry: the ingest reads this stream (KYC or links changed).
       const touched = [...new Set([...(oldGroupId ? [oldGroupId] : []), ...groups.map((g) => g.groupId)])];
+      await bumpVersion();
       await changes.append({ tenantId: tenant.id, groups: touched });
       return { before, groups };
     },
@@ -151,6 +152,7 @@ export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys
       await redis.set(keys.lineage.record(lineage.id), JSON.stringify(lineage));
       await redis.zadd(keys.registry.lineages, 0, lineage.id);
       if (lineage.parentId) await redis.sadd(keys.lineage.children(lineage.parentId), lineage.id);
+      await bumpVersion();
       await changes.append({ lineageId: lineage.id });
       return before;
     },

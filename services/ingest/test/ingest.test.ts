@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dropPrefix, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { slurmRecordToUsageEvents, type Alert, type UsageEvent } from '@flopwatch/contracts';
 import { DLQ_HEADERS } from '../src/app.js';
-import { SLURM, T0, caughtUp, defaultPack, encode, stream, groundTruth, silent, startIngest, storedTotals, testProducer, testStore, testTopics, type TestIngest } from './helpers.js';
+import { SLURM, T0, caughtUp, defaultPack, encode, stream, groundTruth, startIngest, storedTotals, testProducer, testStore, testTopics, type TestIngest } from './helpers.js';
 
 const HOUR = 3_600_000;
 const pack = defaultPack();

@@ -1,0 +1,88 @@
+// The API as a factory: external plugins → app plugins → routes (fastify/demo's composition).
+// main.ts owns the clients and listening; tests build it with real clients and use app.inject().
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { authenticate, bearerToken, createKeyring } from './auth.js';
+import type { ApiDeps, ApiLimits } from './deps.js';
+import { ApiError } from './errors.js';
+import { registerDocs } from './plugins/docs.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerHttpMetrics } from './plugins/http-metrics.js';
+import { alertRoutes } from './routes/alerts.js';
+import { auditRoutes } from './routes/audit.js';
+import { healthRoutes } from './routes/health.js';
+import { lineageRoutes } from './routes/lineages.js';
+import { policyRoutes } from './routes/policy.js';
+import { telemetryRoutes } from './routes/telemetry.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { usageRoutes } from './routes/usage.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export type { ApiDeps, ApiLimits, RouteOptions } from './deps.js';
+export { requireRole, hashKey, parseApiKeys, type Role, type Principal } from './auth.js';
+
+const DEFAULT_LIMITS: ApiLimits = { bodyLimit: 1024 * 1024, rateLimitMax: 600, rateLimitWindowMs: 60_000, requestTimeoutMs: 30_000 };
+
+/** Builds the API (not listening); close it with app.close(). */
+export async function buildApp(deps: ApiDeps) {
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    bodyLimit: limits.bodyLimit,
+    handlerTimeout: limits.requestTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // A caller's X-Request-Id is kept (for tracing across systems) when it is a sane token.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 256 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addContentTypeParser(['application/cloudevents+json', 'application/cloudevents-batch+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+
+  // External plugins.
+  const keyring = createKeyring(deps.apiKeys);
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', authenticate(keyring));
+  await app.register(rateLimit, {
+    global: true,
+    max: limits.rateLimitMax,
+    timeWindow: limits.rateLimitWindowMs,
+    // Per API key; callers without a valid key share their address' budget.
+    keyGenerator: (request) => {
+      const token = bearerToken(request);
+      const principal = token ? keyring.authenticate(token) : null;
+      return principal ? `key:${principal.name}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) => new ApiError(429, 'RATE_LIMITED', `rate limit of ${context.max} requests per ${context.after} exceeded; retry in ${context.after}`, { retryAfter: context.after }),
+  });
+  await registerDocs(app, deps.pack.version);
+
+  // App plugins.
+  registerHttpMetrics(app, deps.metricsRegistry);
+
+  // Routes: each plugin gets its dependencies through options.
+  await app.register(healthRoutes, { deps });
+  await app.register(telemetryRoutes, { prefix: '/v1', deps });
+  await app.register(tenantRoutes, { prefix: '/v1', deps });
+  await app.register(lineageRoutes, { prefix: '/v1', deps });
+  await app.register(usageRoutes, { prefix: '/v1', deps });
+  await app.register(alertRoutes, { prefix: '/v1', deps });
+  await app.register(auditRoutes, { prefix: '/v1', deps });
+  await app.register(policyRoutes, { prefix: '/v1', deps });
+  await app.register(webhookRoutes, { prefix: '/v1', deps });
+
+  await app.ready();
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { KafkaProducer } from '@flopwatch/kafka';
+import type { PolicyPack } from '@flopwatch/policy';
+import type { Store } from '@flopwatch/store';
+import type { ApiKeyEntry } from './auth.js';
+
+/** Everything the API needs, created by main.ts (or a test) and passed in. */
+export interface ApiDeps {
+  store: Store;
+  pack: PolicyPack;
+  /** Idempotent producer for POST /v1/telemetry. */
+  producer: KafkaProducer;
+  telemetryTopic: string;
+  apiKeys: readonly ApiKeyEntry[];
+  log: Logger;
+  metricsRegistry: Registry;
+  /** Readiness probes; each throws when its dependency is unreachable. */
+  checks: { redis(): Promise<void>; kafka(): Promise<void> };
+  limits?: Partial<ApiLimits>;
+  /** /metrics without a key. Default true. */
+  metricsPublic?: boolean;
+  now?: () => Date;
+}
+
+export interface ApiLimits {
+  bodyLimit: number;
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  requestTimeoutMs: number;
+}
+
+/** Options every route plugin receives. */
+export interface RouteOptions {
+  deps: ApiDeps;
+}

@@ -1,0 +1,54 @@
+// Composition root of the API: config → logger → clients → buildApp → listen; close on signal.
+import { readFileSync } from 'node:fs';
+import { consumerLag, createKafkaClient, createProducer } from '@flopwatch/kafka';
+import { loadPolicyPack } from '@flopwatch/policy';
+import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig } from '@flopwatch/runtime';
+import { connectRedis, createStore } from '@flopwatch/store';
+import { buildApp } from './app.js';
+import { parseApiKeys } from './auth.js';
+import { apiConfigSchema } from './config.js';
+
+const config = exitOnConfigError(() => loadConfig(apiConfigSchema, process.env));
+const log = createLogger({ service: 'api', level: config.LOG_LEVEL });
+const shutdown = createShutdown({ log, timeoutMs: 30_000 });
+installSignalHandlers(shutdown, { log });
+
+try {
+  const pack = loadPolicyPack(config.POLICY_FILE);
+  const apiKeys = parseApiKeys([config.API_KEYS, config.API_KEYS_FILE ? readFileSync(config.API_KEYS_FILE, 'utf8') : ''].join('\n'));
+  if (apiKeys.length === 0) log.warn('no API keys configured (API_KEYS / API_KEYS_FILE): every /v1 route will answer 401');
+  log.info({ config: redactConfig(config), policyVersion: pack.version, apiKeys: apiKeys.length }, 'starting');
+
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-api' });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  shutdown.add('redis', () => redis.quit());
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  shutdown.add('kafka', () => kafka.close());
+  const producer = createProducer(kafka, { idempotent: true, log });
+  const app = await buildApp({
+    store: createStore({ redis, prefix: config.REDIS_PREFIX }),
+    pack,
+    producer,
+    telemetryTopic: config.TELEMETRY_TOPIC,
+    apiKeys,
+    log,
+    metricsRegistry: createMetricsRegistry({ service: 'api' }),
+    checks: {
+      redis: async () => void (await redis.ping()),
+      // Offsets of the telemetry topic: the broker answers and the topic exists.
+      kafka: async () => void (await consumerLag(kafka, `${config.KAFKA_CLIENT_ID}-readiness`, [config.TELEMETRY_TOPIC])),
+    },
+    limits: { bodyLimit: config.BODY_LIMIT, rateLimitMax: config.RATE_LIMIT_MAX, rateLimitWindowMs: config.RATE_LIMIT_WINDOW, requestTimeoutMs: config.REQUEST_TIMEOUT },
+    metricsPublic: config.METRICS_PUBLIC,
+  });
+  shutdown.add('http', async () => {
+    await app.close();
+    log.info('api stopped');
+  });
+  const url = await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  log.info({ url, docs: `${url}/docs` }, 'api ready');
+} catch (err) {
+  log.fatal({ err }, 'api failed to start');
+  await shutdown.run('start-up failed');
+  process.exit(1);
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { describeZodError, usageEventSchema, type UsageEvent } from '@flopwatch/contracts';
+import { validateUsage } from '@flopwatch/policy';
+import { requireRole } from '../auth.js';
+import type { RouteOptions } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { errors } from '../schemas.js';
+
+/** Events in one request; larger batches are split by the sender. */
+export const MAX_BATCH = 1000;
+
+const resultSchema = z.object({
+  index: z.number().int(),
+  id: z.string().nullable(),
+  tenantId: z.string().nullable(),
+  status: z.enum(['accepted', 'rejected']),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+type EventResult = z.infer<typeof resultSchema>;
+
+// Each event is validated on its own (below), so one bad event is named rather than failing the union.
+const bodySchema = z
+  .union([z.record(z.string(), z.unknown()), z.array(z.unknown()).min(1).max(MAX_BATCH)])
+  .describe(`One usage CloudEvent (see the usage-event contract), or a batch of up to ${MAX_BATCH} as a JSON array (application/cloudevents-batch+json).`);
+
+function check(input: unknown, index: number, deps: RouteOptions['deps']): { result: EventResult; event?: UsageEvent } {
+  const raw = (typeof input === 'object' && input !== null ? input : {}) as { id?: unknown; data?: { tenantId?: unknown } };
+  const base = { index, id: typeof raw.id === 'string' ? raw.id : null, tenantId: typeof raw.data?.tenantId === 'string' ? raw.data.tenantId : null };
+  const parsed = usageEventSchema.safeParse(input);
+  if (!parsed.success) return { result: { ...base, status: 'rejected', reason: 'schema_violation', message: describeZodError(parsed.error) } };
+  const verdict = validateUsage(parsed.data, deps.pack, (deps.now ?? (() => new Date()))());
+  if (!verdict.ok) return { result: { ...base, status: 'rejected', reason: verdict.reason, message: verdict.message } };
+  return { result: { ...base, status: 'accepted' }, event: parsed.data };
+}
+
+/** POST /v1/telemetry: validates usage events and produces them to the ingest's topic. */
+export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.post('/telemetry', {
+    onRequest: requireRole('ingest'),
+    schema: {
+      tags: ['telemetry'],
+      summary: 'Send usage events (one CloudEvent or a batch); all or nothing',
+      description: 'Content types: application/cloudevents+json, application/cloudevents-batch+json, application/json. Every event is validated (schema and policy: known accelerator and country, interval within limits) before any is sent; a batch with an invalid event is rejected whole (400, each invalid event named) and nothing of it reaches Kafka.',
+      body: bodySchema,
+      response: { 202: z.object({ accepted: z.number().int(), results: z.array(resultSchema) }), ...errors(413, 415, 503), 400: z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.object({ results: z.array(resultSchema) }).or(z.record(z.string(), z.unknown())).nullable() }) }) },
+    },
+  }, async (request, reply) => {
+    const batch = Array.isArray(request.body) ? request.body : [request.body];
+    const checked = batch.map((input, i) => check(input, i, deps));
+    const rejected = checked.filter((c) => c.result.status === 'rejected');
+    if (rejected.length > 0) {
+      const first = rejected[0]!.result;
+      throw new ApiError(400, 'INVALID_EVENTS', `${rejected.length} of ${batch.length} events are invalid, none was sent; first: event[${first.index}] ${first.message}`, { results: checked.map((c) => c.result) });
+    }
+    const messages = checked.map((c, i) => ({
+      key: c.event!.data.tenantId,
+      value: JSON.stringify(batch[i]),
+      headers: { 'content-type': 'application/cloudevents+json', 'x-request-id': request.id },
+    }));
+    try {
+      await deps.producer.send(deps.telemetryTopic, messages);
+    } catch (err) {
+      throw new ApiError(503, 'UNAVAILABLE', 'Kafka did not take the events; none may be counted yet, send the same batch again (event ids make a resend safe)', undefined, { cause: err });
+    }
+    request.log.info({ count: messages.length, topic: deps.telemetryTopic }, 'telemetry produced');
+    return reply.code(202).send({ accepted: messages.length, results: checked.map((c) => c.result) });
+  });
+};

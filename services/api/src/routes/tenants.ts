@@ -1,0 +1,151 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { countryCodeSchema, describeZodError, idSchema, kycStatusSchema, tenantSchema, type Tenant } from '@flopwatch/contracts';
+import { tenantRisk } from '@flopwatch/policy';
+import type { GroupChange } from '@flopwatch/store';
+import { READERS, requireRole, type Principal } from '../auth.js';
+import type { ApiDeps, RouteOptions } from '../deps.js';
+import { ApiError, notFound } from '../errors.js';
+import { errors, idParams, limitSchema } from '../schemas.js';
+
+/** Tenant ids a filtered listing reads at most per page; a sparse filter continues through nextCursor. */
+const MAX_SCAN = 5_000;
+
+export const riskSchema = z.object({
+  tier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  trusted: z.boolean(),
+  kycStatus: kycStatusSchema,
+  hqCountry: z.string().nullable(),
+  ownerCountries: z.array(z.string()),
+  reasons: z.array(z.string()),
+});
+
+/** What PUT takes: the tenant record; `id` may be left out (the path names it), `updatedAt` is set by the API. */
+export const tenantInputSchema = tenantSchema.omit({ updatedAt: true }).extend({ id: idSchema.optional() }).strict();
+
+const groupChangeSchema = z.object({ groupId: z.string(), members: z.array(z.string()) });
+const tenantViewSchema = z.object({ tenant: tenantSchema, risk: riskSchema, group: z.object({ id: z.string(), members: z.array(z.string()) }).nullable() });
+
+/** Stores a tenant and writes the audit entry; shared by PUT and import. */
+async function saveTenant(deps: ApiDeps, input: z.infer<typeof tenantInputSchema>, id: string, actor: Principal, requestId: string, action: string) {
+  const now = (deps.now ?? (() => new Date()))();
+  const tenant: Tenant = { ...input, id, updatedAt: now.toISOString() };
+  const { before, groups } = await deps.store.registry.putTenant(tenant);
+  await deps.store.audit.append({ actor: actor.name, action, object: `tenant:${id}`, before, after: tenant, requestId, at: now });
+  return { tenant, created: before === null, groups };
+}
+
+const ndjsonTypes = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
+
+/** The KYC registry: GET/PUT /v1/tenants/:id, GET /v1/tenants, POST /v1/tenants/import. */
+export const tenantRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.addContentTypeParser(ndjsonTypes, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.get('/tenants', {
+    onRequest: requireRole(...READERS),
+    schema: {
+      tags: ['tenants'],
+      summary: 'List registered tenants (by id), filtered',
+      querystring: z.object({
+        kycStatus: kycStatusSchema.optional(),
+        tier: z.coerce.number().int().min(1).max(3).optional().describe('effective tier (worst of HQ, parent, owners)'),
+        country: countryCodeSchema.optional().describe('HQ country'),
+        cursor: idSchema.optional().describe('nextCursor of the previous page'),
+        limit: limitSchema,
+      }).strict(),
+      response: { 200: z.object({ tenants: z.array(tenantSchema.extend({ risk: riskSchema })), nextCursor: z.string().nullable() }), ...errors() },
+    },
+  }, async (request) => {
+    const q = request.query;
+    const out: (Tenant & { risk: z.infer<typeof riskSchema> })[] = [];
+    let after = q.cursor ?? null;
+    let scanned = 0;
+    while (scanned < MAX_SCAN) {
+      const ids = await deps.store.registry.listTenantIds(after, Math.min(200, MAX_SCAN - scanned));
+      const records = await deps.store.registry.getTenants<Tenant>(ids);
+      for (const id of ids) {
+        scanned++;
+        after = id;
+        const t = records.get(id);
+        if (!t) continue;
+        const risk = tenantRisk(t, deps.pack);
+        if ((q.kycStatus && t.kycStatus !== q.kycStatus) || (q.tier && risk.tier !== q.tier) || (q.country && t.hqCountry !== q.country)) continue;
+        out.push({ ...t, risk });
+        if (out.length === q.limit) return { tenants: out, nextCursor: id };
+      }
+      if (ids.length < 200) return { tenants: out, nextCursor: null };
+    }
+    return { tenants: out, nextCursor: after };
+  });
+
+  app.get('/tenants/:id', {
+    onRequest: requireRole(...READERS),
+    schema: { tags: ['tenants'], summary: 'A tenant, its risk and its group', params: idParams, response: { 200: tenantViewSchema, ...errors(404) } },
+  }, async (request) => {
+    const { id } = request.params;
+    const tenant = await deps.store.registry.getTenant<Tenant>(id);
+    if (!tenant) throw notFound('tenant', id);
+    const groupId = await deps.store.registry.groupOf(id);
+    return { tenant, risk: tenantRisk(tenant, deps.pack), group: groupId ? { id: groupId, members: await deps.store.registry.groupMembers(groupId) } : null };
+  });
+
+  app.put('/tenants/:id', {
+    onRequest: requireRole(),
+    schema: {
+      tags: ['tenants'],
+      summary: 'Create or replace a tenant (audited; the ingest uses it from its next batch)',
+      params: idParams,
+      body: tenantInputSchema,
+      response: { 200: z.object({ tenant: tenantSchema, created: z.boolean(), groupChanges: z.array(groupChangeSchema) }), ...errors() },
+    },
+  }, async (request) => {
+    const { id } = request.params;
+    if (request.body.id !== undefined && request.body.id !== id) {
+      throw new ApiError(400, 'VALIDATION_FAILED', `body.id: ${JSON.stringify(request.body.id)} differs from the path's ${JSON.stringify(id)}`, { fields: ['body.id'] });
+    }
+    const saved = await saveTenant(deps, request.body, id, request.principal!, request.id, 'tenant.put');
+    return { tenant: saved.tenant, created: saved.created, groupChanges: saved.groups };
+  });
+
+  app.post('/tenants/import', {
+    onRequest: requireRole(),
+    schema: {
+      tags: ['tenants'],
+      summary: 'Import tenants from NDJSON (one tenant record per line); valid lines are saved, rejects reported by line',
+      consumes: ndjsonTypes,
+      body: z.string().describe('NDJSON: one tenant record (with id) per line'),
+      response: {
+        200: z.object({ imported: z.number().int(), created: z.number().int(), rejected: z.array(z.object({ line: z.number().int(), id: z.string().nullable(), error: z.string() })), groupChanges: z.array(groupChangeSchema) }),
+        ...errors(413, 415),
+      },
+    },
+  }, async (request) => {
+    const lines = request.body.split('\n');
+    const rejected: { line: number; id: string | null; error: string }[] = [];
+    const groupChanges: GroupChange[] = [];
+    let imported = 0;
+    let created = 0;
+    for (const [i, text] of lines.entries()) {
+      if (text.trim() === '') continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        rejected.push({ line: i + 1, id: null, error: 'not valid JSON' });
+        continue;
+      }
+      const parsed = tenantInputSchema.required({ id: true }).safeParse(json);
+      const maybeId = (json as { id?: unknown } | null)?.id;
+      if (!parsed.success) {
+        rejected.push({ line: i + 1, id: typeof maybeId === 'string' ? maybeId : null, error: describeZodError(parsed.error) });
+        continue;
+      }
+      const saved = await saveTenant(deps, parsed.data, parsed.data.id, request.principal!, request.id, 'tenant.import');
+      imported++;
+      if (saved.created) created++;
+      groupChanges.push(...saved.groups);
+    }
+    request.log.info({ imported, rejected: rejected.length }, 'tenants imported');
+    return { imported, created, rejected, groupChanges };
+  });
+};

@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { UsageRecord } from '@flopwatch/store';
+import { auth, startApi, tenant, type TestApi } from './helpers.js';
+
+const NOW = Date.parse('2026-11-20T12:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+let api: TestApi;
+beforeEach(async () => {
+  api = await startApi({ now: () => new Date(NOW) });
+});
+afterEach(async () => api?.close());
+
+let offset = 0;
+/** A counted record: `tera` tera-operations over one hour ending at `endMs`. */
+function record(tenantId: string, endMs: number, tera: number, over: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    offset: String(offset++), tenantId, jobKey: `c/${tenantId}-${endMs}`, startMs: endMs - HOUR, endMs,
+    teraOpsPerMs: tera / HOUR, upperTeraOpsPerMs: (2 * tera) / HOUR, milliGpus: 8000, lineageId: null,
+    country: 'US', tier: 1, acceleratorId: 'nvidia-h100-sxm5-80gb', controlledTier1: true, h100e: 8, ...over,
+  };
+}
+
+describe('lineages', () => {
+  it('stores a lineage and shows own and cumulative operations, ancestors and contributing tenants', async () => {
+    const put = (id: string, body: object) => api.app.inject({ method: 'PUT', url: `/v1/lineages/${id}`, headers: auth('admin'), payload: body });
+    expect((await put('base', { parentId: null, baseModel: { name: 'closed-1', publishedWeights: false, pretrainingOperations: 1e24 }, notes: '' })).json().created).toBe(true);
+    expect((await put('child', { parentId: 'base', baseModel: null, notes: 'fine-tune' })).statusCode).toBe(200);
+    await api.store.accounting.applyBatch('t/0', [record('ten-a', NOW - HOUR, 3_000_000, { lineageId: 'base' }), record('ten-b', NOW - HOUR, 5_000_000, { lineageId: 'child' })]);
+
+    const res = await api.app.inject({ url: '/v1/lineages/child', headers: auth('viewer') });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.ownOperations).toBe(5e18);
+    expect(body.cumulativeOperations).toBe(5e18 + 3e18 + 1e24);
+    expect(body.ancestors.map((a: { id: string }) => a.id)).toEqual(['base']);
+    expect(body.contributingTenants).toEqual([
+      { tenantId: 'ten-b', operations: 5e18, ownOperations: 5e18 },
+      { tenantId: 'ten-a', operations: 3e18, ownOperations: 0 },
+    ]);
+  });
+
+  it('refuses a parent that would make a cycle (409) and answers 404 for an unknown lineage', async () => {
+    const put = (id: string, parentId: string | null) => api.app.inject({ method: 'PUT', url: `/v1/lineages/${id}`, headers: auth('admin'), payload: { parentId, baseModel: null, notes: '' } });
+    await put('l-a', null);
+    await put('l-b', 'l-a');
+    const cycle = await put('l-a', 'l-b');
+    expect(cycle.statusCode).toBe(409);
+    expect(cycle.json().error.message).toContain('parentId');
+    expect((await api.app.inject({ url: '/v1/lineages/none', headers: auth('viewer') })).statusCode).toBe(404);
+  });
+});
+
+describe('usage', () => {
+  it("reports a tenant's totals, windows, breakdowns, burn rate, projections and risk", async () => {
+    await api.app.inject({ method: 'PUT', url: '/v1/tenants/u-1', headers: auth('admin'), payload: tenant('u-1', { hqCountry: 'CN', kycStatus: 'pending' }) });
+    await api.store.accounting.applyBatch('t/0', [
+      record('u-1', NOW - 40 * DAY, 1_000_000),
+      record('u-1', NOW - 10 * DAY, 2_000_000, { country: 'JP', acceleratorId: 'nvidia-a100-sxm4-80gb' }),
+      record('u-1', NOW - 3 * DAY, 4_000_000, { lineageId: 'u-model' }),
+      record('u-1', NOW - 2 * HOUR, 8_000_000),
+    ]);
+    const res = await api.app.inject({ url: '/v1/tenants/u-1/usage', headers: auth('analyst') });
+    expect(res.statusCode).toBe(200);
+    const u = res.json();
+    expect(u.totals.operations).toBe(15e18);
+    expect(u.totals.upperBoundOperations).toBe(30e18);
+    expect(u.totals.gpuHours).toBeCloseTo(32);
+    expect(u.windows).toEqual({ '24h': 8e18, '7d': 12e18, '30d': 14e18, '365d': 15e18 });
+    expect(u.breakdown.byCountry).toEqual({ US: 13e18, JP: 2e18 });
+    expect(u.breakdown.byModel['nvidia-a100-sxm4-80gb']).toBe(2e18);
+    expect(u.breakdown.byTier).toEqual({ 1: 15e18 });
+    expect(u.breakdown.byLineage).toEqual({ 'u-model': 4e18 });
+    expect(u.burnRate.operationsPerDay).toBe(8e18);
+    const tenth = u.projections.find((p: { threshold: string; level: number }) => p.threshold === 'tenant' && p.level === 0.1);
+    expect(tenth.reached).toBe(false);
+    expect(Date.parse(tenth.projectedAt)).toBe(NOW + ((1e25 - 15e18) / 8e18) * DAY);
+    expect(u.risk).toMatchObject({ tier: 3, trusted: false, kycStatus: 'pending' });
+    expect(u.registered).toBe(true);
+  });
+
+  it('treats an unregistered tenant as KYC status unknown', async () => {
+    const u = (await api.app.inject({ url: '/v1/tenants/ghost/usage', headers: auth('viewer') })).json();
+    expect(u).toMatchObject({ registered: false, risk: { kycStatus: 'unknown', trusted: false }, totals: { operations: 0 } });
+    expect(u.projections.every((p: { projectedAt: string | null }) => p.projectedAt === null)).toBe(true);
+  });
+
+  it('sums a group of linked tenants and answers 404 for an unknown group', async () => {
+    const shared = { identifiers: { paymentFingerprints: [], contactDomains: ['shell.example'] } };
+    await api.app.inject({ method: 'PUT', url: '/v1/tenants/g-a', headers: auth('admin'), payload: tenant('g-a', shared) });
+    const linked = await api.app.inject({ method: 'PUT', url: '/v1/tenants/g-b', headers: auth('admin'), payload: tenant('g-b', { ...shared, kycStatus: 'unverified' }) });
+    const groupId = linked.json().groupChanges[0].groupId;
+    await api.store.accounting.applyBatch('t/0', [record('g-a', NOW - HOUR, 1_000_000), record('g-b', NOW - HOUR, 2_000_000)]);
+    const res = await api.app.inject({ url: `/v1/groups/${groupId}/usage`, headers: auth('viewer') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ groupId, totals: { operations: 3e18 }, risk: { trusted: false } });
+    expect(res.json().members.map((m: { tenantId: string; operations: number }) => [m.tenantId, m.operations])).toEqual([['g-a', 1e18], ['g-b', 2e18]]);
+    expect((await api.app.inject({ url: '/v1/groups/none/usage', headers: auth('viewer') })).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,63 @@
+import type { Lineage, Tenant } from '@flopwatch/contracts';
+import type { Store } from '@flopwatch/store';
+
+export interface TenantView {
+  record: Tenant | null;
+  groupId: string | null;
+}
+
+/** Entries kept before the cache starts over; a registry of this many tenants re-reads in one batch. */
+const MAX_ENTRIES = 200_000;
+
+/**
+ * The KYC registry as the ingest reads it: records, groups and lineage records cached until the
+ * registry's version token changes. `refresh()` once per batch reads one key, so a KYC change takes
+ * effect in the next batch while a steady registry costs no reads at all.
+ */
+export function createRegistryView(store: Store) {
+  let version: string | null | undefined;
+  const tenants = new Map<string, Promise<TenantView>>();
+  const members = new Map<string, Promise<string[]>>();
+  const lineages = new Map<string, Promise<Lineage | null>>();
+
+  const cached = <V>(map: Map<string, Promise<V>>, key: string, load: () => Promise<V>): Promise<V> => {
+    let hit = map.get(key);
+    if (!hit) {
+      if (map.size >= MAX_ENTRIES) map.clear();
+      hit = load();
+      map.set(key, hit);
+      hit.catch(() => map.delete(key)); // a failed read is retried next time, not cached
+    }
+    return hit;
+  };
+
+  return {
+    /** Drops everything cached when the registry changed since the last call. */
+    async refresh(): Promise<void> {
+      const current = await store.registry.version();
+      if (current !== version) {
+        tenants.clear();
+        members.clear();
+        lineages.clear();
+        version = current;
+      }
+    },
+
+    tenant(id: string): Promise<TenantView> {
+      return cached(tenants, id, async () => {
+        const [record, groupId] = await Promise.all([store.registry.getTenant<Tenant>(id), store.registry.groupOf(id)]);
+        return { record, groupId };
+      });
+    },
+
+    groupMembers(groupId: string): Promise<string[]> {
+      return cached(members, groupId, () => store.registry.groupMembers(groupId));
+    },
+
+    lineage(id: string): Promise<Lineage | null> {
+      return cached(lineages, id, () => store.registry.getLineage<Lineage>(id));
+    },
+  };
+}
+
+export type RegistryView = ReturnType<typeof createRegistryView>;
