@@ -17,6 +17,16 @@ const levelsSchema = z
   });
 
 const enabled = z.boolean();
+
+/** A velocity band: a projected crossing within `withinDays` raises an alert of this severity. */
+export const velocityBandSchema = z.strictObject({ withinDays: z.number().positive(), severity: severitySchema });
+export type VelocityBand = z.infer<typeof velocityBandSchema>;
+const bandsSchema = z
+  .array(velocityBandSchema)
+  .min(1)
+  .refine((bands) => bands.every((b, i) => i === 0 || b.withinDays < (bands[i - 1]?.withinDays ?? Infinity)), {
+    message: 'withinDays must be strictly decreasing',
+  });
 // Rules measured against a threshold may override the pack's levels; single-step rules carry a severity.
 const leveledRule = { enabled, levels: levelsSchema.optional() };
 
@@ -40,7 +50,14 @@ export const policyPackSchema = z
       'tenant-approach': z.strictObject(leveledRule),
       structuring: z.strictObject({ ...leveledRule, minMembers: z.number().int().min(2) }),
       'lineage-laundering': z.strictObject({ ...leveledRule, minTenants: z.number().int().min(2) }),
-      velocity: z.strictObject({ enabled, horizonDays: z.number().positive(), burnWindowDays: z.number().positive(), severity: severitySchema }),
+      velocity: z.strictObject({
+        enabled,
+        horizonDays: z.number().positive(),
+        burnWindowDays: z.number().positive(),
+        severity: severitySchema,
+        // Narrower bands inside the horizon; each is a level of its own, so a date moving closer re-alerts.
+        bands: bandsSchema.optional(),
+      }),
       'large-untrusted-cluster': z.strictObject({ enabled, maxH100e: z.number().positive(), severity: severitySchema }),
       'unverified-at-scale': z.strictObject({ enabled, operations: operationsSchema, severity: severitySchema }),
       'parent-in-tier3': z.strictObject({ enabled, minOperations: operationsSchema, severity: severitySchema }),

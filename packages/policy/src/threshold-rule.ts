@@ -1,13 +1,13 @@
 import { alertId, type AlertRule, type AlertScope, type Severity } from '@flopwatch/contracts';
 import { PolicyError } from './errors.js';
-import { levelsReached } from './levels.js';
+import { levelOperations, levelsReached } from './levels.js';
 import type { Level, PolicyPack } from './pack-schema.js';
 import type { TenantRisk } from './tenant-risk.js';
 
 /** Rules decided by one subject's total operations (the others need a burn rate or a cluster size). */
 export type ThresholdRule = Exclude<AlertRule, 'velocity' | 'large-untrusted-cluster'>;
 
-/** The scope each threshold rule applies to. */
+/** The scope each threshold rule applies to (its first scope, where it has several). */
 export const THRESHOLD_RULE_SCOPE: Readonly<Record<ThresholdRule, AlertScope>> = {
   'frontier-approach': 'lineage',
   'lineage-laundering': 'lineage',
@@ -15,6 +15,16 @@ export const THRESHOLD_RULE_SCOPE: Readonly<Record<ThresholdRule, AlertScope>> =
   'unverified-at-scale': 'tenant',
   'parent-in-tier3': 'tenant',
   structuring: 'group',
+};
+
+/** Every scope a threshold rule applies to: structuring also covers one lineage fed by several tenants. */
+export const THRESHOLD_RULE_SCOPES: Readonly<Record<ThresholdRule, readonly AlertScope[]>> = {
+  'frontier-approach': ['lineage'],
+  'lineage-laundering': ['lineage'],
+  'tenant-approach': ['tenant'],
+  'unverified-at-scale': ['tenant'],
+  'parent-in-tier3': ['tenant'],
+  structuring: ['group', 'lineage'],
 };
 
 /** A subject's standing for one rule. */
@@ -29,6 +39,13 @@ export interface ThresholdRuleInput {
   controlledTier1Exposure: boolean;
   /** Members of the group (structuring) or distinct tenants along the lineage's ancestry (lineage-laundering). */
   linkedCount?: number;
+  /**
+   * Structuring: the largest single member's (or feeding tenant's) operations. A level that member
+   * reached alone is not structuring at that level (the member's own rules cover it).
+   */
+  largestMemberOperations?: number;
+  /** Lineage-laundering: links along the ancestry inferred from checkpoints rather than declared. */
+  inferredLinks?: number;
 }
 
 /** An alert to create (idempotently, by id) with the fields the rule decides. */
@@ -45,14 +62,16 @@ export interface AlertDraft {
 
 /** The alerts that should exist for a subject under one rule, one per level its total has reached. */
 export function evaluateThresholdRule(input: ThresholdRuleInput, pack: PolicyPack): AlertDraft[] {
-  const expected = THRESHOLD_RULE_SCOPE[input.rule];
-  if (input.scope !== expected) {
-    throw new PolicyError('rule_scope_mismatch', `rule ${input.rule} applies to scope ${expected}, not ${input.scope}`);
+  const expected = THRESHOLD_RULE_SCOPES[input.rule];
+  if (!expected.includes(input.scope)) {
+    throw new PolicyError('rule_scope_mismatch', `rule ${input.rule} applies to scope ${expected.join(' or ')}, not ${input.scope}`);
   }
   const setting = ruleSetting(input, pack);
   // The cloud loophole: only untrusted parties on controlled Tier 1 hardware are in question.
   if (!setting || !input.controlledTier1Exposure) return [];
-  return levelsReached(input.totalOperations, setting.threshold, setting.levels).map((level) => ({
+  const alone = input.rule === 'structuring' ? (input.largestMemberOperations ?? 0) : -1;
+  const reached = levelsReached(input.totalOperations, setting.threshold, setting.levels);
+  return reached.filter((level) => levelOperations(level, setting.threshold) > alone).map((level) => ({
     id: alertId({ rule: input.rule, scope: input.scope, subject: input.subject, level: level.fraction }),
     rule: input.rule,
     scope: input.scope,
@@ -76,7 +95,7 @@ function ruleSetting(input: ThresholdRuleInput, pack: PolicyPack): { threshold: 
     }
     case 'lineage-laundering': {
       const rule = rules['lineage-laundering'];
-      const applies = rule.enabled && untrusted && linked >= rule.minTenants;
+      const applies = rule.enabled && untrusted && (linked >= rule.minTenants || (input.inferredLinks ?? 0) > 0);
       return applies ? { threshold: thresholds.frontier.operations, levels: rule.levels ?? pack.levels } : undefined;
     }
     case 'tenant-approach': {
@@ -86,7 +105,8 @@ function ruleSetting(input: ThresholdRuleInput, pack: PolicyPack): { threshold: 
     case 'structuring': {
       const rule = rules.structuring;
       const applies = rule.enabled && untrusted && linked >= rule.minMembers;
-      return applies ? { threshold: thresholds.tenant.operations, levels: rule.levels ?? pack.levels } : undefined;
+      const threshold = input.scope === 'lineage' ? thresholds.frontier.operations : thresholds.tenant.operations;
+      return applies ? { threshold, levels: rule.levels ?? pack.levels } : undefined;
     }
     case 'unverified-at-scale': {
       const rule = rules['unverified-at-scale'];

@@ -11,6 +11,9 @@
       (the same event sent twice, under another offset, or overlapping reports).
   Operations are integers in tera-operations (10^12), so totals are exact and order-independent.
 
+  Cost: the state is read once, deltas accumulate in Lua tables, and each field, bucket and job is
+  written once per call, so a call with many events costs little more than a call with one.
+
   KEYS[1] totals   HASH  ops, ub, gpu_us, events, counted, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
                          ops:model:<id>, r365 / r365_from / max_day (trailing 365 days),
                          r24 / r24_from / max_hour (trailing 24 hours), max_end, h100e_active
@@ -52,40 +55,21 @@ local function num(v, default)
   return default
 end
 
--- Adds `delta` to bucket `idx` and keeps `sumField` equal to the sum of the last `width` buckets,
--- measured back from the newest bucket this tenant has seen. Amortised O(1): each bucket leaves
--- the window once.
-local function roll(buckets, sumField, fromField, maxField, idx, width, delta, prune)
-  local maxIdx = num(redis.call('HGET', totals, maxField), idx)
-  if idx > maxIdx then maxIdx = idx end
-  redis.call('HSET', totals, maxField, fmt(maxIdx))
-  local windowStart = maxIdx - width + 1
-  local from = num(redis.call('HGET', totals, fromField), windowStart)
-  if from < windowStart then
-    if windowStart - from >= width then
-      redis.call('HSET', totals, sumField, '0')
-      if prune then redis.call('DEL', buckets) end
-    else
-      for i = from, windowStart - 1 do
-        local v = redis.call('HGET', buckets, fmt(i))
-        if v and v ~= '0' then
-          redis.call('HINCRBY', totals, sumField, '-' .. v)
-        end
-        if v and prune then redis.call('HDEL', buckets, fmt(i)) end
-      end
-    end
-    from = windowStart
-  end
-  redis.call('HSET', totals, fromField, fmt(from))
-  redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
-  if idx >= windowStart then redis.call('HINCRBY', totals, sumField, fmt(delta)) end
+local function add(map, key, delta)
+  map[key] = (map[key] or 0) + delta
 end
 
+local state = redis.call('HMGET', totals, 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end')
 local fenced = num(redis.call('HGET', fence, source), -1)
 local lastOffset = fenced
 local applied, skipped, countedMs = 0, 0, 0
 local touchedLineages, lineageOrder = {}, {}
-local maxEnd = num(redis.call('HGET', totals, 'max_end'), 0)
+local maxEnd = num(state[5], 0)
+
+local inc = {}                      -- totals field -> delta
+local dayInc, hourInc = {}, {}      -- bucket index -> delta
+local lineageInc = {}               -- lineage id -> delta
+local jobs, jobOrder = {}, {}       -- job key -> { mark, ops, ctl1, h100e, lastEnd }
 
 for base = 3, #ARGV, FIELDS do
   local offset = tonumber(ARGV[base])
@@ -101,46 +85,112 @@ for base = 3, #ARGV, FIELDS do
     if offset > lastOffset then lastOffset = offset end
     local jobKey = ARGV[base + 1]
     local startMs, endMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
-    local mark = num(redis.call('HGET', jobmark, jobKey), startMs)
+    local job = jobs[jobKey]
+    if not job then
+      job = { mark = num(redis.call('HGET', jobmark, jobKey), nil), ops = 0, ctl1 = false }
+      jobs[jobKey] = job
+      jobOrder[#jobOrder + 1] = jobKey
+    end
     local from = startMs
-    if mark > from then from = mark end
+    if job.mark and job.mark > from then from = job.mark end
     local portion = endMs - from
     if portion > 0 then
       local rate, upperRate = tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
       local milliGpus = tonumber(ARGV[base + 6])
-      local lineageId, country, tier, model = ARGV[base + 7], ARGV[base + 8], ARGV[base + 9], ARGV[base + 10]
-      local ctl1, h100e = ARGV[base + 11] == '1', ARGV[base + 12]
+      local country, tier, model = ARGV[base + 8], ARGV[base + 9], ARGV[base + 10]
       local ops = math.floor(portion * rate + 0.5)
-      local ub = math.floor(portion * upperRate + 0.5)
       countedMs = countedMs + portion
-      redis.call('HSET', jobmark, jobKey, fmt(endMs))
-      redis.call('HINCRBY', totals, 'ops', fmt(ops))
-      redis.call('HINCRBY', totals, 'ub', fmt(ub))
-      redis.call('HINCRBY', totals, 'gpu_us', fmt(milliGpus * portion))
-      redis.call('HINCRBY', totals, 'counted', 1)
-      redis.call('HINCRBY', totals, 'ops:tier:' .. tier, fmt(ops))
-      redis.call('HINCRBY', totals, 'ops:country:' .. country, fmt(ops))
-      redis.call('HINCRBY', totals, 'ops:model:' .. model, fmt(ops))
-      if ctl1 then redis.call('HINCRBY', totals, 'ctl1_ops', fmt(ops)) end
-      redis.call('ZINCRBY', jobops, fmt(ops), jobKey)
-      if lineageId ~= '' then redis.call('HINCRBY', lineages, lineageId, fmt(ops)) end
-      roll(days, 'r365', 'r365_from', 'max_day', math.floor(endMs / DAY_MS), 365, ops, false)
-      roll(hours, 'r24', 'r24_from', 'max_hour', math.floor(endMs / HOUR_MS), 24, ops, true)
-      -- H100-equivalents held: a job counts from its first counted interval until it falls out of
-      -- the active window.
-      if ctl1 then
-        local held = redis.call('ZSCORE', active, jobKey)
-        local before = num(redis.call('HGET', jobh100e, jobKey), 0)
-        if not held then before = 0 end
-        redis.call('HINCRBYFLOAT', totals, 'h100e_active', tonumber(h100e) - before)
-        redis.call('HSET', jobh100e, jobKey, h100e)
-        redis.call('ZADD', active, 'GT', endMs, jobKey)
+      job.mark = endMs
+      job.ops = job.ops + ops
+      add(inc, 'ops', ops)
+      add(inc, 'ub', math.floor(portion * upperRate + 0.5))
+      add(inc, 'gpu_us', milliGpus * portion)
+      add(inc, 'counted', 1)
+      add(inc, 'ops:tier:' .. tier, ops)
+      add(inc, 'ops:country:' .. country, ops)
+      add(inc, 'ops:model:' .. model, ops)
+      if lineageOfEvent ~= '' then add(lineageInc, lineageOfEvent, ops) end
+      add(dayInc, math.floor(endMs / DAY_MS), ops)
+      add(hourInc, math.floor(endMs / HOUR_MS), ops)
+      if ARGV[base + 11] == '1' then
+        add(inc, 'ctl1_ops', ops)
+        job.ctl1 = true
+        job.h100e = ARGV[base + 12]
+        if not job.lastEnd or endMs > job.lastEnd then job.lastEnd = endMs end
       end
       if endMs > maxEnd then maxEnd = endMs end
     end
-    redis.call('HINCRBY', totals, 'events', 1)
+    add(inc, 'events', 1)
   end
 end
+
+-- Keeps `sumField` equal to the sum of the last `width` buckets, measured back from the newest
+-- bucket this tenant has seen: old buckets leaving the window are subtracted once (amortised O(1)),
+-- then this call's deltas inside the window are added. Hour buckets outside the window are pruned.
+local function roll(buckets, deltas, sumField, fromField, maxField, oldMax, oldFrom, width, prune)
+  local maxIdx = oldMax
+  for idx in pairs(deltas) do
+    if not maxIdx or idx > maxIdx then maxIdx = idx end
+  end
+  if not maxIdx then return end
+  local windowStart = maxIdx - width + 1
+  local from = oldFrom or windowStart
+  if from < windowStart then
+    if windowStart - from >= width then
+      redis.call('HSET', totals, sumField, '0')
+      if prune then redis.call('DEL', buckets) end
+    else
+      for i = from, windowStart - 1 do
+        local v = redis.call('HGET', buckets, fmt(i))
+        if v and v ~= '0' then redis.call('HINCRBY', totals, sumField, '-' .. v) end
+        if v and prune then redis.call('HDEL', buckets, fmt(i)) end
+      end
+    end
+    from = windowStart
+  end
+  local inWindow = 0
+  for idx, delta in pairs(deltas) do
+    if idx >= windowStart then
+      inWindow = inWindow + delta
+      redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
+    elseif not prune then
+      redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
+    end
+  end
+  redis.call('HSET', totals, maxField, fmt(maxIdx), fromField, fmt(from))
+  if inWindow ~= 0 then redis.call('HINCRBY', totals, sumField, fmt(inWindow)) end
+end
+
+roll(days, dayInc, 'r365', 'r365_from', 'max_day', num(state[1], nil), num(state[2], nil), 365, false)
+roll(hours, hourInc, 'r24', 'r24_from', 'max_hour', num(state[3], nil), num(state[4], nil), 24, true)
+
+for field, delta in pairs(inc) do
+  if delta ~= 0 then redis.call('HINCRBY', totals, field, fmt(delta)) end
+end
+for lineageId, delta in pairs(lineageInc) do
+  redis.call('HINCRBY', lineages, lineageId, fmt(delta))
+end
+
+local marks = {}
+for _, jobKey in ipairs(jobOrder) do
+  local job = jobs[jobKey]
+  if job.mark then
+    marks[#marks + 1] = jobKey
+    marks[#marks + 1] = fmt(job.mark)
+  end
+  if job.ops > 0 then redis.call('ZINCRBY', jobops, fmt(job.ops), jobKey) end
+  -- H100-equivalents held: a job counts from its first counted interval until it falls out of the
+  -- active window.
+  if job.ctl1 then
+    local held = redis.call('ZSCORE', active, jobKey)
+    local before = 0
+    if held then before = num(redis.call('HGET', jobh100e, jobKey), 0) end
+    redis.call('HINCRBYFLOAT', totals, 'h100e_active', tonumber(job.h100e) - before)
+    redis.call('HSET', jobh100e, jobKey, job.h100e)
+    redis.call('ZADD', active, 'GT', job.lastEnd, jobKey)
+  end
+end
+if #marks > 0 then redis.call('HSET', jobmark, unpack(marks)) end
 
 if lastOffset > fenced then redis.call('HSET', fence, source, fmt(lastOffset)) end
 redis.call('HSET', totals, 'max_end', fmt(maxEnd))

@@ -86,6 +86,9 @@ export function createRegistry({ redis, keys }: { redis: RedisClient; keys: Keys
   return {
     getTenant,
 
+    /** Marks the registry changed (new version token): for writers of lineage records outside putLineage. */
+    markChanged: bumpVersion,
+
     /** Changes whenever a tenant or lineage record changes; null before the first write. */
     async version(): Promise<string | null> {
       return redis.get(keys.registry.version);

@@ -79,7 +79,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(alertRoutes, { prefix: '/v1', deps });
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
-  await app.register(webhookRoutes, { prefix: '/v1', deps });
+  await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
 
   await app.ready();
   return app;

@@ -1,19 +1,41 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
 import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { validateAllowList } from '@flopwatch/webhooks';
 
 /** The API's configuration, from environment variables; every default works with the local stack. */
+const webhookAllowList = envList({ default: [], min: 0 }).superRefine((entries, ctx) => {
+  try {
+    validateAllowList(entries);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
 export const apiConfigSchema = z.object({
+  /** Accept http:// webhook endpoints (local development only); the notifier needs the same setting. */
+  WEBHOOK_ALLOW_HTTP: envBoolean(false),
+  /** CIDRs, addresses or host names (`*.suffix`) exempt from the private-address refusal; same as the notifier's. */
+  WEBHOOK_ALLOW_LIST: webhookAllowList,
+  /** After a secret rotation, deliveries are signed with the old secret too for this long. */
+  WEBHOOK_ROTATION_GRACE: envDuration({ min: 0, max: 30 * 86_400_000, default: 24 * 3_600_000 }),
+  /** Address the API listens on. */
   API_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port the API listens on (0: any free port). */
   API_PORT: envInt({ min: 0, max: 65_535, default: 8080 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** Treat REDIS_URL as Redis Cluster seed nodes. */
   REDIS_CLUSTER: envBoolean(false),
+  /** Prefix of every Redis key; separates deployments sharing one Redis (must match the other services). */
   REDIS_PREFIX: z.string().default('fw:'),
+  /** Kafka bootstrap brokers, comma-separated. */
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
+  /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-api'),
   /** Where POST /v1/telemetry produces (the ingest's input topic). */
   TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
+  /** The policy pack (YAML); the service refuses to start on an invalid one. */
   POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
   /** API keys as `role:sha256hex` or `role:name:sha256hex`, comma-separated (`pnpm --filter @flopwatch/api hash-key <key>`). */
   API_KEYS: z.string().default(''),
@@ -21,6 +43,7 @@ export const apiConfigSchema = z.object({
   API_KEYS_FILE: z.string().optional(),
   /** Requests per key (or per address without a key) per RATE_LIMIT_WINDOW. */
   RATE_LIMIT_MAX: envInt({ min: 1, max: 1_000_000, default: 600 }),
+  /** The window RATE_LIMIT_MAX counts requests in. */
   RATE_LIMIT_WINDOW: envDuration({ min: 1_000, default: 60_000 }),
   /** Largest request body, bytes. */
   BODY_LIMIT: envInt({ min: 1024, max: 64 * 1024 * 1024, default: 1024 * 1024 }),
@@ -28,6 +51,7 @@ export const apiConfigSchema = z.object({
   REQUEST_TIMEOUT: envDuration({ min: 1_000, default: 30_000 }),
   /** /metrics without a key (true), or behind a key of any role (false). */
   METRICS_PUBLIC: envBoolean(true),
+  /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

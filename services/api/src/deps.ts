@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { KafkaProducer } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
+import type { UrlPolicy } from '@flopwatch/webhooks';
 import type { ApiKeyEntry } from './auth.js';
 
 /** Everything the API needs, created by main.ts (or a test) and passed in. */
@@ -18,6 +19,8 @@ export interface ApiDeps {
   /** Readiness probes; each throws when its dependency is unreachable. */
   checks: { redis(): Promise<void>; kafka(): Promise<void> };
   limits?: Partial<ApiLimits>;
+  /** Webhook endpoint URL policy and secret rotation grace; default: https only, no private hosts. */
+  webhooks?: { policy: UrlPolicy; rotationGraceMs?: number };
   /** /metrics without a key. Default true. */
   metricsPublic?: boolean;
   now?: () => Date;

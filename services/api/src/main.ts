@@ -40,6 +40,7 @@ try {
     },
     limits: { bodyLimit: config.BODY_LIMIT, rateLimitMax: config.RATE_LIMIT_MAX, rateLimitWindowMs: config.RATE_LIMIT_WINDOW, requestTimeoutMs: config.REQUEST_TIMEOUT },
     metricsPublic: config.METRICS_PUBLIC,
+    webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
   });
   shutdown.add('http', async () => {
     await app.close();

@@ -7,6 +7,7 @@ import { consumerLag, createKafkaClient, createProducer } from '@flopwatch/kafka
 import { loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
 import { createStore, type Store } from '@flopwatch/store';
 import { buildApp, type App, type ApiLimits } from '../src/app.js';
+import type { ApiDeps } from '../src/deps.js';
 import { hashKey, parseApiKeys, type Role } from '../src/auth.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -28,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks'] } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -52,6 +53,7 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.metricsPublic === undefined ? {} : { metricsPublic: opts.metricsPublic }),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
   });
   return {
     app, store, redis, topic, pack,

@@ -74,3 +74,18 @@ describe('webhook routes', () => {
     expect((await api.app.inject({ method: 'GET', url: `/v1/webhooks/${id}`, headers: auth('viewer') })).statusCode).toBe(404);
   });
 });
+
+describe('webhook URL policy of the deployment', () => {
+  it('refuses an http:// loopback receiver by default and accepts it when the deployment allows http and lists 127.0.0.1', async () => {
+    const strict = await create({ url: 'http://127.0.0.1:9999/hooks' });
+    expect(strict.statusCode).toBe(400);
+    expect(strict.json<{ error: { message: string } }>().error.message).toMatch(/https/);
+    const local = await startApi({ webhooks: { policy: { allowHttp: true, allowList: ['127.0.0.1'] } } });
+    try {
+      const res = await local.app.inject({ method: 'POST', url: '/v1/webhooks', headers: auth('admin'), payload: { url: 'http://127.0.0.1:9999/hooks' } });
+      expect(res.statusCode).toBe(201);
+    } finally {
+      await local.close();
+    }
+  });
+});

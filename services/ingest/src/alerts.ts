@@ -1,131 +1,159 @@
-import type { Alert, Tenant } from '@flopwatch/contracts';
-import { evaluateThresholdRule, tenantRisk, type AlertDraft, type PolicyPack, type TenantRisk, type ThresholdRuleInput } from '@flopwatch/policy';
+import { alertId, type Alert, type AlertRule } from '@flopwatch/contracts';
+import { maxSeverity, tenantRisk, velocityBands, type PolicyPack } from '@flopwatch/policy';
 import { teraToOps, type Store, type TenantApplyResult } from '@flopwatch/store';
+import type { RegistryView } from './registry-view.js';
+import type { Candidate } from './rules/candidate.js';
+import { groupCandidates } from './rules/group.js';
+import { lineageCandidates } from './rules/lineage.js';
+import { lineageFloorOps, tenantMayAlert } from './rules/prefilter.js';
+import { createState, type State } from './rules/state.js';
+import { tenantCandidates } from './rules/tenant.js';
 
 /** Who raises alerts, as recorded in a case's history. */
 const ACTOR = 'flopwatch-ingest';
-const DAY_MS = 86_400_000;
 
 export interface EvaluationContext {
   store: Store;
   pack: PolicyPack;
-  /** Latest interval end per tenant in this batch: the event-time "now" for projections. */
-  latestEndMs: Map<string, number>;
+  /** The KYC registry, cached per version; the caller refreshes it before each evaluation. */
+  view: RegistryView;
   now: () => Date;
 }
 
-interface Candidate {
-  draft: AlertDraft;
-  /** The tenant whose usage brought the subject here (KYC snapshot, evidence). */
-  tenantId: string | null;
-  /** Tera-operations per ms the subject is burning (trailing 24 h), for the projected crossing. */
-  burnTeraPerMs: number;
-  latestEndMs: number;
+/** What to evaluate: tenants (with their groups), lineages and groups. */
+export interface Subjects {
+  tenants?: Iterable<string>;
+  lineages?: Iterable<string>;
+  groups?: Iterable<string>;
 }
 
-const untrusted = (r: TenantRisk) => !r.trusted || r.tier !== 1;
+/**
+ * Alerts the batch's new totals call for: the touched tenants, their groups, their lineages, their
+ * descendants and any lineage linked now. Subjects nowhere near a threshold are passed over using the
+ * totals the apply returned (see rules/prefilter.ts); the rest are evaluated in full.
+ */
+export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationContext, linkedLineages: Iterable<string> = []): Promise<Alert[]> {
+  const { pack, view } = ctx;
+  const floor = lineageFloorOps(pack);
+  const tenants: string[] = [];
+  const groups = new Set<string>();
+  const lineages = new Set(linkedLineages);
+  await Promise.all(results.map(async (r) => {
+    const { record, groupId } = await view.tenant(r.tenantId);
+    if (tenantMayAlert(r.totals, tenantRisk(record ?? undefined, pack), pack)) tenants.push(r.tenantId);
+    if (groupId && r.totals.controlledTier1TeraOps > 0 && (await view.groupMembers(groupId)).length > 1) groups.add(groupId);
+    for (const [lineageId, bound] of r.lineageUpperBounds) {
+      const record = await view.lineage(lineageId);
+      const base = record?.baseModel && !record.baseModel.publishedWeights ? (record.baseModel.pretrainingOperations ?? 0) : 0;
+      // Without ancestors, the cumulative count is at most the own upper bound plus a base model's.
+      if (record?.parentId || teraToOps(bound) + base >= floor) lineages.add(lineageId);
+    }
+  }));
+  // Descendants include every lineage above the touched ones, whatever their own size: their
+  // cumulative counts grew with their ancestors'.
+  const touched = results.flatMap((r) => [...r.lineages.keys()]);
+  const descendants = await view.descendants(touched);
+  return evaluateSubjects({ tenants, groups, lineages: [...lineages, ...descendants] }, ctx);
+}
 
 /**
- * Decides which alerts the batch's new totals call for and creates the missing ones. State-based:
- * every level a subject's total has reached should have its alert, so a retried batch, a replay or
- * a second ingest instance finds the same alerts and creates none twice (ids are deterministic and
- * creation is "only if absent").
+ * Decides which alerts the subjects' stored state calls for and creates the missing ones.
+ * State-based: every level a subject has reached should have its alert, so a retried batch, a
+ * replay, a registry change or a second ingest instance finds the same alerts and creates none
+ * twice (ids are deterministic, creation is "only if absent"). An alert an analyst closed —
+ * false_positive included — therefore stays closed; only a higher level makes a new one.
  */
-export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationContext): Promise<Alert[]> {
+export async function evaluateSubjects(subjects: Subjects, ctx: EvaluationContext): Promise<Alert[]> {
   const { store, pack } = ctx;
-  const tenantIds = results.map((r) => r.tenantId);
-  const records = await store.registry.getTenants<Tenant>(tenantIds);
-  const risks = new Map(tenantIds.map((id) => [id, tenantRisk(records.get(id) ?? undefined, pack)]));
-  const candidates: Candidate[] = [];
-  const lineages = new Map<string, string>(); // lineage → an untrusted tenant feeding it
-  const groups = new Map<string, string>();
+  const state = createState(store, pack, ctx.view);
+  const nowMs = ctx.now().getTime();
+  const tenants = new Set(subjects.tenants ?? []);
+  const groups = new Set(subjects.groups ?? []);
+  for (const g of await Promise.all([...tenants].map((t) => state.groupOf(t)))) if (g) groups.add(g);
 
-  for (const r of results) {
-    const risk = risks.get(r.tenantId)!;
-    if (r.totals.controlledTier1TeraOps <= 0) continue;
-    const base = { risk, controlledTier1Exposure: true };
-    const burn = r.totals.trailing24hTeraOps / DAY_MS;
-    const latestEndMs = ctx.latestEndMs.get(r.tenantId) ?? ctx.now().getTime();
-    const add = (input: ThresholdRuleInput, burnTeraPerMs = burn) => {
-      for (const draft of evaluateThresholdRule(input, pack)) candidates.push({ draft, tenantId: r.tenantId, burnTeraPerMs, latestEndMs });
-    };
-    add({ ...base, rule: 'unverified-at-scale', scope: 'tenant', subject: r.tenantId, totalOperations: teraToOps(r.totals.controlledTier1TeraOps) }, 0);
-    add({ ...base, rule: 'parent-in-tier3', scope: 'tenant', subject: r.tenantId, totalOperations: teraToOps(r.totals.controlledTier1TeraOps) }, 0);
-    if (!untrusted(risk)) continue;
-    add({ ...base, rule: 'tenant-approach', scope: 'tenant', subject: r.tenantId, totalOperations: teraToOps(r.totals.trailing365dTeraOps) });
-    for (const lineageId of r.lineages.keys()) if (!lineages.has(lineageId)) lineages.set(lineageId, r.tenantId);
-    const groupId = await store.registry.groupOf(r.tenantId);
-    if (groupId && !groups.has(groupId)) groups.set(groupId, r.tenantId);
-  }
-
-  await Promise.all([
-    ...[...lineages].map(async ([lineageId, tenantId]) => {
-      const c = await store.usage.lineageCumulative(lineageId);
-      const burn = (await sumTrailing24h(store, [...c.byTenant.keys()])) / DAY_MS;
-      const risk = risks.get(tenantId)!;
-      for (const draft of evaluateThresholdRule({ rule: 'frontier-approach', scope: 'lineage', subject: lineageId, totalOperations: c.operations, risk, controlledTier1Exposure: true }, pack)) {
-        candidates.push({ draft, tenantId, burnTeraPerMs: burn, latestEndMs: ctx.latestEndMs.get(tenantId)! });
-      }
-    }),
-    ...[...groups].map(async ([groupId, tenantId]) => {
-      const members = await store.registry.groupMembers(groupId);
-      if (members.length < 2) return;
-      const r365 = await Promise.all(members.map((m) => store.redis.hget(store.keys.tenant.totals(m), 'r365')));
-      const total = r365.reduce((sum, v) => sum + Number(v ?? 0), 0);
-      const burn = (await sumTrailing24h(store, members)) / DAY_MS;
-      const input = { rule: 'structuring', scope: 'group', subject: groupId, totalOperations: teraToOps(total), risk: risks.get(tenantId)!, controlledTier1Exposure: true, linkedCount: members.length } as const;
-      for (const draft of evaluateThresholdRule(input, pack)) candidates.push({ draft, tenantId, burnTeraPerMs: burn, latestEndMs: ctx.latestEndMs.get(tenantId)! });
-    }),
-  ]);
-
+  const candidates = (await Promise.all([
+    ...[...tenants].map((t) => tenantCandidates(t, state, store, pack, nowMs)),
+    ...[...new Set(subjects.lineages ?? [])].map((l) => lineageCandidates(l, state, pack, nowMs)),
+    ...[...groups].map((g) => groupCandidates(g, state, pack, nowMs)),
+  ])).flat();
   if (candidates.length === 0) return [];
-  const existing = await store.alerts.existing(candidates.map((c) => c.draft.id));
-  const fresh = candidates.filter((c, i) => !existing.has(c.draft.id) && candidates.findIndex((o) => o.draft.id === c.draft.id) === i);
+
+  const unique = [...new Map(candidates.map((c) => [c.draft.id, c])).values()];
+  const existing = await store.alerts.existing(unique.map((c) => c.draft.id));
   const raised: Alert[] = [];
-  for (const c of fresh) {
-    const alert = await buildAlert(c, ctx, records.get(c.tenantId ?? '') ?? undefined, c.tenantId ? risks.get(c.tenantId) : undefined);
+  for (const c of unique.filter((u) => !existing.has(u.draft.id))) {
+    const alert = await buildAlert(await neverLower(c, ctx), state, ctx);
     if (await store.alerts.raise(alert)) raised.push(alert);
   }
   return raised;
 }
 
-async function sumTrailing24h(store: Store, tenants: string[]): Promise<number> {
-  const values = await Promise.all(tenants.map((t) => store.redis.hget(store.keys.tenant.totals(t), 'r24')));
-  return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
+/** Levels of a rule as configured, in order (velocity: band ordinals; single-step rules: 1). */
+function ruleLevels(rule: AlertRule, pack: PolicyPack): number[] {
+  const { rules } = pack;
+  switch (rule) {
+    case 'frontier-approach':
+    case 'tenant-approach':
+    case 'structuring':
+    case 'lineage-laundering':
+      return (rules[rule].levels ?? pack.levels).map((l) => l.fraction);
+    case 'velocity':
+      return velocityBands(pack).map((_, i) => i + 1);
+    default:
+      return [1];
+  }
 }
 
-async function buildAlert(c: Candidate, ctx: EvaluationContext, tenant: Tenant | undefined, risk: TenantRisk | undefined): Promise<Alert> {
+/**
+ * Severity may rise, never silently fall: a new level of a subject's rule carries at least the
+ * severity of the lower levels already raised (whatever their case status), e.g. after a policy
+ * change lowered a level's severity.
+ */
+async function neverLower(c: Candidate, ctx: EvaluationContext): Promise<Candidate> {
+  const { draft } = c;
+  const lower = ruleLevels(draft.rule, ctx.pack).filter((l) => l < draft.level)
+    .map((level) => alertId({ rule: draft.rule, scope: draft.scope, subject: draft.subject, level }));
+  const prior = await Promise.all(lower.map((id) => ctx.store.alerts.get<Alert>(id)));
+  const severity = prior.reduce((s, a) => (a ? maxSeverity(s, a.severity) : s), draft.severity);
+  return severity === draft.severity ? c : { ...c, draft: { ...draft, severity } };
+}
+
+async function topJobs(c: Candidate, store: Store): Promise<Alert['evidence']['topJobs']> {
+  if (c.jobs) return c.jobs.map((j) => ({ tenantId: j.tenantId, jobId: j.jobId, operations: teraToOps(j.teraOps) }));
+  const tenants = [...c.tenants.keys()].slice(0, 20);
+  const perTenant = await Promise.all(tenants.map(async (t) => (await store.accounting.topJobs(t, 5)).map((j) => ({ tenantId: t, jobId: j.jobKey, operations: teraToOps(j.teraOps) }))));
+  return perTenant.flat().sort((a, b) => b.operations - a.operations).slice(0, 10);
+}
+
+async function buildAlert(c: Candidate, state: State, ctx: EvaluationContext): Promise<Alert> {
   const { store, pack } = ctx;
   const { draft } = c;
-  const remainingTera = (draft.threshold - draft.observedOperations) / 1e12;
-  const projectedCrossingAt = remainingTera > 0 && c.burnTeraPerMs > 0 ? new Date(c.latestEndMs + remainingTera / c.burnTeraPerMs).toISOString() : null;
-  const totals = c.tenantId ? await store.accounting.tenantTotals(c.tenantId) : {};
-  const pick = (prefix: string) => Object.keys(totals).filter((f) => f.startsWith(prefix) && totals[f]! > 0).map((f) => f.slice(prefix.length)).sort();
-  const topJobs = c.tenantId ? await store.accounting.topJobs(c.tenantId, 5) : [];
-  const contributing = draft.scope === 'lineage' ? (await store.usage.lineageCumulative(draft.subject)).byTenant
-    : draft.scope === 'group' ? new Map(await Promise.all((await store.registry.groupMembers(draft.subject)).map(async (m) => [m, Number((await store.redis.hget(store.keys.tenant.totals(m), 'r365')) ?? 0)] as const)))
-    : new Map(c.tenantId ? [[c.tenantId, totals.ops ?? 0]] : []);
+  const kycTenant = await state.tenant(c.kycTenant);
+  const involved = await Promise.all([...c.tenants.keys()].map((t) => state.tenant(t)));
+  const pick = (prefix: string) => [...new Set(involved.flatMap((t) => Object.keys(t.totals).filter((f) => f.startsWith(prefix) && t.totals[f]! > 0).map((f) => f.slice(prefix.length))))].sort();
   const raisedAt = ctx.now().toISOString();
+  const { risk } = kycTenant;
   return {
     ...draft,
-    projectedCrossingAt,
-    kyc: c.tenantId && risk ? {
-      tenantId: c.tenantId,
-      hqCountry: tenant?.hqCountry ?? null,
+    projectedCrossingAt: c.projectedCrossingAt,
+    kyc: {
+      tenantId: kycTenant.id,
+      hqCountry: kycTenant.record?.hqCountry ?? null,
       ownerCountries: risk.ownerCountries,
       tier: risk.tier,
       kycStatus: risk.kycStatus,
       trusted: risk.trusted,
-      reasons: risk.reasons,
-    } : null,
+      // The rule's own explanation first, then why the tenant is not trusted.
+      reasons: [c.why.slice(0, 1000), ...risk.reasons],
+    },
     hardware: {
       countries: pick('ops:country:'),
       tiers: pick('ops:tier:').map(Number).filter((t): t is 1 | 2 | 3 => t === 1 || t === 2 || t === 3),
       models: pick('ops:model:'),
     },
     evidence: {
-      topJobs: topJobs.map((j) => ({ tenantId: c.tenantId!, jobId: j.jobKey, operations: teraToOps(j.teraOps) })),
-      contributingTenants: [...contributing].sort((a, b) => b[1] - a[1]).slice(0, 1000).map(([tenantId, tera]) => ({ tenantId, operations: teraToOps(tera) })),
+      topJobs: await topJobs(c, store),
+      contributingTenants: [...c.tenants].sort((a, b) => b[1] - a[1]).slice(0, 1000).map(([tenantId, tera]) => ({ tenantId, operations: teraToOps(tera) })),
     },
     policyVersion: pack.version,
     raisedAt,

@@ -9,6 +9,7 @@ import type { Store } from '@flopwatch/store';
 import { readExposure } from './exposure.js';
 import { createIngestMetrics, createScrapeMetrics } from './metrics.js';
 import { createPipeline } from './pipeline.js';
+import { createRegistryView } from './registry-view.js';
 import { startReevaluation, type Reevaluation } from './reevaluate.js';
 
 export interface IngestTopics {
@@ -91,8 +92,10 @@ export function createIngest(deps: IngestDeps): Ingest {
       await ensureTopics(deps.kafka, [...topics, deps.topics.dlq].map((topic) => ({ topic, partitions: deps.topics.partitions })));
       producer = createProducer(deps.kafka, { idempotent: true, log });
       await producer.connect();
+      const view = createRegistryView(deps.store);
       const handleBatch = createPipeline({
         store: deps.store,
+        view,
         producer,
         pack: deps.pack,
         slurm: deps.slurm,
@@ -122,6 +125,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       await consumer.start();
       reevaluation = startReevaluation({
         store: deps.store,
+        view,
         pack: deps.pack,
         log,
         metrics,

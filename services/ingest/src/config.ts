@@ -6,6 +6,7 @@ import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
 export const ingestConfigSchema = z.object({
   /** Kafka bootstrap brokers, comma-separated. */
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
+  /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-ingest'),
   /** Consumer group; every ingest instance of one deployment shares it. */
   INGEST_GROUP_ID: z.string().min(1).default('flopwatch-ingest'),
@@ -26,6 +27,7 @@ export const ingestConfigSchema = z.object({
   PARTITION_CONCURRENCY: envInt({ min: 1, max: 64, default: 3 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** Treat REDIS_URL as Redis Cluster seed nodes. */
   REDIS_CLUSTER: envBoolean(false),
   /** Prefix of every key; separates deployments sharing one Redis. */
   REDIS_PREFIX: z.string().default('fw:'),
@@ -39,7 +41,9 @@ export const ingestConfigSchema = z.object({
   ACTIVE_WINDOW: envDuration({ min: 60_000, default: 15 * 60_000 }),
   /** Where /metrics, /healthz and /readyz listen. */
   OPS_HOST: z.string().default('127.0.0.1'),
+  /** Port of the /metrics, /healthz and /readyz listener (0: any free port). */
   OPS_PORT: envInt({ min: 0, max: 65_535, default: 9465 }),
+  /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CASE_STATUSES } from '@flopwatch/contracts';
+import type { ExposureSnapshot } from './exposure.js';
 
 /** The ingest's metrics; names follow Prometheus conventions (base units, _total, _seconds). */
 export function createIngestMetrics(registry: Registry) {
@@ -22,3 +24,106 @@ export function createIngestMetrics(registry: Registry) {
 }
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
+
+/** What the scrape-time gauges read: the group's lag and the compliance picture in Redis. */
+export interface ScrapeSamples {
+  lag(): Promise<{ topic: string; partition: number; lag: number }[]>;
+  exposure(): Promise<ExposureSnapshot>;
+  /** Alert levels of the policy pack, as fractions of a threshold (ascending). */
+  levels: readonly number[];
+  /** Subjects given their own fraction and projected-crossing series (highest fractions first). */
+  topSubjects?: number;
+}
+
+/**
+ * Gauges computed on each scrape from Kafka and Redis, so every ingest replica reports the same
+ * deployment-wide values (aggregate them with max, not sum). One Redis read serves all gauges of a
+ * scrape. Per-subject series exist only for the `topSubjects` subjects that passed the lowest level.
+ */
+export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) {
+  const registers = [registry];
+  const topSubjects = samples.topSubjects ?? 50;
+  const errors = new Counter({ name: 'flopwatch_ingest_scrape_errors_total', help: 'Scrape-time samples that failed (their gauges are left empty), by sample.', labelNames: ['sample'], registers });
+  for (const sample of ['lag', 'exposure']) errors.inc({ sample }, 0);
+  let pending: Promise<ExposureSnapshot | null> | undefined;
+  // Gauges of one scrape collect concurrently: the first starts the read, the others join it.
+  const exposure = () => {
+    pending ??= samples.exposure().catch(() => {
+      errors.inc({ sample: 'exposure' });
+      return null;
+    });
+    const current = pending;
+    void current.finally(() => setTimeout(() => { if (pending === current) pending = undefined; }, 250));
+    return current;
+  };
+  return {
+    lag: new Gauge({
+      name: 'flopwatch_ingest_consumer_lag_messages',
+      help: 'Messages of each input partition not yet committed by the ingest consumer group.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      async collect() {
+        this.reset();
+        const lag = await samples.lag().catch(() => errors.inc({ sample: 'lag' }));
+        for (const p of lag ?? []) this.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
+      },
+    }),
+    cases: new Gauge({
+      name: 'flopwatch_alert_cases',
+      help: 'Alert cases by status (open, acknowledged, escalated, resolved, false_positive).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        this.reset();
+        const snap = await exposure();
+        if (!snap) return;
+        for (const status of CASE_STATUSES) this.set({ status }, snap.cases.get(status) ?? 0);
+      },
+    }),
+    aboveLevel: new Gauge({
+      name: 'flopwatch_subjects_above_level',
+      help: 'Subjects (lineages, tenants, groups) whose operations are at or above each alert level of a rule, by the tenant tier behind them.',
+      labelNames: ['rule', 'scope', 'tier', 'level'],
+      registers,
+      async collect() {
+        this.reset();
+        const snap = await exposure();
+        if (!snap) return;
+        const counts = new Map<string, { rule: string; scope: string; tier: string; level: string; n: number }>();
+        for (const s of snap.subjects) {
+          for (const level of samples.levels) {
+            const key = `${s.rule}|${s.scope}|${s.tier}|${level}`;
+            const entry = counts.get(key) ?? { rule: s.rule, scope: s.scope, tier: s.tier, level: String(level), n: 0 };
+            if (s.fraction >= level) entry.n++;
+            counts.set(key, entry);
+          }
+        }
+        for (const { n, ...labels } of counts.values()) this.set(labels, n);
+      },
+    }),
+    fraction: new Gauge({
+      name: 'flopwatch_subject_threshold_ratio',
+      help: `Operations over the rule's threshold, for the ${topSubjects} highest subjects past the lowest alert level.`,
+      labelNames: ['rule', 'scope', 'subject', 'tier'],
+      registers,
+      async collect() {
+        this.reset();
+        const snap = await exposure();
+        for (const s of snap?.subjects.slice(0, topSubjects) ?? []) this.set({ rule: s.rule, scope: s.scope, subject: s.subject, tier: s.tier }, s.fraction);
+      },
+    }),
+    projected: new Gauge({
+      name: 'flopwatch_subject_projected_crossing_timestamp_seconds',
+      help: 'When the trailing-24 h burn rate takes a subject to its threshold (Unix time), for the same subjects as flopwatch_subject_threshold_ratio.',
+      labelNames: ['rule', 'scope', 'subject', 'tier'],
+      registers,
+      async collect() {
+        this.reset();
+        const snap = await exposure();
+        for (const s of snap?.subjects.slice(0, topSubjects) ?? []) {
+          if (s.projectedCrossingMs !== null) this.set({ rule: s.rule, scope: s.scope, subject: s.subject, tier: s.tier }, s.projectedCrossingMs / 1000);
+        }
+      },
+    }),
+  };
+}

@@ -3,14 +3,17 @@ import type { SlurmMapping } from '@flopwatch/contracts';
 import type { ConsumedBatch, KafkaProducer, OutgoingMessage } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import { backoff, sleep } from '@flopwatch/runtime';
-import type { Store, UsageRecord } from '@flopwatch/store';
+import type { LineageFact, Store, UsageRecord } from '@flopwatch/store';
 import { raiseAlerts } from './alerts.js';
+import type { RegistryView } from './registry-view.js';
 import { decodeMessage, type InputKind } from './decode.js';
 import type { IngestMetrics } from './metrics.js';
-import { toUsageRecord } from './records.js';
+import { toLineageFact, toUsageRecord } from './records.js';
 
 export interface PipelineDeps {
   store: Store;
+  /** The ingest's cached view of the KYC registry, shared with the re-evaluation loop. */
+  view: RegistryView;
   producer: KafkaProducer;
   pack: PolicyPack;
   slurm: SlurmMapping | null;
@@ -74,7 +77,7 @@ export function createPipeline(deps: PipelineDeps) {
     const records: UsageRecord[] = [];
     const dead: OutgoingMessage[] = [];
     const seen = new Set<string>();
-    const latestEndMs = new Map<string, number>();
+    const facts: LineageFact[] = [];
 
     for (const m of batch.messages) {
       const decoded = decodeMessage(kind, m.value, ctx);
@@ -99,9 +102,9 @@ export function createPipeline(deps: PipelineDeps) {
         const identity = `${event.source}\u0000${event.id}`;
         if (seen.has(identity)) continue;
         seen.add(identity);
-        const record = toUsageRecord(event, m.offset, deps.pack);
-        records.push(record);
-        latestEndMs.set(record.tenantId, Math.max(latestEndMs.get(record.tenantId) ?? 0, record.endMs));
+        records.push(toUsageRecord(event, m.offset, deps.pack));
+        const fact = toLineageFact(event);
+        if (fact && (fact.parentId || fact.checkpointIn || fact.checkpointOut)) facts.push(fact);
       }
     }
     deps.metrics.consumed.inc({ topic }, batch.messages.length);
@@ -123,7 +126,13 @@ export function createPipeline(deps: PipelineDeps) {
       deps.metrics.applied.inc({ topic }, applied);
       deps.metrics.skipped.inc({ topic }, skipped);
       if (applied > 0) countOperations(deps.metrics, records);
-      const raised = await untilDone('alerts', batch, () => raiseAlerts(results, { store: deps.store, pack: deps.pack, latestEndMs, now }));
+      // Links from checkpoints and declared parents: idempotent, so a retried batch repeats them harmlessly.
+      const links = facts.length > 0 ? await untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)) : [];
+      const linked = links.map((l) => l.lineageId);
+      const raised = await untilDone('alerts', batch, async () => {
+        await deps.view.refresh(); // a KYC change takes effect in the next batch
+        return raiseAlerts(results, { store: deps.store, pack: deps.pack, view: deps.view, now }, linked);
+      });
       for (const a of raised) {
         deps.metrics.alerts.inc({ rule: a.rule, severity: a.severity });
         log.info({ alertId: a.id, rule: a.rule, scope: a.scope, subject: a.subject, level: a.level, severity: a.severity }, 'alert raised');
@@ -140,13 +149,25 @@ export function createPipeline(deps: PipelineDeps) {
 }
 
 // Metrics of operations are for dashboards (rates, breakdowns), not for the books: a redelivered
-// batch may count here twice, while Redis never does.
+// batch may count here twice, while Redis never does. Summed per label set first: a labelled
+// counter's increment costs more than the arithmetic.
 function countOperations(metrics: IngestMetrics, records: UsageRecord[]): void {
+  const sums = new Map<string, { tier: string; model: string; estimate: number; upper: number; gpuSeconds: number }>();
   for (const r of records) {
+    const key = `${r.tier}\u0000${r.acceleratorId}`;
+    let s = sums.get(key);
+    if (!s) {
+      s = { tier: String(r.tier), model: r.acceleratorId, estimate: 0, upper: 0, gpuSeconds: 0 };
+      sums.set(key, s);
+    }
     const ms = r.endMs - r.startMs;
-    const labels = { tier: String(r.tier), model: r.acceleratorId };
-    metrics.operations.inc({ ...labels, kind: 'estimate' }, ms * r.teraOpsPerMs * 1e12);
-    metrics.operations.inc({ ...labels, kind: 'upper_bound' }, ms * r.upperTeraOpsPerMs * 1e12);
-    metrics.gpuSeconds.inc(labels, (r.milliGpus / 1000) * (ms / 1000));
+    s.estimate += ms * r.teraOpsPerMs * 1e12;
+    s.upper += ms * r.upperTeraOpsPerMs * 1e12;
+    s.gpuSeconds += (r.milliGpus / 1000) * (ms / 1000);
+  }
+  for (const { tier, model, estimate, upper, gpuSeconds } of sums.values()) {
+    metrics.operations.inc({ tier, model, kind: 'estimate' }, estimate);
+    metrics.operations.inc({ tier, model, kind: 'upper_bound' }, upper);
+    metrics.gpuSeconds.inc({ tier, model }, gpuSeconds);
   }
 }

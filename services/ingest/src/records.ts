@@ -1,6 +1,6 @@
 import type { UsageEvent } from '@flopwatch/contracts';
 import { estimateOperations, hardwareRisk, type PolicyPack } from '@flopwatch/policy';
-import { teraOpsPerMs, type UsageRecord } from '@flopwatch/store';
+import { teraOpsPerMs, type LineageFact, type UsageRecord } from '@flopwatch/store';
 
 /** A validated event → what the accounting script counts (rates per millisecond, hardware context). */
 export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPack): UsageRecord {
@@ -25,5 +25,18 @@ export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPac
     acceleratorId: hardware.acceleratorId,
     controlledTier1: hardware.controlled && hardware.tier === 1,
     h100e: data.accelerator.count * hardware.h100Equivalents,
+  };
+}
+
+/** What an event says about its lineage (declared parent, checkpoints read and written), or null. */
+export function toLineageFact(event: UsageEvent): LineageFact | null {
+  const { lineage, tenantId } = event.data;
+  if (!lineage) return null;
+  return {
+    tenantId,
+    lineageId: lineage.id,
+    parentId: lineage.parentId ?? null,
+    checkpointIn: lineage.checkpointIn ?? null,
+    checkpointOut: lineage.checkpointOut ?? null,
   };
 }

@@ -19,6 +19,7 @@ export function createRegistryView(store: Store) {
   const tenants = new Map<string, Promise<TenantView>>();
   const members = new Map<string, Promise<string[]>>();
   const lineages = new Map<string, Promise<Lineage | null>>();
+  const children = new Map<string, Promise<string[]>>();
 
   const cached = <V>(map: Map<string, Promise<V>>, key: string, load: () => Promise<V>): Promise<V> => {
     let hit = map.get(key);
@@ -39,6 +40,7 @@ export function createRegistryView(store: Store) {
         tenants.clear();
         members.clear();
         lineages.clear();
+        children.clear();
         version = current;
       }
     },
@@ -56,6 +58,22 @@ export function createRegistryView(store: Store) {
 
     lineage(id: string): Promise<Lineage | null> {
       return cached(lineages, id, () => store.registry.getLineage<Lineage>(id));
+    },
+
+    /** Lineages descending from these (children, grandchildren, …), at most `limit`. */
+    async descendants(ids: Iterable<string>, limit = 256): Promise<string[]> {
+      const seen = new Set(ids);
+      const out: string[] = [];
+      let frontier = [...seen];
+      while (frontier.length > 0 && out.length < limit) {
+        const next = (await Promise.all(frontier.map((id) => cached(children, id, () => store.redis.smembers(store.keys.lineage.children(id)))))).flat().filter((id) => !seen.has(id));
+        for (const id of next) {
+          seen.add(id);
+          out.push(id);
+        }
+        frontier = [...new Set(next)];
+      }
+      return out.slice(0, limit);
     },
   };
 }

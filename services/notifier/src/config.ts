@@ -29,13 +29,19 @@ const optionalUrl = z.preprocess((v) => (typeof v === 'string' && v.trim() === '
 
 /** The notifier's configuration, from environment variables; every default works with the local stack. */
 export const notifierConfigSchema = z.object({
+  /** Kafka bootstrap brokers, comma-separated. */
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
+  /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-notifier'),
   /** Where alerts are published (key = subject). */
   ALERTS_TOPIC: z.string().min(1).default('compliance.alerts.v1'),
+  /** Partitions of the alerts topic when the notifier creates it. */
   ALERTS_TOPIC_PARTITIONS: envInt({ min: 1, max: 10_000, default: 6 }),
+  /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** Treat REDIS_URL as Redis Cluster seed nodes. */
   REDIS_CLUSTER: envBoolean(false),
+  /** Prefix of every Redis key; separates deployments sharing one Redis (must match the other services). */
   REDIS_PREFIX: z.string().default('fw:'),
   /** Redis consumer group on the outbox stream; every notifier instance of one deployment shares it. */
   OUTBOX_GROUP: z.string().min(1).default('flopwatch-notifier'),
@@ -67,8 +73,11 @@ export const notifierConfigSchema = z.object({
   ALERTMANAGER_ALERT_TTL: envDuration({ min: 60_000, default: 24 * 3_600_000 }),
   /** Base URL of the API, for the generatorURL link of Alertmanager alerts. */
   PUBLIC_API_URL: optionalUrl,
+  /** Address of the /metrics, /healthz and /readyz listener. */
   OPS_HOST: z.string().default('127.0.0.1'),
+  /** Port of the /metrics, /healthz and /readyz listener (0: any free port). */
   OPS_PORT: envInt({ min: 0, max: 65_535, default: 9466 }),
+  /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

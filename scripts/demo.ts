@@ -1,0 +1,150 @@
+// `pnpm demo`: infra up, ingest/api/notifier as child processes, a local webhook receiver, the
+// loophole + benign + background scenarios compressed into a couple of minutes, alerts live, a summary.
+// Flags: --duration SECONDS (of simulated playback; default 120), --ci (30 s, exit code = outcome).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Alert } from '@flopwatch/contracts';
+import { createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
+import { ensureInfra } from '@flopwatch/local';
+import { createStore } from '@flopwatch/store';
+import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, storeRegistrar, waitForDrain } from '@flopwatch/simulator';
+
+const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false } } });
+const seconds = Number(args.duration ?? (args.ci ? 30 : 120));
+const root = new URL('..', import.meta.url).pathname;
+const run = `demo-${Date.now().toString(36)}`;
+const prefix = `${run}:`;
+const topic = `${run}.telemetry`;
+const apiKey = `fw_demo_${randomBytes(16).toString('hex')}`;
+const ports = { api: 8080, ingest: 9465, notifier: 9466 };
+const children: { name: string; child: ChildProcess }[] = [];
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const say = (s: string) => console.log(`${bold('demo')} ${s}`);
+
+async function stopAll(): Promise<void> {
+  for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null)));
+}
+process.once('SIGINT', () => {
+  say('Ctrl-C: stopping what the demo started');
+  void stopAll().then(() => process.exit(130));
+});
+
+function start(name: string, entry: string, env: Record<string, string>): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=flopwatch-source', entry], {
+    cwd: root, env: { ...process.env, REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topic, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.on('exit', (code, signal) => { if (code !== 0 && signal === null) say(`${name} exited with ${code}`); });
+  children.push({ name, child });
+  say(`started ${name} (pid ${child.pid})`);
+}
+
+async function waitHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+const infra = await ensureInfra(process.env, (line) => say(line));
+const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
+start('ingest', 'services/ingest/src/main.ts', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
+const hasApi = existsSync(`${root}services/api/src/main.ts`);
+const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
+if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${createHash('sha256').update(apiKey).digest('hex')}` });
+if (hasNotifier) start('notifier', 'services/notifier/src/main.ts', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
+
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    res.writeHead(204).end();
+    try {
+      const payload = JSON.parse(body) as { type?: string; data?: { alert?: Alert } & Partial<Alert> };
+      const a = payload.data?.alert ?? payload.data;
+      console.log(`  ${bold('webhook')} ${req.headers['webhook-id'] ?? ''} ${payload.type ?? ''} ${a?.rule ?? ''} ${a?.subject ?? ''} level ${a?.level ?? ''} (signature ${req.headers['webhook-signature'] ? 'present' : 'missing'})`);
+    } catch {
+      console.log(`  ${bold('webhook')} ${body.slice(0, 200)}`);
+    }
+  });
+});
+await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/flopwatch`;
+
+const redis = new Redis(infra.redisUrl);
+const store = createStore({ redis, prefix });
+const log = pino({ level: 'warn' });
+const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `${run}-sim`, logger: log });
+let exitCode = 0;
+try {
+  await waitHttp(`http://127.0.0.1:${ports.ingest}/readyz`);
+  const apiUp = hasApi && (await waitHttp(`http://127.0.0.1:${ports.api}/healthz`));
+  const apiUrl = `http://127.0.0.1:${ports.api}`;
+  if (apiUp) {
+    const res = await fetch(`${apiUrl}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, description: 'pnpm demo receiver' }) });
+    say(res.ok ? `webhook receiver ${receiverUrl} registered through the API` : `webhook registration answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  } else say('API not running: tenants go straight into the registry and no webhook is registered');
+
+  await ensureTopics(kafka, [{ topic, partitions: 12 }]);
+  const producer = createProducer(kafka, { idempotent: true, log });
+  const now = new Date();
+  const plans = ['loophole', 'benign', 'background'].map((n) => planScenario(loadScenario(n), now));
+  const span = Math.max(...plans.map((p) => p.timeline.endMs)) - Math.min(...plans.map((p) => p.timeline.startMs));
+  say(`playing ${plans.map((p) => `${p.scenario.name} (${p.tenants.length} tenants, ${p.eventCount.toLocaleString()} events)`).join(', ')}: ${Math.round(span / 86_400_000)} days in ${seconds} s`);
+
+  const seen = new Set<string>();
+  const poll = setInterval(() => void readAlerts(store).then((alerts) => {
+    for (const a of alerts) {
+      if (seen.has(a.id)) continue;
+      seen.add(a.id);
+      console.log(`  ${bold('ALERT')} ${a.severity.padEnd(8)} ${a.rule.padEnd(18)} ${a.scope}:${a.subject.padEnd(16)} level ${String(a.level).padEnd(4)} ${a.observedOperations.toExponential(2)} ops  projected crossing ${a.projectedCrossingAt?.slice(0, 10) ?? '—'}`);
+    }
+  }), 1000);
+  let lastLine = 0;
+  await runScenarios({
+    plans, producer, topic, compression: span / (seconds * 1000),
+    registrar: apiUp ? apiRegistrar({ url: apiUrl, apiKey }) : storeRegistrar(store),
+    onRegistered: (c) => say(`registered ${c.tenants} tenants, ${c.lineages} lineages via ${c.via}`),
+    onProgress: (p) => {
+      if (Date.now() - lastLine < 10_000) return;
+      lastLine = Date.now();
+      say(`simulated ${new Date(p.simulatedAt).toISOString().slice(0, 10)}: ${p.sent.toLocaleString()} / ${p.total.toLocaleString()} events sent`);
+    },
+  });
+  await producer.close();
+  await waitForDrain(kafka, `${run}-ingest`, topic, { timeoutMs: 300_000 });
+  await new Promise((r) => setTimeout(r, 2000));
+  clearInterval(poll);
+
+  const alerts = await readAlerts(store);
+  const shells = plans[0]!.tenants.map((t) => t.id);
+  const caught = ['structuring', 'frontier-approach'].every((rule) => alerts.some((a) => a.rule === rule && a.level === 1 && shells.some((s) => alertConcerns(a, s))));
+  const benignFlagged = alerts.filter((a) => alertConcerns(a, 'helios-labs') || a.subject === 'helios-3');
+  console.log(`\n${bold('summary')}  ${alerts.length} alerts raised`);
+  console.log(`  loophole group (${shells.length} shell accounts): ${caught ? 'CAUGHT — structuring and frontier-approach at 100 % of 1e26' : 'NOT caught'}`);
+  console.log(`  benign Tier 1 lab (helios-labs, same volume): ${benignFlagged.length === 0 ? 'not flagged' : `flagged ${benignFlagged.length} times`}`);
+  console.log(`\n  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
+  console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest)${hasApi ? `, http://127.0.0.1:${ports.api}/metrics (api)` : ''}${hasNotifier ? `, http://127.0.0.1:${ports.notifier}/metrics (notifier)` : ''}`);
+  console.log(`  Redis prefix ${prefix}  topic ${topic}`);
+  exitCode = caught && benignFlagged.length === 0 ? 0 : 1;
+  if (!args.ci && process.stdin.isTTY) {
+    say('services keep running; Ctrl-C stops everything the demo started');
+    await new Promise(() => undefined);
+  }
+} finally {
+  await kafka.close();
+  redis.disconnect();
+  receiver.close();
+  await stopAll();
+}
+process.exit(exitCode);

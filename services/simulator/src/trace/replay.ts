@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { createProducer, ensureTopics } from '@flopwatch/kafka';
+import type { PolicyPack } from '@flopwatch/policy';
+import type { Store } from '@flopwatch/store';
+import { startInProcessIngest } from '../ingest-runner.js';
+import { produceEvents, type ProduceProgress } from '../sink.js';
+import { traceEvents, traceJobs, type TraceConversion, type TraceReplayOptions } from './convert.js';
+import type { TracePod } from './pods.js';
+
+/** A tenant's totals as the books keep them. */
+export interface TenantBooks {
+  /** Tera-operations (10^12). */
+  teraOps: number;
+  /** GPU-microseconds. */
+  gpuMicroseconds: number;
+}
+
+export interface TraceReplayRun {
+  pods: readonly TracePod[];
+  options: TraceReplayOptions;
+  brokers: string[];
+  store: Store;
+  pack: PolicyPack;
+  log: Logger;
+  /** Topic names for this run (fresh ones keep runs apart). */
+  topics: { telemetry: string; dlq: string; partitions: number };
+  groupId: string;
+  onConverted?: (c: TraceConversion) => void;
+  onProduced?: (p: ProduceProgress) => void;
+  onLag?: (lag: number) => void;
+}
+
+export interface TraceReplayResult {
+  conversion: TraceConversion;
+  produced: ProduceProgress;
+  /** From the first send until the ingest had read everything. */
+  elapsedMs: number;
+  books: Map<string, TenantBooks>;
+}
+
+/** Replays the trace through the real pipeline: Kafka topic → in-process ingest → Redis, then reads the books. */
+export async function replayTrace(run: TraceReplayRun): Promise<TraceReplayResult> {
+  const conversion = traceJobs(run.pods, run.options);
+  run.onConverted?.(conversion);
+  const ingest = await startInProcessIngest({ brokers: run.brokers, store: run.store, pack: run.pack, log: run.log, topics: run.topics, groupId: run.groupId });
+  try {
+    await ensureTopics(ingest.kafka, [{ topic: run.topics.telemetry, partitions: run.topics.partitions }]);
+    const producer = createProducer(ingest.kafka, { idempotent: true, log: run.log });
+    await producer.connect();
+    const started = Date.now();
+    let produced: ProduceProgress;
+    try {
+      produced = await produceEvents(traceEvents(conversion.jobs, run.options), { producer, topic: run.topics.telemetry, batchSize: 1000, ...(run.onProduced ? { onProgress: run.onProduced } : {}) });
+    } finally {
+      await producer.close();
+    }
+    await ingest.drained({ timeoutMs: 30 * 60_000, ...(run.onLag ? { onLag: run.onLag } : {}) });
+    const elapsedMs = Date.now() - started;
+    const tenants = [...new Set(conversion.jobs.map((j) => j.tenantId))].sort();
+    const books = new Map<string, TenantBooks>();
+    for (const t of tenants) {
+      const totals = await run.store.accounting.tenantTotals(t);
+      books.set(t, { teraOps: totals.ops ?? 0, gpuMicroseconds: totals.gpu_us ?? 0 });
+    }
+    return { conversion, produced, elapsedMs, books };
+  } finally {
+    await ingest.close();
+  }
+}
