@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { apiConfigSchema } from '../../services/api/src/config.js';
 import { ingestConfigSchema } from '../../services/ingest/src/config.js';
 import { notifierConfigSchema } from '../../services/notifier/src/config.js';
