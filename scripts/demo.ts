@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { pino } from 'pino';
 import type { Alert } from '@flopwatch/contracts';
 import { createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
@@ -64,6 +65,18 @@ const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
 if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${createHash('sha256').update(apiKey).digest('hex')}` });
 if (hasNotifier) start('notifier', 'services/notifier/src/main.ts', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
 
+// The endpoint's secret, shown once when the API registers it; the receiver checks every signature
+// with the Standard Webhooks reference library, as a real consumer would.
+let webhookSecret: string | null = null;
+const verified = (body: string, headers: Record<string, string | string[] | undefined>): string => {
+  if (!webhookSecret) return 'unchecked';
+  try {
+    new Webhook(webhookSecret).verify(body, { 'webhook-id': String(headers['webhook-id']), 'webhook-timestamp': String(headers['webhook-timestamp']), 'webhook-signature': String(headers['webhook-signature']) });
+    return 'verified';
+  } catch {
+    return 'INVALID';
+  }
+};
 const receiver = createServer((req, res) => {
   let body = '';
   req.on('data', (c: Buffer) => (body += c.toString()));
@@ -72,7 +85,7 @@ const receiver = createServer((req, res) => {
     try {
       const payload = JSON.parse(body) as { type?: string; data?: { alert?: Alert } & Partial<Alert> };
       const a = payload.data?.alert ?? payload.data;
-      console.log(`  ${bold('webhook')} ${req.headers['webhook-id'] ?? ''} ${payload.type ?? ''} ${a?.rule ?? ''} ${a?.subject ?? ''} level ${a?.level ?? ''} (signature ${req.headers['webhook-signature'] ? 'present' : 'missing'})`);
+      console.log(`  ${bold('webhook')} ${req.headers['webhook-id'] ?? ''} ${payload.type ?? ''} ${a?.rule ?? ''} ${a?.subject ?? ''} level ${a?.level ?? ''} (signature ${verified(body, req.headers)})`);
     } catch {
       console.log(`  ${bold('webhook')} ${body.slice(0, 200)}`);
     }
@@ -92,7 +105,8 @@ try {
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   if (apiUp) {
     const res = await fetch(`${apiUrl}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, description: 'pnpm demo receiver' }) });
-    say(res.ok ? `webhook receiver ${receiverUrl} registered through the API` : `webhook registration answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    if (res.ok) webhookSecret = ((await res.json()) as { secret: string }).secret;
+    say(res.ok ? `webhook receiver ${receiverUrl} registered through the API (signatures verified with its whsec_ secret)` : `webhook registration answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   } else say('API not running: tenants go straight into the registry and no webhook is registered');
 
   await ensureTopics(kafka, [{ topic, partitions: 12 }]);

@@ -191,12 +191,13 @@ async function main(): Promise<void> {
     }
     if (tick % 10 === 5) {
       const probe = `probe-${tick}`;
-      const e = event(k, Date.now() - 3_700_000, 100_000, 0, 0);
+      const nowMs = Date.now(); // one clock reading: the interval must be exactly the policy's hour
+      const e = event(k, nowMs - 3_700_000, 100_000, 0, 0);
       e.data.tenantId = probe; e.subject = probe; e.id = `${probe}/1`; e.data.jobId = probe;
       e.data.accelerator.model = 'nvidia-h100-sxm5-80gb'; e.data.cluster.country = 'US'; e.data.utilization = { tensorActive: 0.5 };
-      e.data.interval = { start: new Date(Date.now() - 3_700_000).toISOString(), end: new Date(Date.now() - 100_000).toISOString() };
+      e.data.interval = { start: new Date(nowMs - 3_700_000).toISOString(), end: new Date(nowMs - 100_000).toISOString() };
       messages.push({ key: probe, value: JSON.stringify(e) });
-      probeSentAt.set(probe, Date.now());
+      probeSentAt.set(probe, nowMs);
     }
     await producer.send({ topic: `${run}.steady`, messages });
     const behind = t0 + (tick + 1) * tickMs - performance.now();
