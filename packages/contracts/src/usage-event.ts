@@ -11,10 +11,35 @@ const MAX_ACCELERATORS = 1_000_000;
 const MAX_OPERATIONS = 1e30;
 const checkpointSchema = z.string().min(1).max(256);
 
+// Label keys follow Kubernetes' label-name grammar, so a JSON Schema validator in any language
+// checks them the same way. `__proto__` is refused outright: zod would silently drop it, while
+// other parsers keep it, and both sides of the contract must accept exactly the same events.
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+const labelsSchema = z.preprocess((raw, ctx) => {
+  if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'label key "__proto__" is not allowed', input: raw });
+  }
+  return raw;
+}, z.record(z.string().regex(LABEL_KEY, 'label keys are 1-63 chars of A-Z a-z 0-9 . _ / -, starting alphanumeric'), z.string().max(256)));
+
+// `multipleOf: 0.001` in the published JSON Schema, checked here the way JSON Schema validators do
+// with a float tolerance (ajv's multipleOfPrecision 6: |count / 0.001 − round| ≤ 1e-6): an exact
+// decimal check would refuse 1.0000000000000002 GPUs that every other validator accepts.
+function wholeThousandths(count: number): boolean {
+  const q = count / 0.001;
+  return Math.abs(Math.round(q) - q) <= 1e-6;
+}
+
 const acceleratorSchema = z.object({
   model: z.string().min(1).max(128),
-  // Fractional because GPU sharing (MIG, time slicing) hands out thousandths of a GPU.
-  count: z.number().positive().max(MAX_ACCELERATORS).multipleOf(0.001),
+  // Fractional because GPU sharing (MIG, time slicing) hands out thousandths of a GPU; one
+  // thousandth is the least a job can hold.
+  count: z
+    .number()
+    .min(0.001)
+    .max(MAX_ACCELERATORS)
+    .refine(wholeThousandths, 'must be a whole number of thousandths of a GPU')
+    .meta({ multipleOf: 0.001 }),
 });
 
 /** The `data` of a usage event: one job's use of accelerators over one interval. */
@@ -36,7 +61,7 @@ export const usageDataSchema = z.object({
       checkpointOut: checkpointSchema.optional(),
     })
     .optional(),
-  labels: z.record(z.string().min(1).max(63), z.string().max(256)).optional(),
+  labels: labelsSchema.optional(),
 });
 export type UsageData = z.infer<typeof usageDataSchema>;
 

@@ -24,7 +24,7 @@ const usageData = fc.record(
     utilization: fc.record({ tensorActive: fc.double({ min: 0, max: 1, noNaN: true }) }, { requiredKeys: [] }),
     operations: fc.option(operations, { nil: null }),
     lineage: fc.record({ id, parentId: fc.option(id, { nil: null }), checkpointIn: name, checkpointOut: name }, { requiredKeys: ['id'] }),
-    labels: fc.dictionary(name, text, { maxKeys: 3 }),
+    labels: fc.dictionary(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,20}$/), text, { maxKeys: 3 }),
   },
   { requiredKeys: ['tenantId', 'jobId', 'cluster', 'accelerator', 'interval', 'precision'] },
 );
