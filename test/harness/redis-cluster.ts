@@ -33,8 +33,11 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
   );
   const stop = async () => {
-    for (const p of procs) p.kill('SIGTERM');
-    await sleep(200);
+    // Each node rewrites its nodes.conf on the way out: remove the directory once all have exited.
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((resolve) => {
+      p.once('exit', resolve);
+      p.kill('SIGTERM');
+    }))));
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -28,7 +28,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  am?.kill('SIGTERM');
+  if (am && am.exitCode === null) {
+    // Alertmanager writes its snapshot on the way out: remove its directory only once it has exited.
+    const exited = new Promise((resolve) => am.once('exit', resolve));
+    am.kill('SIGTERM');
+    await exited;
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
   await dropPrefix(redis, prefix);
   redis.disconnect();
