@@ -7,3 +7,4 @@ export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.js
 export { startOpsServer, type OpsServer, type OpsServerOptions, type Readiness } from './ops-server.js';
 export { createShutdown, installSignalHandlers, type Shutdown, type ShutdownOptions, type ShutdownResult, type CloseFn, type SignalTarget, type SignalHandlerOptions } from './shutdown.js';
 export { backoff, retry, sleep, type BackoffOptions, type RetryOptions } from './backoff.js';
+export { reportStartupFailure } from './startup.js';

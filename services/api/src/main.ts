@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { consumerLag, createKafkaClient, createProducer } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig } from '@flopwatch/runtime';
+import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
 import { connectRedis, createStore } from '@flopwatch/store';
 import { buildApp } from './app.js';
 import { parseApiKeys } from './auth.js';
@@ -49,7 +49,7 @@ try {
   const url = await app.listen({ host: config.API_HOST, port: config.API_PORT });
   log.info({ url, docs: `${url}/docs` }, 'api ready');
 } catch (err) {
-  log.fatal({ err }, 'api failed to start');
+  reportStartupFailure(log, 'api', err);
   await shutdown.run('start-up failed');
   process.exit(1);
 }

@@ -1,7 +1,7 @@
 // Composition root of the ingest: config → logger → clients → createIngest → start; close on signal.
 import { createKafkaClient } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, startOpsServer } from '@flopwatch/runtime';
+import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
 import { connectRedis, createStore } from '@flopwatch/store';
 import { createIngest } from './app.js';
 import { ingestConfigSchema } from './config.js';
@@ -42,7 +42,7 @@ try {
   shutdown.add('ingest', () => ingest.close());
   await ingest.start();
 } catch (err) {
-  log.fatal({ err }, 'ingest failed to start');
+  reportStartupFailure(log, 'ingest', err);
   await shutdown.run('start-up failed');
   process.exit(1);
 }

@@ -1,7 +1,7 @@
 // Composition root of the notifier: config → logger → clients → createNotifier → start; close on signal.
 import { hostname } from 'node:os';
 import { createKafkaClient } from '@flopwatch/kafka';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, startOpsServer } from '@flopwatch/runtime';
+import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
 import { connectRedis, createStore } from '@flopwatch/store';
 import { createNotifier } from './app.js';
 import { notifierConfigSchema } from './config.js';
@@ -43,7 +43,7 @@ try {
   await notifier.start();
   log.info({ topic: config.ALERTS_TOPIC, group: config.OUTBOX_GROUP, alertmanager: Boolean(config.ALERTMANAGER_URL) }, 'notifier ready');
 } catch (err) {
-  log.fatal({ err }, 'notifier failed to start');
+  reportStartupFailure(log, 'notifier', err);
   await shutdown.run('start-up failed');
   process.exit(1);
 }
