@@ -111,7 +111,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         groupId: deps.groupId,
         topics,
         fromBeginning: true,
-        concurrency: deps.partitionConcurrency ?? 3,
+        concurrency: deps.partitionConcurrency ?? 12,
         sessionTimeoutMs: deps.sessionTimeoutMs ?? 30_000,
         // Kafka's guidance: heartbeat at most a third of the session timeout.
         heartbeatIntervalMs: Math.min(3_000, Math.floor((deps.sessionTimeoutMs ?? 30_000) / 3)),
