@@ -32,6 +32,10 @@ async function stopAll(): Promise<void> {
   for (const { child } of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
   await Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null)));
 }
+// Whatever ends the demo (an exception, a closed pipe), it never leaves its services running.
+process.on('exit', () => {
+  for (const { child } of children) if (child.exitCode === null) child.kill('SIGTERM');
+});
 process.once('SIGINT', () => {
   say('Ctrl-C: stopping what the demo started');
   void stopAll().then(() => process.exit(130));

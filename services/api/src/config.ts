@@ -35,6 +35,8 @@ export const apiConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-api'),
   /** Where POST /v1/telemetry produces (the ingest's input topic). */
   TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
+  /** Partitions given to the telemetry topic when the API creates it (the ingest uses the same default). */
+  TOPIC_PARTITIONS: envInt({ min: 1, max: 10_000, default: 12 }),
   /** The policy pack (YAML); the service refuses to start on an invalid one. */
   POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
   /** API keys as `role:sha256hex` or `role:name:sha256hex`, comma-separated (`pnpm --filter @flopwatch/api hash-key <key>`). */

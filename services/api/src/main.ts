@@ -1,6 +1,6 @@
 // Composition root of the API: config → logger → clients → buildApp → listen; close on signal.
 import { readFileSync } from 'node:fs';
-import { consumerLag, createKafkaClient, createProducer } from '@flopwatch/kafka';
+import { consumerLag, createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
 import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
 import { connectRedis, createStore } from '@flopwatch/store';
@@ -24,6 +24,8 @@ try {
   shutdown.add('redis', () => redis.quit());
   const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
   shutdown.add('kafka', () => kafka.close());
+  // The API may start before any ingest: telemetry it accepts must have a topic to go to.
+  await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   const producer = createProducer(kafka, { idempotent: true, log });
   const app = await buildApp({
     store: createStore({ redis, prefix: config.REDIS_PREFIX }),

@@ -29,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks'] } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -42,7 +42,7 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     store,
     pack,
     producer,
-    telemetryTopic: topic,
+    telemetryTopic: opts.telemetryTopic ?? topic,
     apiKeys: parseApiKeys(spec),
     log: silent,
     metricsRegistry: new Registry(),

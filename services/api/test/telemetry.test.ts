@@ -50,4 +50,16 @@ describe('POST /v1/telemetry', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details.fields).toEqual(['body']);
   });
+
+  it('answers 503 naming the topic when the telemetry topic does not exist, and sends nothing', async () => {
+    const missing = await startApi({ telemetryTopic: `missing-${Date.now().toString(36)}` });
+    try {
+      const event = usageEvent({ tenantId: 'tel-z', jobId: '9', startMs: hourAgo(), seconds: 60 });
+      const res = await missing.app.inject({ method: 'POST', url: '/v1/telemetry', headers: { ...auth('ingest'), 'content-type': 'application/cloudevents+json' }, payload: JSON.stringify(event) });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.message).toMatch(/telemetry topic missing-\w+ does not exist/);
+    } finally {
+      await missing.close();
+    }
+  });
 });

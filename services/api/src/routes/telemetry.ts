@@ -1,3 +1,4 @@
+import { KafkaPortError } from '@flopwatch/kafka';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { describeZodError, usageEventSchema, type UsageEvent } from '@flopwatch/contracts';
@@ -62,6 +63,9 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
     try {
       await deps.producer.send(deps.telemetryTopic, messages);
     } catch (err) {
+      if (err instanceof KafkaPortError && err.code === 'KAFKA_TOPIC_NOT_FOUND') {
+        throw new ApiError(503, 'UNAVAILABLE', `the telemetry topic ${deps.telemetryTopic} does not exist; none of the events was sent`, undefined, { cause: err });
+      }
       throw new ApiError(503, 'UNAVAILABLE', 'Kafka did not take the events; none may be counted yet, send the same batch again (event ids make a resend safe)', undefined, { cause: err });
     }
     request.log.info({ count: messages.length, topic: deps.telemetryTopic }, 'telemetry produced');
