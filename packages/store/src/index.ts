@@ -9,7 +9,7 @@ export { createRegistry, type GroupChange, type Registry, type RegistryLineage, 
 export { linkIdentifiers, type LinkFields } from './links.js';
 export { createAuditLog, type AuditLog, type AuditEntry, type NewAuditEntry, type AuditQuery, type AuditPage } from './audit.js';
 export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
-export { createUsage, sumUsage, type Usage, type TenantUsage, type UsageWindows } from './usage.js';
+export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantUsage, type UsageWindows } from './usage.js';
 export {
   createWebhookStore,
   deliveryId,

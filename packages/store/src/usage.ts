@@ -30,6 +30,19 @@ export interface TenantUsage {
   lastActivityMs: number | null;
 }
 
+/** A lineage's cumulative count and what it is made of (tera-operations per tenant unless noted). */
+export interface LineageCumulative {
+  /** Operations: own + ancestors' + a closed-weight base model's pretraining. */
+  operations: number;
+  ownOperations: number;
+  /** Own and ancestors' shares per tenant. */
+  byTenant: Map<string, number>;
+  /** This lineage's own shares per tenant. */
+  own: Map<string, number>;
+  /** Ancestors, nearest first, each with the tenants that fed it. */
+  ancestors: { id: string; tenants: string[] }[];
+}
+
 type LineageRecord = { id: string; parentId: string | null; baseModel?: { publishedWeights: boolean; pretrainingOperations: number | null } | null };
 
 const pick = (totals: Record<string, number>, prefix: string) =>
@@ -78,20 +91,28 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
     },
 
     /** A lineage's cumulative operations: its own, its ancestors', and a closed-weight base model's pretraining. */
-    async lineageCumulative(lineageId: string): Promise<{ operations: number; ownOperations: number; byTenant: Map<string, number> }> {
-      const own = await accounting.lineageOwnTeraOps(lineageId);
-      const record = await registry.getLineage<LineageRecord>(lineageId);
-      const chain = [...(record ? [record] : []), ...(await registry.ancestors<LineageRecord>(lineageId))];
+    /**
+     * A lineage's cumulative operations (own + ancestors' + a closed-weight base model's pretraining)
+     * and the pieces behind them: own shares per tenant, and each ancestor with its contributors.
+     */
+    async lineageCumulative(lineageId: string): Promise<LineageCumulative> {
+      const [own, ancestors] = await Promise.all([accounting.lineageOwnTeraOps(lineageId), registry.ancestors<LineageRecord>(lineageId)]);
+      const ancestorShares = await Promise.all(ancestors.map((a) => accounting.lineageOwnTeraOps(a.id)));
       let tera = own.teraOps;
       const byTenant = new Map(own.byTenant);
-      for (const ancestor of chain.slice(1)) {
-        const a = await accounting.lineageOwnTeraOps(ancestor.id);
+      for (const a of ancestorShares) {
         tera += a.teraOps;
         for (const [t, v] of a.byTenant) byTenant.set(t, (byTenant.get(t) ?? 0) + v);
       }
-      const root = chain.at(-1);
+      const root = ancestors.at(-1) ?? (await registry.getLineage<LineageRecord>(lineageId));
       const base = root?.baseModel && !root.baseModel.publishedWeights ? (root.baseModel.pretrainingOperations ?? 0) : 0;
-      return { operations: teraToOps(tera) + base, ownOperations: teraToOps(own.teraOps), byTenant };
+      return {
+        operations: teraToOps(tera) + base,
+        ownOperations: teraToOps(own.teraOps),
+        byTenant,
+        own: own.byTenant,
+        ancestors: ancestors.map((a, i) => ({ id: a.id, tenants: [...ancestorShares[i]!.byTenant.keys()] })),
+      };
     },
   };
 }

@@ -59,26 +59,14 @@ export function createState(store: Store, pack: PolicyPack, view: RegistryView) 
   });
 
   const lineage = (id: string) => once(`l:${id}`, async (): Promise<LineageState> => {
-    const [cumulative, ancestors, own] = await Promise.all([
-      store.usage.lineageCumulative(id),
-      store.registry.ancestors(id),
-      store.accounting.lineageOwnTeraOps(id),
-    ]);
-    const chain = [id, ...ancestors.map((a) => a.id)];
+    const c = await store.usage.lineageCumulative(id);
+    const chain = [id, ...c.ancestors.map((a) => a.id)];
+    const evidence = await Promise.all(chain.slice(0, -1).map(async (child, i) => [child, chain[i + 1]!, (await store.lineageLinks.links(child)).get(chain[i + 1]!)] as const));
     const inferred: LineageState['inferred'] = [];
-    for (let i = 0; i + 1 < chain.length; i++) {
-      const evidence = (await store.lineageLinks.links(chain[i]!)).get(chain[i + 1]!);
-      if (evidence?.kind === 'checkpoint') inferred.push({ lineageId: chain[i]!, parentId: chain[i + 1]!, checkpoint: evidence.checkpoint, tenantId: evidence.tenantId });
+    for (const [lineageId, parentId, e] of evidence) {
+      if (e?.kind === 'checkpoint') inferred.push({ lineageId, parentId, checkpoint: e.checkpoint, tenantId: e.tenantId });
     }
-    const ancestorTenants = await Promise.all(ancestors.map((a) => store.redis.smembers(store.keys.lineage.tenants(a.id))));
-    return {
-      id,
-      operations: cumulative.operations,
-      byTenant: cumulative.byTenant,
-      ancestors: ancestors.map((a, i) => ({ id: a.id, tenants: ancestorTenants[i] ?? [] })),
-      own: own.byTenant,
-      inferred,
-    };
+    return { id, operations: c.operations, byTenant: c.byTenant, ancestors: c.ancestors, own: c.own, inferred };
   });
 
   const members = (groupId: string) => view.groupMembers(groupId);
