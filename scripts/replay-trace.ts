@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { ensureInfra } from '@flopwatch/local';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
 import { createStore } from '@flopwatch/store';
-import { DEFAULT_POD_LIST_PATH, DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, readPodList, replayTrace } from '@flopwatch/simulator';
+import { DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, readPodList, replayTrace, requirePodList } from '@flopwatch/simulator';
 import { expectedBooks, readRows } from '../test/replay/ground-truth.js';
 
 const { values: args } = parseArgs({
@@ -16,10 +16,17 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: String(Number.MAX_SAFE_INTEGER) },
     interval: { type: 'string', default: String(DEFAULT_TRACE_OPTIONS.intervalSeconds) },
     tenants: { type: 'string', default: String(DEFAULT_TRACE_OPTIONS.tenants) },
-    file: { type: 'string', default: DEFAULT_POD_LIST_PATH },
+    file: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
+let file: string;
+try {
+  file = args.file ?? requirePodList();
+} catch (err) {
+  console.error(`replay:trace: ${(err as Error).message}`);
+  process.exit(1);
+}
 const from = Number(args.from);
 const count = Number(args.count);
 const options = { ...DEFAULT_TRACE_OPTIONS, intervalSeconds: Number(args.interval), tenants: Number(args.tenants) };
@@ -30,8 +37,8 @@ const redis = new Redis(infra.redisUrl, { enableAutoPipelining: true });
 const runId = `replay-${Date.now().toString(36)}`;
 const prefix = `${runId}:`;
 const pack = loadPolicyPack(DEFAULT_POLICY_PATH);
-const pods = readPodList(args.file).slice(from, from + count);
-console.log(`trace: ${args.file}\npods ${from}..${from + pods.length - 1} (${fmt(pods.length)}), ${options.intervalSeconds} s reports, ${options.tenants} tenants, epoch ${options.epoch}, Redis prefix ${prefix}`);
+const pods = readPodList(file).slice(from, from + count);
+console.log(`trace: ${file}\npods ${from}..${from + pods.length - 1} (${fmt(pods.length)}), ${options.intervalSeconds} s reports, ${options.tenants} tenants, epoch ${options.epoch}, Redis prefix ${prefix}`);
 
 let lastPrint = 0;
 const throttled = (line: () => string) => {
@@ -58,7 +65,7 @@ try {
     onLag: (lag) => throttled(() => `ingest: ${fmt(lag)} events left to read`),
   });
 
-  const expected = expectedBooks(readRows(args.file, from, count), {
+  const expected = expectedBooks(readRows(file, from, count), {
     tenants: options.tenants, intervalSeconds: options.intervalSeconds, precision: options.precision,
     utilization: pack.utilization.default, acceleratorId: DEFAULT_TRACE_ACCELERATOR,
   });

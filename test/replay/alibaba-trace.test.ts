@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
 import { createStore } from '@flopwatch/store';
-import { DEFAULT_POD_LIST_PATH, DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, parsePodList, replayTrace } from '@flopwatch/simulator';
+import { DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, parsePodList, replayTrace, requirePodList } from '@flopwatch/simulator';
 import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, uniqueId } from '@flopwatch/test-harness';
 import { readFileSync } from 'node:fs';
 import { expectedBooks, readRows } from './ground-truth.js';
@@ -23,7 +23,9 @@ describe('replay of the Alibaba GPU trace (cluster-trace-gpu-v2023)', () => {
 
   it('books every tenant the GPU-seconds and operations computed straight from the CSV', async () => {
     const pack = loadPolicyPack(DEFAULT_POLICY_PATH);
-    const pods = parsePodList(readFileSync(DEFAULT_POD_LIST_PATH, 'utf8')).slice(FROM, FROM + COUNT);
+    // The trace is not shipped (research-use terms): FLOPWATCH_DATA_DIR or ../shared/data; a clear error otherwise.
+    const podList = requirePodList();
+    const pods = parsePodList(readFileSync(podList, 'utf8')).slice(FROM, FROM + COUNT);
     const result = await replayTrace({
       pods,
       options: DEFAULT_TRACE_OPTIONS,
@@ -35,7 +37,7 @@ describe('replay of the Alibaba GPU trace (cluster-trace-gpu-v2023)', () => {
       groupId: uniqueId('replay'),
     });
 
-    const expected = expectedBooks(readRows(DEFAULT_POD_LIST_PATH, FROM, COUNT), {
+    const expected = expectedBooks(readRows(podList, FROM, COUNT), {
       tenants: DEFAULT_TRACE_OPTIONS.tenants,
       intervalSeconds: DEFAULT_TRACE_OPTIONS.intervalSeconds,
       precision: DEFAULT_TRACE_OPTIONS.precision,

@@ -7,7 +7,8 @@ import { findAccelerator, type Accelerator } from '../src/index.js';
 
 // Epoch AI's ML hardware dataset (CC BY 4.0) sits in shared/data beside the repository.
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const csvPath = path.resolve(repoRoot, '..', 'shared', 'data', 'epoch-ml-hardware.csv');
+// A copy of the dataset ships with the tests (CC BY 4.0, see data/README.md).
+const csvPath = path.resolve(repoRoot, 'packages', 'catalog', 'test', 'data', 'epoch-ml-hardware.csv');
 
 // Catalog id → Epoch's "Hardware name" for the rows both hold.
 const EPOCH_NAME: Record<string, string> = {

@@ -1,5 +1,7 @@
 // The Alibaba cluster-trace-gpu-v2023 pod list ("Beware of Fragmentation", USENIX ATC 2023).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 
@@ -43,5 +45,26 @@ export function readPodList(path: string): TracePod[] {
   return parsePodList(readFileSync(path, 'utf8'));
 }
 
-/** Where the trace lives in a checkout: the shared data folder beside the repository. */
-export const DEFAULT_POD_LIST_PATH = new URL('../../../../../shared/data/alibaba-gpu-v2023/openb_pod_list_default.csv', import.meta.url).pathname;
+const POD_LIST = join('alibaba-gpu-v2023', 'openb_pod_list_default.csv');
+
+/**
+ * Where the Alibaba trace's pod list is: under FLOPWATCH_DATA_DIR when set, else in the shared data
+ * folder beside the repository. The trace is not shipped with flopwatch: its terms allow research and
+ * study use, so each user fetches it from the public alibaba/clusterdata repository.
+ */
+export function podListPath(env: NodeJS.ProcessEnv = process.env): string {
+  const dataDir = env.FLOPWATCH_DATA_DIR ?? fileURLToPath(new URL('../../../../../shared/data', import.meta.url));
+  return join(dataDir, POD_LIST);
+}
+
+/** The pod list's path, or an error that says where it was looked for and how to provide it. */
+export function requirePodList(env: NodeJS.ProcessEnv = process.env): string {
+  const path = podListPath(env);
+  if (!existsSync(path)) {
+    throw new Error(
+      `the Alibaba GPU trace is not at ${path}. Download cluster-trace-gpu-v2023/csv/openb_pod_list_default.csv ` +
+        '(and the node lists) from the public alibaba/clusterdata repository into <dir>/alibaba-gpu-v2023/ and set FLOPWATCH_DATA_DIR=<dir>',
+    );
+  }
+  return path;
+}
