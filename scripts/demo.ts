@@ -1,6 +1,7 @@
 // `pnpm demo`: infra up, ingest/api/notifier as child processes, a local webhook receiver, the
 // loophole + benign + background scenarios compressed into a couple of minutes, alerts live, a summary.
-// Flags: --duration SECONDS (of simulated playback; default 120), --ci (30 s, exit code = outcome).
+// Flags: --duration SECONDS (of simulated playback; default 120), --ci (30 s, exit code = outcome),
+// --keep (keep the run's Redis keys and topics, which are otherwise removed at the end).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -11,12 +12,12 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { pino } from 'pino';
 import type { Alert } from '@flopwatch/contracts';
-import { createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
+import { createKafkaClient, createProducer, deleteTopics, ensureTopics } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
-import { createStore } from '@flopwatch/store';
+import { createStore, purgePrefix } from '@flopwatch/store';
 import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, storeRegistrar, waitForDrain } from '@flopwatch/simulator';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
 const seconds = Number(args.duration ?? (args.ci ? 30 : 120));
 const root = new URL('..', import.meta.url).pathname;
 const run = `demo-${Date.now().toString(36)}`;
@@ -36,9 +37,12 @@ async function stopAll(): Promise<void> {
 process.on('exit', () => {
   for (const { child } of children) if (child.exitCode === null) child.kill('SIGTERM');
 });
+// Removes the run's keys and topics once its services have stopped (unless --keep): every demo run
+// uses fresh ones, and a shared Redis and broker must not fill up with old runs.
+let purgeRun: () => Promise<void> = async () => {};
 process.once('SIGINT', () => {
   say('Ctrl-C: stopping what the demo started');
-  void stopAll().then(() => process.exit(130));
+  void stopAll().then(() => purgeRun()).then(() => process.exit(130));
 });
 
 function start(name: string, entry: string, env: Record<string, string>): void {
@@ -102,6 +106,11 @@ const redis = new Redis(infra.redisUrl);
 const store = createStore({ redis, prefix });
 const log = pino({ level: 'warn' });
 const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `${run}-sim`, logger: log });
+purgeRun = async () => {
+  if (args.keep) return say(`kept Redis prefix ${prefix} and topics ${run}.* (--keep)`);
+  await purgePrefix(redis, prefix);
+  await deleteTopics(kafka, [topic, `${run}.dlq`, `${run}.alerts`]);
+};
 let exitCode = 0;
 try {
   await waitHttp(`http://127.0.0.1:${ports.ingest}/readyz`);
@@ -153,16 +162,16 @@ try {
   console.log(`  benign Tier 1 lab (helios-labs, same volume): ${benignFlagged.length === 0 ? 'not flagged' : `flagged ${benignFlagged.length} times`}`);
   console.log(`\n  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest)${hasApi ? `, http://127.0.0.1:${ports.api}/metrics (api)` : ''}${hasNotifier ? `, http://127.0.0.1:${ports.notifier}/metrics (notifier)` : ''}`);
-  console.log(`  Redis prefix ${prefix}  topic ${topic}`);
   exitCode = caught && benignFlagged.length === 0 ? 0 : 1;
   if (!args.ci && process.stdin.isTTY) {
     say('services keep running; Ctrl-C stops everything the demo started');
     await new Promise(() => undefined);
   }
 } finally {
-  await kafka.close();
-  redis.disconnect();
   receiver.close();
   await stopAll();
+  await purgeRun().catch((err: unknown) => say(`could not remove the run's data: ${(err as Error).message}`));
+  await kafka.close();
+  redis.disconnect();
 }
 process.exit(exitCode);

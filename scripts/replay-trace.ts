@@ -1,12 +1,13 @@
 // `pnpm replay:trace`: the whole Alibaba cluster-trace-gpu-v2023 pod list through the real pipeline
 // (Kafka → in-process ingest → Redis), checked against an independent computation from the CSV.
-// Flags: --from N --count N (a slice of pods), --interval SECONDS, --tenants N, --keep (keep the keys).
+// Flags: --from N --count N (a slice of pods), --interval SECONDS, --tenants N, --keep (keep the run's keys and topics).
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { ensureInfra } from '@flopwatch/local';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
-import { createStore } from '@flopwatch/store';
+import { createKafkaClient, deleteTopics } from '@flopwatch/kafka';
+import { createStore, purgePrefix } from '@flopwatch/store';
 import { DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, readPodList, replayTrace, requirePodList } from '@flopwatch/simulator';
 import { expectedBooks, readRows } from '../test/replay/ground-truth.js';
 
@@ -86,12 +87,10 @@ try {
   process.exitCode = mismatches === 0 ? 0 : 1;
 } finally {
   if (!args.keep) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await purgePrefix(redis, prefix);
+    const kafka = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `${runId}-cleanup`, logger: pino({ level: 'warn' }) });
+    await deleteTopics(kafka, [`${runId}.telemetry`, `${runId}.dlq`]);
+    await kafka.close();
   }
   redis.disconnect();
 }

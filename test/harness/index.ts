@@ -35,13 +35,19 @@ export function testRedis(): Redis {
 /** A key prefix no other test uses; keys under it are the test's own. */
 export const freshPrefix = (label = 'test'): string => `${uniqueId(label)}:`;
 
-/** Deletes every key under `prefix` (SCAN, never KEYS). */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+/**
+ * Deletes every key under any of `prefixes` in one pass over the keyspace (SCAN, never KEYS), so a
+ * suite that used many prefixes cleans up in one scan however large the shared Redis is.
+ */
+export async function dropPrefix(redis: Redis, ...prefixes: string[]): Promise<void> {
+  if (prefixes.length === 0) return;
+  const match = prefixes.length === 1 ? `${prefixes[0]}*` : '*';
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 5000);
     cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
+    const mine = keys.filter((k) => prefixes.some((p) => k.startsWith(p)));
+    if (mine.length > 0) await redis.unlink(...mine);
   } while (cursor !== '0');
 }
 

@@ -1,5 +1,5 @@
 export { createKafkaClient, type KafkaClient, type KafkaClientOptions } from './client.js';
-export { ensureTopics, type TopicSpec, type EnsureTopicsResult } from './topics.js';
+export { deleteTopics, ensureTopics, type TopicSpec, type EnsureTopicsResult } from './topics.js';
 export { createProducer, type KafkaProducer, type ProducerOptions, type OutgoingMessage, type SendResult } from './producer.js';
 export {
   createBatchConsumer,

@@ -67,3 +67,16 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
   }
   return result;
 }
+
+/** Deletes the topics that exist among `topics` (for scripts removing a run's data); returns those deleted. */
+export async function deleteTopics(client: KafkaClient, topics: string[]): Promise<string[]> {
+  const admin = await client[internals].admin();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const doomed = topics.filter((t) => existing.has(t));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+    return doomed;
+  } catch (err) {
+    throw toKafkaPortError('KAFKA_TOPIC', 'deleting topics failed', err, { topics });
+  }
+}

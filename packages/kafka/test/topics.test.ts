@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniqueId } from '@flopwatch/test-harness';
-import { ensureTopics, KafkaPortError } from '../src/index.js';
+import { deleteTopics, ensureTopics, KafkaPortError } from '../src/index.js';
 import { testClient, testLogger } from './helpers.js';
 
 describe('ensureTopics', () => {
@@ -17,6 +17,14 @@ describe('ensureTopics', () => {
     ];
     expect(await ensureTopics(kafka, specs)).toEqual({ created: [a, b], existing: [], underPartitioned: [] });
     expect(await ensureTopics(kafka, specs)).toEqual({ created: [], existing: [a, b], underPartitioned: [] });
+  });
+
+  it('deletes the topics that exist and ignores names that do not', async () => {
+    const a = uniqueId('doomed');
+    await ensureTopics(kafka, [{ topic: a, partitions: 1 }]);
+    expect(await deleteTopics(kafka, [a, uniqueId('never-was')])).toEqual([a]);
+    expect(await ensureTopics(kafka, [{ topic: a, partitions: 1 }])).toMatchObject({ created: [a] });
+    await deleteTopics(kafka, [a]);
   });
 
   it('reports and warns about an existing topic with fewer partitions, without growing it', async () => {

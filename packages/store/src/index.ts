@@ -26,3 +26,4 @@ export {
 } from './webhooks.js';
 export { createLineageLinks, type LineageFact, type LineageLink, type LineageLinks, type LinkEvidence } from './lineage-links.js';
 export { createRegistryChanges, type RegistryChange, type RegistryChanges, type RegistryChangesOptions } from './registry-changes.js';
+export { purgePrefix } from './purge.js';

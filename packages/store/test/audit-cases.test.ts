@@ -12,7 +12,7 @@ beforeEach(() => {
   store = createStore({ redis, prefix });
 });
 afterAll(async () => {
-  for (const p of prefixes) await dropPrefix(redis, p);
+  await dropPrefix(redis, ...prefixes);
   redis.disconnect();
 });
 

@@ -1,4 +1,4 @@
-// `pnpm bench:ingest [--events N] [--tenants N] [--instances N] [--steady-seconds S]`
+// `pnpm bench:ingest [--events N] [--tenants N] [--instances N] [--steady-seconds S] [--keep]`
 // Measures, in one run on this machine: (a) the raw kafkajs consume rate of a pre-filled topic (the
 // ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
 // ingest's peak RSS, Redis memory per 1,000 active jobs, and produce → alert latency at a steady
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureInfra } from '@flopwatch/local';
+import { purgePrefix } from '@flopwatch/store';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,6 +20,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '20' },
     'steady-rate': { type: 'string', default: '5000' },
     instances: { type: 'string', default: '1' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const N = Number(args.events);
@@ -229,6 +231,16 @@ async function main(): Promise<void> {
   console.log(`      ingest peak RSS (per instance)       ${mib(peakRss)} (steady run: ${mib(steadyRss)})`);
   console.log(`      Redis memory per 1,000 active jobs   ${mib(((memAfter - memBefore) / jobs) * 1000)} (${mib(memAfter - memBefore)} for ${jobs} jobs)`);
   console.log(`      produce → alert at ${STEADY_RATE} events/s    p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (${latencies.length}/${probeSentAt.size} probes)`);
+  // The run's topics (a million events) and keys would otherwise pile up run after run.
+  if (!args.keep) {
+    say('removing the run\'s topics and keys (--keep to keep them) …');
+    await purgePrefix(redis, `${run}:`);
+    await purgePrefix(redis, `${run}-steady:`);
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await cleanup.deleteTopics({ topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`] });
+    await cleanup.disconnect();
+  }
   redis.disconnect();
 }
 

@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(async () => {
-  for (const p of prefixes) await dropPrefix(redis, p);
+  await dropPrefix(redis, ...prefixes);
   redis.disconnect();
 });
 
