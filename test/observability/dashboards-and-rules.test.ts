@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshPrefix, freshTopics, kafkaBrokers, redisUrl, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, testKafka, testRedis, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { requireBinary, startPrometheus, type TestPrometheus } from './prometheus.js';
 import { ROOT, serviceExists, startService, type RunningService, type ServiceName } from './services.js';
 
@@ -38,6 +38,7 @@ const PROM_CLIENT_DEFAULTS = /^nodejs_active_(handles|requests|resources)_total 
 describe('observability: dashboards and rules against a real Prometheus', () => {
   const running = new Map<ServiceName, RunningService>();
   let prometheus: TestPrometheus;
+  const prefix = freshPrefix('obs');
 
   /** Whether the scenario makes every series the expression reads exist. */
   function expectsData(expr: string): boolean {
@@ -57,7 +58,7 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     const env = {
       KAFKA_BROKERS: kafkaBrokers().join(','),
       REDIS_URL: redisUrl(),
-      REDIS_PREFIX: freshPrefix('obs'),
+      REDIS_PREFIX: prefix,
       TELEMETRY_TOPIC: telemetry,
       SLURM_TOPIC: slurm,
       DLQ_TOPIC: dlq,
@@ -92,6 +93,9 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
   afterAll(async () => {
     await prometheus?.close();
     await Promise.all([...running.values()].map((s) => s.close()));
+    const redis = testRedis();
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
   }, 60_000);
 
   it('covers the services that exist so far', () => {
