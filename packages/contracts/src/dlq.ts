@@ -14,6 +14,9 @@ export const DLQ_REASONS = [
   'invalid_slurm_record',
   'unmapped_partition',
   'unmapped_cluster',
+  'mixed_granularity',
+  'interval_too_late',
+  'apply_failed',
 ] as const;
 export type DlqReason = (typeof DLQ_REASONS)[number];
 

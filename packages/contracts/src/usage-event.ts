@@ -46,6 +46,9 @@ const acceleratorSchema = z.object({
 export const usageDataSchema = z.object({
   tenantId: idSchema,
   jobId: idSchema,
+  // The host, or host/GPU, that this one report covers; absent when the report covers the whole job.
+  // (cluster, job, node) is a usage slice: the unit whose covered time is counted once.
+  node: idSchema.optional(),
   cluster: z.object({ id: idSchema, region: z.string().min(1).max(64).optional(), country: countryCodeSchema }),
   accelerator: acceleratorSchema,
   // end > start and the maximum length are policy checks: they need the pack and a clock.

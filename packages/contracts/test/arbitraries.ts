@@ -17,6 +17,7 @@ const usageData = fc.record(
   {
     tenantId: id,
     jobId: id,
+    node: id,
     cluster: fc.record({ id, region: optional(name), country }, { requiredKeys: ['id', 'country'] }),
     accelerator: fc.record({ model: name, count: fc.integer({ min: 1, max: 1_000_000_000 }).map((n) => n / 1000) }),
     interval: fc.record({ start: timestamp, end: timestamp }),
