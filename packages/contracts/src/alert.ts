@@ -59,3 +59,13 @@ export function alertId(key: { rule: AlertRule; scope: AlertScope; subject: stri
   const canonical = JSON.stringify([key.rule, key.scope, key.subject, key.level]);
   return `al_${createHash('sha256').update(canonical).digest('hex').slice(0, 24)}`;
 }
+
+/**
+ * Deterministic case id: one case per subject under one rule (rule + scope + subject), whatever the
+ * level; each new level is an escalation inside the same case. The console opens a case at
+ * `/console/#/cases/<caseId>`.
+ */
+export function caseId(key: { rule: AlertRule; scope: AlertScope; subject: string }): string {
+  const canonical = JSON.stringify([key.rule, key.scope, key.subject]);
+  return `cs_${createHash('sha256').update(canonical).digest('hex').slice(0, 24)}`;
+}

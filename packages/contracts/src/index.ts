@@ -21,6 +21,6 @@ export {
   type AlertTransition,
   type CaseHistoryEntry,
 } from './alert-case.js';
-export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, alertId, type Alert } from './alert.js';
+export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, alertId, caseId, type Alert } from './alert.js';
 export { webhookPayloadSchema, type WebhookPayload } from './webhook.js';
 export { PUBLIC_CONTRACTS, contractJsonSchema, type PublicContractName } from './json-schemas.js';
