@@ -13,6 +13,8 @@ export interface UsageEventSpec {
   tensorActive?: number;
   lineageId?: string | null;
   source?: string;
+  /** The host, or host/GPU, the report covers; omitted for a whole-job report. */
+  node?: string;
 }
 
 /** A `io.flopwatch.gpu.usage.v1` CloudEvent; defaults: 8 H100 SXM in the US at bf16, tensor-active 0.4. */
@@ -24,12 +26,13 @@ export function usageEvent(spec: UsageEventSpec) {
     specversion: '1.0',
     type: 'io.flopwatch.gpu.usage.v1',
     source: spec.source ?? `slurm://${clusterId}`,
-    id: `${clusterId}/${spec.jobId}/${start}`,
+    id: `${clusterId}/${spec.jobId}/${spec.node ? `${spec.node}/` : ''}${start}`,
     time: end,
     subject: spec.tenantId,
     data: {
       tenantId: spec.tenantId,
       jobId: spec.jobId,
+      ...(spec.node ? { node: spec.node } : {}),
       cluster: { id: clusterId, region: 'test-1', country: spec.country ?? 'US' },
       accelerator: { model: spec.model ?? 'nvidia-h100-sxm5-80gb', count: spec.gpus ?? 8 },
       interval: { start, end },

@@ -44,6 +44,7 @@ export const policyPackSchema = z
     limits: z.strictObject({
       maxIntervalSeconds: z.number().int().positive().max(7 * 86_400),
       maxClockSkewSeconds: z.number().int().min(0).max(86_400),
+      maxLatenessDays: z.number().positive().max(3_650),
     }),
     rules: z.strictObject({
       'frontier-approach': z.strictObject(leveledRule),

@@ -3,13 +3,15 @@ import { countedTeraOps } from './units.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
 
-/** One validated, estimated usage event, ready to be counted. */
+/** One validated, estimated usage report, ready to be counted. */
 export interface UsageRecord {
-  /** Kafka offset of the message that carried the event. */
+  /** Kafka offset of the message that carried the report: names the message a rejection dead-letters. */
   offset: string;
   tenantId: string;
   /** Unique per tenant: `<cluster>/<jobId>`. */
   jobKey: string;
+  /** The host, or host/GPU, the report covers; null when it covers the whole job. */
+  node: string | null;
   startMs: number;
   endMs: number;
   /** Estimated tera-operations per millisecond of the interval. */
@@ -25,7 +27,7 @@ export interface UsageRecord {
   acceleratorId: string;
   /** The hardware is controlled (3A090) and stands in a Tier 1 country. */
   controlledTier1: boolean;
-  /** H100-equivalents the job holds. */
+  /** H100-equivalents the report's GPUs amount to. */
   h100e: number;
 }
 
@@ -39,17 +41,33 @@ export interface TenantTotals {
   controlledTier1TeraOps: number;
   trailing365dTeraOps: number;
   trailing24hTeraOps: number;
-  /** H100-equivalents held by the tenant's recently active jobs on controlled Tier 1 hardware. */
+  /** H100-equivalents held by the tenant's recently active slices on controlled Tier 1 hardware. */
   h100eActive: number;
+  /** The tenant's watermark: the latest interval end counted for it (epoch ms), 0 before any. */
+  watermarkMs: number;
+}
+
+/** Why the books refused a record; the ingest dead-letters its message with this reason. */
+export type RejectionReason = 'interval_too_late' | 'mixed_granularity' | 'apply_failed';
+
+export interface RejectedRecord {
+  record: UsageRecord;
+  reason: RejectionReason;
+  message: string;
 }
 
 export interface TenantApplyResult {
   tenantId: string;
-  /** Events counted now (their offsets were past the fence). */
-  applied: number;
-  /** Events skipped because an earlier attempt already applied them. */
-  skipped: number;
+  /** Records that counted some time not covered before. */
+  counted: number;
+  /** Records whose whole interval was covered already (a duplicate, a replay). */
+  duplicates: number;
+  /** Records partly covered already (overlapping re-reports); their uncovered part counted. */
+  overlaps: number;
   countedMs: number;
+  /** GPU-µs the duplicates and the covered parts of overlaps carried: reported, not counted again. */
+  covered: { duplicateGpuMicroseconds: number; overlapGpuMicroseconds: number };
+  rejected: RejectedRecord[];
   totals: TenantTotals;
   /** The tenant's contribution to each lineage named in the batch, tera-operations. */
   lineages: Map<string, number>;
@@ -57,52 +75,150 @@ export interface TenantApplyResult {
   lineageUpperBounds: Map<string, number>;
 }
 
-
 export interface AccountingOptions {
   redis: RedisClient & ScriptCommands;
   keys: Keys;
-  /** A job silent for longer than this stops counting as held (large-cluster detection). */
+  /** A slice silent for longer than this stops counting as held (large-cluster detection). */
   activeWindowMs: number;
+  /** Reports ending longer than this before the tenant's watermark are refused (`interval_too_late`). */
+  maxLatenessMs: number;
+  /** The longest interval one report may cover (the policy's limit): part of the pruning horizon. */
+  maxIntervalMs: number;
+  /** Reports per script call; a tenant's larger share of a batch is applied in several calls. */
+  chunkSize?: number;
+}
+
+const DAY_MS = 86_400_000;
+/** Idle slices and jobs pruned per script call: clean-up is amortised over the calls that follow. */
+const PRUNE_PER_CALL = 200;
+const FIELDS_BEFORE_REJECTIONS = 15;
+
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|READONLY|NOREPLICAS|OOM)\b/;
+const TRANSIENT_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError']);
+const TRANSIENT_CONNECTION = /Connection is closed|Stream isn't writeable|Command timed out|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/;
+
+/**
+ * Whether a Redis failure is worth retrying: the server is unreachable, busy, loading, failing over
+ * or moving slots, or the wait was aborted. Anything else (a Lua error, a wrong type, a bug in the
+ * caller) is deterministic: the same call fails the same way, so retrying it would stall.
+ */
+export function isTransientRedisError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message);
+  if (TRANSIENT_NAMES.has(err.name)) return true;
+  const code = (err as { code?: unknown }).code;
+  return TRANSIENT_CONNECTION.test(err.message) || (typeof code === 'string' && TRANSIENT_CONNECTION.test(code));
+}
+
+function describeRejection(reason: RejectionReason, r: UsageRecord, watermarkMs: number, maxLatenessMs: number): string {
+  const slice = r.node ? `${r.jobKey} node ${r.node}` : r.jobKey;
+  if (reason === 'interval_too_late') {
+    return `interval of job ${slice} ends ${new Date(r.endMs).toISOString()}, more than ${maxLatenessMs / DAY_MS} days before tenant ${r.tenantId}'s latest counted usage (${new Date(watermarkMs).toISOString()})`;
+  }
+  return `job ${r.jobKey} of tenant ${r.tenantId} is already reported at another granularity (whole job vs per node vs per GPU); this report${r.node ? ` for node ${r.node}` : ' for the whole job'} would count the same GPU time twice`;
 }
 
 /** The accounting facade the ingest calls: exact, idempotent application of usage records. */
-export function createAccounting({ redis, keys, activeWindowMs }: AccountingOptions) {
-  async function applyTenant(source: string, tenantId: string, records: UsageRecord[]): Promise<TenantApplyResult> {
+export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, maxIntervalMs, chunkSize = 1000 }: AccountingOptions) {
+  type ChunkResult = Omit<TenantApplyResult, 'tenantId' | 'totals' | 'lineageUpperBounds'> & { totals: TenantTotals | null };
+
+  async function applyChunk(tenantId: string, records: UsageRecord[]): Promise<ChunkResult> {
     const k = keys.tenant;
     const args: (string | number)[] = [
-      k.totals(tenantId), k.days(tenantId), k.hours(tenantId), k.fence(tenantId), k.jobMarks(tenantId),
-      k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId), k.jobH100e(tenantId),
-      source, activeWindowMs,
+      k.totals(tenantId), k.days(tenantId), k.hours(tenantId), k.cover(tenantId), k.slices(tenantId),
+      k.granularity(tenantId), k.jobs(tenantId), k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId),
+      k.sliceH100e(tenantId),
+      activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL,
     ];
     for (const r of records) {
-      args.push(r.offset, r.jobKey, r.startMs, r.endMs, String(r.teraOpsPerMs), String(r.upperTeraOpsPerMs), r.milliGpus,
+      args.push(r.jobKey, r.node ?? '', r.startMs, r.endMs, String(r.teraOpsPerMs), String(r.upperTeraOpsPerMs), r.milliGpus,
         r.lineageId ?? '', r.country, r.tier, r.acceleratorId, r.controlledTier1 ? '1' : '0', String(r.h100e));
     }
     const reply = await redis.applyUsage(...args);
     const n = (i: number) => Number(reply[i] ?? 0);
+    const watermarkMs = n(13);
+    const rejected: RejectedRecord[] = [];
+    let i = FIELDS_BEFORE_REJECTIONS;
+    for (let left = n(14); left > 0; left--, i += 2) {
+      const record = records[n(i)]!;
+      const reason = String(reply[i + 1]) as RejectionReason;
+      rejected.push({ record, reason, message: describeRejection(reason, record, watermarkMs, maxLatenessMs) });
+    }
     const lineages = new Map<string, number>();
-    for (let i = 10; i + 1 < reply.length; i += 2) lineages.set(String(reply[i]), Number(reply[i + 1]));
+    for (; i + 1 < reply.length; i += 2) lineages.set(String(reply[i]), Number(reply[i + 1]));
     return {
-      tenantId,
-      applied: n(0),
-      skipped: n(1),
-      countedMs: n(2),
+      counted: n(0), duplicates: n(1), overlaps: n(2), countedMs: n(3),
+      covered: { duplicateGpuMicroseconds: n(4), overlapGpuMicroseconds: n(5) },
+      rejected,
       totals: {
-        teraOps: n(3), upperTeraOps: n(4), gpuMicroseconds: n(5), controlledTier1TeraOps: n(6),
-        trailing365dTeraOps: n(7), trailing24hTeraOps: n(8), h100eActive: n(9),
+        teraOps: n(6), upperTeraOps: n(7), gpuMicroseconds: n(8), controlledTier1TeraOps: n(9),
+        trailing365dTeraOps: n(10), trailing24hTeraOps: n(11), h100eActive: n(12), watermarkMs,
       },
       lineages,
-      lineageUpperBounds: new Map(),
+    };
+  }
+
+  /**
+   * Applies one chunk; a deterministic failure is narrowed down by halves to the records that cause
+   * it, which are refused as `apply_failed`, and the rest are applied. Transient errors propagate
+   * for the caller to retry (applying again is harmless: covered time is not counted twice).
+   */
+  async function applyIsolating(tenantId: string, records: UsageRecord[]): Promise<ChunkResult[]> {
+    try {
+      return [await applyChunk(tenantId, records)];
+    } catch (err) {
+      if (isTransientRedisError(err)) throw err;
+      if (records.length === 1) {
+        const record = records[0]!;
+        const failed: RejectedRecord = { record, reason: 'apply_failed', message: `the accounting script refused the record: ${(err as Error).message}`.slice(0, 1000) };
+        return [{ counted: 0, duplicates: 0, overlaps: 0, countedMs: 0, covered: { duplicateGpuMicroseconds: 0, overlapGpuMicroseconds: 0 }, rejected: [failed], totals: null, lineages: new Map() }];
+      }
+      const half = Math.ceil(records.length / 2);
+      return [...(await applyIsolating(tenantId, records.slice(0, half))), ...(await applyIsolating(tenantId, records.slice(half)))];
+    }
+  }
+
+  async function applyTenant(tenantId: string, records: UsageRecord[]): Promise<TenantApplyResult> {
+    const result: Omit<TenantApplyResult, 'totals'> & { totals: TenantTotals | null } = {
+      tenantId, counted: 0, duplicates: 0, overlaps: 0, countedMs: 0,
+      covered: { duplicateGpuMicroseconds: 0, overlapGpuMicroseconds: 0 },
+      rejected: [], totals: null, lineages: new Map(), lineageUpperBounds: new Map(),
+    };
+    // A tenant's chunks run one after another, so "first granularity seen wins" follows the log.
+    for (let from = 0; from < records.length; from += chunkSize) {
+      for (const part of await applyIsolating(tenantId, records.slice(from, from + chunkSize))) {
+        result.counted += part.counted;
+        result.duplicates += part.duplicates;
+        result.overlaps += part.overlaps;
+        result.countedMs += part.countedMs;
+        result.covered.duplicateGpuMicroseconds += part.covered.duplicateGpuMicroseconds;
+        result.covered.overlapGpuMicroseconds += part.covered.overlapGpuMicroseconds;
+        result.rejected.push(...part.rejected);
+        if (part.totals) result.totals = part.totals;
+        for (const [l, v] of part.lineages) result.lineages.set(l, v);
+      }
+    }
+    // Every record failed: read the totals as they stand, so rules still see the tenant's state.
+    return { ...result, totals: result.totals ?? (await readTotals(tenantId)) };
+  }
+
+  async function readTotals(tenantId: string): Promise<TenantTotals> {
+    const [ops, ub, gpu, ctl1, r365, r24, h100e, maxEnd] = await redis.hmget(keys.tenant.totals(tenantId), 'ops', 'ub', 'gpu_us', 'ctl1_ops', 'r365', 'r24', 'h100e_active', 'max_end');
+    const n = (v: string | null | undefined) => Number(v ?? 0);
+    return {
+      teraOps: n(ops), upperTeraOps: n(ub), gpuMicroseconds: n(gpu), controlledTier1TeraOps: n(ctl1),
+      trailing365dTeraOps: n(r365), trailing24hTeraOps: n(r24), h100eActive: n(h100e), watermarkMs: n(maxEnd),
     };
   }
 
   return {
     /**
-     * Applies a batch of records from one Kafka partition (`source` = "<topic>/<partition>"): one
-     * atomic script call per tenant, all in flight at once. Records must be in offset order. Safe to
-     * retry with the same or an overlapping batch: what was applied is skipped.
+     * Applies a batch of records: atomic script calls per tenant (chunks of `chunkSize`), tenants in
+     * parallel. Records in log order, so the first granularity seen for a job wins. Safe to retry
+     * with the same or an overlapping batch, from any topic or partition: time already covered is
+     * not counted again.
      */
-    async applyBatch(source: string, records: UsageRecord[]): Promise<TenantApplyResult[]> {
+    async applyBatch(records: UsageRecord[]): Promise<TenantApplyResult[]> {
       const byTenant = new Map<string, UsageRecord[]>();
       for (const r of records) {
         const list = byTenant.get(r.tenantId);
@@ -120,37 +236,18 @@ export function createAccounting({ redis, keys, activeWindowMs }: AccountingOpti
       }
       const bounds = new Map<string, number>();
       for (const r of records) {
-        if (r.lineageId !== null) bounds.set(r.lineageId, (bounds.get(r.lineageId) ?? 0) + countedTeraOps(r.endMs - r.startMs, r.teraOpsPerMs));
+        const whole = countedTeraOps(r.endMs - r.startMs, r.teraOpsPerMs);
+        // A non-finite figure is refused by the script (apply_failed); it must not poison the bound.
+        if (r.lineageId !== null && Number.isFinite(whole)) bounds.set(r.lineageId, (bounds.get(r.lineageId) ?? 0) + whole);
       }
       const [, upper] = await Promise.all([
         Promise.all([...contributors].map(([lineageId, tenants]) => redis.sadd(keys.lineage.tenants(lineageId), ...tenants))),
         Promise.all([...bounds].map(async ([lineageId, tera]) => [lineageId, await redis.incrby(keys.lineage.upperBound(lineageId), tera)] as const)),
       ]);
       const upperBounds = new Map(upper);
-      const results = await Promise.all([...byTenant].map(([tenantId, list]) => applyTenant(source, tenantId, list)));
+      const results = await Promise.all([...byTenant].map(([tenantId, list]) => applyTenant(tenantId, list)));
       for (const r of results) r.lineageUpperBounds = new Map([...r.lineages.keys()].map((l) => [l, upperBounds.get(l) ?? 0]));
       return results;
-    },
-
-    /**
-     * Records that every record of `source` up to `offset` is applied. Called after a batch; the
-     * consumer resumes from here on assignment, so Redis' own record of progress wins over Kafka's
-     * committed offsets (it is ahead after a crash between apply and commit, and behind after a
-     * Redis restore, when re-reading re-derives exactly what was lost).
-     */
-    async recordProgress(source: string, offset: string): Promise<void> {
-      await redis.set(keys.partition.progress(source), offset);
-    },
-
-    /** The last offset recorded by recordProgress for `source`, or null. */
-    async progress(source: string): Promise<string | null> {
-      return redis.get(keys.partition.progress(source));
-    },
-
-    /** The last offset applied from `source` for each tenant given (-1 when none). */
-    async fence(source: string, tenantIds: string[]): Promise<Map<string, number>> {
-      const values = await Promise.all(tenantIds.map((id) => redis.hget(keys.tenant.fence(id), source)));
-      return new Map(tenantIds.map((id, i) => [id, values[i] == null ? -1 : Number(values[i])]));
     },
 
     /** Own tera-operations of a lineage: the sum of every contributing tenant's share. */
@@ -167,6 +264,22 @@ export function createAccounting({ redis, keys, activeWindowMs }: AccountingOpti
     async tenantTotals(tenantId: string): Promise<Record<string, number>> {
       const raw = await redis.hgetall(keys.tenant.totals(tenantId));
       return Object.fromEntries(Object.entries(raw).map(([f, v]) => [f, Number(v)]));
+    },
+
+    /** The tenant's totals as the apply script returns them. */
+    totals: readTotals,
+
+    /** The tenant's jobs holding controlled Tier 1 hardware now (summed over their slices), largest first. */
+    async heldJobs(tenantId: string, limit = 10): Promise<{ jobKey: string; h100e: number; teraOps: number }[]> {
+      const bySlice = await redis.hgetall(keys.tenant.sliceH100e(tenantId));
+      const byJob = new Map<string, number>();
+      for (const [slice, h100e] of Object.entries(bySlice)) {
+        const jobKey = slice.split('|')[0]!;
+        byJob.set(jobKey, (byJob.get(jobKey) ?? 0) + Number(h100e));
+      }
+      const held = [...byJob].sort((a, b) => b[1] - a[1]).slice(0, limit);
+      const ops = await Promise.all(held.map(([jobKey]) => redis.zscore(keys.tenant.jobOps(tenantId), jobKey)));
+      return held.map(([jobKey, h100e], i) => ({ jobKey, h100e, teraOps: Number(ops[i] ?? 0) }));
     },
 
     /** The tenant's biggest jobs by operations, largest first. */

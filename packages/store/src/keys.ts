@@ -6,7 +6,6 @@
 //   {alerts}      alert records, their indexes and the outbox stream (alerts are rare; one slot is plenty)
 //   {registry}    registry indexes (tenant list, identifier → tenants)
 //   {audit}       the append-only audit stream
-//   {p:<source>}  a Kafka partition's applied progress
 //   {ck:<checkpoint>} which lineage wrote a checkpoint, and lineages that read it before it was known
 //   {webhooks}    webhook endpoints, their secrets, deliveries, the retry schedule and dead letters
 
@@ -21,24 +20,28 @@ export function createKeys(prefix = 'fw:') {
   return {
     prefix,
     tenant: {
-      /** HASH: all-time totals, breakdowns, rolling-window sums (see lua/apply-usage-9.lua). */
+      /** HASH: all-time totals, breakdowns, rolling-window sums, the watermark (see lua/apply-usage-11.lua). */
       totals: (id: string) => `${t(id)}:totals`,
       /** HASH: day index (days since epoch) → tera-operations. */
       days: (id: string) => `${t(id)}:days`,
       /** HASH: hour index (hours since epoch) → tera-operations, last 24 h only. */
       hours: (id: string) => `${t(id)}:hours`,
-      /** HASH: "<topic>/<partition>" → last Kafka offset applied for this tenant. */
-      fence: (id: string) => `${t(id)}:fence`,
-      /** HASH: job key → high-water mark of counted time (epoch ms). */
-      jobMarks: (id: string) => `${t(id)}:jobmark`,
+      /** HASH: usage slice key (`<job key>` or `<job key>|<node>`) → covered time ranges. */
+      cover: (id: string) => `${t(id)}:cover`,
+      /** ZSET: slice key → end of its latest covered range (epoch ms), for idle pruning. */
+      slices: (id: string) => `${t(id)}:slices`,
+      /** HASH: job key → the granularity its reports use ('w' whole, 'n' per node, 'g' per GPU). */
+      granularity: (id: string) => `${t(id)}:gran`,
+      /** ZSET: job key → end of its latest covered range (epoch ms), for idle pruning. */
+      jobs: (id: string) => `${t(id)}:jobs`,
       /** ZSET: job key → tera-operations (top jobs for evidence). */
       jobOps: (id: string) => `${t(id)}:jobops`,
       /** HASH: lineage id → tera-operations this tenant put into it. */
       lineages: (id: string) => `${t(id)}:lineages`,
-      /** ZSET: job key → end of its last counted interval (ms), jobs recently active. */
+      /** ZSET: slice key → end of its last counted interval on controlled Tier 1 hardware (ms), slices recently active. */
       active: (id: string) => `${t(id)}:active`,
-      /** HASH: job key → H100-equivalents the job holds. */
-      jobH100e: (id: string) => `${t(id)}:jobh100e`,
+      /** HASH: slice key → H100-equivalents the slice holds. */
+      sliceH100e: (id: string) => `${t(id)}:sliceh`,
       /** STRING: the tenant's KYC record (JSON, contracts' tenant schema). */
       kyc: (id: string) => `${t(id)}:kyc`,
       /** STRING: id of the group of linked tenants this tenant belongs to. */
@@ -89,10 +92,6 @@ export function createKeys(prefix = 'fw:') {
       version: `${registry}:version`,
       /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
-    },
-    partition: {
-      /** STRING: highest Kafka offset of "<topic>/<partition>" whose whole batch is applied (resume point). */
-      progress: (source: string) => `${prefix}{p:${source}}:progress`,
     },
     webhooks: {
       /** STRING: one endpoint (JSON, without its secrets). */

@@ -17,13 +17,17 @@ export interface StoreOptions {
   prefix?: string;
   /** See AccountingOptions.activeWindowMs. Default: 15 minutes. */
   activeWindowMs?: number;
+  /** See AccountingOptions.maxLatenessMs; the ingest passes the policy pack's. Default: 45 days, the default pack's. */
+  maxLatenessMs?: number;
+  /** See AccountingOptions.maxIntervalMs; the ingest passes the policy pack's. Default: 1 hour, the default pack's. */
+  maxIntervalMs?: number;
 }
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000 }: StoreOptions) {
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxIntervalMs = 3_600_000 }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
-  const accounting = createAccounting({ redis: client, keys, activeWindowMs });
+  const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxIntervalMs });
   const registry = createRegistry({ redis: client, keys });
   return {
     redis: client,

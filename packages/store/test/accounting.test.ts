@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { countedTeraOps, createStore, type Store } from '../src/index.js';
+import { createStore, type Store } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
 import { HOUR, T0, record } from './fixtures.js';
 
@@ -14,69 +14,168 @@ describe.each(backends)('on $name', ({ start }) => {
     store = createStore({ redis: backend.redis, prefix: backend.prefix() });
   });
 
-  const SRC = 'gpu.telemetry.v1/0';
-  const oneHour = countedTeraOps(HOUR, record({ offset: '0' }).teraOpsPerMs);
+  // 512 H100s at 40 % of the 989.4 TFLOP/s BF16 dense peak, in tera-operations per millisecond,
+  // and the apply script's documented rounding of a counted portion (half up).
+  const rate = (512 * 989.4 * 0.4) / 1000;
+  const tera = (ms: number, r = rate) => Math.floor(ms * r + 0.5);
+  const oneHour = tera(HOUR);
+  const MIN = 60_000;
+  const DAY = 24 * HOUR;
+  const covered = async (tenantId: string) => store.redis.hgetall(store.keys.tenant.cover(tenantId));
 
   describe('apply-usage script', () => {
     it('counts an hour of 512 H100s at 40 % as 7.29e20 operations', async () => {
-      const [r] = await store.accounting.applyBatch(SRC, [record({ offset: '0' })]);
-      expect(r!.applied).toBe(1);
+      const [r] = await store.accounting.applyBatch([record({ offset: '0' })]);
+      expect(r!.counted).toBe(1);
       // 512 × 989.4e12 × 3600 × 0.4 = 7.29464832e20 operations = 729,464,832 tera-operations
       expect(r!.totals.teraOps).toBe(729_464_832);
-      expect(r!.totals.teraOps).toBe(oneHour);
       expect(r!.totals.gpuMicroseconds).toBe(512 * 3600 * 1e6);
-      expect(r!.totals.controlledTier1TeraOps).toBe(oneHour);
-      expect(r!.lineages.get('tenant-a/model-x')).toBe(oneHour);
+      expect(r!.totals.controlledTier1TeraOps).toBe(729_464_832);
+      expect(r!.lineages.get('tenant-a/model-x')).toBe(729_464_832);
     });
 
-    it('counts an interval once when the same batch is delivered twice', async () => {
+    it('counts an interval once when the same batch is delivered twice, and says how much was covered', async () => {
       const batch = [record({ offset: '10' }), record({ offset: '11', startMs: T0 + HOUR, endMs: T0 + 2 * HOUR })];
-      await store.accounting.applyBatch(SRC, batch);
-      const [again] = await store.accounting.applyBatch(SRC, batch);
-      expect(again!.applied).toBe(0);
-      expect(again!.skipped).toBe(2);
+      await store.accounting.applyBatch(batch);
+      const [again] = await store.accounting.applyBatch(batch);
+      expect(again!.counted).toBe(0);
+      expect(again!.duplicates).toBe(2);
+      expect(again!.covered.duplicateGpuMicroseconds).toBe(2 * 512 * 3600 * 1e6);
       expect(again!.totals.teraOps).toBe(2 * oneHour);
+      expect((await store.accounting.tenantTotals('tenant-a'))['covered_gpu_us:duplicate']).toBe(2 * 512 * 3600 * 1e6);
     });
 
-    it('counts an interval once when the same event arrives again under a later offset', async () => {
-      await store.accounting.applyBatch(SRC, [record({ offset: '1' })]);
-      const [r] = await store.accounting.applyBatch(SRC, [record({ offset: '2' })]);
-      expect(r!.applied).toBe(1);
-      expect(r!.countedMs).toBe(0);
-      expect(r!.totals.teraOps).toBe(oneHour);
+    it('counts an interval once whatever topic, partition or offset carries it again', async () => {
+      await store.accounting.applyBatch([record({ offset: '900' })]);
+      const [r] = await store.accounting.applyBatch([record({ offset: '0' })]); // a recreated topic starts at 0
+      expect(r!.duplicates).toBe(1);
+      const [next] = await store.accounting.applyBatch([record({ offset: '1', startMs: T0 + HOUR, endMs: T0 + 2 * HOUR })]);
+      expect(next!.counted).toBe(1);
+      expect(next!.totals.teraOps).toBe(2 * oneHour);
     });
 
-    it('counts only the part of an overlapping interval after the job high-water mark', async () => {
-      await store.accounting.applyBatch(SRC, [record({ offset: '1' })]);
-      const [r] = await store.accounting.applyBatch(SRC, [record({ offset: '2', startMs: T0 + HOUR / 2, endMs: T0 + 2 * HOUR })]);
-      expect(r!.countedMs).toBe(HOUR);
-      expect(r!.totals.teraOps).toBe(oneHour + countedTeraOps(HOUR, record({ offset: '0' }).teraOpsPerMs));
+    it('counts only the uncovered part of a re-report shifted by half an interval', async () => {
+      await store.accounting.applyBatch([record({ offset: '1' })]);
+      const [r] = await store.accounting.applyBatch([record({ offset: '2', startMs: T0 + HOUR / 2, endMs: T0 + HOUR + HOUR / 2 })]);
+      expect(r!.overlaps).toBe(1);
+      expect(r!.countedMs).toBe(HOUR / 2);
+      expect(r!.covered.overlapGpuMicroseconds).toBe(512 * 1800 * 1e6);
+      expect(r!.totals.teraOps).toBe(oneHour + tera(HOUR / 2));
     });
 
-    it('completes a half-applied batch on retry without repeating the applied tenants', async () => {
-      const a = record({ offset: '5', tenantId: 'tenant-a' });
-      const b = record({ offset: '6', tenantId: 'tenant-b', lineageId: 'tenant-b/m' });
-      await store.accounting.applyBatch(SRC, [a]); // the crash happened after tenant-a's script ran
-      const results = await store.accounting.applyBatch(SRC, [a, b]);
-      const byTenant = new Map(results.map((r) => [r.tenantId, r]));
-      expect(byTenant.get('tenant-a')!.applied).toBe(0);
-      expect(byTenant.get('tenant-a')!.totals.teraOps).toBe(oneHour);
-      expect(byTenant.get('tenant-b')!.applied).toBe(1);
-      expect(byTenant.get('tenant-b')!.totals.teraOps).toBe(oneHour);
-    });
-
-    it('keeps a fence per source partition', async () => {
-      await store.accounting.applyBatch('gpu.telemetry.v1/0', [record({ offset: '100' })]);
-      const [r] = await store.accounting.applyBatch('slurm.jobcomp.v1/0', [record({ offset: '3', jobKey: 'cluster-a/2' })]);
-      expect(r!.applied).toBe(1);
+    it('counts an interval that arrives after its successor', async () => {
+      await store.accounting.applyBatch([record({ offset: '1', startMs: T0 + HOUR, endMs: T0 + 2 * HOUR })]);
+      const [r] = await store.accounting.applyBatch([record({ offset: '2' })]);
+      expect(r!.counted).toBe(1);
       expect(r!.totals.teraOps).toBe(2 * oneHour);
-      const fences = await store.accounting.fence('gpu.telemetry.v1/0', ['tenant-a', 'tenant-z']);
-      expect(fences.get('tenant-a')).toBe(100);
-      expect(fences.get('tenant-z')).toBe(-1);
+      expect(await covered('tenant-a')).toEqual({ 'cluster-a/1': `${T0},${T0 + 2 * HOUR}` });
+    });
+
+    it('counts 24 hourly reports of one job delivered in shuffled order, once each', async () => {
+      const order = [5, 17, 0, 23, 11, 2, 19, 8, 14, 21, 1, 6, 12, 3, 22, 9, 16, 4, 20, 10, 15, 7, 18, 13];
+      const batch = order.map((h, i) => record({ offset: String(i), startMs: T0 + h * HOUR, endMs: T0 + (h + 1) * HOUR, milliGpus: 64_000, teraOpsPerMs: (64 * 989.4 * 0.4) / 1000 }));
+      const [r] = await store.accounting.applyBatch(batch);
+      expect(r!.counted).toBe(24);
+      expect(r!.totals.teraOps).toBe(24 * tera(HOUR, (64 * 989.4 * 0.4) / 1000));
+      expect(r!.totals.gpuMicroseconds).toBe(64 * 24 * 3600 * 1e6);
+      expect(await covered('tenant-a')).toEqual({ 'cluster-a/1': `${T0},${T0 + 24 * HOUR}` });
+    });
+
+    it('counts every node of a multi-node job and every GPU of a per-GPU report', async () => {
+      const perNode = (8 * 989.4 * 0.4) / 1000;
+      const nodes = ['n1', 'n2', 'n3', 'n4'].map((node, i) => record({ offset: String(i), node, milliGpus: 8000, teraOpsPerMs: perNode, h100e: 8 }));
+      const perGpu = (989.4 * 0.4) / 1000;
+      const gpus = Array.from({ length: 8 }, (_, g) => record({ offset: String(10 + g), jobKey: 'cluster-a/2', node: `n9/${g}`, milliGpus: 1000, teraOpsPerMs: perGpu, h100e: 1 }));
+      const [r] = await store.accounting.applyBatch([...nodes, ...gpus]);
+      expect(r!.counted).toBe(12);
+      expect(r!.totals.teraOps).toBe(4 * tera(HOUR, perNode) + 8 * tera(HOUR, perGpu));
+      expect(r!.totals.gpuMicroseconds).toBe((32 + 8) * 3600 * 1e6);
+      expect(r!.totals.h100eActive).toBe(40);
+      expect(await store.accounting.heldJobs('tenant-a')).toEqual([
+        { jobKey: 'cluster-a/1', h100e: 32, teraOps: 4 * tera(HOUR, perNode) },
+        { jobKey: 'cluster-a/2', h100e: 8, teraOps: 8 * tera(HOUR, perGpu) },
+      ]);
+    });
+
+    it('keeps one covered range per slice for a contiguous stream of one-minute reports', async () => {
+      const batch = Array.from({ length: 60 }, (_, m) => record({ offset: String(m), node: 'host-1', startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN }));
+      await store.accounting.applyBatch(batch.slice(0, 30));
+      await store.accounting.applyBatch(batch.slice(30));
+      expect(await covered('tenant-a')).toEqual({ 'cluster-a/1|host-1': `${T0},${T0 + HOUR}` });
+      expect((await store.accounting.tenantTotals('tenant-a')).ops).toBe(60 * tera(MIN));
+    });
+
+    it('refuses a report at another granularity than the first one seen for its job', async () => {
+      const [r] = await store.accounting.applyBatch([
+        record({ offset: '1' }),
+        record({ offset: '2', node: 'host-1' }),
+        record({ offset: '3', jobKey: 'cluster-a/2', node: 'host-1' }),
+        record({ offset: '4', jobKey: 'cluster-a/2', node: 'host-1/0' }),
+        record({ offset: '5', jobKey: 'cluster-a/2' }),
+      ]);
+      expect(r!.counted).toBe(2);
+      expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'mixed_granularity'], ['4', 'mixed_granularity'], ['5', 'mixed_granularity']]);
+      expect(r!.rejected[0]!.message).toContain('cluster-a/1');
+      expect(r!.totals.teraOps).toBe(2 * oneHour);
+    });
+
+    it('refuses a report ending more than the lateness bound before the tenant watermark, and counts one within it', async () => {
+      const late = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 45 * DAY });
+      const now = T0 + 50 * DAY;
+      await late.accounting.applyBatch([record({ offset: '1', jobKey: 'c/now', startMs: now - HOUR, endMs: now })]);
+      const [r] = await late.accounting.applyBatch([
+        record({ offset: '2', jobKey: 'c/old', startMs: now - 46 * DAY - HOUR, endMs: now - 46 * DAY }),
+        record({ offset: '3', jobKey: 'c/backfill', startMs: now - 44 * DAY - HOUR, endMs: now - 44 * DAY }),
+      ]);
+      expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'interval_too_late']]);
+      expect(r!.rejected[0]!.message).toMatch(/more than 45 days before/);
+      expect(r!.counted).toBe(1);
+      expect(r!.totals.teraOps).toBe(2 * oneHour);
+    });
+
+    it('prunes the covered time of slices idle beyond the lateness bound, keeping the totals and the top jobs', async () => {
+      const small = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 2 * DAY, maxIntervalMs: HOUR });
+      // 150 jobs of 1..150 seconds: distinct sizes, so "the 100 largest" is well defined.
+      const idle = Array.from({ length: 150 }, (_, j) => record({ offset: String(j), jobKey: `c/${j}`, node: 'h1', endMs: T0 + (j + 1) * 1000 }));
+      await small.accounting.applyBatch(idle);
+      expect(Object.keys(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toHaveLength(150);
+      // Three days on: the horizon (watermark − 2 days − 1 hour) passes every idle slice's end.
+      const [r] = await small.accounting.applyBatch([record({ offset: '999', jobKey: 'c/new', node: 'h1', startMs: T0 + 3 * DAY, endMs: T0 + 3 * DAY + HOUR })]);
+      let expected = oneHour;
+      for (let j = 0; j < 150; j++) expected += tera((j + 1) * 1000);
+      expect(r!.totals.teraOps).toBe(expected);
+      expect(await small.redis.hgetall(small.keys.tenant.cover('tenant-a'))).toEqual({ 'c/new|h1': `${T0 + 3 * DAY},${T0 + 3 * DAY + HOUR}` });
+      expect(await small.redis.zrange(small.keys.tenant.slices('tenant-a'), 0, -1)).toEqual(['c/new|h1']);
+      expect(await small.redis.hkeys(small.keys.tenant.granularity('tenant-a'))).toEqual(['c/new']);
+      // Top jobs stay as evidence: c/new and the 99 largest idle jobs (c/51 … c/149) make the top 100.
+      const kept = await small.redis.zrevrange(small.keys.tenant.jobOps('tenant-a'), 0, -1);
+      expect(kept).toEqual(['c/new', ...Array.from({ length: 99 }, (_, i) => `c/${149 - i}`)]);
+    });
+
+    it('applies 20,000 distinct jobs of one tenant in one batch, then a neighbour', async () => {
+      const perGpu = (989.4 * 0.4) / 1000;
+      const batch = Array.from({ length: 20_000 }, (_, j) => record({ offset: String(j), jobKey: `array/${j}`, milliGpus: 1000, teraOpsPerMs: perGpu, h100e: 1 }));
+      const results = await store.accounting.applyBatch([...batch, record({ offset: '20000', tenantId: 'neighbour' })]);
+      const byTenant = new Map(results.map((r) => [r.tenantId, r]));
+      expect(byTenant.get('tenant-a')!.counted).toBe(20_000);
+      expect(byTenant.get('tenant-a')!.totals.teraOps).toBe(20_000 * tera(HOUR, perGpu));
+      expect(byTenant.get('tenant-a')!.totals.gpuMicroseconds).toBe(20_000 * 3600 * 1e6);
+      expect(byTenant.get('neighbour')!.totals.teraOps).toBe(oneHour);
+    });
+
+    it('dead-letters a record the script cannot take as apply_failed and counts the rest', async () => {
+      const [r] = await store.accounting.applyBatch([
+        record({ offset: '1' }),
+        record({ offset: '2', jobKey: 'c/broken', teraOpsPerMs: Number.NaN }),
+        record({ offset: '3', jobKey: 'c/3' }),
+      ]);
+      expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'apply_failed']]);
+      expect(r!.rejected[0]!.message).toMatch(/rate of report 0 is not a finite number/);
+      expect(r!.totals.teraOps).toBe(2 * oneHour);
     });
 
     it('sums a lineage over every tenant that feeds it', async () => {
-      await store.accounting.applyBatch(SRC, [
+      await store.accounting.applyBatch([
         record({ offset: '1', tenantId: 'shell-1', lineageId: 'run-1' }),
         record({ offset: '2', tenantId: 'shell-2', lineageId: 'run-1' }),
         record({ offset: '3', tenantId: 'shell-3', lineageId: 'run-1', jobKey: 'cluster-b/9' }),
@@ -88,36 +187,36 @@ describe.each(backends)('on $name', ({ start }) => {
 
     it('keeps a lineage upper bound that never falls below the exact total, even when a batch is applied twice', async () => {
       const batch = [record({ offset: '1', lineageId: 'run-9' }), record({ offset: '2', startMs: T0 + HOUR / 2, endMs: T0 + 2 * HOUR, lineageId: 'run-9' })];
-      const [first] = await store.accounting.applyBatch(SRC, batch);
+      const [first] = await store.accounting.applyBatch(batch);
       const exact = (await store.accounting.lineageOwnTeraOps('run-9')).teraOps;
       expect(exact).toBe(first!.lineages.get('run-9'));
       expect(first!.lineageUpperBounds.get('run-9')).toBeGreaterThanOrEqual(exact);
-      const [again] = await store.accounting.applyBatch(SRC, batch);
+      const [again] = await store.accounting.applyBatch(batch);
       expect(again!.lineageUpperBounds.get('run-9')).toBeGreaterThan(exact);
       expect((await store.accounting.lineageOwnTeraOps('run-9')).teraOps).toBe(exact);
     });
 
     it('keeps trailing 24-hour and 365-day sums as the tenant moves forward in time', async () => {
       const day = 24 * HOUR;
-      await store.accounting.applyBatch(SRC, [record({ offset: '1' })]);
-      const [later] = await store.accounting.applyBatch(SRC, [record({ offset: '2', jobKey: 'c/2', startMs: T0 + day + HOUR, endMs: T0 + day + 2 * HOUR })]);
+      await store.accounting.applyBatch([record({ offset: '1' })]);
+      const [later] = await store.accounting.applyBatch([record({ offset: '2', jobKey: 'c/2', startMs: T0 + day + HOUR, endMs: T0 + day + 2 * HOUR })]);
       expect(later!.totals.trailing24hTeraOps).toBe(oneHour);
       expect(later!.totals.trailing365dTeraOps).toBe(2 * oneHour);
-      const [yearOn] = await store.accounting.applyBatch(SRC, [record({ offset: '3', jobKey: 'c/3', startMs: T0 + 365 * day, endMs: T0 + 365 * day + HOUR })]);
+      const [yearOn] = await store.accounting.applyBatch([record({ offset: '3', jobKey: 'c/3', startMs: T0 + 365 * day, endMs: T0 + 365 * day + HOUR })]);
       expect(yearOn!.totals.trailing365dTeraOps).toBe(2 * oneHour); // the first day left the window
       expect(yearOn!.totals.teraOps).toBe(3 * oneHour);
-      const [gap] = await store.accounting.applyBatch(SRC, [record({ offset: '4', jobKey: 'c/4', startMs: T0 + 900 * day, endMs: T0 + 900 * day + HOUR })]);
+      const [gap] = await store.accounting.applyBatch([record({ offset: '4', jobKey: 'c/4', startMs: T0 + 900 * day, endMs: T0 + 900 * day + HOUR })]);
       expect(gap!.totals.trailing365dTeraOps).toBe(oneHour);
       expect(gap!.totals.trailing24hTeraOps).toBe(oneHour);
     });
 
     it('tracks H100-equivalents held by active jobs and releases them when a job falls silent', async () => {
-      const [r] = await store.accounting.applyBatch(SRC, [
+      const [r] = await store.accounting.applyBatch([
         record({ offset: '1', jobKey: 'c/1', h100e: 512 }),
         record({ offset: '2', jobKey: 'c/2', h100e: 1024, milliGpus: 1_024_000 }),
       ]);
       expect(r!.totals.h100eActive).toBe(1536);
-      const [later] = await store.accounting.applyBatch(SRC, [record({ offset: '3', jobKey: 'c/2', h100e: 1024, startMs: T0 + HOUR, endMs: T0 + 2 * HOUR })]);
+      const [later] = await store.accounting.applyBatch([record({ offset: '3', jobKey: 'c/2', h100e: 1024, startMs: T0 + HOUR, endMs: T0 + 2 * HOUR })]);
       expect(later!.totals.h100eActive).toBe(1024); // c/1 silent for an hour > the 15-minute window
     });
   });

@@ -8,6 +8,7 @@ export function record(over: Partial<UsageRecord> & Pick<UsageRecord, 'offset'>)
   return {
     tenantId: 'tenant-a',
     jobKey: 'cluster-a/1',
+    node: null,
     startMs: T0,
     endMs: T0 + H,
     // 512 H100s × 989.4 TFLOP/s × 0.4 → tera-ops per ms

@@ -14,8 +14,8 @@ describe.each(backends)('purgePrefix on $name', ({ start }) => {
     const doomed = createStore({ redis: backend.redis, prefix: backend.prefix() });
     const kept = createStore({ redis: backend.redis, prefix: backend.prefix() });
     const batch = ['a', 'b', 'c', 'd'].map((t, i) => record({ offset: String(i), tenantId: `tenant-${t}` }));
-    await doomed.accounting.applyBatch('t/0', batch);
-    await kept.accounting.applyBatch('t/0', batch.slice(0, 1));
+    await doomed.accounting.applyBatch(batch);
+    await kept.accounting.applyBatch(batch.slice(0, 1));
     expect(await purgePrefix(backend.redis, doomed.keys.prefix)).toBeGreaterThan(20);
     expect((await doomed.accounting.tenantTotals('tenant-a')).ops).toBeUndefined();
     expect((await kept.accounting.tenantTotals('tenant-a')).ops).toBeGreaterThan(0);

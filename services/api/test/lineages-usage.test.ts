@@ -15,7 +15,7 @@ let offset = 0;
 /** A counted record: `tera` tera-operations over one hour ending at `endMs`. */
 function record(tenantId: string, endMs: number, tera: number, over: Partial<UsageRecord> = {}): UsageRecord {
   return {
-    offset: String(offset++), tenantId, jobKey: `c/${tenantId}-${endMs}`, startMs: endMs - HOUR, endMs,
+    offset: String(offset++), tenantId, jobKey: `c/${tenantId}-${endMs}`, node: null, startMs: endMs - HOUR, endMs,
     teraOpsPerMs: tera / HOUR, upperTeraOpsPerMs: (2 * tera) / HOUR, milliGpus: 8000, lineageId: null,
     country: 'US', tier: 1, acceleratorId: 'nvidia-h100-sxm5-80gb', controlledTier1: true, h100e: 8, ...over,
   };
@@ -26,7 +26,7 @@ describe('lineages', () => {
     const put = (id: string, body: object) => api.app.inject({ method: 'PUT', url: `/v1/lineages/${id}`, headers: auth('admin'), payload: body });
     expect((await put('base', { parentId: null, baseModel: { name: 'closed-1', publishedWeights: false, pretrainingOperations: 1e24 }, notes: '' })).json().created).toBe(true);
     expect((await put('child', { parentId: 'base', baseModel: null, notes: 'fine-tune' })).statusCode).toBe(200);
-    await api.store.accounting.applyBatch('t/0', [record('ten-a', NOW - HOUR, 3_000_000, { lineageId: 'base' }), record('ten-b', NOW - HOUR, 5_000_000, { lineageId: 'child' })]);
+    await api.store.accounting.applyBatch([record('ten-a', NOW - HOUR, 3_000_000, { lineageId: 'base' }), record('ten-b', NOW - HOUR, 5_000_000, { lineageId: 'child' })]);
 
     const res = await api.app.inject({ url: '/v1/lineages/child', headers: auth('viewer') });
     expect(res.statusCode).toBe(200);
@@ -54,7 +54,7 @@ describe('lineages', () => {
 describe('usage', () => {
   it("reports a tenant's totals, windows, breakdowns, burn rate, projections and risk", async () => {
     await api.app.inject({ method: 'PUT', url: '/v1/tenants/u-1', headers: auth('admin'), payload: tenant('u-1', { hqCountry: 'CN', kycStatus: 'pending' }) });
-    await api.store.accounting.applyBatch('t/0', [
+    await api.store.accounting.applyBatch([
       record('u-1', NOW - 40 * DAY, 1_000_000),
       record('u-1', NOW - 10 * DAY, 2_000_000, { country: 'JP', acceleratorId: 'nvidia-a100-sxm4-80gb' }),
       record('u-1', NOW - 3 * DAY, 4_000_000, { lineageId: 'u-model' }),
@@ -90,7 +90,7 @@ describe('usage', () => {
     await api.app.inject({ method: 'PUT', url: '/v1/tenants/g-a', headers: auth('admin'), payload: tenant('g-a', shared) });
     const linked = await api.app.inject({ method: 'PUT', url: '/v1/tenants/g-b', headers: auth('admin'), payload: tenant('g-b', { ...shared, kycStatus: 'unverified' }) });
     const groupId = linked.json().groupChanges[0].groupId;
-    await api.store.accounting.applyBatch('t/0', [record('g-a', NOW - HOUR, 1_000_000), record('g-b', NOW - HOUR, 2_000_000)]);
+    await api.store.accounting.applyBatch([record('g-a', NOW - HOUR, 1_000_000), record('g-b', NOW - HOUR, 2_000_000)]);
     const res = await api.app.inject({ url: `/v1/groups/${groupId}/usage`, headers: auth('viewer') });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ groupId, totals: { operations: 3e18 }, risk: { trusted: false } });

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SlurmMapping } from '@flopwatch/contracts';
-import { consumerLag, createBatchConsumer, createProducer, ensureTopics, type BatchConsumer, type KafkaClient, type KafkaProducer, type SeekTarget, type TopicPartition } from '@flopwatch/kafka';
+import { consumerLag, createBatchConsumer, createProducer, ensureTopics, type BatchConsumer, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
 import { readExposure } from './exposure.js';
@@ -64,29 +64,6 @@ export function createIngest(deps: IngestDeps): Ingest {
     levels: deps.pack.levels.map((l) => l.fraction),
   });
 
-  /**
-   * Where to resume each assigned partition: Redis' record of applied progress when it is ahead of
-   * the group's committed offset (the process died between applying a batch and committing it).
-   * Otherwise Kafka's position stands: a new group or an operator's reset re-reads, and the tenant
-   * fences in Redis make the re-read count nothing twice.
-   */
-  async function resumePoints(assignments: TopicPartition[]): Promise<SeekTarget[]> {
-    const committed = new Map((await consumerLag(deps.kafka, deps.groupId, topics)).map((p) => [`${p.topic}/${p.partition}`, p.committed]));
-    const targets: SeekTarget[] = [];
-    for (const a of assignments) {
-      const source = `${a.topic}/${a.partition}`;
-      const progress = await deps.store.accounting.progress(source);
-      const next = committed.get(source);
-      if (progress === null || next === null || next === undefined) continue;
-      const resume = BigInt(progress) + 1n;
-      if (resume > BigInt(next)) {
-        log.info({ topic: a.topic, partition: a.partition, committed: next, resume: String(resume) }, 'resuming from the progress recorded in Redis');
-        targets.push({ ...a, offset: String(resume) });
-      }
-    }
-    return targets;
-  }
-
   return {
     async start() {
       await ensureTopics(deps.kafka, [...topics, deps.topics.dlq].map((topic) => ({ topic, partitions: deps.topics.partitions })));
@@ -117,7 +94,6 @@ export function createIngest(deps: IngestDeps): Ingest {
         heartbeatIntervalMs: Math.min(3_000, Math.floor((deps.sessionTimeoutMs ?? 30_000) / 3)),
         log,
         onBatch: handleBatch,
-        onAssigned: (assignments) => resumePoints(assignments),
       });
       consumer.on('assigned', ({ rebalances }) => {
         if (rebalances > 0) metrics.rebalances.inc();

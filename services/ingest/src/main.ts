@@ -26,7 +26,13 @@ try {
   const metricsRegistry = createMetricsRegistry({ service: 'ingest' });
   const ingest = createIngest({
     kafka,
-    store: createStore({ redis, prefix: config.REDIS_PREFIX, activeWindowMs: config.ACTIVE_WINDOW }),
+    store: createStore({
+      redis,
+      prefix: config.REDIS_PREFIX,
+      activeWindowMs: config.ACTIVE_WINDOW,
+      maxLatenessMs: pack.limits.maxLatenessDays * 86_400_000,
+      maxIntervalMs: pack.limits.maxIntervalSeconds * 1000,
+    }),
     pack,
     slurm,
     metricsRegistry,

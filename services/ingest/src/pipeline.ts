@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { SlurmMapping } from '@flopwatch/contracts';
+import type { DlqReason, SlurmMapping } from '@flopwatch/contracts';
 import type { ConsumedBatch, KafkaProducer, OutgoingMessage } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import { backoff, sleep } from '@flopwatch/runtime';
-import type { LineageFact, Store, UsageRecord } from '@flopwatch/store';
+import { isTransientRedisError, type LineageFact, type RejectedRecord, type Store, type TenantApplyResult, type UsageRecord } from '@flopwatch/store';
 import { raiseAlerts } from './alerts.js';
 import type { RegistryView } from './registry-view.js';
 import { decodeMessage, type InputKind } from './decode.js';
@@ -37,10 +37,13 @@ export const DLQ_HEADERS = {
 } as const;
 
 /**
- * Processes one consumed batch: decode and validate each message, dead-letter the invalid ones,
- * apply the rest in Redis exactly once, raise the alerts the new totals call for. Resolves only when
- * all of it is done, so the consumer commits only applied batches. Redis failures are retried with
- * backoff for as long as it takes (heartbeating the group); nothing is dropped.
+ * Processes one consumed batch: decode and validate each message, apply the valid reports in Redis
+ * by covered time, dead-letter what is invalid or refused by the books, raise the alerts the new
+ * totals call for. Every message ends counted, accounted for as covered, or dead-lettered. Resolves
+ * only when all of it is done, so the consumer commits only handled batches. Transient Redis
+ * failures are retried with backoff for as long as it takes (heartbeating the group); nothing is
+ * dropped. A deterministic failure of the accounting script is not retried: the records it concerns
+ * are dead-lettered (`apply_failed`) and the rest counted.
  */
 export function createPipeline(deps: PipelineDeps) {
   const now = deps.now ?? (() => new Date());
@@ -57,6 +60,7 @@ export function createPipeline(deps: PipelineDeps) {
         }
         return result;
       } catch (err) {
+        if (!isTransientRedisError(err)) throw err;
         deps.metrics.redisErrors.inc();
         deps.onRedisHealth?.(false);
         if (batch.signal.aborted) throw err;
@@ -68,40 +72,56 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
+  /**
+   * A step that failed for a reason retrying cannot cure (a bug, a malformed record) must not stall
+   * the partition: the books are already written, alerts are state-based and re-evaluated on the
+   * subject's next report or registry change. It is logged at error level and counted.
+   */
+  async function orReport<T>(step: string, work: Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      if (isTransientRedisError(err)) throw err; // the batch was aborted while retrying
+      deps.metrics.stepFailures.inc({ step });
+      log.error({ err, step }, 'batch step failed permanently; continuing without it');
+      return fallback;
+    }
+  }
+
   return async function handleBatch(batch: ConsumedBatch): Promise<void> {
     const started = performance.now();
     const { topic, partition } = batch;
     const kind = deps.kindOf(topic);
-    const source = `${topic}/${partition}`;
     const ctx = { pack: deps.pack, slurm: deps.slurm, maxMessageBytes: deps.maxMessageBytes, now: now() };
     const records: UsageRecord[] = [];
     const dead: OutgoingMessage[] = [];
-    const seen = new Set<string>();
     const facts: LineageFact[] = [];
+    const messages = new Map(batch.messages.map((m) => [m.offset, m]));
+    const deadLetter = (m: (typeof batch.messages)[number], reason: DlqReason, message: string) => {
+      deps.metrics.deadLettered.inc({ reason });
+      dead.push({
+        key: m.key,
+        value: m.value ?? Buffer.alloc(0),
+        headers: {
+          ...m.headers,
+          [DLQ_HEADERS.reason]: reason,
+          [DLQ_HEADERS.message]: message.slice(0, 2000),
+          [DLQ_HEADERS.topic]: topic,
+          [DLQ_HEADERS.partition]: String(partition),
+          [DLQ_HEADERS.offset]: m.offset,
+        },
+      });
+    };
 
     for (const m of batch.messages) {
       const decoded = decodeMessage(kind, m.value, ctx);
       if (!decoded.ok) {
-        deps.metrics.deadLettered.inc({ reason: decoded.reason });
-        dead.push({
-          key: m.key,
-          value: m.value ?? Buffer.alloc(0),
-          headers: {
-            ...m.headers,
-            [DLQ_HEADERS.reason]: decoded.reason,
-            [DLQ_HEADERS.message]: decoded.message.slice(0, 2000),
-            [DLQ_HEADERS.topic]: topic,
-            [DLQ_HEADERS.partition]: String(partition),
-            [DLQ_HEADERS.offset]: m.offset,
-          },
-        });
+        deadLetter(m, decoded.reason, decoded.message);
         continue;
       }
+      // Copies of one event (same source and id, within the batch or across) are not dropped here:
+      // the books count them as covered time, so they show in the covered metrics.
       for (const event of decoded.events) {
-        // CloudEvents identity is source + id: a copy within the batch is dropped here already.
-        const identity = `${event.source}\u0000${event.id}`;
-        if (seen.has(identity)) continue;
-        seen.add(identity);
         records.push(toUsageRecord(event, m.offset, deps.pack));
         const fact = toLineageFact(event);
         if (fact && (fact.parentId || fact.checkpointIn || fact.checkpointOut)) facts.push(fact);
@@ -110,37 +130,38 @@ export function createPipeline(deps: PipelineDeps) {
     deps.metrics.consumed.inc({ topic }, batch.messages.length);
     deps.metrics.batchSize.observe(batch.messages.length);
 
-    // Dead letters go out before the batch commits: a crash in between re-sends them (at least once).
-    if (dead.length > 0) await deps.producer.send(deps.dlqTopic, dead);
-
     if (records.length > 0) {
       const applyStarted = performance.now();
-      const results = await untilDone('apply', batch, () => deps.store.accounting.applyBatch(source, records));
+      const results = await untilDone('apply', batch, () => deps.store.accounting.applyBatch(records));
       deps.metrics.applySeconds.observe((performance.now() - applyStarted) / 1000);
-      let applied = 0;
-      let skipped = 0;
-      for (const r of results) {
-        applied += r.applied;
-        skipped += r.skipped;
+      countOutcomes(deps.metrics, topic, results);
+      // A message is dead-lettered once, with the first refusal among its reports (a Slurm record
+      // carries several); its other reports may have counted, and a replay counts only the rest.
+      const refused = new Map<string, RejectedRecord>();
+      for (const r of results) for (const rej of r.rejected) if (!refused.has(rej.record.offset)) refused.set(rej.record.offset, rej);
+      for (const [offset, rej] of refused) {
+        log.warn({ tenantId: rej.record.tenantId, jobKey: rej.record.jobKey, node: rej.record.node, reason: rej.reason, offset }, 'report refused by the books, dead-lettered');
+        deadLetter(messages.get(offset)!, rej.reason, rej.message);
       }
-      deps.metrics.applied.inc({ topic }, applied);
-      deps.metrics.skipped.inc({ topic }, skipped);
-      if (applied > 0) countOperations(deps.metrics, records);
+      const counted = results.some((r) => r.counted > 0);
+      if (counted) countOperations(deps.metrics, records, refused);
       // Links from checkpoints and declared parents: idempotent, so a retried batch repeats them harmlessly.
-      const links = facts.length > 0 ? await untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)) : [];
+      const links = facts.length > 0 ? await orReport('lineage-links', untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)), []) : [];
       const linked = links.map((l) => l.lineageId);
-      const raised = await untilDone('alerts', batch, async () => {
+      const raised = await orReport('alerts', untilDone('alerts', batch, async () => {
         await deps.view.refresh(); // a KYC change takes effect in the next batch
         return raiseAlerts(results, { store: deps.store, pack: deps.pack, view: deps.view, now }, linked);
-      });
+      }), []);
       for (const a of raised) {
         deps.metrics.alerts.inc({ rule: a.rule, severity: a.severity });
         log.info({ alertId: a.id, rule: a.rule, scope: a.scope, subject: a.subject, level: a.level, severity: a.severity }, 'alert raised');
       }
     }
+
+    // Dead letters go out before the batch commits: a crash in between re-sends them (at least once).
+    if (dead.length > 0) await deps.producer.send(deps.dlqTopic, dead);
     const last = batch.messages.at(-1);
     if (last) {
-      await untilDone('progress', batch, () => deps.store.accounting.recordProgress(source, last.offset));
       deps.metrics.lastApplied.set({ topic, partition }, Date.now() / 1000);
       deps.metrics.lastOffset.set({ topic, partition }, Number(last.offset));
     }
@@ -148,12 +169,33 @@ export function createPipeline(deps: PipelineDeps) {
   };
 }
 
-// Metrics of operations are for dashboards (rates, breakdowns), not for the books: a redelivered
-// batch may count here twice, while Redis never does. Summed per label set first: a labelled
-// counter's increment costs more than the arithmetic.
-function countOperations(metrics: IngestMetrics, records: UsageRecord[]): void {
+function countOutcomes(metrics: IngestMetrics, topic: string, results: TenantApplyResult[]): void {
+  let counted = 0;
+  let duplicates = 0;
+  let overlaps = 0;
+  let duplicateGpuUs = 0;
+  let overlapGpuUs = 0;
+  for (const r of results) {
+    counted += r.counted;
+    duplicates += r.duplicates;
+    overlaps += r.overlaps;
+    duplicateGpuUs += r.covered.duplicateGpuMicroseconds;
+    overlapGpuUs += r.covered.overlapGpuMicroseconds;
+  }
+  metrics.applied.inc({ topic }, counted);
+  metrics.covered.inc({ reason: 'duplicate' }, duplicates);
+  metrics.covered.inc({ reason: 'overlap' }, overlaps);
+  metrics.coveredGpuSeconds.inc({ reason: 'duplicate' }, duplicateGpuUs / 1e6);
+  metrics.coveredGpuSeconds.inc({ reason: 'overlap' }, overlapGpuUs / 1e6);
+}
+
+// Metrics of operations are for dashboards (rates, breakdowns), not for the books: they take whole
+// intervals, so a redelivered batch may count here twice, while Redis never does. Summed per label
+// set first: a labelled counter's increment costs more than the arithmetic.
+function countOperations(metrics: IngestMetrics, records: UsageRecord[], refused: Map<string, RejectedRecord>): void {
   const sums = new Map<string, { tier: string; model: string; estimate: number; upper: number; gpuSeconds: number }>();
   for (const r of records) {
+    if (refused.has(r.offset)) continue;
     const key = `${r.tier}\u0000${r.acceleratorId}`;
     let s = sums.get(key);
     if (!s) {

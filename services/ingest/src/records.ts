@@ -14,6 +14,7 @@ export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPac
     offset,
     tenantId: data.tenantId,
     jobKey: `${data.cluster.id}/${data.jobId}`,
+    node: data.node ?? null,
     startMs,
     endMs,
     teraOpsPerMs: teraOpsPerMs(estimate.operations, durationMs),

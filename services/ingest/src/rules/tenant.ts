@@ -47,9 +47,6 @@ export async function tenantCandidates(tenantId: string, state: State, store: St
 
 /** The tenant's jobs currently holding hardware, largest allocation first. */
 async function heldJobs(store: Store, tenantId: string): Promise<{ tenantId: string; jobId: string; teraOps: number }[]> {
-  const held = Object.entries(await store.redis.hgetall(store.keys.tenant.jobH100e(tenantId)))
-    .sort((a, b) => Number(b[1]) - Number(a[1]))
-    .slice(0, 10);
-  const ops = await Promise.all(held.map(([job]) => store.redis.zscore(store.keys.tenant.jobOps(tenantId), job)));
-  return held.map(([jobId], i) => ({ tenantId, jobId, teraOps: Number(ops[i] ?? 0) }));
+  const held = await store.accounting.heldJobs(tenantId, 10);
+  return held.map((j) => ({ tenantId, jobId: j.jobKey, teraOps: j.teraOps }));
 }
