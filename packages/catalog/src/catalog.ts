@@ -1,5 +1,5 @@
 import type { Precision } from '@flopwatch/contracts';
-import { defineAccelerator, type Accelerator } from './accelerator.js';
+import { defineAccelerator, type Accelerator, type AcceleratorSpec } from './accelerator.js';
 import { NVIDIA_DATACENTER } from './data-nvidia-datacenter.js';
 import { NVIDIA_LEGACY } from './data-nvidia-legacy.js';
 import { OTHER_VENDORS } from './data-other-vendors.js';
@@ -12,22 +12,42 @@ function normalize(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-const byName: ReadonlyMap<string, Accelerator> = new Map(
-  accelerators.flatMap((acc) => [acc.id, acc.name, ...acc.aliases].map((key) => [normalize(key), acc] as const)),
-);
+/** A set of accelerators to look models up in. */
+export interface Catalog {
+  readonly accelerators: readonly Accelerator[];
+  /** The accelerator a catalog id, name or telemetry alias names (case, spaces and punctuation ignored). */
+  find(nameOrIdOrAlias: string): Accelerator | undefined;
+}
 
 // The ingest looks a model up several times per event; telemetry uses few spellings, so remember them.
 // Bounded, because a spelling is input: a flood of junk names must not grow memory.
-const recent = new Map<string, Accelerator | undefined>();
 const RECENT_MAX = 1024;
 
-/** The accelerator a catalog id, name or telemetry alias names (case, spaces and punctuation ignored). */
+/**
+ * The built-in catalog plus `extra` rows (a policy pack's own, for hardware a deployment rents before
+ * a flopwatch release lists it). An extra row with a built-in id or alias replaces the built-in one.
+ */
+export function createCatalog(extra: readonly AcceleratorSpec[] = []): Catalog {
+  const rows = [...accelerators, ...extra.map(defineAccelerator)];
+  const byName = new Map(rows.flatMap((acc) => [acc.id, acc.name, ...acc.aliases].map((key) => [normalize(key), acc] as const)));
+  const recent = new Map<string, Accelerator | undefined>();
+  return {
+    accelerators: [...new Set(byName.values())],
+    find(nameOrIdOrAlias) {
+      if (recent.has(nameOrIdOrAlias)) return recent.get(nameOrIdOrAlias);
+      const found = byName.get(normalize(nameOrIdOrAlias));
+      if (recent.size >= RECENT_MAX) recent.clear();
+      recent.set(nameOrIdOrAlias, found);
+      return found;
+    },
+  };
+}
+
+const builtIn = createCatalog();
+
+/** The accelerator a catalog id, name or telemetry alias names, in the built-in catalog. */
 export function findAccelerator(nameOrIdOrAlias: string): Accelerator | undefined {
-  if (recent.has(nameOrIdOrAlias)) return recent.get(nameOrIdOrAlias);
-  const found = byName.get(normalize(nameOrIdOrAlias));
-  if (recent.size >= RECENT_MAX) recent.clear();
-  recent.set(nameOrIdOrAlias, found);
-  return found;
+  return builtIn.find(nameOrIdOrAlias);
 }
 
 // When a chip lacks the job's format, the nearest format it runs that work in; bf16 and fp16 are

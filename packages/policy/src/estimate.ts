@@ -1,4 +1,5 @@
-import { densePeakFlops, findAccelerator, peakPrecision } from '@flopwatch/catalog';
+import { densePeakFlops, peakPrecision } from '@flopwatch/catalog';
+import { catalogOf } from './catalog-of.js';
 import type { Precision, UsageEvent } from '@flopwatch/contracts';
 import { PolicyError } from './errors.js';
 import type { PolicyPack } from './pack-schema.js';
@@ -28,7 +29,7 @@ export interface OperationsEstimate {
  */
 export function estimateOperations(event: UsageEvent, pack: PolicyPack): OperationsEstimate {
   const { data } = event;
-  const accelerator = findAccelerator(data.accelerator.model);
+  const accelerator = catalogOf(pack).find(data.accelerator.model);
   if (!accelerator) throw new PolicyError('unknown_accelerator', `accelerator model "${data.accelerator.model}" is not in the catalog`);
   const precision = peakPrecision(accelerator, data.precision);
   const peakFlopsPerSecond = densePeakFlops(accelerator, data.precision);

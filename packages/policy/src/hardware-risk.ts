@@ -1,4 +1,4 @@
-import { findAccelerator } from '@flopwatch/catalog';
+import { catalogOf } from './catalog-of.js';
 import { PolicyError } from './errors.js';
 import type { PolicyPack } from './pack-schema.js';
 import { countryTier, type Tier } from './tiers.js';
@@ -15,7 +15,7 @@ export interface HardwareRisk {
 
 /** The tier of the hardware's country and the accelerator's control status; unknown models throw. */
 export function hardwareRisk(cluster: { country: string }, acceleratorModel: string, pack: PolicyPack): HardwareRisk {
-  const accelerator = findAccelerator(acceleratorModel);
+  const accelerator = catalogOf(pack).find(acceleratorModel);
   if (!accelerator) throw new PolicyError('unknown_accelerator', `accelerator model "${acceleratorModel}" is not in the catalog`);
   return {
     country: cluster.country,

@@ -2,6 +2,7 @@ export { POLICY_ERROR_CODES, PolicyError, PolicyPackError, type PolicyErrorCode,
 export { policyPackSchema, levelSchema, type PolicyPack, type Level } from './pack-schema.js';
 export { DEFAULT_POLICY_PATH, loadPolicyPack, parsePolicyPack } from './load-pack.js';
 export { countryTier, type Tier } from './tiers.js';
+export { catalogOf } from './catalog-of.js';
 export { validateUsage, type UsageValidation } from './validate-usage.js';
 export { estimateOperations, type OperationsEstimate, type EstimateBasis } from './estimate.js';
 export { tenantRisk, type TenantRisk } from './tenant-risk.js';

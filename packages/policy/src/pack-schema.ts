@@ -1,5 +1,5 @@
 import { isCountryCode } from '@flopwatch/catalog';
-import { severitySchema } from '@flopwatch/contracts';
+import { PRECISIONS, severitySchema } from '@flopwatch/contracts';
 import { z } from 'zod';
 
 const countryListSchema = z.array(z.string().refine(isCountryCode, { message: 'not an ISO 3166-1 alpha-2 country code' }));
@@ -27,6 +27,21 @@ const bandsSchema = z
   .refine((bands) => bands.every((b, i) => i === 0 || b.withinDays < (bands[i - 1]?.withinDays ?? Infinity)), {
     message: 'withinDays must be strictly decreasing',
   });
+/**
+ * An accelerator the deployment rents that the built-in catalog lacks: the same row the catalog keeps
+ * (dense peaks, TPP, die area, a source); its 3A090 class and H100-equivalents are computed.
+ */
+const acceleratorSpecSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'lowercase letters, digits and dashes'),
+  vendor: z.string().min(1).max(64),
+  name: z.string().min(1).max(128),
+  aliases: z.array(z.string().min(1).max(128)).max(32).default([]),
+  densePeakTflops: z.partialRecord(z.enum(PRECISIONS), z.number().positive().max(1e6)).refine((p) => p.bf16 !== undefined || p.fp16 !== undefined, { message: 'needs a bf16 or fp16 peak' }),
+  tpp: z.number().positive().max(1e7),
+  dieAreaMm2: z.number().positive().max(1e5).nullable(),
+  source: z.string().min(1).max(1000),
+});
+
 // Rules measured against a threshold may override the pack's levels; single-step rules carry a severity.
 const leveledRule = { enabled, levels: levelsSchema.optional() };
 
@@ -46,6 +61,9 @@ export const policyPackSchema = z
       maxClockSkewSeconds: z.number().int().min(0).max(86_400),
       maxLatenessDays: z.number().positive().max(3_650),
     }),
+    // Rows added to the built-in accelerator catalog (see catalogOf); an event naming a model neither
+    // knows goes to the DLQ as unknown_accelerator and can be replayed once a row is added here.
+    accelerators: z.array(acceleratorSpecSchema).max(256).default([]),
     rules: z.strictObject({
       'frontier-approach': z.strictObject(leveledRule),
       'tenant-approach': z.strictObject(leveledRule),

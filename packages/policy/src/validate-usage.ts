@@ -1,4 +1,5 @@
-import { findAccelerator, isCountryCode, type Accelerator } from '@flopwatch/catalog';
+import { isCountryCode, type Accelerator } from '@flopwatch/catalog';
+import { catalogOf } from './catalog-of.js';
 import type { DlqReason, UsageEvent } from '@flopwatch/contracts';
 import type { PolicyPack } from './pack-schema.js';
 
@@ -8,8 +9,8 @@ export type UsageValidation = { ok: true; accelerator: Accelerator } | { ok: fal
 /** Checks what the schema cannot: known accelerator and country, a positive interval within the pack's limits. */
 export function validateUsage(event: UsageEvent, pack: PolicyPack, now: Date): UsageValidation {
   const { data } = event;
-  const accelerator = findAccelerator(data.accelerator.model);
-  if (!accelerator) return fail('unknown_accelerator', `accelerator model "${data.accelerator.model}" is not in the catalog`);
+  const accelerator = catalogOf(pack).find(data.accelerator.model);
+  if (!accelerator) return fail('unknown_accelerator', `accelerator model "${data.accelerator.model}" is not in the catalog nor in the policy pack's accelerators (add it, then replay: pnpm dlq:replay --reason unknown_accelerator)`);
   if (!isCountryCode(data.cluster.country)) return fail('unknown_country', `cluster country "${data.cluster.country}" is not an ISO 3166-1 alpha-2 code`);
   const start = Date.parse(data.interval.start);
   const end = Date.parse(data.interval.end);
