@@ -20,6 +20,8 @@ export interface TenantUsage {
   teraOps: number;
   upperTeraOps: number;
   gpuMicroseconds: number;
+  /** GPU time reported again for time already counted (not counted twice), GPU-µs, by reason. */
+  coveredGpuMicroseconds: { duplicate: number; overlap: number };
   controlledTier1TeraOps: number;
   windows: UsageWindows;
   byCountry: Record<string, number>;
@@ -75,6 +77,7 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
         teraOps: totals.ops ?? 0,
         upperTeraOps: totals.ub ?? 0,
         gpuMicroseconds: totals.gpu_us ?? 0,
+        coveredGpuMicroseconds: { duplicate: totals['covered_gpu_us:duplicate'] ?? 0, overlap: totals['covered_gpu_us:overlap'] ?? 0 },
         controlledTier1TeraOps: totals.ctl1_ops ?? 0,
         windows: {
           h24: sumBuckets(hours, hour - 24, hour),
@@ -125,7 +128,7 @@ export function sumUsage(usages: TenantUsage[]): TenantUsage {
     return out;
   };
   const zero: TenantUsage = {
-    teraOps: 0, upperTeraOps: 0, gpuMicroseconds: 0, controlledTier1TeraOps: 0,
+    teraOps: 0, upperTeraOps: 0, gpuMicroseconds: 0, coveredGpuMicroseconds: { duplicate: 0, overlap: 0 }, controlledTier1TeraOps: 0,
     windows: { h24: 0, d7: 0, d30: 0, d365: 0 },
     byCountry: {}, byTier: {}, byModel: {}, byLineage: {}, lastActivityMs: null,
   };
@@ -133,6 +136,7 @@ export function sumUsage(usages: TenantUsage[]): TenantUsage {
     teraOps: acc.teraOps + u.teraOps,
     upperTeraOps: acc.upperTeraOps + u.upperTeraOps,
     gpuMicroseconds: acc.gpuMicroseconds + u.gpuMicroseconds,
+    coveredGpuMicroseconds: { duplicate: acc.coveredGpuMicroseconds.duplicate + u.coveredGpuMicroseconds.duplicate, overlap: acc.coveredGpuMicroseconds.overlap + u.coveredGpuMicroseconds.overlap },
     controlledTier1TeraOps: acc.controlledTier1TeraOps + u.controlledTier1TeraOps,
     windows: { h24: acc.windows.h24 + u.windows.h24, d7: acc.windows.d7 + u.windows.d7, d30: acc.windows.d30 + u.windows.d30, d365: acc.windows.d365 + u.windows.d365 },
     byCountry: add(acc.byCountry, u.byCountry),

@@ -19,7 +19,11 @@ const usageSchema = z.object({
     operations: operationsSchema.describe('estimate, all time'),
     upperBoundOperations: operationsSchema.describe('at 100 % utilization of the dense peak'),
     controlledTier1Operations: operationsSchema.describe('on controlled (3A090) hardware in Tier 1 countries'),
-    gpuHours: z.number().min(0),
+    gpuHours: z.number().min(0).describe('GPU-hours counted'),
+    coveredGpuHours: z.object({
+      duplicate: z.number().min(0).describe('reports whose whole interval was counted already (redeliveries, replays, a second producer)'),
+      overlap: z.number().min(0).describe('the already-counted part of overlapping re-reports'),
+    }).describe('GPU-hours reported again for time already counted: accounted for, not counted twice'),
   }),
   windows: z.object({ '24h': operationsSchema, '7d': operationsSchema, '30d': operationsSchema, '365d': operationsSchema }).describe('trailing, ending now'),
   breakdown: z.object({ byCountry: breakdown, byTier: breakdown, byModel: breakdown, byLineage: breakdown }),
@@ -58,7 +62,8 @@ function present(u: TenantUsage, pack: PolicyPack, now: Date) {
   return {
     asOf: now.toISOString(),
     lastActivityAt: u.lastActivityMs === null ? null : new Date(u.lastActivityMs).toISOString(),
-    totals: { operations: ops(u.teraOps), upperBoundOperations: ops(u.upperTeraOps), controlledTier1Operations: ops(u.controlledTier1TeraOps), gpuHours: u.gpuMicroseconds / 3.6e9 },
+    totals: { operations: ops(u.teraOps), upperBoundOperations: ops(u.upperTeraOps), controlledTier1Operations: ops(u.controlledTier1TeraOps), gpuHours: u.gpuMicroseconds / 3.6e9,
+      coveredGpuHours: { duplicate: u.coveredGpuMicroseconds.duplicate / 3.6e9, overlap: u.coveredGpuMicroseconds.overlap / 3.6e9 } },
     windows: { '24h': ops(u.windows.h24), '7d': ops(u.windows.d7), '30d': ops(u.windows.d30), '365d': ops(u.windows.d365) },
     breakdown: { byCountry: map(u.byCountry), byTier: map(u.byTier), byModel: map(u.byModel), byLineage: map(u.byLineage) },
     burnRate: { operationsPerDay: perDay, window: '24h' as const },
