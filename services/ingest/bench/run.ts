@@ -1,8 +1,10 @@
-// `pnpm bench:ingest [--events N] [--tenants N] [--instances N] [--steady-seconds S] [--keep]`
+// `pnpm bench:ingest [--events N] [--tenants N] [--shape per-node|whole] [--instances N] [--steady-seconds S] [--keep]`
 // Measures, in one run on this machine: (a) the raw kafkajs consume rate of a pre-filled topic (the
 // ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
-// ingest's peak RSS, Redis memory per 1,000 active jobs, and produce → alert latency at a steady
-// 5,000 events/s. Prints figures; asserts nothing.
+// ingest's peak RSS, Redis memory per 1,000 active usage slices, and produce → alert latency at a
+// steady 5,000 events/s. The default shape is what DCGM collectors send: every node of a job reports
+// its own 8 GPUs (1 to 8 nodes per job); `--shape whole` sends one report per job instead.
+// Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '1000000' },
     tenants: { type: 'string', default: '3000' },
     'jobs-per-tenant': { type: 'string', default: '3' },
+    shape: { type: 'string', default: 'per-node' },
     'steady-seconds': { type: 'string', default: '20' },
     'steady-rate': { type: 'string', default: '5000' },
     instances: { type: 'string', default: '1' },
@@ -29,6 +32,7 @@ const JOBS = Number(args['jobs-per-tenant']);
 const STEADY_S = Number(args['steady-seconds']);
 const STEADY_RATE = Number(args['steady-rate']);
 const INSTANCES = Number(args.instances);
+const SHAPE = args.shape === 'whole' ? 'whole' : 'per-node';
 const PARTITIONS = 12;
 const run = `bench-${Date.now().toString(36)}`;
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,6 +41,37 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const T0 = Date.now() - 30 * 86_400_000;
 const MODELS = ['nvidia-h100-sxm5-80gb', 'nvidia-a100-sxm4-80gb', 'nvidia-h200-sxm-141gb', 'amd-mi300x', 'nvidia-l40s'];
 const COUNTRIES = ['US', 'DE', 'JP', 'SG', 'IN', 'BR'];
+
+/** What one report covers: a job's node (per-node shape) or the whole job. */
+interface Slice {
+  tenant: number;
+  job: number;
+  node: string | null;
+  gpus: number;
+}
+
+/** Every slice of the run, in the order reports cycle through them. */
+function slicesOf(): Slice[] {
+  const out: Slice[] = [];
+  for (let j = 0; j < TENANTS * JOBS; j++) {
+    const tenant = Math.floor(j / JOBS);
+    const job = j % JOBS;
+    if (SHAPE === 'whole') out.push({ tenant, job, node: null, gpus: 8 * (1 + (j % 64)) });
+    else for (let n = 0; n < 1 + (j % 8); n++) out.push({ tenant, job, node: `gpu-${tenant}-${job}-${n}`, gpus: 8 });
+  }
+  return out;
+}
+const SLICES = slicesOf();
+
+function report(i: number, startMs: number, slice: Slice) {
+  const e = event(i, startMs, slice.gpus, slice.tenant, slice.job);
+  if (slice.node) {
+    (e.data as { node?: string }).node = slice.node;
+    e.source = `dcgm://${slice.node}`;
+    e.id = `${e.id}/${slice.node}`;
+  }
+  return e;
+}
 
 function event(i: number, startMs: number, gpus: number, tenant: number, job: number) {
   const start = new Date(startMs).toISOString();
@@ -58,16 +93,14 @@ function event(i: number, startMs: number, gpus: number, tenant: number, job: nu
 async function produceAll(kafka: Kafka, topic: string): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const jobs = TENANTS * JOBS;
   const started = Date.now();
   const batch = 5_000;
   for (let i = 0; i < N; i += batch) {
     const messages = [];
     for (let k = i; k < Math.min(N, i + batch); k++) {
-      const job = k % jobs;
-      const tenant = Math.floor(job / JOBS);
-      const step = Math.floor(k / jobs);
-      messages.push({ key: `tenant-${tenant}`, value: JSON.stringify(event(k, T0 + step * 60_000, 8 * (1 + (job % 64)), tenant, job % JOBS)) });
+      const slice = SLICES[k % SLICES.length]!;
+      const step = Math.floor(k / SLICES.length);
+      messages.push({ key: `tenant-${slice.tenant}`, value: JSON.stringify(report(k, T0 + step * 60_000, slice)) });
     }
     await producer.send({ topic, messages });
     if ((i / batch) % 40 === 0) say(`  produced ${i + messages.length} / ${N} (${Math.round((i + messages.length) / ((Date.now() - started) / 1000))} events/s)`);
@@ -139,7 +172,7 @@ async function main(): Promise<void> {
   await admin.createTopics({ waitForLeaders: true, topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`].map((t) => ({ topic: t, numPartitions: PARTITIONS })) });
   await admin.disconnect();
 
-  say(`pre-filling ${topic} with ${N} events over ${TENANTS} tenants × ${JOBS} jobs …`);
+  say(`pre-filling ${topic} with ${N} events over ${TENANTS} tenants × ${JOBS} jobs, ${SLICES.length} usage slices (${SHAPE} reports) …`);
   await produceAll(kafka, topic);
 
   say('(a) raw kafkajs consume, no processing …');
@@ -187,9 +220,8 @@ async function main(): Promise<void> {
   for (let tick = 0; tick < ticks; tick++) {
     const messages = [];
     for (let m = 0; m < perTick; m++, k++) {
-      const job = k % jobs;
-      const tenant = Math.floor(job / JOBS);
-      messages.push({ key: `tenant-${tenant}`, value: JSON.stringify(event(k, Date.now() - 120_000 + Math.floor(k / jobs), 8, tenant, job % JOBS)) });
+      const slice = SLICES[k % SLICES.length]!;
+      messages.push({ key: `tenant-${slice.tenant}`, value: JSON.stringify(report(k, Date.now() - 120_000 + Math.floor(k / SLICES.length), { ...slice, gpus: 8 })) });
     }
     if (tick % 10 === 5) {
       const probe = `probe-${tick}`;
@@ -224,12 +256,12 @@ async function main(): Promise<void> {
 
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   console.log('');
-  console.log(`flopwatch ingest benchmark — ${N} events, ${TENANTS} tenants, ${jobs} jobs, ${PARTITIONS} partitions, ${new Date().toISOString()}`);
+  console.log(`flopwatch ingest benchmark — ${N} events (${SHAPE} reports), ${TENANTS} tenants, ${jobs} jobs, ${SLICES.length} usage slices, ${PARTITIONS} partitions, ${new Date().toISOString()}`);
   console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
   console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);
   console.log(`      ingest peak RSS (per instance)       ${mib(peakRss)} (steady run: ${mib(steadyRss)})`);
-  console.log(`      Redis memory per 1,000 active jobs   ${mib(((memAfter - memBefore) / jobs) * 1000)} (${mib(memAfter - memBefore)} for ${jobs} jobs)`);
+  console.log(`      Redis memory per 1,000 active slices ${mib(((memAfter - memBefore) / SLICES.length) * 1000)} (${mib(memAfter - memBefore)} for ${SLICES.length} slices of ${jobs} jobs)`);
   console.log(`      produce → alert at ${STEADY_RATE} events/s    p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (${latencies.length}/${probeSentAt.size} probes)`);
   // The run's topics (a million events) and keys would otherwise pile up run after run.
   if (!args.keep) {
