@@ -73,7 +73,7 @@ export const notifierConfigSchema = z.object({
   ALERTMANAGER_RESEND_INTERVAL: envDuration({ min: 100, max: 3_600_000, default: 60_000 }),
   /** One post to Alertmanager must complete within this. */
   ALERTMANAGER_TIMEOUT: envDuration({ min: 100, max: 120_000, default: 10_000 }),
-  /** Base URL of the API as analysts reach it; Alertmanager's generatorURL opens the case at <this>/console/#/cases/<caseId>. */
+  /** Base URL of the API as analysts reach it; Alertmanager's generatorURL opens the case at PUBLIC_API_URL/console/#/cases/{caseId}. */
   PUBLIC_API_URL: optionalUrl,
   /** Address of the /metrics, /healthz and /readyz listener. */
   OPS_HOST: z.string().default('127.0.0.1'),
