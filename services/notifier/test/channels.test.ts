@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createStore } from '@flopwatch/store';
-import { dropPrefix, freshPrefix, redisUrl, uniqueId, waitFor } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, freshTopics, redisUrl, uniqueId, waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
 import { addEndpoint, collectTopic, counterValue, makeAlert, startNotifier, startReceiver } from './helpers.js';
 
@@ -121,5 +121,39 @@ describe('channels of one outbox entry', () => {
     // The topic was marked done before this notifier ran, so it never published.
     expect(await counterValue(n.metrics, 'flopwatch_notifier_alerts_published_total')).toBe(0);
     expect(kafka.records).toEqual([]);
+  });
+});
+
+describe('Kafka channel', () => {
+  it('dead-letters at once the alert the broker refuses for good (larger than the topic allows) and still publishes and delivers the rest', async () => {
+    const { prefix, store, group } = setup();
+    const [topic] = await freshTopics(['alerts-small'], { numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4000' }] });
+    const secrets: string[] = [];
+    const receiver = await startReceiver(() => secrets);
+    cleanups.push(receiver.close);
+    const ep = await addEndpoint(store, receiver.url);
+    secrets.push(ep.secret);
+    const small = makeAlert('tenant-small');
+    const big = makeAlert('tenant-big');
+    big.hardware.models = Array.from({ length: 200 }, (_, i) => `model-${i}-${'x'.repeat(40)}`);
+    expect(JSON.stringify(big).length).toBeGreaterThan(8_000);
+    expect(JSON.stringify(small).length).toBeLessThan(2_000);
+    await store.alerts.raise(small);
+    await store.alerts.raise(big);
+
+    const n = await startNotifier({ prefix, topic, group });
+    cleanups.push(n.close);
+    const kafka = await collectTopic(topic);
+    cleanups.push(kafka.close);
+    const [letter] = await waitFor(async () => {
+      const list = await store.notifyChannels.listDeadLetters();
+      return list.length > 0 ? list : null;
+    }, { what: 'the Kafka dead letter', timeoutMs: 20_000 });
+    expect(letter).toMatchObject({ channel: 'kafka', reason: 'kafka_rejected', alertId: big.id });
+    await waitFor(() => kafka.records.length === 1 && receiver.received.length === 2, { what: 'the small alert in Kafka and both at the webhook', timeoutMs: 20_000 });
+    expect(kafka.records[0]!.value.id).toBe(small.id);
+    await waitFor(async () => ((await redis.xpending(store.keys.alerts.outbox, group)) as [number])[0] === 0 && (await redis.xlen(store.keys.alerts.outbox)) === 0, { what: 'both entries acknowledged' });
+    expect(await counterValue(n.metrics, 'flopwatch_notifier_dead_letters_total', { channel: 'kafka', reason: 'kafka_rejected' })).toBe(1);
+    expect(await store.notifyChannels.listDeadLetters()).toHaveLength(1);
   });
 });
