@@ -14,8 +14,10 @@
   ARGV[4] 'done' (delivered) or 'dead' (dead-lettered)
   ARGV[5..] the channels that must be marked before the entry is acknowledged
 
-  Returns: 1 when the entry was acknowledged and deleted (every required channel marked), else 0.
+  Returns: 1 when the entry was acknowledged and deleted (every required channel marked, or another
+  instance that took the entry over finished it first: nothing is written), else 0.
 ]]
+if #redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2]) == 0 then return 1 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 for i = 5, #ARGV do
   if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then return 0 end
