@@ -38,11 +38,24 @@ describe('docker-compose.yml', () => {
       const check = spawnSync('docker-compose', ['-f', file, '--project-directory', ROOT, 'config'], { encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
       const services = parseAllDocuments(check.stdout)[0]!.toJS().services as Record<string, { healthcheck?: unknown }>;
-      expect(Object.keys(services).sort()).toEqual(['api', 'grafana', 'ingest', 'kafka', 'notifier', 'prometheus', 'redis']);
+      expect(Object.keys(services).sort()).toEqual(['alertmanager', 'api', 'grafana', 'ingest', 'kafka', 'notifier', 'prometheus', 'redis']);
       for (const [name, s] of Object.entries(services)) expect(s.healthcheck, `${name} healthcheck`).toBeDefined();
+      const all = services as Record<string, { image?: string; environment?: Record<string, string> }>;
+      expect(all.alertmanager!.image).toMatch(/^prom\/alertmanager:v\d+\.\d+\.\d+$/);
+      expect(all.notifier!.environment!.ALERTMANAGER_URL).toBe('http://alertmanager:9093');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("routes Prometheus' alerts to the stack's Alertmanager, whose config amtool accepts", () => {
+    requireTool('amtool', 'apt-get install -y prometheus-alertmanager');
+    const am = spawnSync('amtool', ['check-config', `${ROOT}deploy/alertmanager/alertmanager.yml`], { encoding: 'utf8' });
+    expect(am.status, am.stdout + am.stderr).toBe(0);
+    const prom = spawnSync('promtool', ['check', 'config', '--syntax-only', `${ROOT}deploy/prometheus/prometheus.yml`], { encoding: 'utf8' });
+    expect(prom.status, prom.stdout + prom.stderr).toBe(0);
+    const config = parseAllDocuments(readFileSync(`${ROOT}deploy/prometheus/prometheus.yml`, 'utf8'))[0]!.toJS() as { alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } };
+    expect(config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual(['alertmanager:9093']);
   });
 });
 

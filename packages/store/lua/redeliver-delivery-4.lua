@@ -16,7 +16,7 @@ if not status then return -1 end
 if status == 'pending' then return 0 end
 local attempts = redis.call('HGET', KEYS[1], 'attempts')
 redis.call('HSET', KEYS[1], 'status', 'pending', 'roundStart', attempts, 'nextAt', ARGV[2])
-redis.call('HDEL', KEYS[1], 'deadAt', 'deliveredAt')
+redis.call('HDEL', KEYS[1], 'deadAt', 'deadReason', 'deliveredAt')
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 redis.call('ZREM', KEYS[4], ARGV[1])

@@ -23,6 +23,7 @@
   ARGV[10] '1' when the attempt reached for the endpoint (counts for its health), '0' otherwise
   ARGV[11] last HTTP status ('' when none)
   ARGV[12] last error ('' when none)
+  ARGV[13] dead-letter reason, for 'dead' (retries_exhausted, url_policy, http_rejected, endpoint_disabled)
 
   Returns: { applied (1|0), failing since (ms) or -1 }.
 ]]
@@ -46,7 +47,7 @@ elseif outcome == 'retry' then
   redis.call('HSET', KEYS[1], 'nextAt', ARGV[5])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 else
-  redis.call('HSET', KEYS[1], 'status', 'dead', 'deadAt', ARGV[4], 'nextAt', '')
+  redis.call('HSET', KEYS[1], 'status', 'dead', 'deadAt', ARGV[4], 'deadReason', ARGV[13], 'nextAt', '')
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
 end

@@ -13,6 +13,8 @@ export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantU
 export {
   createWebhookStore,
   deliveryId,
+  DEAD_LETTER_REASONS,
+  type DeadLetterReason,
   type Delivery,
   type DeliveryAttempt,
   type DeliveryStatus,
@@ -26,4 +28,5 @@ export {
 } from './webhooks.js';
 export { createLineageLinks, type LineageFact, type LineageLink, type LineageLinks, type LinkEvidence } from './lineage-links.js';
 export { createRegistryChanges, type RegistryChange, type RegistryChanges, type RegistryChangesOptions } from './registry-changes.js';
+export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelMark, type NotifyChannels, type TrackedCase } from './notify-channels.js';
 export { purgePrefix } from './purge.js';

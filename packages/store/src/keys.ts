@@ -80,6 +80,16 @@ export function createKeys(prefix = 'fw:') {
       outbox: `${alerts}:outbox`,
       /** ZSET: alert id → raisedAt (ms), for listing. */
       index: `${alerts}:index`,
+      /** HASH: channel → 'done' | 'dead', how far the notifier got with one outbox entry (deleted when all are). */
+      channels: (entryId: string) => `${alerts}:ch:${entryId}`,
+      /** SET: ids of the alerts of one case (rule + scope + subject), written by the notifier. */
+      caseAlerts: (caseId: string) => `${alerts}:case:${caseId}:alerts`,
+      /** HASH: a case as sent to Alertmanager: rule, scope, subject, last labels, failures, rejected. */
+      amCase: (caseId: string) => `${alerts}:am:${caseId}`,
+      /** ZSET: case id → when it is next (re-)sent to Alertmanager (ms); claimed cases sit at their lease end. */
+      amSchedule: `${alerts}:am:schedule`,
+      /** LIST: the notifier's dead letters of the Kafka and Alertmanager channels (JSON), newest first, capped. */
+      dead: `${alerts}:dead`,
     },
     registry: {
       /** ZSET (score 0): every registered tenant id, for lexicographic listing. */

@@ -3,6 +3,7 @@ import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
 import { createKeys } from './keys.js';
+import { createNotifyChannels } from './notify-channels.js';
 import { createLineageLinks } from './lineage-links.js';
 import { createRegistryChanges } from './registry-changes.js';
 import { createRegistry } from './registry.js';
@@ -41,6 +42,7 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     audit: createAuditLog({ redis: client, keys }),
     usage: createUsage({ redis: client, keys, accounting, registry }),
     webhooks: createWebhookStore({ redis: client, keys }),
+    notifyChannels: createNotifyChannels({ redis: client, keys }),
   };
 }
 

@@ -32,6 +32,10 @@ export interface StoredSecret {
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
+/** Why a delivery is a dead letter. */
+export const DEAD_LETTER_REASONS = ['retries_exhausted', 'url_policy', 'http_rejected', 'endpoint_disabled'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
 export interface DeliveryAttempt {
   at: string;
   /** HTTP status; null when no response arrived. */
@@ -63,6 +67,8 @@ export interface Delivery {
   lastError: string | null;
   deliveredAt: number | null;
   deadAt: number | null;
+  /** Set while the delivery is a dead letter. */
+  deadReason: DeadLetterReason | null;
 }
 
 export interface NewDelivery {
@@ -73,6 +79,8 @@ export interface NewDelivery {
   body: string;
   /** First attempt due at (ms); default now. */
   dueAt?: number;
+  /** File it as a dead letter at once, for this reason (its endpoint is disabled), instead of scheduling it. */
+  deadReason?: DeadLetterReason;
 }
 
 export interface SettleInput {
@@ -84,6 +92,8 @@ export interface SettleInput {
   attempt: DeliveryAttempt;
   /** False when no request was made (endpoint disabled): the endpoint's health is left as it is. */
   reachedEndpoint: boolean;
+  /** For 'dead'; default retries_exhausted. */
+  deadReason?: DeadLetterReason;
 }
 
 export interface WebhookStoreOptions {
@@ -130,6 +140,7 @@ function toDelivery(h: Record<string, string>, id: string): Delivery | null {
     lastError: h.lastError ? h.lastError : null,
     deliveredAt: num(h.deliveredAt),
     deadAt: num(h.deadAt),
+    deadReason: h.status === 'dead' ? ((h.deadReason || 'retries_exhausted') as DeadLetterReason) : null,
   };
 }
 
@@ -235,12 +246,12 @@ export function createWebhookStore(options: WebhookStoreOptions) {
       return num((await redis.hget(k.failing, id)) ?? undefined);
     },
 
-    /** Creates the delivery once and schedules its first attempt; returns its id and whether this call created it. */
+    /** Creates the delivery once and schedules its first attempt (or files it as a dead letter); returns its id and whether this call created it. */
     async enqueue(d: NewDelivery, now = Date.now()): Promise<{ id: string; created: boolean }> {
       const id = deliveryId(d.endpointId, d.messageId);
       const created = await redis.enqueueDelivery(
-        k.delivery(id), k.schedule, k.history(d.endpointId),
-        id, d.dueAt ?? now, now, historyCap,
+        k.delivery(id), k.schedule, k.history(d.endpointId), k.dead,
+        id, d.dueAt ?? now, now, historyCap, d.deadReason ?? '',
         'endpointId', d.endpointId, 'messageId', d.messageId, 'eventType', d.eventType, 'alertId', d.alertId ?? '', 'body', d.body,
       );
       return { id, created: created === 1 };
@@ -264,7 +275,7 @@ export function createWebhookStore(options: WebhookStoreOptions) {
         k.delivery(delivery.id), k.attempts(delivery.id), k.schedule, k.dead, k.failing,
         delivery.id, delivery.attempts, input.outcome, input.now, input.nextAt ?? '', JSON.stringify(attempt),
         attemptsCap, retentionMs, delivery.endpointId, input.reachedEndpoint ? '1' : '0',
-        attempt.status ?? '', attempt.error ?? '',
+        attempt.status ?? '', attempt.error ?? '', input.outcome === 'dead' ? (input.deadReason ?? 'retries_exhausted') : '',
       );
       return { applied: applied === 1, failingSince: since < 0 ? null : since };
     },
@@ -273,6 +284,13 @@ export function createWebhookStore(options: WebhookStoreOptions) {
     async redeliver(id: string, now = Date.now()): Promise<'scheduled' | 'pending' | 'not_found'> {
       const r = await redis.redeliverDelivery(k.delivery(id), k.attempts(id), k.schedule, k.dead, id, now);
       return r === 1 ? 'scheduled' : r === 0 ? 'pending' : 'not_found';
+    },
+
+    /** Schedules every dead letter of one endpoint again (after it is enabled); returns how many. */
+    async redeliverDeadLetters(endpointId: string, now = Date.now()): Promise<string[]> {
+      const dead = await self.listDeadLetters({ endpointId, limit: 100_000 });
+      const outcomes = await Promise.all(dead.map((d) => self.redeliver(d.id, now)));
+      return dead.filter((_, i) => outcomes[i] === 'scheduled').map((d) => d.id);
     },
 
     /** Takes a delivery out of the schedule (it is no longer pending). */

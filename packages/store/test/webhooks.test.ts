@@ -100,3 +100,33 @@ describe('webhook store', () => {
     expect((await store.webhooks.listEndpoints()).map((e) => e.id)).toEqual(['we_2']);
   });
 });
+
+describe('webhook dead-letter reasons', () => {
+  it('files a delivery for a disabled endpoint straight as an endpoint_disabled dead letter, once, and redelivers all of an endpoint', async () => {
+    const a = await store.webhooks.enqueue({ ...newDelivery, deadReason: 'endpoint_disabled' }, 500);
+    const again = await store.webhooks.enqueue({ ...newDelivery, deadReason: 'endpoint_disabled' }, 600);
+    const b = await store.webhooks.enqueue({ ...newDelivery, messageId: 'msg_b', deadReason: 'endpoint_disabled' }, 700);
+    expect(again.created).toBe(false);
+    expect(await store.webhooks.pendingCount()).toBe(0);
+    expect(await store.webhooks.getDelivery(a.id)).toMatchObject({ status: 'dead', deadReason: 'endpoint_disabled', deadAt: 500, attempts: 0, nextAt: null });
+    expect((await store.webhooks.listDeadLetters({ endpointId: 'we_1' })).map((d) => d.id)).toEqual([b.id, a.id]);
+    expect((await store.webhooks.listDeliveries('we_1')).map((d) => d.id)).toEqual([b.id, a.id]);
+
+    expect((await store.webhooks.redeliverDeadLetters('we_1', 900)).sort()).toEqual([a.id, b.id].sort());
+    expect(await store.webhooks.getDelivery(a.id)).toMatchObject({ status: 'pending', deadReason: null, deadAt: null, nextAt: 900 });
+    expect(await store.webhooks.pendingCount()).toBe(2);
+    expect(await store.webhooks.deadLetterCount()).toBe(0);
+  });
+
+  it('keeps the reason a settle gives a dead letter, and retries_exhausted when it gives none', async () => {
+    const { id } = await store.webhooks.enqueue(newDelivery, 0);
+    const [claimed] = await store.webhooks.claimDue(0, 100, 1);
+    const d = (await store.webhooks.getDelivery(claimed!))!;
+    await store.webhooks.settle({ delivery: d, outcome: 'dead', now: 50, attempt: attempt('dead', 403), reachedEndpoint: true, deadReason: 'http_rejected' });
+    expect(await store.webhooks.getDelivery(id)).toMatchObject({ status: 'dead', deadReason: 'http_rejected', attempts: 1 });
+    const other = await store.webhooks.enqueue({ ...newDelivery, messageId: 'msg_c' }, 0);
+    await store.webhooks.claimDue(0, 100, 5);
+    await store.webhooks.settle({ delivery: (await store.webhooks.getDelivery(other.id))!, outcome: 'dead', now: 60, attempt: attempt('dead'), reachedEndpoint: true });
+    expect((await store.webhooks.getDelivery(other.id))?.deadReason).toBe('retries_exhausted');
+  });
+});

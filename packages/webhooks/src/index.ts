@@ -13,5 +13,5 @@ export {
   type Resolver,
   type UrlPolicy,
 } from './url-policy.js';
-export { sendWebhook, type SendOptions, type SendResult } from './send.js';
+export { permanentFailure, sendWebhook, type SendOptions, type SendResult } from './send.js';
 export { alertMessageId, messageBody, randomMessageId, type WebhookEventType } from './message.js';

@@ -104,3 +104,17 @@ function header(res: IncomingMessage, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+// 4xx answers that say "later", not "never": timeout, too early, too many requests.
+const TRANSIENT_4XX = new Set([408, 425, 429]);
+
+/**
+ * Why a failed attempt must not be retried — the URL policy refused the address (or the URL), or the
+ * receiver answered a 4xx that no retry changes — or null when another attempt may succeed.
+ */
+export function permanentFailure(result: SendResult): 'url_policy' | 'http_rejected' | null {
+  if (result.ok) return null;
+  if (result.error) return result.error.retryable ? null : 'url_policy';
+  if (result.status !== null && result.status >= 400 && result.status < 500 && !TRANSIENT_4XX.has(result.status)) return 'http_rejected';
+  return null;
+}

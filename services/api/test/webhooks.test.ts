@@ -75,6 +75,32 @@ describe('webhook routes', () => {
   });
 });
 
+describe('dead letters of a disabled endpoint', () => {
+  it('lists them with reason endpoint_disabled and redelivers them all once the endpoint is enabled again', async () => {
+    const { id } = (await create({ url: 'https://93.184.216.34/parked' })).json<{ id: string }>();
+    await api.store.webhooks.disableEndpoint(id, 'failing without a successful delivery');
+    // Queued the way the notifier's fan-out does while the endpoint is disabled.
+    const queued = await Promise.all(['msg_p1', 'msg_p2'].map((messageId) => api.store.webhooks.enqueue({ endpointId: id, messageId, eventType: 'alert.raised', alertId: 'al_p', body: '{}', deadReason: 'endpoint_disabled' })));
+    const dead = await api.app.inject({ method: 'GET', url: `/v1/webhooks/dead-letters?endpointId=${id}`, headers: auth('viewer') });
+    expect(dead.statusCode).toBe(200);
+    const listed = dead.json<{ deliveries: { id: string; status: string; deadReason: string; attempts: number }[] }>().deliveries;
+    expect(listed.map((d) => d.id).sort()).toEqual(queued.map((q) => q.id).sort());
+    expect(listed.every((d) => d.status === 'dead' && d.deadReason === 'endpoint_disabled' && d.attempts === 0)).toBe(true);
+
+    const refused = await api.app.inject({ method: 'POST', url: `/v1/webhooks/${id}/dead-letters/redeliver`, headers: auth('admin') });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: { code: 'CONFLICT', message: expect.stringMatching(/enable it first/) } });
+    expect((await api.app.inject({ method: 'POST', url: `/v1/webhooks/${id}/dead-letters/redeliver`, headers: auth('analyst') })).statusCode).toBe(403);
+
+    expect((await api.app.inject({ method: 'POST', url: `/v1/webhooks/${id}/enable`, headers: auth('admin') })).statusCode).toBe(200);
+    const redelivered = await api.app.inject({ method: 'POST', url: `/v1/webhooks/${id}/dead-letters/redeliver`, headers: auth('admin') });
+    expect(redelivered.statusCode).toBe(202);
+    expect(redelivered.json<{ scheduled: string[] }>().scheduled.sort()).toEqual(queued.map((q) => q.id).sort());
+    const after = await api.app.inject({ method: 'GET', url: `/v1/webhooks/${id}/deliveries`, headers: auth('viewer') });
+    expect(after.json<{ deliveries: { status: string; deadReason: string | null }[] }>().deliveries.map((d) => [d.status, d.deadReason])).toEqual([['pending', null], ['pending', null]]);
+  });
+});
+
 describe('webhook URL policy of the deployment', () => {
   it('refuses an http:// loopback receiver by default and accepts it when the deployment allows http and lists 127.0.0.1', async () => {
     const strict = await create({ url: 'http://127.0.0.1:9999/hooks' });

@@ -1,14 +1,16 @@
-// Posts alerts to a Prometheus Alertmanager (API v2), so teams route them with the receivers they
-// already have. Alertmanager deduplicates by label set, so posting an alert again is harmless.
-import type { Alert } from '@flopwatch/contracts';
+// Alertmanager's client contract (API v2): one alert per case, re-sent while the case is open with an
+// endsAt a few re-send intervals ahead (as Prometheus does), and sent once more with endsAt = now when
+// the case is closed. Alertmanager identifies an alert by its label set, so the labels carry only the
+// case and what receivers route on; everything that changes (level, policy version) is an annotation.
+import { caseId, type Alert } from '@flopwatch/contracts';
 import { AppError } from '@flopwatch/runtime';
 
 export interface AlertmanagerOptions {
   /** Base URL, e.g. http://alertmanager:9093. */
   url: string;
-  /** How long an alert stays firing (flopwatch alerts are events; Alertmanager needs an end). */
-  ttlMs: number;
-  /** API base for generatorURL links; optional. */
+  /** How often an open case is sent again. */
+  resendIntervalMs: number;
+  /** Base URL of the API, whose /console opens the case (generatorURL); optional. */
   publicApiUrl?: string | undefined;
   timeoutMs?: number;
 }
@@ -22,19 +24,33 @@ export interface PostableAlert {
   generatorURL?: string;
 }
 
-const CLOSED = new Set(['resolved', 'false_positive']);
+/** An open case stays firing this many re-send intervals after the last send (Prometheus uses 4). */
+export const ENDS_AT_INTERVALS = 4;
 
-/** Maps an alert to Alertmanager's labels (identity, routing) and annotations (details). */
-export function toPostableAlert(alert: Alert, options: AlertmanagerOptions, now = new Date()): PostableAlert {
+/** The console page of a case. */
+export function caseUrl(publicApiUrl: string, id: string): string {
+  return `${publicApiUrl.replace(/\/$/, '')}/console/#/cases/${id}`;
+}
+
+/** The alert that speaks for a case: its highest level (the latest escalation). */
+export function representative<A extends Pick<Alert, 'level'>>(alerts: A[]): A | undefined {
+  return alerts.reduce<A | undefined>((best, a) => (best === undefined || a.level > best.level ? a : best), undefined);
+}
+
+/**
+ * Maps a case — its alerts and whether it is open — to Alertmanager's labels (identity, routing) and
+ * annotations (details). `alerts` must not be empty.
+ */
+export function toPostableAlert(alerts: Alert[], open: boolean, options: AlertmanagerOptions, now = new Date()): PostableAlert {
+  const alert = representative(alerts)!;
+  const id = caseId(alert);
   const labels: Record<string, string> = {
     alertname: 'FlopwatchComplianceAlert',
-    alert_id: alert.id,
+    case_id: id,
     rule: alert.rule,
     scope: alert.scope,
     subject: alert.subject,
     severity: alert.severity,
-    level: String(alert.level),
-    policy_version: alert.policyVersion,
   };
   if (alert.kyc) {
     labels.tenant = alert.kyc.tenantId;
@@ -44,7 +60,10 @@ export function toPostableAlert(alert: Alert, options: AlertmanagerOptions, now 
   const pct = Math.round(alert.level * 100);
   const annotations: Record<string, string> = {
     summary: `${alert.scope} ${alert.subject} reached ${pct}% of ${alert.threshold.toExponential(2)} operations (${alert.rule})`,
-    description: `Observed ${alert.observedOperations.toExponential(3)} operations against a threshold of ${alert.threshold.toExponential(3)}; case status ${alert.status}.`,
+    description: `Observed ${alert.observedOperations.toExponential(3)} operations against a threshold of ${alert.threshold.toExponential(3)}; case ${open ? 'open' : 'closed'} (alert status ${alert.status}).`,
+    alert_id: alert.id,
+    level: String(alert.level),
+    policy_version: alert.policyVersion,
     observed_operations: String(alert.observedOperations),
     threshold: String(alert.threshold),
     status: alert.status,
@@ -52,18 +71,21 @@ export function toPostableAlert(alert: Alert, options: AlertmanagerOptions, now 
   };
   if (alert.projectedCrossingAt) annotations.projected_crossing_at = alert.projectedCrossingAt;
   if (alert.hardware.countries.length > 0) annotations.hardware_countries = alert.hardware.countries.join(',');
-  const startsAt = alert.raisedAt;
-  const endsAt = CLOSED.has(alert.status) ? now.toISOString() : new Date(Math.max(Date.parse(startsAt), now.getTime()) + options.ttlMs).toISOString();
+  const startsAt = alerts.map((a) => a.raisedAt).sort()[0]!;
+  const endsAt = open ? new Date(Math.max(Date.parse(startsAt), now.getTime()) + ENDS_AT_INTERVALS * options.resendIntervalMs).toISOString() : now.toISOString();
   return {
     labels,
     annotations,
     startsAt,
     endsAt,
-    ...(options.publicApiUrl ? { generatorURL: `${options.publicApiUrl.replace(/\/$/, '')}/v1/alerts/${alert.id}` } : {}),
+    ...(options.publicApiUrl ? { generatorURL: caseUrl(options.publicApiUrl, id) } : {}),
   };
 }
 
-/** POST /api/v2/alerts; throws a retryable AppError when Alertmanager does not take them. */
+// 4xx answers that say "later": timeout, too early, too many requests.
+const TRANSIENT_4XX = new Set([408, 425, 429]);
+
+/** POST /api/v2/alerts; throws an AppError, retryable unless Alertmanager rejected the alerts (4xx, e.g. 400). */
 export async function postAlerts(options: AlertmanagerOptions, alerts: PostableAlert[]): Promise<void> {
   const url = `${options.url.replace(/\/$/, '')}/api/v2/alerts`;
   let res: Response;
@@ -79,6 +101,7 @@ export async function postAlerts(options: AlertmanagerOptions, alerts: PostableA
   }
   if (!res.ok) {
     const body = (await res.text().catch(() => '')).slice(0, 500);
-    throw new AppError('ALERTMANAGER_REJECTED', `Alertmanager answered ${res.status}`, { retryable: res.status >= 500 || res.status === 429, details: { status: res.status, body } });
+    const retryable = res.status >= 500 || TRANSIENT_4XX.has(res.status) || res.status < 400;
+    throw new AppError('ALERTMANAGER_REJECTED', `Alertmanager answered ${res.status}`, { retryable, details: { status: res.status, body } });
   }
 }

@@ -9,6 +9,7 @@ import { createDeliverer } from './deliverer.js';
 import { createFanOut } from './fan-out.js';
 import { createNotifierMetrics } from './metrics.js';
 import { createOutboxReader } from './outbox.js';
+import { createResender } from './resender.js';
 
 export interface NotifierWebhookOptions {
   policy: UrlPolicy;
@@ -55,7 +56,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const metrics = createNotifierMetrics(deps.metricsRegistry, { outboxLag: () => outbox.lag(), pendingDeliveries: () => deps.store.webhooks.pendingCount() });
   const deliverer = createDeliverer({ store: deps.store, metrics, log, ...deps.webhooks });
   const abort = new AbortController();
-  const health = { outbox: false, deliveries: false };
+  const health: Partial<Record<'outbox' | 'deliveries' | 'alertmanager', boolean>> = { outbox: false, deliveries: false, ...(deps.alertmanager ? { alertmanager: false } : {}) };
   let producer: KafkaProducer | undefined;
   let loops: Promise<void>[] = [];
   let closing: Promise<void> | undefined;
@@ -86,19 +87,27 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       producer = createProducer(deps.kafka, { idempotent: true, log });
       await producer.connect();
       await outbox.ensureGroup();
-      const fanOut = createFanOut({ store: deps.store, producer, topic: deps.topic.name, alertmanager: deps.alertmanager, metrics, log });
+      const fanOut = createFanOut({
+        store: deps.store, producer, topic: deps.topic.name, group: deps.outbox.group, alertmanager: deps.alertmanager !== null,
+        acknowledge: (ids) => outbox.ack(ids), metrics, log,
+      });
       loops = [
         loop('outbox', async () => {
           const entries = await outbox.read();
           if (entries.length === 0) return false;
-          await outbox.ack(await fanOut.handle(entries));
+          await fanOut.handle(entries);
           return true;
         }),
         loop('deliveries', async () => (await deliverer.tick()) > 0),
       ];
+      if (deps.alertmanager) {
+        const resender = createResender({ store: deps.store, alertmanager: deps.alertmanager, metrics, log });
+        loops.push(loop('alertmanager', async () => (await resender.tick()) > 0));
+      }
     },
     readiness() {
-      return { ready: loops.length > 0 && !abort.signal.aborted && health.outbox && health.deliveries, checks: { ...health } };
+      // Alertmanager's schedule lives in Redis like the rest; a down Alertmanager is retried inside the loop, never unready.
+      return { ready: loops.length > 0 && !abort.signal.aborted && health.outbox === true && health.deliveries === true, checks: { ...health } };
     },
     close() {
       closing ??= (async () => {

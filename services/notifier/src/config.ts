@@ -69,9 +69,11 @@ export const notifierConfigSchema = z.object({
   WEBHOOK_ALLOW_LIST: allowList,
   /** Alertmanager base URL (e.g. http://127.0.0.1:9093); unset to not post to one. */
   ALERTMANAGER_URL: optionalUrl,
-  /** How long an alert stays firing in Alertmanager (flopwatch alerts are events, not states). */
-  ALERTMANAGER_ALERT_TTL: envDuration({ min: 60_000, default: 24 * 3_600_000 }),
-  /** Base URL of the API, for the generatorURL link of Alertmanager alerts. */
+  /** How often every open case is sent to Alertmanager again; its endsAt is 4 intervals ahead. */
+  ALERTMANAGER_RESEND_INTERVAL: envDuration({ min: 100, max: 3_600_000, default: 60_000 }),
+  /** One post to Alertmanager must complete within this. */
+  ALERTMANAGER_TIMEOUT: envDuration({ min: 100, max: 120_000, default: 10_000 }),
+  /** Base URL of the API as analysts reach it; Alertmanager's generatorURL opens the case at PUBLIC_API_URL/console/#/cases/{caseId}. */
   PUBLIC_API_URL: optionalUrl,
   /** Address of the /metrics, /healthz and /readyz listener. */
   OPS_HOST: z.string().default('127.0.0.1'),

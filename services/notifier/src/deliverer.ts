@@ -2,8 +2,8 @@
 // time, or dead letter). A delivery's state is in Redis, so any instance can pick up where another
 // stopped; an attempt whose lease ran out may be sent twice, always with the same webhook-id.
 import type { Logger } from 'pino';
-import type { Delivery, DeliveryAttempt, Store } from '@flopwatch/store';
-import { nextRetryDelay, sendWebhook, signedHeaders, type RetryPolicy, type SendResult, type UrlPolicy } from '@flopwatch/webhooks';
+import type { DeadLetterReason, Delivery, DeliveryAttempt, Store } from '@flopwatch/store';
+import { nextRetryDelay, permanentFailure, sendWebhook, signedHeaders, type RetryPolicy, type SendResult, type UrlPolicy } from '@flopwatch/webhooks';
 import type { NotifierMetrics } from './metrics.js';
 
 export interface DelivererOptions {
@@ -41,14 +41,14 @@ export function createDeliverer(options: DelivererOptions) {
   // Long enough for one attempt and its settle; a crashed instance's claims come back after it.
   const leaseMs = options.timeoutMs * 2 + 1_000;
 
-  async function settle(d: Delivery, outcome: DeliveryAttempt['outcome'], attempt: DeliveryAttempt, reachedEndpoint: boolean, nextAt?: number) {
-    const settled = await store.webhooks.settle({ delivery: d, outcome, now: now(), attempt, reachedEndpoint, ...(nextAt === undefined ? {} : { nextAt }) });
+  async function settle(d: Delivery, outcome: DeliveryAttempt['outcome'], attempt: DeliveryAttempt, reachedEndpoint: boolean, next: { nextAt?: number; deadReason?: DeadLetterReason } = {}) {
+    const settled = await store.webhooks.settle({ delivery: d, outcome, now: now(), attempt, reachedEndpoint, ...next });
     if (!settled.applied) {
       log.warn({ deliveryId: d.id }, 'delivery settled by another instance; attempt result dropped');
       return settled;
     }
     if (outcome !== 'retry') metrics.deliveries.inc({ outcome });
-    if (outcome === 'dead') metrics.deadLetters.inc();
+    if (outcome === 'dead') metrics.deadLetters.inc({ reason: next.deadReason ?? 'retries_exhausted' });
     return settled;
   }
 
@@ -71,7 +71,7 @@ export function createDeliverer(options: DelivererOptions) {
     if (endpoint.disabled) {
       const error = `endpoint disabled: ${endpoint.disabled.reason}`;
       metrics.attempts.inc({ result: 'disabled' });
-      await settle(d, 'dead', { at, status: null, durationMs: 0, outcome: 'dead', error, response: '' }, false);
+      await settle(d, 'dead', { at, status: null, durationMs: 0, outcome: 'dead', error, response: '' }, false, { deadReason: 'endpoint_disabled' });
       return;
     }
     const secrets = await store.webhooks.signingSecrets(endpoint.id, now());
@@ -88,12 +88,15 @@ export function createDeliverer(options: DelivererOptions) {
     metrics.attempts.inc({ result: label });
     metrics.latency.observe({ result: label }, result.durationMs / 1000);
     const error = result.ok ? null : (result.error?.message ?? `HTTP ${result.status}`);
-    const delay = result.ok ? null : nextRetryDelay(options.retry, d.attempts - d.roundStart + 1, result.retryAfterMs);
+    // A refused address or a 4xx that no retry changes is dead-lettered at once, not retried for a day and a half.
+    const permanent = permanentFailure(result);
+    const delay = result.ok || permanent ? null : nextRetryDelay(options.retry, d.attempts - d.roundStart + 1, result.retryAfterMs);
     const outcome = result.ok ? 'delivered' : delay === null ? 'dead' : 'retry';
+    const deadReason: DeadLetterReason = permanent ?? 'retries_exhausted';
     const attempt: DeliveryAttempt = { at, status: result.status, durationMs: result.durationMs, outcome, error, response: result.responseBody };
-    const settled = await settle(d, outcome, attempt, true, delay === null ? undefined : now() + delay);
+    const settled = await settle(d, outcome, attempt, true, delay === null ? { deadReason } : { nextAt: now() + delay });
     log[result.ok ? 'debug' : 'info'](
-      { deliveryId: d.id, endpointId: endpoint.id, messageId: d.messageId, attempt: d.attempts + 1, status: result.status, error, outcome, retryInMs: delay },
+      { deliveryId: d.id, endpointId: endpoint.id, messageId: d.messageId, attempt: d.attempts + 1, status: result.status, error, outcome, retryInMs: delay, ...(outcome === 'dead' ? { deadReason } : {}) },
       'webhook attempt',
     );
     if (!result.ok && settled.applied) await disableIfFailingTooLong(endpoint.id, settled.failingSince, error ?? 'unknown');

@@ -1,22 +1,33 @@
-// What the notifier does with each outbox entry: publish to Kafka, create one webhook delivery per
-// matching endpoint, post to Alertmanager. Every step is idempotent (deterministic delivery ids,
-// Alertmanager's dedup by labels, consumers dedup Kafka records by alert id), so an entry processed
-// twice after a crash changes nothing; the entry is acknowledged only after all three succeeded.
+// What the notifier does with each outbox entry, channel by channel: publish to the alerts topic,
+// create one webhook delivery per matching endpoint (a dead letter for a disabled one), and put the
+// alert's case on the Alertmanager schedule (resender.ts posts it). Each channel marks the entry when
+// it is finished with it (settle-channel-2.lua) and the entry is acknowledged once all are: an entry
+// taken over after a failure goes only to the channels still unmarked, so one failing channel never
+// makes another repeat its delivery. A transient failure leaves the entry pending (taken over after
+// OUTBOX_CLAIM_IDLE); a permanent one is dead-lettered at once and marks the channel.
 import type { Logger } from 'pino';
-import type { Alert } from '@flopwatch/contracts';
+import { caseId, type Alert } from '@flopwatch/contracts';
 import type { KafkaProducer } from '@flopwatch/kafka';
+import { isRetryable } from '@flopwatch/runtime';
 import type { Store } from '@flopwatch/store';
 import { alertMessageId, messageBody, type WebhookEventType } from '@flopwatch/webhooks';
-import { postAlerts, toPostableAlert, type AlertmanagerOptions } from './alertmanager.js';
 import { matchesFilter } from './filter.js';
 import type { NotifierMetrics } from './metrics.js';
 import type { OutboxEntry } from './outbox.js';
+
+export const CHANNELS = ['kafka', 'webhooks', 'alertmanager'] as const;
+export type Channel = (typeof CHANNELS)[number];
 
 export interface FanOutOptions {
   store: Store;
   producer: KafkaProducer;
   topic: string;
-  alertmanager: AlertmanagerOptions | null;
+  /** The outbox consumer group (entries are acknowledged in it). */
+  group: string;
+  /** Whether Alertmanager is a channel. */
+  alertmanager: boolean;
+  /** Acknowledges entries no channel has anything to do with (they name no alert). */
+  acknowledge(entryIds: string[]): Promise<void>;
   metrics: NotifierMetrics;
   log: Logger;
   now?: () => Date;
@@ -36,65 +47,113 @@ function eventTime(e: Event): string {
 
 export function createFanOut(options: FanOutOptions) {
   const { store, metrics } = options;
+  const channels = store.notifyChannels;
   const log = options.log.child({ component: 'fan-out' });
   const now = options.now ?? (() => new Date());
+  const required: Channel[] = options.alertmanager ? ['kafka', 'webhooks', 'alertmanager'] : ['kafka', 'webhooks'];
 
-  async function load(entries: OutboxEntry[]): Promise<Event[]> {
+  async function load(entries: OutboxEntry[]): Promise<{ events: Event[]; orphans: string[] }> {
     const events: Event[] = [];
+    const orphans: string[] = [];
     for (const entry of entries) {
       const alert = await store.alerts.get<Alert>(entry.alertId);
       if (!alert) {
         log.warn({ entryId: entry.entryId, alertId: entry.alertId }, 'outbox entry names no alert; skipped');
+        orphans.push(entry.entryId);
         continue;
       }
       const type: WebhookEventType = entry.type === 'alert.updated' ? 'alert.updated' : 'alert.raised';
       events.push({ entry, type, alert });
     }
-    return events;
+    return { events, orphans };
   }
+
+  const mark = (e: Event, channel: Channel, how: 'done' | 'dead') => channels.settle(options.group, e.entry.entryId, channel, how, required);
+
+  async function deadLetter(e: Event, channel: Channel, reason: string, err: unknown): Promise<void> {
+    await channels.deadLetter({ channel, reason, at: now().toISOString(), alertId: e.alert.id, caseId: caseId(e.alert), entryId: e.entry.entryId, error: (err as Error).message });
+    metrics.channelDeadLetters.inc({ channel, reason });
+    log.error({ err, alertId: e.alert.id, channel, reason }, 'alert dead-lettered on a channel');
+    await mark(e, channel, 'dead');
+  }
+
+  const record = (e: Event) => ({
+    key: e.alert.subject,
+    value: JSON.stringify(e.alert),
+    headers: { 'event-type': e.type, 'alert-id': e.alert.id, 'content-type': 'application/json' },
+  });
 
   async function publish(events: Event[]): Promise<void> {
     if (events.length === 0) return;
-    await options.producer.send(options.topic, events.map((e) => ({
-      key: e.alert.subject,
-      value: JSON.stringify(e.alert),
-      headers: { 'event-type': e.type, 'alert-id': e.alert.id, 'content-type': 'application/json' },
-    })));
-    for (const e of events) metrics.published.inc({ type: e.type });
+    try {
+      await options.producer.send(options.topic, events.map(record));
+    } catch (err) {
+      if (isRetryable(err) || events.length === 1) {
+        if (isRetryable(err)) throw err;
+        return deadLetter(events[0]!, 'kafka', 'kafka_rejected', err);
+      }
+      // A permanent error names no record: send them one by one so only the bad one is dead-lettered.
+      for (const e of events) await publish([e]);
+      return;
+    }
+    for (const e of events) {
+      metrics.published.inc({ type: e.type });
+      await mark(e, 'kafka', 'done');
+    }
   }
 
   async function enqueueDeliveries(events: Event[]): Promise<void> {
-    const endpoints = (await store.webhooks.listEndpoints()).filter((ep) => !ep.disabled);
+    if (events.length === 0) return;
+    const endpoints = await store.webhooks.listEndpoints();
     for (const e of events) {
       const messageId = alertMessageId(e.alert.id, e.type, e.type === 'alert.raised' ? '' : e.entry.entryId);
       const body = messageBody(e.type, eventTime(e), e.alert);
       const matching = endpoints.filter((ep) => matchesFilter(ep.filter, e.alert));
-      const results = await Promise.all(matching.map((ep) => store.webhooks.enqueue({ endpointId: ep.id, messageId, eventType: e.type, alertId: e.alert.id, body })));
-      metrics.fannedOut.inc(results.filter((r) => r.created).length);
+      // A disabled endpoint's message is kept as a dead letter, redelivered once the endpoint is enabled.
+      const results = await Promise.all(matching.map((ep) => store.webhooks.enqueue({
+        endpointId: ep.id, messageId, eventType: e.type, alertId: e.alert.id, body, ...(ep.disabled ? { deadReason: 'endpoint_disabled' as const } : {}),
+      })));
+      const created = matching.filter((_, i) => results[i]!.created);
+      metrics.fannedOut.inc(created.filter((ep) => !ep.disabled).length);
+      const parked = created.filter((ep) => ep.disabled).length;
+      if (parked > 0) metrics.deadLetters.inc({ reason: 'endpoint_disabled' }, parked);
+      await mark(e, 'webhooks', 'done');
     }
   }
 
-  async function notifyAlertmanager(events: Event[]): Promise<void> {
-    if (!options.alertmanager || events.length === 0) return;
-    const am = options.alertmanager;
+  async function scheduleAlertmanager(events: Event[]): Promise<void> {
+    for (const e of events) {
+      await channels.trackCase(caseId(e.alert), e.alert, e.alert.id, now().getTime());
+      await mark(e, 'alertmanager', 'done');
+    }
+  }
+
+  /** Runs one channel over the events it has not finished; a failure is kept for the caller and does not stop the other channels. */
+  async function run(channel: Channel, events: Event[], marks: Map<string, Map<string, string>>, step: (events: Event[]) => Promise<void>, failures: unknown[]) {
+    const todo = events.filter((e) => !marks.get(e.entry.entryId)?.has(channel));
     try {
-      await postAlerts(am, events.map((e) => toPostableAlert(e.alert, am, now())));
-      metrics.alertmanager.inc({ result: 'ok' });
+      await step(todo);
     } catch (err) {
-      metrics.alertmanager.inc({ result: 'error' });
-      throw err;
+      failures.push(err);
+      log.warn({ err, channel, entries: todo.length }, 'channel failed; its entries stay pending and are taken over later');
     }
   }
 
   return {
-    /** Handles a batch of entries; returns the entry ids to acknowledge (all of them), or throws and acknowledges none. */
-    async handle(entries: OutboxEntry[]): Promise<string[]> {
-      const events = await load(entries);
-      await publish(events);
-      await enqueueDeliveries(events);
-      await notifyAlertmanager(events);
-      log.debug({ entries: entries.length, alerts: events.length }, 'outbox entries handled');
-      return entries.map((e) => e.entryId);
+    /**
+     * Hands a batch of entries to every channel not yet finished with them; entries are acknowledged
+     * as their last channel finishes. Throws the first channel failure after trying all channels.
+     */
+    async handle(entries: OutboxEntry[]): Promise<void> {
+      const { events, orphans } = await load(entries);
+      await options.acknowledge(orphans);
+      const marks = await channels.marks(events.map((e) => e.entry.entryId));
+      const failures: unknown[] = [];
+      await run('kafka', events, marks, publish, failures);
+      await run('webhooks', events, marks, enqueueDeliveries, failures);
+      if (options.alertmanager) await run('alertmanager', events, marks, scheduleAlertmanager, failures);
+      log.debug({ entries: entries.length, alerts: events.length, failures: failures.length }, 'outbox entries handled');
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

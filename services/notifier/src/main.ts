@@ -35,7 +35,9 @@ try {
       concurrency: config.WEBHOOK_CONCURRENCY,
       disableAfterMs: config.WEBHOOK_DISABLE_AFTER,
     },
-    alertmanager: config.ALERTMANAGER_URL ? { url: config.ALERTMANAGER_URL, ttlMs: config.ALERTMANAGER_ALERT_TTL, publicApiUrl: config.PUBLIC_API_URL } : null,
+    alertmanager: config.ALERTMANAGER_URL
+      ? { url: config.ALERTMANAGER_URL, resendIntervalMs: config.ALERTMANAGER_RESEND_INTERVAL, timeoutMs: config.ALERTMANAGER_TIMEOUT, publicApiUrl: config.PUBLIC_API_URL }
+      : null,
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => notifier.readiness(), log });
   shutdown.add('ops-server', () => ops.close());

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import { alertId, type Alert, type AlertRule, type Severity } from '@flopwatch/contracts';
 import { createKafkaClient } from '@flopwatch/kafka';
@@ -91,12 +92,13 @@ export interface TestNotifierOptions {
 }
 
 /** A notifier in this process on its own Redis connection; `close()` stops it and its clients. */
-export async function startNotifier(options: TestNotifierOptions): Promise<{ notifier: Notifier; store: Store; close(): Promise<void> }> {
+export async function startNotifier(options: TestNotifierOptions): Promise<{ notifier: Notifier; store: Store; metrics: Registry; close(): Promise<void> }> {
   const redis = new Redis(redisUrl());
   const store = createStore({ redis, prefix: options.prefix });
   const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('notifier'), logger: silent });
+  const metrics = createMetricsRegistry({ service: 'notifier', collectDefault: false });
   const notifier = createNotifier({
-    kafka, store, metricsRegistry: createMetricsRegistry({ service: 'notifier', collectDefault: false }), log: silent,
+    kafka, store, metricsRegistry: metrics, log: silent,
     topic: { name: options.topic, partitions: 1 },
     outbox: { group: options.group, consumer: uniqueId('c'), claimIdleMs: options.claimIdleMs ?? 500 },
     pollIntervalMs: 20,
@@ -105,7 +107,7 @@ export async function startNotifier(options: TestNotifierOptions): Promise<{ not
   });
   await notifier.start();
   return {
-    notifier, store,
+    notifier, store, metrics,
     async close() {
       await notifier.close();
       await kafka.close();
@@ -134,4 +136,11 @@ export async function freePort(): Promise<number> {
   const { port } = srv.address() as AddressInfo;
   await new Promise<void>((resolve) => srv.close(() => resolve()));
   return port;
+}
+
+/** The value of one counter series in `registry` (0 when absent). */
+export async function counterValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const series = (metric?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
+  return series.filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((sum, v) => sum + v.value, 0);
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alertRuleSchema, idSchema, severitySchema } from '@flopwatch/contracts';
-import type { Delivery, WebhookEndpoint } from '@flopwatch/store';
+import { DEAD_LETTER_REASONS, type Delivery, type WebhookEndpoint } from '@flopwatch/store';
 import { assertEndpointUrl, DEFAULT_URL_POLICY, generateSecret, messageBody, randomMessageId, WebhookError, type Resolver, type UrlPolicy } from '@flopwatch/webhooks';
 import { READERS, requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
@@ -46,13 +46,14 @@ const deliverySchema = z.object({
   lastError: z.string().nullable(),
   deliveredAt: z.string().nullable(),
   deadAt: z.string().nullable(),
+  deadReason: z.enum(DEAD_LETTER_REASONS).nullable().describe('why it is a dead letter: retries_exhausted, url_policy (address refused), http_rejected (a 4xx other than 408/425/429), endpoint_disabled'),
 }).meta({ id: 'WebhookDelivery' });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const toDeliveryView = (d: Delivery) => ({
   id: d.id, endpointId: d.endpointId, messageId: d.messageId, eventType: d.eventType, alertId: d.alertId, status: d.status, attempts: d.attempts,
   createdAt: new Date(d.createdAt).toISOString(), nextAttemptAt: d.status === 'pending' ? iso(d.nextAt) : null,
-  lastStatus: d.lastStatus, lastError: d.lastError, deliveredAt: iso(d.deliveredAt), deadAt: iso(d.deadAt),
+  lastStatus: d.lastStatus, lastError: d.lastError, deliveredAt: iso(d.deliveredAt), deadAt: iso(d.deadAt), deadReason: d.deadReason,
 });
 
 /** Webhook endpoints, test messages, delivery logs, dead letters and redelivery (admins change; readers look). */
@@ -178,6 +179,20 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     if (outcome === 'pending') throw new ApiError(409, 'CONFLICT', `delivery ${id} is still pending`, { delivery: id });
     await audit.append({ actor: request.principal!.name, action: 'webhook.redeliver', object: `delivery:${id}`, before: { status: delivery.status }, after: { status: 'pending' }, requestId: request.id });
     return reply.code(202).send(toDeliveryView((await store.getDelivery(id))!));
+  });
+
+  app.post('/webhooks/:id/dead-letters/redeliver', {
+    onRequest: requireRole('admin'),
+    schema: {
+      tags: ['webhooks'], summary: "Send every dead letter of the endpoint again (e.g. those kept while it was disabled), same webhook-ids, fresh retry schedule",
+      params: endpointParams, response: { 202: z.object({ scheduled: z.array(z.string()) }), ...errors(404, 409) },
+    },
+  }, async (request, reply) => {
+    const endpoint = await endpointOr404(request.params.id);
+    if (endpoint.disabled) throw new ApiError(409, 'CONFLICT', `webhook ${endpoint.id} is disabled: ${endpoint.disabled.reason}; enable it first`, { webhook: endpoint.id });
+    const scheduled = await store.redeliverDeadLetters(endpoint.id, now().getTime());
+    await audit.append({ actor: request.principal!.name, action: 'webhook.redeliver_dead_letters', object: `webhook:${endpoint.id}`, before: null, after: { scheduled: scheduled.length }, requestId: request.id });
+    return reply.code(202).send({ scheduled });
   });
 
   app.post('/webhooks/:id/rotate-secret', {
