@@ -96,6 +96,7 @@ function printSummary(s: DlqReplaySummary): void {
     console.log('source topic'.padEnd(32), 'reason'.padEnd(22), 'messages');
     for (const r of rows) console.log(r.topic.padEnd(32), r.reason.padEnd(22), String(r.n));
   }
+  if (s.copies > 0) console.log(`${s.copies} dead letters of an earlier replay were skipped: their originals, also in this range, were replayed instead`);
   if (s.unroutable > 0) console.log(`${s.unroutable} selected dead letters have no source-topic header or no value and were left in the DLQ (see the log)`);
   if (s.incompletePartitions.length > 0) console.log(`DLQ partitions not read to their end: ${s.incompletePartitions.join(', ')}; run again`);
 }

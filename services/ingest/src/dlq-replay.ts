@@ -2,7 +2,7 @@
 // after the catalog learned an accelerator model. Counting a replayed event once is the ingest's job
 // (covered time per slice, docs/accounting.md): a second replay re-publishes again and counts nothing twice.
 import { DLQ_REASONS, type DlqReason } from '@flopwatch/contracts';
-import { createProducer, readTopicRange, type ConsumedMessage, type KafkaClient, type KafkaProducer, type OutgoingMessage } from '@flopwatch/kafka';
+import { createProducer, readTopicRange, type ConsumedMessage, type KafkaClient, type KafkaProducer, type OutgoingMessage, type PartitionRange } from '@flopwatch/kafka';
 import { AppError } from '@flopwatch/runtime';
 import type { Logger } from 'pino';
 import { DLQ_HEADERS } from './pipeline.js';
@@ -78,6 +78,12 @@ export interface DlqReplaySummary {
   republished: number;
   /** Selected but not re-publishable: no source-topic header, or no value. */
   unroutable: number;
+  /**
+   * Of a chosen reason but skipped: dead letters of an earlier replay (their `flopwatch-replayed-from`
+   * names a message of this topic) whose original is within this run's range, so the original is
+   * replayed instead. Without this, every replay would add another copy of an event still invalid.
+   */
+  copies: number;
   /** Selected per source topic, then per reason. */
   bySource: Record<string, Partial<Record<DlqReason, number>>>;
   dryRun: boolean;
@@ -109,9 +115,19 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
   const reasons = new Set<string>(options.reasons);
   const dryRun = options.dryRun ?? false;
   const sendBatch = options.sendBatch ?? 500;
-  const summary: DlqReplaySummary = { dlqTopic, scanned: 0, selected: 0, republished: 0, unroutable: 0, bySource: {}, dryRun, incompletePartitions: [] };
+  const summary: DlqReplaySummary = { dlqTopic, scanned: 0, selected: 0, republished: 0, unroutable: 0, copies: 0, bySource: {}, dryRun, incompletePartitions: [] };
   let producer: KafkaProducer | undefined;
   let total = 0;
+  let ranges: readonly PartitionRange[] = [];
+  // True when `m` is the dead letter of a message replayed from this topic whose original this run also reads.
+  const isCopyInRange = (m: ConsumedMessage): boolean => {
+    const from = m.headers[REPLAYED_FROM_HEADER]?.toString();
+    if (!from?.startsWith(`${dlqTopic}/`)) return false;
+    const [partition, offset] = from.slice(dlqTopic.length + 1).split('/');
+    const range = ranges.find((r) => String(r.partition) === partition);
+    if (!range || !offset || !/^\d+$/.test(offset)) return false;
+    return BigInt(offset) >= BigInt(range.from) && BigInt(offset) < BigInt(range.to);
+  };
   const progress = () => options.onProgress?.({ read: summary.scanned, total, selected: summary.selected, republished: summary.republished });
 
   try {
@@ -119,6 +135,9 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
       topic: dlqTopic,
       ...(options.since === undefined ? {} : { fromTimestamp: options.since }),
       log,
+      onRanges: (r) => {
+        ranges = r;
+      },
       onProgress: (p) => {
         total = p.total;
       },
@@ -130,6 +149,10 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
           if (reason === undefined || !reasons.has(reason)) continue;
           if (options.since !== undefined && m.timestamp < options.since) continue;
           if (options.until !== undefined && m.timestamp >= options.until) continue;
+          if (isCopyInRange(m)) {
+            summary.copies += 1;
+            continue;
+          }
           summary.selected += 1;
           const source = m.headers[DLQ_HEADERS.topic]?.toString();
           if (!source || m.value === null) {

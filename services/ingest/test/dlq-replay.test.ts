@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaClient, deleteTopics } from '@flopwatch/kafka';
-import { freshTopics, kafkaBrokers, testKafka, uniqueId, waitFor } from '@flopwatch/test-harness';
+import { dropPrefix, freshTopics, kafkaBrokers, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { DLQ_HEADERS } from '../src/pipeline.js';
 import { parseReasons, parseTime, REPLAYED_FROM_HEADER, replayDeadLetters } from '../src/dlq-replay.js';
-import { silent } from './helpers.js';
+import { caughtUp, silent, startIngest, storedTotals, T0, testStore, testTopics } from './helpers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -33,10 +33,10 @@ interface Written extends DeadLetter {
 }
 
 /** Fresh DLQ and source topics, with `letters(src)` written to the DLQ as the ingest would. */
-async function scenario(letters: (src: { a: string; b: string }) => DeadLetter[]) {
+async function scenario(letters: (src: { a: string; b: string; dlq: string }) => DeadLetter[]) {
   const [dlq, a, b] = await freshTopics(['dlq', 'src-a', 'src-b']);
   created.push(dlq, a, b);
-  const list = letters({ a, b });
+  const list = letters({ a, b, dlq });
   const producer = testKafka().producer();
   await producer.connect();
   const written: Written[] = [];
@@ -220,6 +220,26 @@ describe('dlq replay', () => {
     }
   });
 
+  it('replays a copy left by an earlier replay only when its original is outside the range', async () => {
+    // Partition 0: the original (offset 0, 10 days old), then the copy the ingest dead-lettered when
+    // an earlier replay of it failed again (offset 1, an hour old, naming offset 0).
+    const { dlq, a, written } = await scenario(({ a: src, dlq: topic }): DeadLetter[] => [
+      { reason: 'unknown_accelerator', source: src, key: 'tenant-1', value: event(1, 'NVIDIA Z9000'), at: NOW - 10 * DAY, partition: 0, original: {} },
+      { reason: 'unknown_accelerator', source: src, key: 'tenant-1', value: event(1, 'NVIDIA Z9000'), at: NOW - HOUR, partition: 0, original: { [REPLAYED_FROM_HEADER]: `${topic}/0/0` } },
+    ]);
+    const kafka = client();
+    try {
+      const all = await replayDeadLetters({ kafka, dlqTopic: dlq, reasons: ['unknown_accelerator'], log: silent });
+      expect(all).toMatchObject({ scanned: 2, selected: 1, copies: 1, republished: 1 });
+      const recent = await replayDeadLetters({ kafka, dlqTopic: dlq, reasons: ['unknown_accelerator'], since: NOW - DAY, log: silent });
+      expect(recent).toMatchObject({ scanned: 1, selected: 1, copies: 0, republished: 1 });
+      // The original (from the first run), then the copy (from the second), each naming itself.
+      expect(await readAll(a, 2)).toEqual([expectedFrom(dlq, written[0]!), expectedFrom(dlq, written[1]!)]);
+    } finally {
+      await kafka.close();
+    }
+  });
+
   it('fails with KAFKA_TOPIC_NOT_FOUND when the dead-letter topic does not exist', async () => {
     const kafka = client();
     try {
@@ -283,5 +303,85 @@ describe('pnpm dlq:replay', () => {
     expect(code).toBe(2);
     expect(err).toContain('unknown reason unknown_accelerater; valid reasons: not_json');
     expect(err).toContain('unknown_accelerator');
+  });
+});
+
+// The whole loop with the real ingest: dead letters an ingest wrote while its catalog lacked the B300
+// and GB300 (as every release before issue 12 did), replayed into the telemetry topic after the
+// upgrade, counted once; a second replay adds nothing; a model still unknown goes back to the DLQ.
+describe('dlq replay after a catalog change, through the real ingest', () => {
+  it('counts the replayed events once, however often they are replayed', async () => {
+    const topics = await testTopics();
+    created.push(topics.telemetry, topics.slurm, topics.dlq);
+    const { redis, store, prefix } = testStore();
+    const groupId = uniqueId('replay-ingest');
+    const ingest = await startIngest({ topics, groupId, store });
+    const kafka = client();
+    const [tenantA, tenantB] = [uniqueId('tenant-a'), uniqueId('tenant-b')];
+    const HOUR_S = 3600;
+    const letters = [
+      // Two contiguous hours of one job on 8 B300s at tensor-active 0.4.
+      usageEvent({ tenantId: tenantA, jobId: 'b300-run', startMs: T0, seconds: HOUR_S, gpus: 8, model: 'NVIDIA B300 SXM6 AC', tensorActive: 0.4 }),
+      usageEvent({ tenantId: tenantA, jobId: 'b300-run', startMs: T0 + HOUR_S * 1000, seconds: HOUR_S, gpus: 8, model: 'NVIDIA B300 SXM6 AC', tensorActive: 0.4 }),
+      // Half an hour on 4 GB300s at 0.5.
+      usageEvent({ tenantId: tenantB, jobId: 'gb300-run', startMs: T0, seconds: 1800, gpus: 4, model: 'NVIDIA GB300', tensorActive: 0.5 }),
+      // Still unknown after the upgrade.
+      usageEvent({ tenantId: tenantB, jobId: 'future-run', startMs: T0, seconds: 1800, gpus: 4, model: 'NVIDIA Z9000 SXM9', tensorActive: 0.5 }),
+    ];
+    // Expected books, in tera-operations (10^12), from the datasheet's dense BF16 peaks:
+    // B300 2,250 TFLOP/s, GB300 2,500 TFLOP/s.
+    const expectedA = 2 * (8 * HOUR_S * 2250 * 0.4); // 51,840,000
+    const expectedB = 4 * 1800 * 2500 * 0.5; // 9,000,000
+    const dlqCount = async () => {
+      const admin = testKafka().admin();
+      await admin.connect();
+      try {
+        return (await admin.fetchTopicOffsets(topics.dlq)).reduce((n, p) => n + Number(p.high), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    try {
+      const producer = testKafka().producer();
+      await producer.connect();
+      await producer.send({
+        topic: topics.dlq,
+        messages: [
+          ...letters.map((e, i) => ({
+            key: e.data.tenantId,
+            value: JSON.stringify(e),
+            headers: {
+              [DLQ_HEADERS.reason]: 'unknown_accelerator',
+              [DLQ_HEADERS.message]: `accelerator model "${e.data.accelerator.model}" is not in the catalog`,
+              [DLQ_HEADERS.topic]: topics.telemetry,
+              [DLQ_HEADERS.partition]: '0',
+              [DLQ_HEADERS.offset]: String(i),
+            },
+          })),
+          { key: tenantA, value: '{"not json', headers: { [DLQ_HEADERS.reason]: 'not_json', [DLQ_HEADERS.topic]: topics.telemetry } },
+        ],
+      });
+      await producer.disconnect();
+      expect(await dlqCount()).toBe(5);
+
+      const first = await replayDeadLetters({ kafka, dlqTopic: topics.dlq, reasons: ['unknown_accelerator'], log: silent });
+      expect(first).toMatchObject({ scanned: 5, selected: 4, republished: 4 });
+      await waitFor(async () => (await caughtUp(groupId, topics)) && (await dlqCount()) === 6, { timeoutMs: 60_000, what: 'the ingest to read the replayed events' });
+      expect(await storedTotals(store, [tenantA, tenantB])).toEqual(new Map([[tenantA, expectedA], [tenantB, expectedB]]));
+
+      // The second replay reads the DLQ to its end when it starts: the five originals and the copy of
+      // the Z9000 event the ingest dead-lettered again. That copy names its original (offset 3,
+      // in range) in flopwatch-replayed-from, so only the original is replayed: 4 selected, 1 copy.
+      const second = await replayDeadLetters({ kafka, dlqTopic: topics.dlq, reasons: ['unknown_accelerator'], log: silent });
+      expect(second).toMatchObject({ scanned: 6, selected: 4, copies: 1, republished: 4 });
+      // The Z9000 event comes back to the DLQ once more: 6 + 1.
+      await waitFor(async () => (await caughtUp(groupId, topics)) && (await dlqCount()) === 7, { timeoutMs: 60_000, what: 'the ingest to read the second replay' });
+      expect(await storedTotals(store, [tenantA, tenantB])).toEqual(new Map([[tenantA, expectedA], [tenantB, expectedB]]));
+    } finally {
+      await kafka.close();
+      await ingest.close();
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    }
   });
 });
