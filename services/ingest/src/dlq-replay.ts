@@ -13,7 +13,10 @@ export const REPLAYED_FROM_HEADER = 'flopwatch-replayed-from';
 /** Headers the ingest adds when dead-lettering; a replay strips them (and any other of these prefixes). */
 const STRIPPED_PREFIXES = [...new Set(Object.values(DLQ_HEADERS).map((h) => h.slice(0, h.indexOf('-', 'flopwatch-'.length) + 1)))];
 
-export type DlqReplayErrorCode = 'DLQ_REPLAY_USAGE';
+export const DLQ_REPLAY_ERROR_CODES = [
+  'DLQ_REPLAY_USAGE', // a bad argument: unknown or missing reason, unreadable time
+] as const;
+export type DlqReplayErrorCode = (typeof DLQ_REPLAY_ERROR_CODES)[number];
 
 /** A bad argument (unknown reason, unreadable time); never retryable. */
 export class DlqReplayError extends AppError<DlqReplayErrorCode> {}
