@@ -27,8 +27,6 @@ export interface ReadTopicRangeOptions {
   /** Called with each partition's messages of the range, in offset order; a throw stops the read. */
   onMessages(partition: number, messages: ConsumedMessage[]): Promise<void>;
   onProgress?(progress: RangeProgress): void;
-  /** Called once with the ranges to read, before any message. */
-  onRanges?(ranges: readonly PartitionRange[]): void;
   /** The throwaway consumer group's id (default `flopwatch-range-<random>`); it is deleted afterwards. */
   groupId?: string;
   /** Give up on partitions that deliver nothing for this long (default 30 s); they are reported `incomplete`. */
@@ -68,7 +66,6 @@ export async function readTopicRange(client: KafkaClient, options: ReadTopicRang
     throw toKafkaPortError('KAFKA_ADMIN', 'reading the offsets of the topic failed', err, { topic });
   }
 
-  options.onRanges?.(ranges);
   const total = ranges.reduce((n, r) => n + Number(BigInt(r.to) - BigInt(r.from)), 0);
   // Next offset to read per partition with messages left.
   const pending = new Map(ranges.filter((r) => BigInt(r.from) < BigInt(r.to)).map((r) => [r.partition, BigInt(r.from)]));

@@ -2,7 +2,7 @@
 // after the catalog learned an accelerator model. Counting a replayed event once is the ingest's job
 // (covered time per slice, docs/accounting.md): a second replay re-publishes again and counts nothing twice.
 import { DLQ_REASONS, type DlqReason } from '@flopwatch/contracts';
-import { createProducer, readTopicRange, type ConsumedMessage, type KafkaClient, type KafkaProducer, type OutgoingMessage, type PartitionRange } from '@flopwatch/kafka';
+import { createProducer, readTopicRange, type ConsumedMessage, type KafkaClient, type KafkaProducer, type OutgoingMessage } from '@flopwatch/kafka';
 import { AppError } from '@flopwatch/runtime';
 import type { Logger } from 'pino';
 import { DLQ_HEADERS } from './pipeline.js';
@@ -82,9 +82,9 @@ export interface DlqReplaySummary {
   /** Selected but not re-publishable: no source-topic header, or no value. */
   unroutable: number;
   /**
-   * Of a chosen reason but skipped: dead letters of an earlier replay (their `flopwatch-replayed-from`
-   * names a message of this topic) whose original is within this run's range, so the original is
-   * replayed instead. Without this, every replay would add another copy of an event still invalid.
+   * Of a chosen reason but skipped: dead letters of an earlier replay whose original (named in their
+   * `flopwatch-replayed-from`) this run re-publishes. Without this, every replay would add another
+   * copy of an event that is still invalid.
    */
   copies: number;
   /** Selected per source topic, then per reason. */
@@ -121,15 +121,13 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
   const summary: DlqReplaySummary = { dlqTopic, scanned: 0, selected: 0, republished: 0, unroutable: 0, copies: 0, bySource: {}, dryRun, incompletePartitions: [] };
   let producer: KafkaProducer | undefined;
   let total = 0;
-  let ranges: readonly PartitionRange[] = [];
-  // True when `m` is the dead letter of a message replayed from this topic whose original this run also reads.
-  const isCopyInRange = (m: ConsumedMessage): boolean => {
+  // DLQ positions (`partition/offset`) this run re-publishes: the dead letter an earlier replay of one
+  // of them produced (its flopwatch-replayed-from names it) is then a copy, and skipped. The ingest
+  // writes that copy with the same key, so to the same DLQ partition, after its original.
+  const replayedHere = new Set<string>();
+  const isCopyOfReplayed = (m: ConsumedMessage): boolean => {
     const from = m.headers[REPLAYED_FROM_HEADER]?.toString();
-    if (!from?.startsWith(`${dlqTopic}/`)) return false;
-    const [partition, offset] = from.slice(dlqTopic.length + 1).split('/');
-    const range = ranges.find((r) => String(r.partition) === partition);
-    if (!range || !offset || !/^\d+$/.test(offset)) return false;
-    return BigInt(offset) >= BigInt(range.from) && BigInt(offset) < BigInt(range.to);
+    return from !== undefined && from.startsWith(`${dlqTopic}/`) && replayedHere.has(from.slice(dlqTopic.length + 1));
   };
   const progress = () => options.onProgress?.({ read: summary.scanned, total, selected: summary.selected, republished: summary.republished });
 
@@ -138,9 +136,6 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
       topic: dlqTopic,
       ...(options.since === undefined ? {} : { fromTimestamp: options.since }),
       log,
-      onRanges: (r) => {
-        ranges = r;
-      },
       onProgress: (p) => {
         total = p.total;
       },
@@ -152,7 +147,7 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
           if (reason === undefined || !reasons.has(reason)) continue;
           if (options.since !== undefined && m.timestamp < options.since) continue;
           if (options.until !== undefined && m.timestamp >= options.until) continue;
-          if (isCopyInRange(m)) {
+          if (isCopyOfReplayed(m)) {
             summary.copies += 1;
             continue;
           }
@@ -165,6 +160,7 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<DlqR
           }
           const bySource = (summary.bySource[source] ??= {});
           bySource[reason as DlqReason] = (bySource[reason as DlqReason] ?? 0) + 1;
+          replayedHere.add(`${partition}/${m.offset}`);
           const list = outgoing.get(source) ?? [];
           list.push({ key: m.key, value: m.value, headers: replayHeaders(m, `${dlqTopic}/${partition}/${m.offset}`) });
           outgoing.set(source, list);

@@ -220,21 +220,27 @@ describe('dlq replay', () => {
     }
   });
 
-  it('replays a copy left by an earlier replay only when its original is outside the range', async () => {
+  it('replays a copy left by an earlier replay only when its original is not replayed in the same run', async () => {
     // Partition 0: the original (offset 0, 10 days old), then the copy the ingest dead-lettered when
     // an earlier replay of it failed again (offset 1, an hour old, naming offset 0).
     const { dlq, a, written } = await scenario(({ a: src, dlq: topic }): DeadLetter[] => [
       { reason: 'unknown_accelerator', source: src, key: 'tenant-1', value: event(1, 'NVIDIA Z9000'), at: NOW - 10 * DAY, partition: 0, original: {} },
       { reason: 'unknown_accelerator', source: src, key: 'tenant-1', value: event(1, 'NVIDIA Z9000'), at: NOW - HOUR, partition: 0, original: { [REPLAYED_FROM_HEADER]: `${topic}/0/0` } },
+      // A copy dead-lettered for another reason than its original (offset 2).
+      { reason: 'interval_too_late', source: src, key: 'tenant-1', value: event(1, 'NVIDIA Z9000'), at: NOW - 30 * 60_000, partition: 0, original: { [REPLAYED_FROM_HEADER]: `${topic}/0/0` } },
     ]);
     const kafka = client();
     try {
       const all = await replayDeadLetters({ kafka, dlqTopic: dlq, reasons: ['unknown_accelerator'], log: silent });
-      expect(all).toMatchObject({ scanned: 2, selected: 1, copies: 1, republished: 1 });
+      expect(all).toMatchObject({ scanned: 3, selected: 1, copies: 1, republished: 1 });
+      // From a day ago the original is not read: its copy is the one to replay.
       const recent = await replayDeadLetters({ kafka, dlqTopic: dlq, reasons: ['unknown_accelerator'], since: NOW - DAY, log: silent });
-      expect(recent).toMatchObject({ scanned: 1, selected: 1, copies: 0, republished: 1 });
-      // The original (from the first run), then the copy (from the second), each naming itself.
-      expect(await readAll(a, 2)).toEqual([expectedFrom(dlq, written[0]!), expectedFrom(dlq, written[1]!)]);
+      expect(recent).toMatchObject({ scanned: 2, selected: 1, copies: 0, republished: 1 });
+      // The original is read but not of a chosen reason, so it is not replayed: the copy is.
+      const late = await replayDeadLetters({ kafka, dlqTopic: dlq, reasons: ['interval_too_late'], log: silent });
+      expect(late).toMatchObject({ scanned: 3, selected: 1, copies: 0, republished: 1 });
+      // The original, the first copy, the second copy, each naming where it was read.
+      expect(await readAll(a, 3)).toEqual([expectedFrom(dlq, written[0]!), expectedFrom(dlq, written[1]!), expectedFrom(dlq, written[2]!)]);
     } finally {
       await kafka.close();
     }
@@ -370,8 +376,8 @@ describe('dlq replay after a catalog change, through the real ingest', () => {
       expect(await storedTotals(store, [tenantA, tenantB])).toEqual(new Map([[tenantA, expectedA], [tenantB, expectedB]]));
 
       // The second replay reads the DLQ to its end when it starts: the five originals and the copy of
-      // the Z9000 event the ingest dead-lettered again. That copy names its original (offset 3,
-      // in range) in flopwatch-replayed-from, so only the original is replayed: 4 selected, 1 copy.
+      // the Z9000 event the ingest dead-lettered again. That copy names its original in
+      // flopwatch-replayed-from, which this run replays, so only the original goes: 4 selected, 1 copy.
       const second = await replayDeadLetters({ kafka, dlqTopic: topics.dlq, reasons: ['unknown_accelerator'], log: silent });
       expect(second).toMatchObject({ scanned: 6, selected: 4, copies: 1, republished: 4 });
       // The Z9000 event comes back to the DLQ once more: 6 + 1.
