@@ -79,14 +79,20 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     const lineageId = `${tenantId}/model`;
     const start = Date.now() - 25 * 3_600_000;
     const events = Array.from({ length: 24 }, (_, i) => usageEvent({ tenantId, jobId: 'big-run', startMs: start + i * 3_600_000, seconds: 3600, gpus: 1_000_000, lineageId }));
+    // Prometheus must have scraped the ingest once before the scenario: the dead-letter counters then
+    // go from 0 to 1 in its samples, which increase() (FlopwatchUnknownAccelerator) needs to see.
+    await waitFor(async () => (await prometheus.query('flopwatch_ingest_dead_lettered_total{reason="unknown_accelerator"} == 0')).result.length > 0, { timeoutMs: 30_000, intervalMs: 250, what: 'a first scrape of the ingest' });
     const producer = testKafka().producer();
     await producer.connect();
     const messages = [...events, events[0]].map((e) => ({ key: tenantId, value: JSON.stringify(e) }));
-    await producer.send({ topic: telemetry, messages: [...messages, { key: tenantId, value: '{"not":"a cloudevent"' }] });
+    // A model the catalog lacks: dead-lettered as unknown_accelerator, and the operator alert fires.
+    const unknownModel = usageEvent({ tenantId, jobId: 'new-hardware', startMs: start, seconds: 3600, model: 'NVIDIA Z9000 SXM9' });
+    await producer.send({ topic: telemetry, messages: [...messages, { key: tenantId, value: '{"not":"a cloudevent"' }, { key: tenantId, value: JSON.stringify(unknownModel) }] });
     await producer.disconnect();
 
     await waitFor(async () => (await prometheus.query('flopwatch_subject_threshold_ratio')).result.length > 0, { timeoutMs: 60_000, intervalMs: 500, what: 'subject gauges in Prometheus' });
-    await waitFor(async () => (await prometheus.query('flopwatch_ingest_dead_lettered_total')).result.length > 0, { timeoutMs: 30_000, intervalMs: 500, what: 'dead letters in Prometheus' });
+    await waitFor(async () => (await prometheus.query('flopwatch_ingest_dead_lettered_total{reason="not_json"} > 0')).result.length > 0, { timeoutMs: 30_000, intervalMs: 500, what: 'dead letters in Prometheus' });
+    await waitFor(async () => (await prometheus.query('flopwatch_ingest_dead_lettered_total{reason="unknown_accelerator"} > 0')).result.length > 0, { timeoutMs: 30_000, intervalMs: 500, what: 'the unknown accelerator dead letter in Prometheus' });
     // Enough samples after the scenario for rate() and histogram_quantile() over the panels' windows.
     await new Promise((r) => setTimeout(r, 6_000));
   }, 180_000);
@@ -120,6 +126,20 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
       const { result } = await prometheus.query(withBool(rule.query));
       if (expectsData(rule.query)) expect(result.length, `no data for rule ${rule.name}: ${withBool(rule.query)}`).toBeGreaterThan(0);
     }
+  });
+
+  it('fires FlopwatchUnknownAccelerator for the event naming a model the catalog lacks, telling the operator to replay', async () => {
+    const alerts = await waitFor(async () => {
+      const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; annotations: Record<string, string>; state: string; value: string }[] } };
+      const firing = body.data.alerts.filter((a) => a.labels.alertname === 'FlopwatchUnknownAccelerator' && a.state === 'firing');
+      return firing.length > 0 ? firing : null;
+    }, { timeoutMs: 20_000, intervalMs: 500, what: 'FlopwatchUnknownAccelerator firing' });
+    expect(alerts).toHaveLength(1);
+    expect(Number(alerts[0]!.value)).toBeGreaterThan(0);
+    expect(alerts[0]!.annotations.description).toContain('pnpm dlq:replay --reason unknown_accelerator');
+    // Nothing else was dead-lettered as unknown_accelerator: the not_json message has its own reason.
+    const { result } = await prometheus.query('sum(flopwatch_ingest_dead_lettered_total{reason="unknown_accelerator"})');
+    expect((result[0] as { value: [number, string] }).value[1]).toBe('1');
   });
 
   it('passes promtool check rules', () => {

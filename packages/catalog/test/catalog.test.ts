@@ -39,6 +39,43 @@ describe('accelerator catalog', () => {
     expect(acc?.h100Equivalents).toBeCloseTo(tpp / 15_832, 12);
   });
 
+  // Issue 12: accelerators rented today. The expected TPP is the datasheet's dense figure of the
+  // format that maximises peak × bits, multiplied out here (vendor sparse figures halved by hand);
+  // the model name is the exact string DCGM exporter's `modelName` label (or the vendor's tool) shows.
+  it.each<{ id: string; modelName: string; bf16: number; tppFrom: [Precision, number]; tpp: number; die: number | null; cls: string }>([
+    // GH200 datasheet: FP8 3,958 sparse → 1,979 dense.
+    { id: 'nvidia-gh200', modelName: 'NVIDIA GH200 480GB', bf16: 989.4, tppFrom: ['fp8', 1979], tpp: 1979 * 8, die: 814, cls: '3A090.a' },
+    { id: 'nvidia-gh200', modelName: 'NVIDIA GH200 144G HBM3e', bf16: 989.4, tppFrom: ['fp8', 1979], tpp: 15_832, die: 814, cls: '3A090.a' },
+    // H200 NVL: FP8 3,341 sparse → 1,670.5 dense.
+    { id: 'nvidia-h200-nvl-141gb', modelName: 'NVIDIA H200 NVL', bf16: 1671 / 2, tppFrom: ['fp8', 3341 / 2], tpp: 13_364, die: 814, cls: '3A090.a' },
+    // HGX B300: FP4 105 PFLOPS dense for 8 GPUs → 13,125 per GPU.
+    { id: 'nvidia-b300', modelName: 'NVIDIA B300 SXM6 AC', bf16: 36_000 / 8 / 2, tppFrom: ['fp4', 105_000 / 8], tpp: 52_500, die: null, cls: '3A090.a' },
+    // GB300 NVL72: FP4 1,080 PFLOPS dense for 72 GPUs → 15,000 per GPU.
+    { id: 'nvidia-gb300', modelName: 'NVIDIA GB300', bf16: 360_000 / 72 / 2, tppFrom: ['fp4', 1_080_000 / 72], tpp: 60_000, die: null, cls: '3A090.a' },
+    // RTX PRO 6000 Blackwell Server: FP4 4 PFLOPS sparse → 2,000 dense; 8,000 / 750 mm² = 10.7 per mm².
+    { id: 'nvidia-rtx-pro-6000-blackwell-server', modelName: 'NVIDIA RTX PRO 6000 Blackwell Server Edition', bf16: 500, tppFrom: ['fp4', 4000 / 2], tpp: 8_000, die: 750, cls: '3A090.a' },
+    // L20: FP8 239 dense → 1,912; 1,912 / 609 mm² = 3.14 < 5.92, and 1,912 < 4,800: not 3A090.a.
+    { id: 'nvidia-l20', modelName: 'NVIDIA L20', bf16: 119.5, tppFrom: ['fp8', 239], tpp: 1_912, die: 609, cls: 'none' },
+    // MI355X: FP16/BF16 2,516.6 dense (5,033.2 with sparsity).
+    { id: 'amd-mi355x', modelName: 'AMD Instinct MI355X', bf16: 5033.2 / 2, tppFrom: ['bf16', 2516.6], tpp: 40_265.6, die: null, cls: '3A090.a' },
+    // Trainium2: TF32 at the BF16 rate, 667 dense, × 32 bits (BF16 gives 10,672, FP8 10,392).
+    { id: 'aws-trainium2', modelName: 'Trainium2', bf16: 667, tppFrom: ['tf32', 667], tpp: 21_344, die: null, cls: '3A090.a' },
+    // TPU7x: BF16 2,307, FP8 4,614 per chip.
+    { id: 'google-tpu-v7', modelName: 'tpu7x', bf16: 2307, tppFrom: ['fp8', 4614], tpp: 36_912, die: null, cls: '3A090.a' },
+  ])('knows $modelName as $id: TPP $tpp from $tppFrom, class $cls', ({ id, modelName, bf16, tppFrom, tpp, die, cls }) => {
+    const acc = findAccelerator(modelName);
+    expect(acc?.id).toBe(id);
+    const [format, peak] = tppFrom;
+    expect(peak * BITS[format]).toBeCloseTo(tpp, 6);
+    expect(acc?.densePeakTflops[format]).toBeCloseTo(peak, 6);
+    expect(acc?.densePeakTflops.bf16).toBeCloseTo(bf16, 6);
+    expect(acc?.tpp).toBeCloseTo(tpp, 6);
+    expect(acc?.dieAreaMm2).toBe(die);
+    expect(acc?.class3A090).toBe(cls);
+    expect(acc?.h100Equivalents).toBeCloseTo(tpp / 15_832, 12);
+    expect(acc?.source).toMatch(/\S/);
+  });
+
   it.each([
     ['NVIDIA H100 80GB HBM3', 'nvidia-h100-sxm5-80gb'],
     ['  nvidia h100 80gb hbm3 ', 'nvidia-h100-sxm5-80gb'],
@@ -55,11 +92,16 @@ describe('accelerator catalog', () => {
     ['T4', 'nvidia-tesla-t4'],
     ['V100M16', 'nvidia-tesla-v100-sxm2-16gb'],
     ['V100M32', 'nvidia-tesla-v100-sxm2-32gb'],
+    ['NVIDIA-GH200-480GB', 'nvidia-gh200'],
+    ['NVIDIA B300', 'nvidia-b300'],
+    ['NVIDIA H200', 'nvidia-h200-sxm-141gb'],
+    ['Ironwood', 'google-tpu-v7'],
+    ['AWS Trainium2', 'aws-trainium2'],
   ])('finds %s as %s', (name, id) => {
     expect(findAccelerator(name)?.id).toBe(id);
   });
 
-  it.each(['G2', 'G3', 'AMD Instinct MI308X', 'nvidia-h100', ''])('does not guess a model for %j', (name) => {
+  it.each(['G2', 'G3', 'AMD Instinct MI308X', 'nvidia-h100', '', 'NVIDIA RTX PRO 6000 Blackwell Workstation Edition', 'AMD Instinct MI350X', 'Trainium3'])('does not guess a model for %j', (name) => {
     expect(findAccelerator(name)).toBeUndefined();
   });
 

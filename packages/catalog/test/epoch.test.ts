@@ -36,6 +36,14 @@ const EPOCH_NAME: Record<string, string> = {
   'google-tpu-v6e': 'Google TPU v6e Trillium',
   'huawei-ascend-910b': 'Huawei Ascend 910B2',
   'huawei-ascend-910c': 'Huawei Ascend 910C',
+  'nvidia-gh200': 'NVIDIA GH200',
+  'nvidia-b300': 'NVIDIA B300 (Blackwell Ultra)',
+  'nvidia-gb300': 'NVIDIA GB300 (Blackwell Ultra)',
+  'nvidia-l20': 'NVIDIA L20 PCle', // sic: Epoch's spelling
+  'amd-mi355x': 'AMD Instinct MI355X',
+  'aws-trainium2': 'Amazon Trainium2',
+  'google-tpu-v7': 'Google TPU v7 Ironwood',
+  // No Epoch rows (checked): NVIDIA H200 NVL, RTX PRO 6000 Blackwell Server Edition.
   'nvidia-tesla-p100-pcie-16gb': 'NVIDIA Tesla P100 PCIe 16GB',
   'nvidia-tesla-t4': 'NVIDIA Tesla T4',
   'nvidia-tesla-v100-sxm2-16gb': 'NVIDIA Tesla V100 SXM2 16 GB',
@@ -79,6 +87,13 @@ const KNOWN_DISAGREEMENTS: Record<string, string> = {
   'intel-gaudi3 bf16': 'known Epoch error: Intel\'s Gaudi 3 white paper gives 1,835 TFLOP/s BF16 and FP8 dense',
   'intel-gaudi3 fp8': 'follows from the Gaudi 3 BF16 error above (Epoch uses 1,678 for both)',
   'intel-gaudi3 tpp': 'follows from the Gaudi 3 BF16 error above',
+  'nvidia-gh200 fp64': FP64_VECTOR,
+  'nvidia-b300 tf32': 'catalog keeps the HGX B300 table (18 PFLOPS sparse / 8 GPUs / 2 = 1,125); Epoch lists 1,100: 2.2 % apart',
+  'nvidia-b300 fp64': 'catalog keeps the HGX B300 table (10 TFLOPS / 8 GPUs = 1.25); Epoch lists 1.2',
+  'nvidia-gb300 fp64': 'catalog keeps the GB300 NVL72 table (100 TFLOPS / 72 GPUs = 1.39); Epoch lists 1.3',
+  'amd-mi355x fp8': 'Epoch lists 4,600, the MI350X figure; AMD gives 5,033.2 dense for the MI355X (10.1 PFLOPS sparse)',
+  'aws-trainium2 tpp': 'the catalog counts Trainium2 TF32 (667, the BF16 rate) at 32 bits like every other TF32 row: 21,344; Epoch uses BF16 × 16 = 10,672',
+  'amd-mi355x tpp': 'follows from the MI355X FP8 row above (Epoch 37,440; AMD figures give 40,265.6 from every 16-, 8- and 4-bit format)',
   'intel-gaudi2 bf16': 'catalog keeps DOMAIN.md\'s 432 (MLPerf-measured matrix peak); Epoch uses the marketing figure 450',
   'intel-gaudi2 tpp': 'DOMAIN.md gives ≈6,920 from FP8 865 × 8; Epoch derives 7,200 from BF16 450 × 16',
 };

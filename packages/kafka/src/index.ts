@@ -14,4 +14,5 @@ export {
   type TopicPartition,
 } from './consumer.js';
 export { consumerLag, type PartitionLag } from './lag.js';
+export { readTopicRange, type ReadTopicRangeOptions, type ReadTopicRangeResult, type PartitionRange, type RangeProgress } from './range.js';
 export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, type KafkaErrorCode } from './errors.js';

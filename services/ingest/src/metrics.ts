@@ -1,16 +1,20 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CASE_STATUSES } from '@flopwatch/contracts';
+import { CASE_STATUSES, DLQ_REASONS } from '@flopwatch/contracts';
 import type { ExposureSnapshot } from './exposure.js';
 
 /** The ingest's metrics; names follow Prometheus conventions (base units, _total, _seconds). */
 export function createIngestMetrics(registry: Registry) {
   const registers = [registry];
+  const deadLettered = new Counter({ name: 'flopwatch_ingest_dead_lettered_total', help: 'Messages sent to the dead-letter topic, by reason.', labelNames: ['reason'], registers });
+  // Every reason exists from the start at 0, so increase() sees a process's first dead letter of a
+  // reason (an alert on a series that appears at 1 would never fire).
+  for (const reason of DLQ_REASONS) deadLettered.inc({ reason }, 0);
   return {
     consumed: new Counter({ name: 'flopwatch_ingest_messages_consumed_total', help: 'Kafka messages read, by topic.', labelNames: ['topic'], registers }),
     applied: new Counter({ name: 'flopwatch_ingest_events_applied_total', help: 'Usage events that counted time not covered before.', labelNames: ['topic'], registers }),
     covered: zeroed(new Counter({ name: 'flopwatch_ingest_events_covered_total', help: 'Usage events whose time was covered already, in whole (duplicate: a redelivery, a replay, a second producer) or in part (overlap: re-reports).', labelNames: ['reason'], registers })),
     coveredGpuSeconds: zeroed(new Counter({ name: 'flopwatch_ingest_covered_gpu_seconds_total', help: 'GPU-seconds reported again for time already counted, by reason (duplicate, overlap): reported, accounted for, not counted twice.', labelNames: ['reason'], registers })),
-    deadLettered: new Counter({ name: 'flopwatch_ingest_dead_lettered_total', help: 'Messages sent to the dead-letter topic, by reason.', labelNames: ['reason'], registers }),
+    deadLettered,
     operations: new Counter({ name: 'flopwatch_operations_counted_total', help: 'Operations counted (estimate and 100 %-utilization upper bound), by hardware tier and accelerator model.', labelNames: ['kind', 'tier', 'model'], registers }),
     gpuSeconds: new Counter({ name: 'flopwatch_gpu_seconds_counted_total', help: 'GPU-seconds counted, by hardware tier and accelerator model.', labelNames: ['tier', 'model'], registers }),
     alerts: new Counter({ name: 'flopwatch_alerts_raised_total', help: 'Alerts raised, by rule and severity.', labelNames: ['rule', 'severity'], registers }),
