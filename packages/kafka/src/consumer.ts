@@ -156,7 +156,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
     }),
   ];
 
-  // A failed onAssigned is retried before the next batch: skipping it could re-count past a fence.
+  // A failed onAssigned is retried before the next batch: a batch must not run before its seeks.
   const awaitAssignment = async (): Promise<void> => {
     try {
       await assignmentGate;

@@ -20,8 +20,8 @@ export interface EnsureTopicsResult {
 /**
  * Creates the topics that do not exist; existing topics are left alone. A topic with fewer
  * partitions than asked is only reported (and logged as a warning), never grown: adding partitions
- * moves keys to other partitions, which breaks per-tenant ordering and the per-partition offset
- * fences kept in Redis — an operator does that deliberately, with the consumers stopped.
+ * moves keys to other partitions, which breaks per-tenant ordering (the ingest's "first granularity
+ * seen wins" follows the log) — an operator does that deliberately, with the consumers stopped.
  */
 export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Promise<EnsureTopicsResult> {
   for (const spec of specs) validateOptions('topic', topicSpecSchema, spec);
