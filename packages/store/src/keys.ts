@@ -8,6 +8,7 @@
 //   {audit}       the append-only audit stream
 //   {p:<source>}  a Kafka partition's applied progress
 //   {ck:<checkpoint>} which lineage wrote a checkpoint, and lineages that read it before it was known
+//   {c:<cluster>} the collector's progress through a Slurm cluster's running jobs
 //   {webhooks}    webhook endpoints, their secrets, deliveries, the retry schedule and dead letters
 
 /** The key builder; `prefix` isolates deployments (and tests) sharing one Redis. */
@@ -93,6 +94,10 @@ export function createKeys(prefix = 'fw:') {
     partition: {
       /** STRING: highest Kafka offset of "<topic>/<partition>" whose whole batch is applied (resume point). */
       progress: (source: string) => `${prefix}{p:${source}}:progress`,
+    },
+    collector: {
+      /** HASH: "<cluster>/<job id>" → end (epoch ms) of the last interval the Slurm poller produced for a running job. */
+      slurmMarks: (cluster: string) => `${prefix}{c:${cluster}}:slurm-marks`,
     },
     webhooks: {
       /** STRING: one endpoint (JSON, without its secrets). */
