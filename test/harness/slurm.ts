@@ -45,17 +45,18 @@ export function requireSlurm(): void {
 }
 
 /** Starts munged, slurmctld, slurmd and slurmrestd in a fresh directory; close() stops them and removes it. */
-export async function startSlurm(): Promise<TestSlurm> {
+export async function startSlurm(options: { cluster?: string } = {}): Promise<TestSlurm> {
   requireSlurm();
   const dir = mkdtempSync(join(tmpdir(), 'fw-slurm-'));
   const children: ChildProcess[] = [];
   const host = hostname().split('.')[0]!;
-  const cluster = `fw${randomBytes(2).toString('hex')}`;
+  const cluster = options.cluster ?? `fw${randomBytes(2).toString('hex')}`;
   const node = 'fwnode1';
   const [ctldPort, slurmdPort, restPort] = [await freePort(), await freePort(), await freePort()];
   const munge = { key: join(dir, 'munge.key'), socket: join(dir, 'munge.socket'), log: join(dir, 'munged.log'), pid: join(dir, 'munged.pid'), seed: join(dir, 'munged.seed') };
   const conf = join(dir, 'slurm.conf');
-  const env = { ...process.env, SLURM_CONF: conf };
+  // scontrol prints local times without a zone: UTC makes them readable as such.
+  const env = { ...process.env, SLURM_CONF: conf, TZ: 'UTC' };
   const logs = () => ['slurmctld.log', 'slurmd.log', 'munged.log', 'slurmrestd.log'].map((f) => existsSync(join(dir, f)) ? `--- ${f}\n${readFileSync(join(dir, f), 'utf8').slice(-2000)}` : '').join('\n');
 
   const close = async () => {
