@@ -18,8 +18,8 @@ export function createCollectorMetrics(registry: Registry) {
     targets: new Gauge({ name: 'flopwatch_collector_dcgm_targets', help: 'DCGM exporters currently configured or discovered.', registers }),
     slurmSkipped: new Counter({ name: 'flopwatch_collector_slurm_jobs_skipped_total', help: 'Running GPU jobs skipped on a poll, by reason.', labelNames: ['reason'], registers }),
     polls: new Counter({ name: 'flopwatch_collector_slurm_polls_total', help: 'Polls of slurmrestd, by result (ok, error).', labelNames: ['result'], registers }),
-    slurmUp: new Gauge({ name: 'flopwatch_collector_slurm_up', help: 'Whether the last poll of slurmrestd succeeded (1) or not (0); absent when the Slurm source is off.', registers }),
-    runningJobs: new Gauge({ name: 'flopwatch_collector_slurm_running_gpu_jobs', help: 'RUNNING jobs with GPUs in the last successful poll.', registers }),
+    slurmUp: new Gauge({ name: 'flopwatch_collector_slurm_up', help: 'Whether the last poll of a slurmrestd endpoint succeeded (1) or not (0); absent when the Slurm source is off.', labelNames: ['endpoint'], registers }),
+    runningJobs: new Gauge({ name: 'flopwatch_collector_slurm_running_gpu_jobs', help: 'RUNNING jobs with GPUs in the last successful poll of a slurmrestd endpoint.', labelNames: ['endpoint'], registers }),
   };
   for (const source of SOURCES) {
     metrics.events.labels(source).inc(0);

@@ -4,7 +4,7 @@ import { USAGE_EVENT_TYPE, usageEventSchema, type Precision, type UsageEvent } f
 import type { Emit } from '../emit.js';
 import type { TenantMapping } from '../mapping.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { rfc3339 } from '../time.js';
+import { rfc3339, safeUrl } from '../time.js';
 import { createPeriodAggregator, type GpuObservation, type NodeReport } from './aggregate.js';
 import { parsePromText, type PromSample } from './prom-text.js';
 import type { TargetList } from './targets.js';
@@ -43,6 +43,7 @@ export function createDcgmSource(deps: DcgmSourceDeps): DcgmSource {
   const log = deps.log.child({ component: 'dcgm' });
   const aggregator = createPeriodAggregator({ slotMs: deps.scrapeIntervalMs, periodMs: deps.periodMs });
   const down = new Set<string>();
+  let known = new Set<string>();
   let unsent: UsageEvent[] = [];
 
   async function scrape(url: string): Promise<string | null> {
@@ -51,13 +52,13 @@ export function createDcgmSource(deps: DcgmSourceDeps): DcgmSource {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = await res.text();
       deps.metrics.scrapes.labels('ok').inc();
-      deps.metrics.targetUp.labels(url).set(1);
-      if (down.delete(url)) log.info({ target: url }, 'DCGM exporter answers again');
+      deps.metrics.targetUp.labels(safeUrl(url)).set(1);
+      if (down.delete(url)) log.info({ target: safeUrl(url) }, 'DCGM exporter answers again');
       return body;
     } catch (err) {
       deps.metrics.scrapes.labels('error').inc();
-      deps.metrics.targetUp.labels(url).set(0);
-      if (!down.has(url)) log.warn({ target: url, err: (err as Error).message }, 'DCGM exporter scrape failed; its GPUs leave a gap until it answers');
+      deps.metrics.targetUp.labels(safeUrl(url)).set(0);
+      if (!down.has(url)) log.warn({ target: safeUrl(url), err: (err as Error).message }, 'DCGM exporter scrape failed; its GPUs leave a gap until it answers');
       down.add(url);
       return null;
     }
@@ -169,6 +170,13 @@ export function createDcgmSource(deps: DcgmSourceDeps): DcgmSource {
     async round(nowMs) {
       const urls = deps.targets.current();
       deps.metrics.targets.set(urls.length);
+      // A target no longer discovered is no longer an exporter that is down.
+      for (const gone of known) {
+        if (urls.includes(gone)) continue;
+        deps.metrics.targetUp.remove(safeUrl(gone));
+        down.delete(gone);
+      }
+      known = new Set(urls);
       const pages = await Promise.all(urls.map(async (url) => ({ url, body: await scrape(url) })));
       for (const { url, body } of pages) {
         if (body === null) continue;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CollectorError } from '../errors.js';
+import { safeUrl } from '../time.js';
 import { readJob, type SlurmJob } from './jobs.js';
 
 export interface SlurmrestdOptions {
@@ -13,6 +14,8 @@ export interface SlurmrestdOptions {
 }
 
 export interface SlurmrestdClient {
+  /** The base URL, as metrics label it. */
+  endpoint: string;
   /** Every job slurmctld knows, read through `GET /slurm/<version>/jobs`. */
   jobs(): Promise<SlurmJob[]>;
 }
@@ -21,6 +24,7 @@ export function createSlurmrestdClient(options: SlurmrestdOptions): SlurmrestdCl
   const endpoint = `${options.url.replace(/\/+$/, '')}/slurm/${options.apiVersion}/jobs`;
   const token = () => ('value' in options.token ? options.token.value : readFileSync(options.token.file, 'utf8').trim());
   return {
+    endpoint: safeUrl(options.url),
     async jobs() {
       let res: Response;
       try {

@@ -92,13 +92,13 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
         jobs = await deps.client.jobs();
       } catch (err) {
         deps.metrics.polls.labels('error').inc();
-        deps.metrics.slurmUp.set(0);
+        deps.metrics.slurmUp.labels(deps.client.endpoint).set(0);
         if (healthy !== false) log.warn({ err }, 'slurmrestd poll failed; running jobs are reported from their last mark when it answers');
         healthy = false;
         return false;
       }
       deps.metrics.polls.labels('ok').inc();
-      deps.metrics.slurmUp.set(1);
+      deps.metrics.slurmUp.labels(deps.client.endpoint).set(1);
       if (healthy === false) log.info('slurmrestd answers again');
       healthy = true;
       accounts = new Map(jobs.map((j) => [j.jobId, j.account]));
@@ -143,7 +143,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
         const ended = Object.keys(marks).filter((id) => !live.has(id));
         if (ended.length > 0) await deps.redis.hdel(key, ...ended);
       }
-      deps.metrics.runningJobs.set(gpuJobs);
+      deps.metrics.runningJobs.labels(deps.client.endpoint).set(gpuJobs);
       return true;
     },
     accountOf: (jobId) => accounts.get(jobId),
