@@ -32,6 +32,9 @@ export interface SlurmSource {
 
 type SkipReason = (typeof SLURM_SKIP_REASONS)[number];
 
+// Base states of a job that will not run again under its id.
+const ENDED = new Set(['COMPLETING', 'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE']);
+
 // Slurm's precision default, as on the jobcomp path.
 const DEFAULT_PRECISION = 'bf16';
 
@@ -102,25 +105,25 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       if (healthy === false) log.info('slurmrestd answers again');
       healthy = true;
       accounts = new Map(jobs.map((j) => [j.jobId, j.account]));
-      const running = jobs.filter((j): j is SlurmJob & { startMs: number } => j.state === 'RUNNING' && j.startMs !== undefined);
       const toMs = Math.floor(nowMs / 1000) * 1000;
-      const byCluster = new Map<string, (SlurmJob & { startMs: number })[]>();
-      for (const job of running) byCluster.set(job.cluster, [...(byCluster.get(job.cluster) ?? []), job]);
+      const byCluster = new Map<string, SlurmJob[]>();
+      for (const job of jobs) byCluster.set(job.cluster, [...(byCluster.get(job.cluster) ?? []), job]);
       let gpuJobs = 0;
       for (const [cluster, clusterJobs] of byCluster) {
         const key = deps.keys.collector.slurmMarks(cluster);
         const marks = await deps.redis.hgetall(key);
         const events: UsageEvent[] = [];
         const advanced: Record<string, string> = {};
-        const live = new Set<string>();
+        // A suspended or requeued job keeps its mark; one that ended (or left the listing) drops it.
+        const live = new Set(clusterJobs.filter((j) => !ENDED.has(j.state)).map((j) => j.jobId));
         for (const job of clusterJobs) {
+          if (job.state !== 'RUNNING' || job.startMs === undefined) continue;
           if (job.gpus === undefined) {
             skip(job, 'unreadable_gpus', 'gres_detail and tres_alloc_str name no readable GPU count');
             continue;
           }
           if (job.gpus === 0) continue;
           gpuJobs++;
-          live.add(job.jobId);
           if (!deps.emitJobs) continue;
           const tenantId = deps.tenants.accounts[job.account];
           if (!tenantId) {
@@ -129,7 +132,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
           }
           const fromMs = Math.max(job.startMs, Number(marks[job.jobId] ?? 0));
           if (toMs - fromMs < 1000) continue;
-          const jobEvents = eventsOf({ ...job, gpus: job.gpus }, fromMs, toMs, tenantId);
+          const jobEvents = eventsOf({ ...job, gpus: job.gpus, startMs: job.startMs }, fromMs, toMs, tenantId);
           if (typeof jobEvents === 'string') {
             skip(job, jobEvents, `${job.partition} / ${job.cluster}`);
             continue;
