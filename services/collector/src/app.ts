@@ -87,8 +87,12 @@ export function createCollector(deps: CollectorDeps): Collector {
         const source = createDcgmSource({ ...deps.dcgm, hpcJobAccount: (id) => slurm?.accountOf(id), emit, metrics, log });
         dcgm = source;
         const slotMs = deps.dcgm.scrapeIntervalMs;
-        // Scrape in the middle of each slot, far from the boundaries a little clock jitter could cross.
-        loops.push(loop('dcgm', () => source.round(now()), () => slotMs - ((now() + slotMs / 2) % slotMs) || slotMs));
+        // After a round, the next one is in the middle of the next slot: one scrape per slot, far from
+        // the boundaries a little clock jitter could cross.
+        loops.push(loop('dcgm', () => source.round(now()), () => {
+          const t = now();
+          return (Math.floor(t / slotMs) + 1) * slotMs + slotMs / 2 - t;
+        }));
       }
       log.info({ topic: deps.topic.name, dcgm: Boolean(deps.dcgm), slurm: Boolean(deps.slurm) }, 'collector ready');
     },

@@ -1,12 +1,17 @@
 // The collector's two sources end to end: a real single-node Slurm (slurmctld, slurmd, slurmrestd with
 // JWT), local HTTP servers serving dcgm-exporter pages, real Kafka, the real ingest and real Redis.
 // Every expected figure is computed here from the inputs the test made: GPUs × seconds × peak × utilization.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient, createProducer, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
-import { dropPrefix, kafkaBrokers, startSlurm, uniqueId, waitFor, type TestSlurm } from '@flopwatch/test-harness';
+import { dropPrefix, kafkaBrokers, redisUrl, startSlurm, uniqueId, waitFor, type TestSlurm } from '@flopwatch/test-harness';
 import { SLURM, defaultPack, startIngest, testStore, testTopics, type TestIngest, type Topics } from '../../ingest/test/helpers.js';
 import { createCollectorMetrics, createDcgmSource, createEmitter, createSlurmSource, createSlurmrestdClient, createTargetList, type CollectorMetrics, type SlurmSource } from '../src/app.js';
 
@@ -310,5 +315,64 @@ describe('Slurm running-jobs source', () => {
     // The next poll sees no running job and forgets its mark.
     await poller.poll(await nextSecond());
     expect(await redis.hlen(store.keys.collector.slurmMarks('slurm-a'))).toBe(0);
+  }, 120_000);
+});
+
+describe('the collector process', () => {
+  it('runs both sources from its environment, and on SIGTERM produces the open DCGM period and exits 0', async () => {
+    const { redis, store, totals, topics } = await pipeline();
+    const prefix = store.keys.prefix;
+    const job = await runningJob(['--gres=gpu:h100:2', '-A', 'acct-proc', '--wrap', 'sleep 600']);
+    cleanups.push(async () => slurm.cancel(job.id));
+
+    // One exporter: two GPUs of a pod; it counts the scrapes it answers.
+    let scrapes = 0;
+    const labels = (gpu: number) => `gpu="${gpu}",UUID="GPU-proc-${gpu}",device="nvidia${gpu}",modelName="NVIDIA H100 80GB HBM3",Hostname="proc-node",DCGM_FI_DRIVER_VERSION="535.104.05",container="c",namespace="proc-ns",pod="proc-pod"`;
+    const exporter = createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      scrapes++;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{${labels(0)}} 0.5\nDCGM_FI_PROF_PIPE_TENSOR_ACTIVE{${labels(1)}} 0.25\n`);
+    });
+    await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((r) => exporter.close(() => r())));
+
+    const dir = mkdtempSync(join(tmpdir(), 'fw-collector-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'tenants.yaml'), 'namespaces: { proc-ns: tenant-proc-dcgm }\naccounts: { acct-proc: tenant-proc-slurm }\n');
+    writeFileSync(join(dir, 'slurm.yaml'), 'partitions: { gpu: { accelerator: nvidia-h100-sxm5-80gb } }\nclusters: { slurm-a: { country: US }, proc-cluster: { country: US } }\n');
+    writeFileSync(join(dir, 'jwt'), `${slurm.token}\n`, { mode: 0o600 });
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/collector/src/main.ts'], {
+      cwd: root,
+      env: {
+        ...process.env, LOG_LEVEL: 'info', OPS_PORT: '0', KAFKA_BROKERS: kafkaBrokers().join(','), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topics.telemetry,
+        TENANT_MAPPING_FILE: join(dir, 'tenants.yaml'), SLURM_MAPPING_FILE: join(dir, 'slurm.yaml'),
+        DCGM_TARGETS: `http://127.0.0.1:${(exporter.address() as { port: number }).port}/metrics`, DCGM_CLUSTER: 'proc-cluster', DCGM_SCRAPE_INTERVAL: '1s', DCGM_REPORT_PERIOD: '1h',
+        SLURMRESTD_URL: slurm.url, SLURMRESTD_USER: slurm.user, SLURMRESTD_TOKEN_FILE: join(dir, 'jwt'), SLURM_POLL_INTERVAL: '1s',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    child.stdout.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+    child.stderr.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => void (child.exitCode === null && child.kill('SIGKILL')));
+
+    await waitFor(() => lines.some((l) => l.includes('collector ready')), { timeoutMs: 60_000, what: `collector ready (log: ${lines.slice(-5).join(' | ')})` });
+    await waitFor(async () => (await totals('tenant-proc-slurm')).gpuUs > 0, { timeoutMs: 30_000, what: 'the running job counted from polls' });
+    await waitFor(() => scrapes >= 3, { timeoutMs: 30_000, what: 'three scrapes' });
+    // The report period is an hour: nothing of the DCGM source is produced until the shutdown.
+    expect((await totals('tenant-proc-dcgm')).gpuUs).toBe(0);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.some((l) => l.includes('"msg":"closed"') && l.includes('"step":"collector"'))).toBe(true);
+    const observed = scrapes;
+    // Two GPUs × one second per scrape observed (each scrape falls in its own one-second slot).
+    await waitFor(async () => (await totals('tenant-proc-dcgm')).gpuUs === 2 * observed * 1_000 * 1_000, { timeoutMs: 30_000, what: `${observed} scrapes × 2 GPUs counted` });
+    // Slurm: counted from the job's start to the last poll, whose end is the mark left in Redis.
+    const mark = Number(await redis.hget(store.keys.collector.slurmMarks('slurm-a'), job.id));
+    expect((await totals('tenant-proc-slurm')).gpuUs).toBe(2 * 1_000 * (mark - job.startMs));
+    expect(mark).toBeLessThanOrEqual(Date.now());
   }, 120_000);
 });
