@@ -96,7 +96,7 @@ export function createKeys(prefix = 'fw:') {
       progress: (source: string) => `${prefix}{p:${source}}:progress`,
     },
     collector: {
-      /** HASH: "<cluster>/<job id>" → end (epoch ms) of the last interval the Slurm poller produced for a running job. */
+      /** HASH: job id → end (epoch ms) of the last interval the Slurm poller produced for that running job of the cluster. */
       slurmMarks: (cluster: string) => `${prefix}{c:${cluster}}:slurm-marks`,
     },
     webhooks: {
