@@ -13,6 +13,9 @@ export const TENSOR_ACTIVE = 'DCGM_FI_PROF_PIPE_TENSOR_ACTIVE';
 export const GPU_UTIL = 'DCGM_FI_DEV_GPU_UTIL';
 const WANTED = new Set([TENSOR_ACTIVE, GPU_UTIL]);
 
+// A MIG instance (GPU_I_ID) is its own device: it may serve another pod than its siblings.
+const gpuId = (labels: Record<string, string>): string => `${labels.UUID || labels.gpu || labels.device || '0'}${labels.GPU_I_ID ? `/${labels.GPU_I_ID}` : ''}`;
+
 export interface DcgmSourceDeps {
   targets: TargetList;
   scrapeIntervalMs: number;
@@ -67,7 +70,7 @@ export function createDcgmSource(deps: DcgmSourceDeps): DcgmSource {
   function observe(url: string, samples: PromSample[]): GpuObservation[] {
     const byGpu = new Map<string, { tensor?: PromSample; util?: PromSample }>();
     for (const s of samples) {
-      const key = `${s.labels.Hostname ?? ''}\u0000${s.labels.UUID || s.labels.gpu || ''}`;
+      const key = `${s.labels.Hostname ?? ''}\u0000${gpuId(s.labels)}`;
       const entry = byGpu.get(key) ?? {};
       if (s.name === TENSOR_ACTIVE) entry.tensor = s;
       else entry.util = s;
@@ -100,7 +103,7 @@ export function createDcgmSource(deps: DcgmSourceDeps): DcgmSource {
       deps.metrics.dcgmSamples.inc();
       out.push({
         node: labels.Hostname || new URL(url).hostname,
-        gpu: labels.UUID || labels.gpu || labels.device || '0',
+        gpu: gpuId(labels),
         model: model.id,
         ...job,
         value: Math.min(1, value),
