@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { waitFor } from './events.js';
 
-const BINARIES = ['munged', 'slurmctld', 'slurmd', 'slurmrestd', 'scontrol', 'sbatch'] as const;
+const BINARIES = ['munged', 'slurmctld', 'slurmd', 'slurmrestd', 'scontrol', 'sbatch', 'scancel', 'squeue'] as const;
 // slurmrestd rejects tokens of SlurmUser (root here); the Debian package's `slurm` user reads the job list.
 const REST_USER = 'slurm';
 const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -60,6 +60,11 @@ export async function startSlurm(options: { cluster?: string } = {}): Promise<Te
   const logs = () => ['slurmctld.log', 'slurmd.log', 'munged.log', 'slurmrestd.log'].map((f) => existsSync(join(dir, f)) ? `--- ${f}\n${readFileSync(join(dir, f), 'utf8').slice(-2000)}` : '').join('\n');
 
   const close = async () => {
+    // Jobs first: a slurmstepd whose slurmd is gone would outlive the test.
+    if (existsSync(conf) && children.some((c) => c.exitCode === null)) {
+      spawnSync(which('scancel')!, ['--full', '--partition=gpu'], { env });
+      await waitFor(() => spawnSync(which('squeue')!, ['-h', '-o', '%i'], { env, encoding: 'utf8' }).stdout.trim() === '', { timeoutMs: 15_000, intervalMs: 250, what: 'every job to end' }).catch(() => undefined);
+    }
     for (const child of children.reverse()) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
