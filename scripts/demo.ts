@@ -1,12 +1,15 @@
 // `pnpm demo`: infra up, ingest/api/notifier as child processes, a local webhook receiver, the
 // loophole + benign + background scenarios compressed into a couple of minutes, alerts live, a summary.
 // Flags: --duration SECONDS (of simulated playback; default 120), --ci (30 s, exit code = outcome),
-// --keep (keep the run's Redis keys and topics, which are otherwise removed at the end).
+// --keep (keep the run's Redis keys and topics, which are otherwise removed at the end),
+// --collector (also run services/collector against local dcgm-exporter stand-ins).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
@@ -15,16 +18,17 @@ import type { Alert } from '@flopwatch/contracts';
 import { createKafkaClient, createProducer, deleteTopics, ensureTopics } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix } from '@flopwatch/store';
+import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
 import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, storeRegistrar, waitForDrain } from '@flopwatch/simulator';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, collector: { type: 'boolean', default: false } } });
 const seconds = Number(args.duration ?? (args.ci ? 30 : 120));
 const root = new URL('..', import.meta.url).pathname;
 const run = `demo-${Date.now().toString(36)}`;
 const prefix = `${run}:`;
 const topic = `${run}.telemetry`;
 const apiKey = `fw_demo_${randomBytes(16).toString('hex')}`;
-const ports = { api: 8080, ingest: 9465, notifier: 9466 };
+const ports = { api: 8080, ingest: 9465, notifier: 9466, collector: 9467 };
 const children: { name: string; child: ChildProcess }[] = [];
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string) => console.log(`${bold('demo')} ${s}`);
@@ -71,6 +75,21 @@ start('ingest', 'services/ingest/src/main.ts', { ...base, INGEST_GROUP_ID: `${ru
 const hasApi = existsSync(`${root}services/api/src/main.ts`);
 const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
 if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${createHash('sha256').update(apiKey).digest('hex')}` });
+// --collector: two nodes of eight H100s behind dcgm-exporter stand-ins, a pod of `demo-team` on each.
+const DCGM_TENANT = 'demo-dcgm-tenant';
+const dcgm = args.collector
+  ? await startDcgmStandIn(['demo-node-1', 'demo-node-2'].map((hostname, i) => ({ hostname, gpus: 8, pod: { namespace: 'demo-team', name: `trainer-${i}`, gpus: 6 + i } })))
+  : null;
+const mappingDir = dcgm ? mkdtempSync(join(tmpdir(), 'flopwatch-demo-')) : null;
+if (dcgm && mappingDir) {
+  writeFileSync(join(mappingDir, 'tenants.yaml'), `namespaces: { demo-team: ${DCGM_TENANT} }\n`);
+  writeFileSync(join(mappingDir, 'slurm.yaml'), 'partitions: {}\nclusters: { demo-cluster: { country: US, region: us-east-1 } }\n');
+  start('collector', 'services/collector/src/main.ts', {
+    ...base, OPS_PORT: String(ports.collector), DCGM_TARGETS: dcgm.urls.join(','), DCGM_CLUSTER: 'demo-cluster', DCGM_SCRAPE_INTERVAL: '2s', DCGM_REPORT_PERIOD: '10s',
+    TENANT_MAPPING_FILE: join(mappingDir, 'tenants.yaml'), SLURM_MAPPING_FILE: join(mappingDir, 'slurm.yaml'),
+  });
+  say(`dcgm-exporter stand-ins at ${dcgm.urls.join(', ')}: the collector reports tenant ${DCGM_TENANT} every 10 s`);
+}
 if (hasNotifier) start('notifier', 'services/notifier/src/main.ts', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
 
 // The endpoint's secret, shown once when the API registers it; the receiver checks every signature
@@ -162,7 +181,14 @@ try {
   console.log(`  benign Tier 1 lab (helios-labs, same volume): ${benignFlagged.length === 0 ? 'not flagged' : `flagged ${benignFlagged.length} times`}`);
   console.log(`\n  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest)${hasApi ? `, http://127.0.0.1:${ports.api}/metrics (api)` : ''}${hasNotifier ? `, http://127.0.0.1:${ports.notifier}/metrics (notifier)` : ''}`);
-  exitCode = caught && benignFlagged.length === 0 ? 0 : 1;
+  let collectorOk = true;
+  if (dcgm) {
+    const totals = await store.accounting.tenantTotals(DCGM_TENANT);
+    const gpuHours = (totals.gpu_us ?? 0) / 3.6e9;
+    collectorOk = gpuHours > 0;
+    console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${((totals.ops ?? 0) * 1e12).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
+  }
+  exitCode = caught && benignFlagged.length === 0 && collectorOk ? 0 : 1;
   if (!args.ci && process.stdin.isTTY) {
     say('services keep running; Ctrl-C stops everything the demo started');
     await new Promise(() => undefined);
@@ -170,6 +196,8 @@ try {
 } finally {
   receiver.close();
   await stopAll();
+  await dcgm?.close();
+  if (mappingDir) rmSync(mappingDir, { recursive: true, force: true });
   await purgeRun().catch((err: unknown) => say(`could not remove the run's data: ${(err as Error).message}`));
   await kafka.close();
   redis.disconnect();

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import type { z } from 'zod';
 import { apiConfigSchema } from '../../services/api/src/config.js';
+import { collectorConfigSchema } from '../../services/collector/src/config.js';
 import { ingestConfigSchema } from '../../services/ingest/src/config.js';
 import { notifierConfigSchema } from '../../services/notifier/src/config.js';
 import { simulatorConfigSchema } from '../../services/simulator/src/config.js';
@@ -17,6 +18,7 @@ const SERVICES = [
   { name: 'ingest', schema: ingestConfigSchema, file: 'services/ingest/src/config.ts', intro: 'Consumes telemetry from Kafka and keeps the books in Redis.' },
   { name: 'api', schema: apiConfigSchema, file: 'services/api/src/config.ts', intro: 'The fastify API.' },
   { name: 'notifier', schema: notifierConfigSchema, file: 'services/notifier/src/config.ts', intro: 'Delivers alerts to Kafka, webhooks and Alertmanager.' },
+  { name: 'collector', schema: collectorConfigSchema, file: 'services/collector/src/config.ts', intro: 'Turns DCGM exporter scrapes and slurmrestd\'s running jobs into usage events.' },
   { name: 'simulator', schema: simulatorConfigSchema, file: 'services/simulator/src/config.ts', intro: 'Scenario runner and load generator.' },
 ] as const;
 

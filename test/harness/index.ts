@@ -55,3 +55,4 @@ export { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
 export { usageEvent, waitFor, type UsageEventSpec } from './events.js';
 export { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 export { freePort } from './ports.js';
+export { requireSlurm, startSlurm, type TestSlurm } from './slurm.js';

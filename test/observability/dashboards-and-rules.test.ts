@@ -2,9 +2,12 @@
 // scenario (usage through a real ingest, one invalid message, one redelivery), every panel query and
 // every rule expression must parse and return data; promtool must accept the rules and each exposition.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, testKafka, testRedis, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
+import { dropPrefix, freePort, freshPrefix, freshTopics, kafkaBrokers, redisUrl, testKafka, testRedis, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { requireBinary, startPrometheus, type TestPrometheus } from './prometheus.js';
 import { ROOT, serviceExists, startService, type RunningService, type ServiceName } from './services.js';
 
@@ -38,6 +41,47 @@ const PROM_CLIENT_DEFAULTS = /^nodejs_active_(handles|requests|resources)_total 
 
 describe('observability: dashboards and rules against a real Prometheus', () => {
   const running = new Map<ServiceName, RunningService>();
+  let standIn: Server | undefined;
+  let mappingDir: string | undefined;
+
+  /**
+   * The collector's upstreams, stood in by one local HTTP server: a dcgm-exporter page (one GPU of a
+   * mapped pod, one idle) and a slurmrestd v0.0.38 job listing (one running GPU job); plus an exporter
+   * that is down. Returns the collector's environment.
+   */
+  async function collectorStandIns(): Promise<Record<string, string>> {
+    const labels = (gpu: number) => `gpu="${gpu}",UUID="GPU-obs-${gpu}",device="nvidia${gpu}",modelName="NVIDIA H100 80GB HBM3",Hostname="obs-node",DCGM_FI_DRIVER_VERSION="535.104.05"`;
+    const page = [
+      '# TYPE DCGM_FI_PROF_PIPE_TENSOR_ACTIVE gauge',
+      `DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{${labels(0)},container="trainer",namespace="obs-team",pod="obs-pod-0"} 0.42`,
+      `DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{${labels(1)}} 0`,
+      '',
+    ].join('\n');
+    const jobs = { meta: {}, errors: [], jobs: [{ job_id: 7, account: 'obs-account', cluster: 'obs-cluster', partition: 'gpu', job_state: 'RUNNING', start_time: Math.floor(Date.now() / 1000) - 60, nodes: 'obs-node', gres_detail: ['gpu:h100:2(IDX:2-3)'], tres_alloc_str: 'cpu=8,node=1,billing=8' }] };
+    standIn = createServer((req, res) => {
+      if (req.url === '/metrics') return void res.writeHead(200, { 'content-type': 'text/plain' }).end(page);
+      if (req.url === '/slurm/v0.0.38/jobs') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jobs));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => standIn!.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(standIn.address() as { port: number }).port}`;
+    mappingDir = mkdtempSync(join(tmpdir(), 'flopwatch-obs-collector-'));
+    writeFileSync(join(mappingDir, 'tenants.yaml'), 'namespaces: { obs-team: obs-tenant }\naccounts: { obs-account: obs-tenant }\n');
+    writeFileSync(join(mappingDir, 'slurm.yaml'), 'partitions: { gpu: { accelerator: nvidia-h100-sxm5-80gb } }\nclusters: { obs-cluster: { country: US } }\n');
+    return {
+      DCGM_TARGETS: `${base}/metrics,http://127.0.0.1:${await freePort()}/metrics`,
+      DCGM_SCRAPE_INTERVAL: '1s',
+      DCGM_REPORT_PERIOD: '2s',
+      DCGM_SCRAPE_TIMEOUT: '500ms',
+      DCGM_CLUSTER: 'obs-cluster',
+      SLURMRESTD_URL: base,
+      SLURMRESTD_TOKEN: 'obs-token',
+      SLURM_POLL_INTERVAL: '1s',
+      TENANT_MAPPING_FILE: join(mappingDir, 'tenants.yaml'),
+      SLURM_MAPPING_FILE: join(mappingDir, 'slurm.yaml'),
+      KAFKA_CLIENT_ID: uniqueId('obs-collector'),
+    };
+  }
   let prometheus: TestPrometheus;
   const prefix = freshPrefix('obs');
 
@@ -48,6 +92,7 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
       if (n.startsWith('flopwatch_api_')) return running.has('api');
       if (NEEDS_WEBHOOK_ENDPOINT.test(n)) return false;
       if (n.startsWith('flopwatch_notifier_') || n.startsWith('flopwatch_webhook_')) return running.has('notifier');
+      if (n.startsWith('flopwatch_collector_')) return running.has('collector');
       return true;
     });
   }
@@ -71,6 +116,7 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     for (const name of ['ingest', 'api', 'notifier'] as const) {
       if (serviceExists(name)) running.set(name, await startService(name, env));
     }
+    running.set('collector', await startService('collector', { ...env, ...(await collectorStandIns()) }));
     prometheus = await startPrometheus([...running.values()].map((s) => ({ job: `flopwatch-${s.name}`, address: s.address })), ruleFiles);
 
     // The scenario: one untrusted (never registered) tenant runs a million H100s for 24 hours on
@@ -93,6 +139,9 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     await waitFor(async () => (await prometheus.query('flopwatch_subject_threshold_ratio')).result.length > 0, { timeoutMs: 60_000, intervalMs: 500, what: 'subject gauges in Prometheus' });
     await waitFor(async () => (await prometheus.query('flopwatch_ingest_dead_lettered_total{reason="not_json"} > 0')).result.length > 0, { timeoutMs: 30_000, intervalMs: 500, what: 'dead letters in Prometheus' });
     await waitFor(async () => (await prometheus.query('flopwatch_ingest_dead_lettered_total{reason="unknown_accelerator"} > 0')).result.length > 0, { timeoutMs: 30_000, intervalMs: 500, what: 'the unknown accelerator dead letter in Prometheus' });
+    for (const source of ['dcgm', 'slurm']) {
+      await waitFor(async () => (await prometheus.query(`flopwatch_collector_events_produced_total{source="${source}"} > 0`)).result.length > 0, { timeoutMs: 30_000, intervalMs: 500, what: `collector ${source} events in Prometheus` });
+    }
     // Enough samples after the scenario for rate() and histogram_quantile() over the panels' windows.
     await new Promise((r) => setTimeout(r, 6_000));
   }, 180_000);
@@ -100,6 +149,8 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
   afterAll(async () => {
     await prometheus?.close();
     await Promise.all([...running.values()].map((s) => s.close()));
+    await new Promise((r) => standIn?.close(r));
+    if (mappingDir) rmSync(mappingDir, { recursive: true, force: true });
     const redis = testRedis();
     await dropPrefix(redis, prefix);
     redis.disconnect();

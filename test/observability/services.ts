@@ -7,7 +7,7 @@ import { freePort, waitFor } from '@flopwatch/test-harness';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 
-export type ServiceName = 'ingest' | 'api' | 'notifier';
+export type ServiceName = 'ingest' | 'api' | 'notifier' | 'collector';
 
 export interface RunningService {
   name: ServiceName;

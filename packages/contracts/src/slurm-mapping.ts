@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { ContractError } from './errors.js';
 import { describeZodError } from './dlq.js';
-import type { Precision } from './precision.js';
+import { precisionSchema, type Precision } from './precision.js';
 import { gpusFromTres, slurmJobRecordSchema, type SlurmJobRecord } from './slurm-record.js';
 import { USAGE_EVENT_TYPE, usageEventSchema, type UsageEvent } from './usage-event.js';
 
@@ -9,6 +10,12 @@ export interface SlurmMapping {
   partitions: Record<string, { accelerator: string; precision?: Precision }>;
   clusters: Record<string, { country: string; region?: string }>;
 }
+
+/** The `SLURM_MAPPING_FILE` table as the ingest and the collector read it (the file is YAML). */
+export const slurmMappingSchema = z.object({
+  partitions: z.record(z.string(), z.object({ accelerator: z.string().min(1), precision: precisionSchema.optional() })),
+  clusters: z.record(z.string(), z.object({ country: z.string().length(2), region: z.string().optional() })),
+});
 
 export interface SlurmMappingOptions {
   /** The policy's longest allowed interval; longer jobs are split into pieces no longer than this. */

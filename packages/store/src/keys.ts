@@ -7,6 +7,7 @@
 //   {registry}    registry indexes (tenant list, identifier → tenants)
 //   {audit}       the append-only audit stream
 //   {ck:<checkpoint>} which lineage wrote a checkpoint, and lineages that read it before it was known
+//   {c:<cluster>} the collector's progress through a Slurm cluster's running jobs
 //   {webhooks}    webhook endpoints, their secrets, deliveries, the retry schedule and dead letters
 
 /** The key builder; `prefix` isolates deployments (and tests) sharing one Redis. */
@@ -102,6 +103,10 @@ export function createKeys(prefix = 'fw:') {
       version: `${registry}:version`,
       /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
+    },
+    collector: {
+      /** HASH: job id → end (epoch ms) of the last interval the Slurm poller produced for that running job of the cluster. */
+      slurmMarks: (cluster: string) => `${prefix}{c:${cluster}}:slurm-marks`,
     },
     webhooks: {
       /** STRING: one endpoint (JSON, without its secrets). */

@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { z } from 'zod';
-import { precisionSchema, type SlurmMapping } from '@flopwatch/contracts';
-
-const mappingSchema = z.object({
-  partitions: z.record(z.string(), z.object({ accelerator: z.string().min(1), precision: precisionSchema.optional() })),
-  clusters: z.record(z.string(), z.object({ country: z.string().length(2), region: z.string().optional() })),
-});
+import { slurmMappingSchema as mappingSchema, type SlurmMapping } from '@flopwatch/contracts';
 
 /** Reads the partition → accelerator and cluster → country table; a broken file names the field. */
 export function loadSlurmMapping(path: string): SlurmMapping {

@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createProducer, ensureTopics, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
+import { sleep } from '@flopwatch/runtime';
+import type { RedisClient, Store } from '@flopwatch/store';
+import { createDcgmSource, type DcgmSource, type DcgmSourceDeps } from './dcgm/source.js';
+import { createEmitter } from './emit.js';
+import { createCollectorMetrics } from './metrics.js';
+import { createSlurmSource, type SlurmSource, type SlurmSourceDeps } from './slurm/source.js';
+
+export { createDcgmSource, type DcgmSource, type DcgmSourceDeps } from './dcgm/source.js';
+export { createSlurmSource, type SlurmSource, type SlurmSourceDeps } from './slurm/source.js';
+export { createSlurmrestdClient, type SlurmrestdClient, type SlurmrestdOptions } from './slurm/client.js';
+export { createTargetList, targetUrl, type TargetList } from './dcgm/targets.js';
+export { createPeriodAggregator, type GpuObservation, type NodeReport } from './dcgm/aggregate.js';
+export { parsePromText, type PromSample } from './dcgm/prom-text.js';
+export { readJob, gpusFromGresDetail, type SlurmJob } from './slurm/jobs.js';
+export { createEmitter, type Emit } from './emit.js';
+export { createCollectorMetrics, type CollectorMetrics } from './metrics.js';
+export { loadTenantMapping, loadSlurmMapping, type TenantMapping } from './mapping.js';
+
+type SourceOptions<T> = Omit<T, 'emit' | 'metrics' | 'log'>;
+
+export interface CollectorDeps {
+  kafka: KafkaClient;
+  redis: RedisClient;
+  keys: Store['keys'];
+  metricsRegistry: Registry;
+  log: Logger;
+  topic: { name: string; partitions: number };
+  /** Null: the DCGM source is off. */
+  dcgm: SourceOptions<Omit<DcgmSourceDeps, 'hpcJobAccount'>> | null;
+  /** Null: the Slurm source is off. */
+  slurm: (SourceOptions<Omit<SlurmSourceDeps, 'redis' | 'keys'>> & { pollIntervalMs: number }) | null;
+  /** The clock (epoch ms). */
+  now?: () => number;
+}
+
+export interface Collector {
+  /** Creates the topic, connects the producer and starts each source's loop. */
+  start(): Promise<void>;
+  readiness(): { ready: boolean; checks: Record<string, unknown> };
+  /** Stops the loops, produces what the DCGM source has observed so far, and disconnects; idempotent. */
+  close(): Promise<void>;
+}
+
+/** The collector: DCGM exporter scrapes and slurmrestd polls → usage events on the telemetry topic. */
+export function createCollector(deps: CollectorDeps): Collector {
+  const log = deps.log.child({ component: 'collector' });
+  const now = deps.now ?? Date.now;
+  const metrics = createCollectorMetrics(deps.metricsRegistry);
+  const abort = new AbortController();
+  const health: Record<string, boolean> = {};
+  let producer: KafkaProducer | undefined;
+  let dcgm: DcgmSource | undefined;
+  let slurm: SlurmSource | undefined;
+  let loops: Promise<void>[] = [];
+  let closing: Promise<void> | undefined;
+
+  async function loop(name: string, step: () => Promise<void>, nextDelay: () => number): Promise<void> {
+    while (!abort.signal.aborted) {
+      try {
+        await step();
+        health[name] = true;
+      } catch (err) {
+        if (abort.signal.aborted) break;
+        health[name] = false;
+        log.warn({ err, loop: name }, 'collector step failed; retrying next round');
+      }
+      await sleep(nextDelay(), abort.signal).catch(() => undefined);
+    }
+  }
+
+  return {
+    async start() {
+      await ensureTopics(deps.kafka, [{ topic: deps.topic.name, partitions: deps.topic.partitions }]);
+      producer = createProducer(deps.kafka, { idempotent: true, log });
+      await producer.connect();
+      const emit = createEmitter({ producer, topic: deps.topic.name, metrics, log });
+      if (deps.slurm) {
+        const { pollIntervalMs, ...options } = deps.slurm;
+        const source = createSlurmSource({ ...options, redis: deps.redis, keys: deps.keys, emit, metrics, log });
+        slurm = source;
+        loops.push(loop('slurm', async () => void (await source.poll(now())), () => pollIntervalMs));
+      }
+      if (deps.dcgm) {
+        const source = createDcgmSource({ ...deps.dcgm, hpcJobAccount: (id) => slurm?.accountOf(id), emit, metrics, log });
+        dcgm = source;
+        const slotMs = deps.dcgm.scrapeIntervalMs;
+        // After a round, the next one is in the middle of the next slot: one scrape per slot, far from
+        // the boundaries a little clock jitter could cross.
+        loops.push(loop('dcgm', () => source.round(now()), () => {
+          const t = now();
+          return (Math.floor(t / slotMs) + 1) * slotMs + slotMs / 2 - t;
+        }));
+      }
+      log.info({ topic: deps.topic.name, dcgm: Boolean(deps.dcgm), slurm: Boolean(deps.slurm) }, 'collector ready');
+    },
+    readiness() {
+      const ready = producer !== undefined && !abort.signal.aborted;
+      return { ready, checks: { ...health, unsentDcgmReports: dcgm?.unsent() ?? 0 } };
+    },
+    close() {
+      closing ??= (async () => {
+        abort.abort(new Error('collector closing'));
+        await Promise.allSettled(loops);
+        loops = [];
+        // What was observed of the open period is a true report; sending it now loses nothing.
+        await dcgm?.flush(Number.POSITIVE_INFINITY).catch((err: unknown) => log.warn({ err }, 'final DCGM reports not produced'));
+        await producer?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// Composition root of the collector: config → logger → mappings → clients → createCollector → start; close on signal.
+import { createKafkaClient } from '@flopwatch/kafka';
+import { loadPolicyPack } from '@flopwatch/policy';
+import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
+import { connectRedis, createKeys } from '@flopwatch/store';
+import { createCollector } from './app.js';
+import { collectorConfigSchema } from './config.js';
+import { createTargetList } from './dcgm/targets.js';
+import { loadSlurmMapping, loadTenantMapping } from './mapping.js';
+import { createSlurmrestdClient } from './slurm/client.js';
+
+const config = exitOnConfigError(() => loadConfig(collectorConfigSchema, process.env));
+const log = createLogger({ service: 'collector', level: config.LOG_LEVEL });
+const shutdown = createShutdown({ log, timeoutMs: 30_000 });
+installSignalHandlers(shutdown, { log });
+
+try {
+  const pack = loadPolicyPack(config.POLICY_FILE);
+  // The schema requires both files whenever a source is on, and it refuses a start with none on.
+  const tenants = loadTenantMapping(config.TENANT_MAPPING_FILE!);
+  const mapping = loadSlurmMapping(config.SLURM_MAPPING_FILE!);
+  const dcgmOn = config.DCGM_TARGETS.length > 0 || config.DCGM_FILE_SD !== undefined;
+  const dcgmCluster = dcgmOn ? mapping.clusters[config.DCGM_CLUSTER!] : undefined;
+  if (dcgmOn && !dcgmCluster) throw new Error(`DCGM_CLUSTER "${config.DCGM_CLUSTER}" has no entry under clusters in ${config.SLURM_MAPPING_FILE}`);
+  log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
+
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-collector' });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  shutdown.add('redis', () => redis.quit());
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  shutdown.add('kafka', () => kafka.close());
+  const metricsRegistry = createMetricsRegistry({ service: 'collector' });
+  const collector = createCollector({
+    kafka,
+    redis,
+    keys: createKeys(config.REDIS_PREFIX),
+    metricsRegistry,
+    log,
+    topic: { name: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS },
+    dcgm: dcgmCluster
+      ? {
+          targets: createTargetList({ urls: config.DCGM_TARGETS, fileSd: config.DCGM_FILE_SD, log }),
+          scrapeIntervalMs: config.DCGM_SCRAPE_INTERVAL,
+          periodMs: config.DCGM_REPORT_PERIOD,
+          scrapeTimeoutMs: config.DCGM_SCRAPE_TIMEOUT,
+          cluster: { id: config.DCGM_CLUSTER!, ...dcgmCluster },
+          precision: config.DCGM_PRECISION,
+          tenants,
+        }
+      : null,
+    slurm: config.SLURMRESTD_URL
+      ? {
+          client: createSlurmrestdClient({
+            url: config.SLURMRESTD_URL,
+            apiVersion: config.SLURMRESTD_API_VERSION,
+            user: config.SLURMRESTD_USER,
+            token: config.SLURMRESTD_TOKEN_FILE ? { file: config.SLURMRESTD_TOKEN_FILE } : { value: config.SLURMRESTD_TOKEN! },
+            timeoutMs: config.SLURMRESTD_TIMEOUT,
+          }),
+          mapping,
+          tenants,
+          emitJobs: config.SLURM_EMIT_JOBS,
+          maxIntervalMs: pack.limits.maxIntervalSeconds * 1000,
+          pollIntervalMs: config.SLURM_POLL_INTERVAL,
+        }
+      : null,
+  });
+  const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => collector.readiness(), log });
+  shutdown.add('ops-server', () => ops.close());
+  shutdown.add('collector', () => collector.close());
+  await collector.start();
+} catch (err) {
+  reportStartupFailure(log, 'collector', err);
+  await shutdown.run('start-up failed');
+  process.exit(1);
+}

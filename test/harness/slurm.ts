@@ -1,0 +1,174 @@
+// A real single-node Slurm (Debian's slurm-wlm 22.05 packages) in a temporary directory: munged,
+// slurmctld, slurmd with eight fake GPU devices, and slurmrestd with JWT auth on its own ports.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { waitFor } from './events.js';
+
+const BINARIES = ['munged', 'slurmctld', 'slurmd', 'slurmrestd', 'scontrol', 'sbatch', 'scancel', 'squeue'] as const;
+// slurmrestd rejects tokens of SlurmUser (root here); the Debian package's `slurm` user reads the job list.
+const REST_USER = 'slurm';
+const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+export interface TestSlurm {
+  /** Base URL of slurmrestd, e.g. http://127.0.0.1:6820. */
+  url: string;
+  cluster: string;
+  /** The temporary directory holding the configuration, state and logs. */
+  dir: string;
+  partition: string;
+  /** A JWT for `user` (`scontrol token`). */
+  token: string;
+  user: string;
+  /** Submits `sbatch --wrap` with extra arguments; returns the job id. */
+  sbatch(args: string[]): string;
+  /** `scontrol show job -o` fields of one job (JobState, StartTime, …). */
+  showJob(id: string): Record<string, string>;
+  cancel(id: string): void;
+  close(): Promise<void>;
+}
+
+function which(name: string): string | undefined {
+  return SBIN.map((d) => join(d, name)).find((p) => existsSync(p));
+}
+
+/** Throws a message naming what is missing when the machine cannot run Slurm (not root, packages absent). */
+export function requireSlurm(): void {
+  const missing = BINARIES.filter((b) => !which(b));
+  if (missing.length > 0) {
+    throw new Error(`Slurm tests need Debian's slurm packages (missing: ${missing.join(', ')}): apt-get install -y slurmctld slurmd slurmrestd munge slurm-client`);
+  }
+  if (process.getuid?.() !== 0) throw new Error('Slurm tests run slurmd as root (SlurmUser=root); run them as root, as .ci/run does');
+}
+
+/** Starts munged, slurmctld, slurmd and slurmrestd in a fresh directory; close() stops them and removes it. */
+export async function startSlurm(options: { cluster?: string } = {}): Promise<TestSlurm> {
+  requireSlurm();
+  const dir = mkdtempSync(join(tmpdir(), 'fw-slurm-'));
+  const children: ChildProcess[] = [];
+  const host = hostname().split('.')[0]!;
+  const cluster = options.cluster ?? `fw${randomBytes(2).toString('hex')}`;
+  const node = 'fwnode1';
+  const [ctldPort, slurmdPort, restPort] = [await freePort(), await freePort(), await freePort()];
+  const munge = { key: join(dir, 'munge.key'), socket: join(dir, 'munge.socket'), log: join(dir, 'munged.log'), pid: join(dir, 'munged.pid'), seed: join(dir, 'munged.seed') };
+  const conf = join(dir, 'slurm.conf');
+  // scontrol prints local times without a zone: UTC makes them readable as such.
+  const env = { ...process.env, SLURM_CONF: conf, TZ: 'UTC' };
+  const logs = () => ['slurmctld.log', 'slurmd.log', 'munged.log', 'slurmrestd.log'].map((f) => existsSync(join(dir, f)) ? `--- ${f}\n${readFileSync(join(dir, f), 'utf8').slice(-2000)}` : '').join('\n');
+
+  const close = async () => {
+    // Jobs first: a slurmstepd whose slurmd is gone would outlive the test.
+    if (existsSync(conf) && children.some((c) => c.exitCode === null)) {
+      spawnSync(which('scancel')!, ['--full', '--partition=gpu'], { env });
+      await waitFor(() => spawnSync(which('squeue')!, ['-h', '-o', '%i'], { env, encoding: 'utf8' }).stdout.trim() === '', { timeoutMs: 15_000, intervalMs: 250, what: 'every job to end' }).catch(() => undefined);
+    }
+    for (const child of children.reverse()) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const exited = new Promise((r) => child.once('exit', r));
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    writeFileSync(munge.key, randomBytes(1024), { mode: 0o400 });
+    for (const sub of ['state', 'spool', 'dev']) mkdirSync(join(dir, sub));
+    // slurmd refuses plain files as GPU devices: character devices (1,3 = /dev/null's numbers) pass.
+    for (let i = 0; i < 8; i++) execFileSync('mknod', [join(dir, 'dev', `nvidia${i}`), 'c', '1', '3']);
+    writeFileSync(join(dir, 'jwt_hs256.key'), randomBytes(32), { mode: 0o600 });
+    writeFileSync(join(dir, 'gres.conf'), `AutoDetect=off\nNodeName=${node} Name=gpu Type=h100 File=${join(dir, 'dev')}/nvidia[0-7]\n`);
+    writeFileSync(conf, [
+      `ClusterName=${cluster}`,
+      `SlurmctldHost=${host}(127.0.0.1)`,
+      `SlurmctldPort=${ctldPort}`,
+      `SlurmdPort=${slurmdPort}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      'AuthType=auth/munge',
+      `AuthInfo=socket=${munge.socket}`,
+      'AuthAltTypes=auth/jwt',
+      `AuthAltParameters=jwt_key=${join(dir, 'jwt_hs256.key')}`,
+      `StateSaveLocation=${join(dir, 'state')}`,
+      `SlurmdSpoolDir=${join(dir, 'spool')}`,
+      `SlurmctldPidFile=${join(dir, 'slurmctld.pid')}`,
+      `SlurmdPidFile=${join(dir, 'slurmd.pid')}`,
+      `SlurmctldLogFile=${join(dir, 'slurmctld.log')}`,
+      `SlurmdLogFile=${join(dir, 'slurmd.log')}`,
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'JobAcctGatherType=jobacct_gather/none',
+      'AccountingStorageType=accounting_storage/none',
+      'JobCompType=jobcomp/none',
+      'MpiDefault=none',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'GresTypes=gpu',
+      'ReturnToService=2',
+      'SchedulerType=sched/builtin',
+      `NodeName=${node} NodeAddr=127.0.0.1 NodeHostname=${host} CPUs=${Math.max(2, 1)} RealMemory=1000 Gres=gpu:h100:8 State=UNKNOWN`,
+      `PartitionName=gpu Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
+      '',
+    ].join('\n'));
+
+    const daemon = (cmd: string, args: string[], extraEnv: Record<string, string> = {}, logFile?: string) => {
+      const child = spawn(which(cmd)!, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: string[] = [];
+      child.stdout?.on('data', (c: Buffer) => out.push(c.toString()));
+      child.stderr?.on('data', (c: Buffer) => out.push(c.toString()));
+      if (logFile) {
+        const flush = () => writeFileSync(join(dir, logFile), out.join(''));
+        child.stdout?.on('data', flush);
+        child.stderr?.on('data', flush);
+      }
+      children.push(child);
+      return child;
+    };
+    daemon('munged', ['--force', '-F', '--key-file', munge.key, '--log-file', munge.log, '--pid-file', munge.pid, '--socket', munge.socket, '--seed-file', munge.seed]);
+    await waitFor(() => existsSync(munge.socket), { timeoutMs: 10_000, what: 'munged socket' });
+    daemon('slurmctld', ['-D', '-i', '-f', conf]);
+    await waitFor(() => spawnSync(which('scontrol')!, ['ping'], { env, encoding: 'utf8' }).stdout.includes('UP'), { timeoutMs: 30_000, intervalMs: 250, what: 'slurmctld to answer' });
+    daemon('slurmd', ['-D', '-f', conf, '-N', node]);
+    await waitFor(() => {
+      spawnSync(which('scontrol')!, ['update', `nodename=${node}`, 'state=resume'], { env, encoding: 'utf8' });
+      const out = spawnSync(which('scontrol')!, ['show', 'node', node, '-o'], { env, encoding: 'utf8' }).stdout;
+      return /State=IDLE/.test(out);
+    }, { timeoutMs: 30_000, intervalMs: 500, what: 'the node to be IDLE' });
+    const tokenOut = execFileSync(which('scontrol')!, ['token', `username=${REST_USER}`, 'lifespan=7200'], { env, encoding: 'utf8' });
+    const token = /SLURM_JWT=(\S+)/.exec(tokenOut)?.[1];
+    if (!token) throw new Error(`scontrol token printed no token: ${tokenOut}`);
+    daemon('slurmrestd', ['-f', conf, '-a', 'rest_auth/jwt', '-s', 'openapi/v0.0.38', `127.0.0.1:${restPort}`], { SLURMRESTD_SECURITY: 'disable_user_check', SLURM_JWT: 'daemon' }, 'slurmrestd.log');
+    const url = `http://127.0.0.1:${restPort}`;
+    await waitFor(async () => (await fetch(`${url}/slurm/v0.0.38/ping`, { headers: { 'X-SLURM-USER-NAME': REST_USER, 'X-SLURM-USER-TOKEN': token } }).catch(() => null))?.ok, { timeoutMs: 20_000, intervalMs: 250, what: 'slurmrestd to answer' });
+
+    return {
+      url,
+      cluster,
+      dir,
+      partition: 'gpu',
+      token,
+      user: REST_USER,
+      sbatch(args) {
+        const out = execFileSync(which('sbatch')!, ['--parsable', '-D', dir, '-o', '/dev/null', ...args], { env, encoding: 'utf8' });
+        return out.trim().split(';')[0]!;
+      },
+      showJob(id) {
+        const out = execFileSync(which('scontrol')!, ['show', 'job', id, '-o'], { env, encoding: 'utf8' });
+        return Object.fromEntries(out.trim().split(/\s+/).map((kv) => kv.split(/=(.*)/s, 2) as [string, string]));
+      },
+      cancel(id) {
+        spawnSync(which('scancel')!, [id], { env });
+      },
+      close,
+    };
+  } catch (err) {
+    const detail = logs();
+    await close();
+    throw new Error(`Slurm did not start: ${(err as Error).message}\n${detail}`, { cause: err });
+  }
+}
