@@ -5,8 +5,7 @@ import { pack, usageEvent } from './fixtures.js';
 
 const NOW = new Date('2026-11-20T11:00:00Z');
 // A made-up chip: 1,200 TFLOP/s dense BF16, 2,400 FP8; TPP = 2,400 × 8 = 19,200.
-const extraRow = `
-accelerators:
+const extraRow = `accelerators:
   - id: acme-tensor-1
     vendor: Acme
     name: Acme Tensor 1
@@ -16,7 +15,9 @@ accelerators:
     dieAreaMm2: 800
     source: https://example.invalid/acme-t1-datasheet
 `;
-const withExtra = parsePolicyPack(readFileSync(DEFAULT_POLICY_PATH, 'utf8') + extraRow, 'pack-with-acme.yaml');
+// The default pack with its empty `accelerators: []` replaced by one row.
+const withRow = (row: string) => readFileSync(DEFAULT_POLICY_PATH, 'utf8').replace(/^accelerators: \[\]$/m, row);
+const withExtra = parsePolicyPack(withRow(extraRow), 'pack-with-acme.yaml');
 const acmeEvent = usageEvent({ accelerator: { model: 'ACME T1 96GB', count: 4 }, utilization: { tensorActive: 0.5 } });
 
 describe('accelerators a pack adds to the catalog', () => {
@@ -36,7 +37,7 @@ describe('accelerators a pack adds to the catalog', () => {
   });
 
   it('names the field of a malformed row', () => {
-    const bad = readFileSync(DEFAULT_POLICY_PATH, 'utf8') + extraRow.replace('densePeakTflops: { bf16: 1200, fp8: 2400 }', 'densePeakTflops: { fp8: 2400 }');
+    const bad = withRow(extraRow.replace('densePeakTflops: { bf16: 1200, fp8: 2400 }', 'densePeakTflops: { fp8: 2400 }'));
     expect(() => parsePolicyPack(bad, 'bad.yaml')).toThrow(PolicyPackError);
     expect(() => parsePolicyPack(bad, 'bad.yaml')).toThrow(/accelerators\.0\.densePeakTflops/);
   });
