@@ -12,6 +12,7 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
+import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { lineageRoutes } from './routes/lineages.js';
 import { policyRoutes } from './routes/policy.js';
@@ -77,6 +78,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(lineageRoutes, { prefix: '/v1', deps });
   await app.register(usageRoutes, { prefix: '/v1', deps });
   await app.register(alertRoutes, { prefix: '/v1', deps });
+  await app.register(caseRoutes, { prefix: '/v1', deps });
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
