@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { authenticate, bearerToken, createKeyring } from './auth.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
+import { registerConsole } from './plugins/console.js';
 import { registerDocs } from './plugins/docs.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
@@ -20,6 +21,7 @@ import { telemetryRoutes } from './routes/telemetry.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { usageRoutes } from './routes/usage.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 export type { ApiDeps, ApiLimits, RouteOptions } from './deps.js';
 export { requireRole, hashKey, parseApiKeys, type Role, type Principal } from './auth.js';
@@ -73,6 +75,7 @@ export async function buildApp(deps: ApiDeps) {
 
   // Routes: each plugin gets its dependencies through options.
   await app.register(healthRoutes, { deps });
+  await app.register(whoamiRoutes, { prefix: '/v1', deps });
   await app.register(telemetryRoutes, { prefix: '/v1', deps });
   await app.register(tenantRoutes, { prefix: '/v1', deps });
   await app.register(lineageRoutes, { prefix: '/v1', deps });
@@ -82,6 +85,8 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
+
+  await registerConsole(app, deps.consoleDir);
 
   await app.ready();
   return app;

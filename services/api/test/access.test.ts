@@ -23,6 +23,7 @@ const ALERT = 'al_000000000000000000000000';
 const CASE = 'cs_000000000000000000000000';
 // The role × route table of README.md: who may call what.
 const TABLE: RouteCase[] = [
+  { method: 'GET', url: '/v1/whoami', allowed: ['admin', 'analyst', 'ingest', 'viewer'] },
   { method: 'POST', url: '/v1/telemetry', allowed: ['admin', 'ingest'], body: [] },
   { method: 'GET', url: '/v1/tenants', allowed: ['admin', 'analyst', 'viewer'] },
   { method: 'GET', url: '/v1/tenants/t-1', allowed: ['admin', 'analyst', 'viewer'] },
