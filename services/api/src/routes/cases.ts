@@ -5,6 +5,7 @@ import {
   alertRuleSchema, alertSchema, applyTransition, caseStatusSchema, caseSummary, ContractError, idSchema, severitySchema, tenantSchema, transitionActionSchema,
   type Alert, type Case, type CaseStatus, type Tenant, type TransitionAction,
 } from '@flopwatch/contracts';
+import { tenantRisk } from '@flopwatch/policy';
 import { CaseNotFoundError, type CaseChange } from '@flopwatch/store';
 import { Gauge } from 'prom-client';
 import { READERS, requireRole, type Principal } from '../auth.js';
@@ -31,7 +32,7 @@ const detailSchema = z.object({
   alerts: z.array(alertSchema),
   audit: z.array(auditEntrySchema),
   /** Current KYC records of the case's tenants (the case keeps the snapshot taken when it was raised). */
-  tenants: z.array(z.object({ tenantId: z.string(), record: tenantSchema.nullable() })),
+  tenants: z.array(z.object({ tenantId: z.string(), record: tenantSchema.nullable(), risk: z.object({ tier: z.number().int(), trusted: z.boolean(), reasons: z.array(z.string()) }).describe('as the policy pack judges the record now') })),
   graph: linkGraphSchema.nullable().describe('structuring of a group: linked tenants and the identifiers linking them'),
   ancestry: ancestrySchema.nullable().describe('lineage cases: the lineage and its ancestors, with how each link was found'),
 });
@@ -151,7 +152,10 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
       case: view(c),
       alerts: alertRecords.filter((a): a is Alert => a !== null),
       audit: entries.entries,
-      tenants: [...records].map(([tenantId, record]) => ({ tenantId, record })),
+      tenants: [...records].map(([tenantId, record]) => {
+        const risk = tenantRisk(record ?? undefined, deps.pack);
+        return { tenantId, record, risk: { tier: risk.tier, trusted: risk.trusted, reasons: risk.reasons } };
+      }),
       graph,
       ancestry: lineage,
     };

@@ -23,7 +23,7 @@ export interface CaseDetail {
   case: Case;
   alerts: { id: string; level: number; severity: string; raisedAt: string; observedOperations: number; status: string }[];
   audit: AuditEntry[];
-  tenants: { tenantId: string; record: { legalName: string; hqCountry: string | null; ultimateParent: { name: string; country: string } | null; kycStatus: string } | null }[];
+  tenants: { tenantId: string; record: { legalName: string; hqCountry: string | null; ultimateParent: { name: string; country: string } | null; kycStatus: string } | null; risk: { tier: number; trusted: boolean; reasons: string[] } }[];
   graph: LinkGraph | null;
   ancestry: AncestryStep[] | null;
 }
@@ -43,3 +43,6 @@ export interface TenantUsage {
   projections: { threshold: string; level: number; severity: string; operations: number; reached: boolean; projectedAt: string | null }[];
 }
 export interface GroupUsage { groupId: string; members: { tenantId: string; operations: number; risk: Risk }[]; totals: { operations: number } }
+
+/** Trusted as the rules read it: verified KYC and every party in Tier 1 (DOMAIN.md). */
+export const isTrusted = (r: { trusted: boolean; tier: number }) => r.trusted && r.tier === 1;

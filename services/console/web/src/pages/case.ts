@@ -3,7 +3,7 @@ import { cumulativeChart } from '../chart.js';
 import { facts, h, mount, table } from '../dom.js';
 import { ops, pct, relative, RULE_LABEL, statusLabel, when } from '../format.js';
 import { ancestryChain, linkGraph } from '../graph.js';
-import type { Case, CaseDetail, Series } from '../types.js';
+import { isTrusted, type Case, type CaseDetail, type Series } from '../types.js';
 
 const section = (title: string, testid: string, ...children: (Node | string | null)[]) => h('section', { class: 'card', 'data-testid': testid }, h('h2', {}, title), ...children);
 const tenantLink = (id: string) => h('a', { href: `#/tenants/${encodeURIComponent(id)}` }, id);
@@ -40,18 +40,46 @@ function levels(c: Case, series: Series): HTMLElement {
     table(['Level', 'Operations', 'Severity', 'Measured', 'Alert raised'], rows));
 }
 
+/** For a case about several tenants: why they are untrusted, each reason with how many tenants it applies to. */
+function groupReasons(d: CaseDetail): HTMLElement {
+  const untrusted = d.tenants.filter((t) => !isTrusted(t.risk));
+  const reasons = new Map<string, number>();
+  for (const t of untrusted) for (const r of t.risk.reasons) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+  return h('div', {},
+    h('p', {}, `${untrusted.length} of ${d.tenants.length} tenants are untrusted (worst tier ${Math.max(0, ...d.tenants.map((t) => t.risk.tier))}).`),
+    h('h3', {}, 'Why untrusted'),
+    reasons.size ? h('ul', { 'data-testid': 'reasons' }, ...[...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => h('li', {}, `${r} (${n} tenant${n === 1 ? '' : 's'})`))) : h('p', {}, 'Every tenant is trusted now.'));
+}
+
 function kyc(c: Case, d: CaseDetail): HTMLElement {
   const k = c.kyc;
   const snapshot = k
     ? h('div', {},
-      facts([['Tenant', tenantLink(k.tenantId)], ['HQ country', k.hqCountry ?? 'unknown'], ['Owner countries', k.ownerCountries.join(', ') || '—'], ['Tier', String(k.tier)], ['KYC status', k.kycStatus], ['Trusted', k.trusted ? 'yes' : 'no']], 'kyc'),
+      facts([['Tenant', tenantLink(k.tenantId)], ['HQ country', k.hqCountry ?? 'unknown'], ['Owner countries', k.ownerCountries.join(', ') || '—'], ['Tier', String(k.tier)], ['KYC status', k.kycStatus], ['Trusted', isTrusted(k) ? 'yes' : 'no']], 'kyc'),
       h('h3', {}, 'Why untrusted'),
       k.reasons.length ? h('ul', { 'data-testid': 'reasons' }, ...k.reasons.map((r) => h('li', {}, r))) : h('p', {}, 'No reasons recorded: the tenant was trusted when the alert was raised.'))
-    : h('p', {}, `A ${c.scope} case: the KYC of each tenant is below.`);
+    : groupReasons(d);
   const current = d.tenants.length
-    ? table(['Tenant', 'Legal name', 'HQ', 'Ultimate parent', 'KYC'], d.tenants.map((t) => [tenantLink(t.tenantId), t.record?.legalName ?? 'not registered', t.record?.hqCountry ?? '—', t.record?.ultimateParent ? `${t.record.ultimateParent.name} (${t.record.ultimateParent.country})` : '—', t.record?.kycStatus ?? 'unknown']), { 'data-testid': 'tenants' })
+    ? table(['Tenant', 'Legal name', 'HQ', 'Tier', 'KYC', 'Trusted'], d.tenants.map((t) => [tenantLink(t.tenantId), t.record?.legalName ?? 'not registered', t.record?.hqCountry ?? '—', String(t.risk.tier), t.record?.kycStatus ?? 'unknown', isTrusted(t.risk) ? 'yes' : 'no']), { 'data-testid': 'tenants', class: 'compact' })
     : null;
-  return section('KYC snapshot (when raised)', 'kyc-section', snapshot, current ? h('h3', {}, 'Tenants now') : null, current);
+  return section(k ? 'KYC snapshot (when raised)' : 'KYC of the tenants', 'kyc-section', snapshot, current ? h('h3', {}, 'Tenants now') : null, current);
+}
+
+/** Each linking identifier and the tenants that share it (the graph's edges, grouped). */
+function linkTable(g: NonNullable<CaseDetail['graph']>): HTMLElement {
+  const by = new Map<string, Set<string>>();
+  for (const e of g.edges) {
+    for (const i of e.identifiers) {
+      const set = by.get(i) ?? new Set<string>();
+      set.add(e.a).add(e.b);
+      by.set(i, set);
+    }
+  }
+  const rows = [...by].sort((a, b) => b[1].size - a[1].size).map(([ident, tenants]) => {
+    const [kind = '', ...value] = ident.split(':');
+    return [kind, h('code', {}, value.join(':')), `${tenants.size}`, [...tenants].sort().join(', ')];
+  });
+  return table(['Identifier', 'Value', 'Tenants', 'Shared by'], rows, { 'data-testid': 'graph-edges', class: 'compact' });
 }
 
 function evidence(c: Case, d: CaseDetail): HTMLElement {
@@ -63,7 +91,7 @@ function evidence(c: Case, d: CaseDetail): HTMLElement {
     ev.contributingTenants.length ? table(['Tenant', 'Operations'], ev.contributingTenants.map((t) => [tenantLink(t.tenantId), ops(t.operations)]), { 'data-testid': 'contributing' }) : h('p', {}, '—'),
     d.graph ? h('h3', {}, `Linked tenants (${d.graph.nodes.length}) and the identifiers linking them`) : null,
     d.graph ? linkGraph(d.graph, (t) => (location.hash = `#/tenants/${encodeURIComponent(t)}`)) : null,
-    d.graph ? table(['Tenant', 'Tenant', 'Shared identifiers'], d.graph.edges.map((e) => [e.a, e.b, e.identifiers.join(', ')]), { 'data-testid': 'graph-edges', class: 'compact' }) : null,
+    d.graph ? linkTable(d.graph) : null,
     d.ancestry ? h('h3', {}, 'Lineage ancestry') : null,
     d.ancestry ? ancestryChain(d.ancestry) : null,
   );
@@ -100,9 +128,11 @@ export async function casePage(root: HTMLElement, me: Me, id: string): Promise<v
         h('span', { class: 'muted' }, `policy ${c.policyVersion} · ${c.alerts.length} alert${c.alerts.length === 1 ? '' : 's'}`),
       )),
     canAct(me) ? actions(c, reload) : null,
-    h('div', { class: 'grid' }, kyc(c, d), levels(c, series)),
-    section(`Cumulative operations (${series.basis})`, 'chart-section', cumulativeChart(series),
-      h('p', { class: 'muted' }, 'Lines: the rule\'s levels. Dots: alerts as raised. Dashed: the projected crossing at the trailing burn rate.')),
+    h('div', { class: 'grid' },
+      section(`Cumulative operations (${series.basis})`, 'chart-section', cumulativeChart(series),
+        h('p', { class: 'muted' }, 'Lines: the rule\'s levels. Dots: alerts as raised. Dashed: the projected crossing at the trailing burn rate.')),
+      levels(c, series)),
+    kyc(c, d),
     evidence(c, d),
     ...trail(c, d),
   );

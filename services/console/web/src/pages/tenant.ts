@@ -1,7 +1,7 @@
 import { api, ApiFailure, type Me } from '../api.js';
 import { facts, h, mount, table } from '../dom.js';
 import { ops, pct, relative, RULE_LABEL, statusLabel, when } from '../format.js';
-import type { CaseRow, GroupUsage, TenantUsage } from '../types.js';
+import { isTrusted, type CaseRow, type GroupUsage, type TenantUsage } from '../types.js';
 
 const breakdown = (title: string, r: Record<string, number>) =>
   h('div', {}, h('h3', {}, title), table(['', 'Operations'], Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, ops(v)]), { class: 'compact' }));
@@ -16,7 +16,7 @@ export async function tenantPage(root: HTMLElement, _me: Me, id: string): Promis
     h('h1', { 'data-testid': 'tenant-head' }, 'Tenant ', h('code', {}, id), u.registered ? '' : ' (not registered: KYC unknown)'),
     h('div', { class: 'grid' },
       h('section', { class: 'card' }, h('h2', {}, 'KYC and risk'),
-        facts([['HQ country', r.hqCountry ?? 'unknown'], ['Owner countries', r.ownerCountries.join(', ') || '—'], ['Tier', String(r.tier)], ['KYC status', r.kycStatus], ['Trusted', r.trusted ? 'yes' : 'no']]),
+        facts([['HQ country', r.hqCountry ?? 'unknown'], ['Owner countries', r.ownerCountries.join(', ') || '—'], ['Tier', String(r.tier)], ['KYC status', r.kycStatus], ['Trusted', isTrusted(r) ? 'yes' : 'no']]),
         r.reasons.length ? h('ul', {}, ...r.reasons.map((x) => h('li', {}, x))) : null),
       h('section', { class: 'card', 'data-testid': 'usage' }, h('h2', {}, 'Usage'),
         facts([
@@ -30,7 +30,7 @@ export async function tenantPage(root: HTMLElement, _me: Me, id: string): Promis
     h('section', { class: 'card', 'data-testid': 'group' }, h('h2', {}, 'Group of linked tenants'),
       group
         ? h('div', {}, h('p', {}, `Group `, h('code', {}, group.groupId), ` · ${group.members.length} members · ${ops(group.totals.operations)} together`),
-          table(['Member', 'Operations', 'Tier', 'Trusted'], group.members.map((m) => [h('a', { href: `#/tenants/${encodeURIComponent(m.tenantId)}` }, m.tenantId), ops(m.operations), String(m.risk.tier), m.risk.trusted ? 'yes' : 'no']), { class: 'compact' }))
+          table(['Member', 'Operations', 'Tier', 'Trusted'], group.members.map((m) => [h('a', { href: `#/tenants/${encodeURIComponent(m.tenantId)}` }, m.tenantId), ops(m.operations), String(m.risk.tier), isTrusted(m.risk) ? 'yes' : 'no']), { class: 'compact' }))
         : h('p', {}, 'Not linked to other tenants.')),
     h('section', { class: 'card', 'data-testid': 'tenant-cases' }, h('h2', {}, 'Cases'),
       cases.cases.length
