@@ -24,6 +24,9 @@ const run = `demo-${Date.now().toString(36)}`;
 const prefix = `${run}:`;
 const topic = `${run}.telemetry`;
 const apiKey = `fw_demo_${randomBytes(16).toString('hex')}`;
+// The console's key: an analyst (may work cases, may not change KYC). Shown once at the end, never in a URL.
+const analystKey = `fw_analyst_${randomBytes(16).toString('hex')}`;
+const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 const ports = { api: 8080, ingest: 9465, notifier: 9466 };
 const children: { name: string; child: ChildProcess }[] = [];
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -65,12 +68,21 @@ async function waitHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
   return false;
 }
 
+interface QueueRow { id: string; rule: string; scope: string; subject: string; severity: string; alertCount: number; tenants: string[] }
+/** The first cases of the queue as the console shows it, each marked when it concerns the loophole's shells. */
+async function topCases(apiUrl: string, shells: string[]): Promise<{ total: number; top: (QueueRow & { loophole: boolean })[] } | null> {
+  const res = await fetch(`${apiUrl}/v1/cases?limit=6`, { headers: { authorization: `Bearer ${analystKey}` } });
+  if (!res.ok) return null;
+  const body = (await res.json()) as { cases: QueueRow[]; total: number };
+  return { total: body.total, top: body.cases.map((c) => ({ ...c, loophole: c.tenants.some((t) => shells.includes(t)) })) };
+}
+
 const infra = await ensureInfra(process.env, (line) => say(line));
 const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
 start('ingest', 'services/ingest/src/main.ts', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
 const hasApi = existsSync(`${root}services/api/src/main.ts`);
 const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
-if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${createHash('sha256').update(apiKey).digest('hex')}` });
+if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
 if (hasNotifier) start('notifier', 'services/notifier/src/main.ts', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
 
 // The endpoint's secret, shown once when the API registers it; the receiver checks every signature
@@ -160,9 +172,18 @@ try {
   console.log(`\n${bold('summary')}  ${alerts.length} alerts raised`);
   console.log(`  loophole group (${shells.length} shell accounts): ${caught ? 'CAUGHT — structuring and frontier-approach at 100 % of 1e26' : 'NOT caught'}`);
   console.log(`  benign Tier 1 lab (helios-labs, same volume): ${benignFlagged.length === 0 ? 'not flagged' : `flagged ${benignFlagged.length} times`}`);
-  console.log(`\n  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
+  const queue = apiUp ? await topCases(apiUrl, shells) : null;
+  if (queue) {
+    console.log(`  cases      ${queue.total} cases group the ${alerts.length} alerts (one per rule and subject); the top of the queue:`);
+    for (const c of queue.top) console.log(`    ${c.severity.padEnd(8)} ${c.rule.padEnd(18)} ${c.scope}:${c.subject.padEnd(16)} ${c.alertCount} alert${c.alertCount === 1 ? ' ' : 's'} ${c.loophole ? '(loophole group)' : ''}`);
+    console.log(`\n  ${bold('console')}    http://127.0.0.1:${ports.api}/console/  sign in with the analyst key ${analystKey}`);
+    if (queue.top[0]) console.log(`             the top case: http://127.0.0.1:${ports.api}/console/#/cases/${queue.top[0].id}`);
+  }
+  console.log(`  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest)${hasApi ? `, http://127.0.0.1:${ports.api}/metrics (api)` : ''}${hasNotifier ? `, http://127.0.0.1:${ports.notifier}/metrics (notifier)` : ''}`);
-  exitCode = caught && benignFlagged.length === 0 ? 0 : 1;
+  const loopholeOnTop = queue === null || (queue.top[0]?.loophole ?? false);
+  if (!loopholeOnTop) console.log('  the top of the queue is NOT a loophole case');
+  exitCode = caught && benignFlagged.length === 0 && loopholeOnTop ? 0 : 1;
   if (!args.ci && process.stdin.isTTY) {
     say('services keep running; Ctrl-C stops everything the demo started');
     await new Promise(() => undefined);
