@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { caseId, caseSummary, type Case } from '@flopwatch/contracts';
-import { dropPrefix, freshPrefix, redisUrl } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, redisUrl, startRedisCluster } from '@flopwatch/test-harness';
 import { createAuditLog, createKeys, createStore, defineScripts, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
@@ -83,7 +83,12 @@ describe('audit chain verification', () => {
   });
 
   it('checks a range against the entry just before it', async () => {
-    const entries = await threeEntries();
+    // Ranges are by millisecond: the entries are written a few milliseconds apart.
+    for (let i = 0; i < 3; i++) {
+      await store.audit.append({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: { i } });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const entries = await redis.xrange(store.keys.audit.log, '-', '+');
     const since = new Date(Number(entries[1]![0].split('-')[0]));
     expect(await store.audit.verify({ since })).toMatchObject({ ok: true, firstSeq: 2 });
   });
@@ -190,5 +195,27 @@ describe('transition-alert script', () => {
     const next = { ...alert, status: 'escalated', observedOperations: 9.87654321012345e25 };
     await store.cases.replace(alert.id, read, next);
     expect(await store.cases.raw(alert.id)).toBe(JSON.stringify(next));
+  });
+});
+
+describe('on a three-node Redis Cluster', () => {
+  it('raises, updates and chains in one hash slot, and verifies', async () => {
+    const cluster = await startRedisCluster();
+    const client = cluster.client();
+    try {
+      const c = createStore({ redis: client, prefix: freshPrefix('cases') });
+      await c.alerts.raise(makeAlert({ level: 0.5, raisedAt: at(0) }));
+      await c.alerts.raise(makeAlert({ level: 0.8, severity: 'high', raisedAt: at(1) }));
+      const id = caseId({ rule: 'structuring', scope: 'group', subject: 'g-loophole' });
+      await c.casebook.update(id, comment('on a cluster'));
+      await c.audit.append({ actor: 'root', action: 'tenant.put', object: 'tenant:t1', before: null, after: null });
+      const alert = makeAlert({ level: 0.5, raisedAt: at(0) });
+      expect(await c.cases.replace(alert.id, (await c.cases.raw(alert.id))!, { ...alert, status: 'acknowledged' })).toBe('replaced');
+      expect((await c.casebook.get(id))!).toMatchObject({ level: 0.8, severity: 'high', comments: [expect.objectContaining({ text: 'on a cluster' })] });
+      expect(await c.audit.verify({})).toMatchObject({ ok: true, checked: 5 });
+    } finally {
+      client.disconnect();
+      await cluster.stop();
+    }
   });
 });
