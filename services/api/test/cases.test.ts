@@ -158,6 +158,27 @@ describe('case evidence', () => {
   });
 });
 
+describe('lineage evidence', () => {
+  it("shows a laundering case's lineage ancestry with the tenants of each lineage and how each link was found", async () => {
+    await start();
+    const put = (id: string, parentId: string | null) => api.app.inject({ method: 'PUT', url: `/v1/lineages/${id}`, headers: auth('admin'), payload: { parentId, baseModel: null, notes: '' } });
+    await put('anc-base', null);
+    await put('anc-child', 'anc-base');
+    const rec = (tenantId: string, lineageId: string, i: number): UsageRecord => ({
+      offset: String(i), tenantId, jobKey: `c/${lineageId}`, startMs: NOW - 2 * HOUR, endMs: NOW - HOUR, teraOpsPerMs: 1, upperTeraOpsPerMs: 2,
+      milliGpus: 8000, lineageId, country: 'US', tier: 1, acceleratorId: 'nvidia-h100-sxm5-80gb', controlledTier1: true, h100e: 8,
+    });
+    await api.store.accounting.applyBatch('t/1', [rec('ten-x', 'anc-base', 0), rec('ten-y', 'anc-child', 1)]);
+    await raiseAlert(api.store, { rule: 'lineage-laundering', scope: 'lineage', subject: 'anc-child', level: 0.5, raisedAt: iso(NOW - HOUR) });
+    const detail = (await get(`/v1/cases/${caseId({ rule: 'lineage-laundering', scope: 'lineage', subject: 'anc-child' })}`)).json();
+    expect(detail.graph).toBeNull();
+    expect(detail.ancestry).toEqual([
+      { lineageId: 'anc-child', tenants: ['ten-y'], link: { parentId: 'anc-base', kind: 'declared', checkpoint: null, tenantId: 'ten-y', parentTenantId: null } },
+      { lineageId: 'anc-base', tenants: ['ten-x'], link: null },
+    ]);
+  });
+});
+
 describe('audit trail', () => {
   it('verifies the chain over the API and names an entry tampered with in Redis', async () => {
     await start();
