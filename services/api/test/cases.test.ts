@@ -76,6 +76,25 @@ describe('the case queue', () => {
     expect((await post('/v1/cases/cs_000000000000000000000000/comments', { text: 'x' })).statusCode).toBe(404);
   });
 
+  it("moves the case's alerts with it, so webhooks and Alertmanager see the case closed", async () => {
+    await start();
+    const low = await structuring('g-6', 0.5, 'medium', NOW - 2 * HOUR);
+    const high = await structuring('g-6', 0.8, 'high', NOW - HOUR);
+    const id = groupCase('g-6');
+    // An analyst already escalated one alert on its own: it cannot be acknowledged, it stays escalated.
+    await post(`/v1/alerts/${low.id}/transitions`, { action: 'escalate' });
+    await post(`/v1/cases/${id}/transitions`, { action: 'acknowledge' });
+    const status = async (alertId: string) => (await get(`/v1/alerts/${alertId}`)).json().status;
+    expect([await status(low.id), await status(high.id)]).toEqual(['escalated', 'acknowledged']);
+    await post(`/v1/cases/${id}/transitions`, { action: 'resolve', note: 'accounts closed' });
+    expect([await status(low.id), await status(high.id)]).toEqual(['resolved', 'resolved']);
+    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
+    const audit = (await get(`/v1/audit?object=alert:${high.id}`, 'analyst')).json().entries;
+    expect(audit.map((e: { action: string; note: string }) => [e.action, e.note])).toEqual([['alert.resolve', `with case ${id}: accounts closed`], ['alert.acknowledge', `with case ${id}`]]);
+    expect((await get('/v1/audit/verify', 'analyst')).json().ok).toBe(true);
+  });
+
   it('reopens a resolved case when a higher level is raised, raising its severity', async () => {
     await start();
     await structuring('g-3', 0.5, 'medium', NOW - 2 * HOUR);

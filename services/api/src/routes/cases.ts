@@ -86,6 +86,39 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     return { next, audit: { actor: principal.name, action: `case.${action}`, before: caseSummary(c), after: caseSummary(next), ...(note ? { note } : {}), requestId } };
   };
 
+  /**
+   * After a case transition, moves each of its alerts that allows it the same way, so webhooks get
+   * `alert.updated` and Alertmanager ends the alerts of a closed case. Each alert is its own atomic
+   * step with its own audit entry (lua/transition-alert-4.lua); one that cannot move is left as is.
+   */
+  async function moveAlerts(c: CaseView, action: TransitionAction, principal: Principal, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
+    for (const { id } of c.alerts) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const raw = await deps.store.cases.raw(id);
+        if (!raw) break;
+        const alert = JSON.parse(raw) as Alert;
+        let to: CaseStatus;
+        try {
+          to = applyTransition(alert.status, action);
+        } catch {
+          break;
+        }
+        const at = now().toISOString();
+        const next: Alert = { ...alert, status: to, history: [...alert.history, { at, action, from: alert.status, to, actor: principal.name, ...(note ? { note } : {}) }] };
+        const outcome = await deps.store.cases.replace(id, raw, next, { actor: principal.name, action: `alert.${action}`, before: { status: alert.status }, after: { status: to }, note: `with case ${c.id}${note ? `: ${note}` : ''}`, requestId });
+        if (outcome !== 'conflict') break;
+        if (attempt === 2) log.warn({ alertId: id, caseId: c.id }, 'alert kept changing; left as it was');
+      }
+    }
+  }
+
+  /** A case transition, then its alerts. */
+  async function transitionCase(id: string, principal: Principal, action: TransitionAction, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
+    const c = await change(id, transition(principal, action, note, requestId));
+    await moveAlerts(c, action, principal, note, requestId, log);
+    return c;
+  }
+
   app.get('/cases', {
     onRequest: requireRole(...READERS),
     schema: {
@@ -175,10 +208,10 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     schema: {
       tags: ['cases'],
       summary: 'Move a case: acknowledge | escalate | resolve | mark_false_positive (a note is required for the last two)',
-      description: 'open → acknowledged → escalated → resolved | false_positive; an illegal transition is 409. A higher level raised later reopens a closed case. The change and its audit entry are written in one step.',
+      description: 'open → acknowledged → escalated → resolved | false_positive; an illegal transition is 409. A higher level raised later reopens a closed case. The change and its audit entry are written in one step; then each of the case\'s alerts that allows the transition makes it too (webhooks get alert.updated; Alertmanager ends the alerts of a closed case).',
       params: caseParams, body: transitionBody, response: { 200: caseViewSchema, ...errors(404, 409) },
     },
-  }, async (request) => change(request.params.id, transition(request.principal!, request.body.action, request.body.note, request.id)));
+  }, async (request) => transitionCase(request.params.id, request.principal!, request.body.action, request.body.note, request.id, request.log));
 
   app.post('/cases/:id/assign', {
     onRequest: requireRole('analyst'),
@@ -234,7 +267,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const results = [];
     for (const id of [...new Set(request.body.ids)]) {
       try {
-        const c = await change(id, transition(request.principal!, 'acknowledge', request.body.note, request.id));
+        const c = await transitionCase(id, request.principal!, 'acknowledge', request.body.note, request.id, request.log);
         results.push({ id, ok: true, status: c.status, error: null });
       } catch (err) {
         if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
