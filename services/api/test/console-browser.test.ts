@@ -113,18 +113,22 @@ describe('the analyst console in Chromium', () => {
     await page.getByTestId('action-comment').click();
     await expect.poll(() => page.getByTestId('comments').textContent()).toContain('incorporation documents');
 
+    await page.getByTestId('tags-input').fill('loophole, shell-network');
+    await page.getByTestId('action-tags').click();
+    await expect.poll(() => page.getByTestId('case-tags').textContent()).toBe('tags: loophole, shell-network');
+
     const history = await page.getByTestId('history').textContent();
     expect(history).toContain('acknowledge');
     expect(history).toContain('assign → bob');
     expect(history).toContain('comment');
     const audit = await page.getByTestId('audit').textContent();
-    for (const action of ['case.acknowledge', 'case.assign', 'case.comment']) expect(audit).toContain(action);
+    for (const action of ['case.acknowledge', 'case.assign', 'case.tag', 'case.comment']) expect(audit).toContain(action);
     await shot(page, 'case-worked');
 
     // The same, as the API keeps it.
     const stored = (await api.store.casebook.get(id))!;
-    expect(stored).toMatchObject({ status: 'acknowledged', assignee: 'bob' });
-    expect(stored.history.slice(-3).map((e) => [e.action, e.actor])).toEqual([['acknowledge', ACTOR.analyst], ['assign', ACTOR.analyst], ['comment', ACTOR.analyst]]);
+    expect(stored).toMatchObject({ status: 'acknowledged', assignee: 'bob', tags: ['loophole', 'shell-network'] });
+    expect(stored.history.slice(-4).map((e) => [e.action, e.actor])).toEqual([['acknowledge', ACTOR.analyst], ['assign', ACTOR.analyst], ['tag', ACTOR.analyst], ['comment', ACTOR.analyst]]);
 
     await page.getByTestId('graph-node').first().click();
     await page.getByTestId('tenant-head').waitFor();

@@ -17,12 +17,16 @@ function actions(c: Case, reload: () => void): HTMLElement {
     h('button', { type: 'button', 'data-testid': `action-${action}`, onclick: () => run(api(`/cases/${c.id}/transitions`, { method: 'POST', body: { action, ...(note.value.trim() ? { note: note.value.trim() } : {}) } })) }, label);
   const assignee = h('input', { id: 'assignee', value: c.assignee ?? '', placeholder: 'analyst name', 'data-testid': 'assignee-input' });
   const comment = h('textarea', { id: 'comment', rows: 3, placeholder: 'Comment', 'data-testid': 'comment-input' });
+  const tags = h('input', { id: 'tags', value: c.tags.join(', '), placeholder: 'tags, comma-separated', 'data-testid': 'tags-input' });
+  const tagList = () => tags.value.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
   return h('section', { class: 'card actions', 'data-testid': 'actions' },
     h('h2', {}, 'Actions'),
     note,
     h('div', { class: 'buttons' }, transition('acknowledge', 'Acknowledge'), transition('escalate', 'Escalate'), transition('resolve', 'Resolve'), transition('mark_false_positive', 'False positive')),
     h('div', { class: 'inline' }, h('label', { for: 'assignee' }, 'Assignee'), assignee,
       h('button', { type: 'button', 'data-testid': 'action-assign', onclick: () => run(api(`/cases/${c.id}/assign`, { method: 'POST', body: { assignee: assignee.value.trim() || null, ...(note.value.trim() ? { note: note.value.trim() } : {}) } })) }, 'Assign')),
+    h('div', { class: 'inline' }, h('label', { for: 'tags' }, 'Tags'), tags,
+      h('button', { type: 'button', 'data-testid': 'action-tags', onclick: () => run(api(`/cases/${c.id}/tags`, { method: 'PUT', body: { tags: tagList() } })) }, 'Save tags')),
     h('div', { class: 'inline' }, comment,
       h('button', { type: 'button', 'data-testid': 'action-comment', onclick: () => comment.value.trim() && run(api(`/cases/${c.id}/comments`, { method: 'POST', body: { text: comment.value.trim() } })) }, 'Comment')),
     message,
@@ -124,7 +128,7 @@ export async function casePage(root: HTMLElement, me: Me, id: string): Promise<v
         h('span', { 'data-testid': 'case-assignee' }, `assignee: ${c.assignee ?? 'nobody'}`),
         h('span', { class: c.overdue ? 'overdue' : '' }, `due ${when(c.dueAt)} (${relative(c.dueAt)})`),
         h('span', {}, `projected crossing: ${c.projectedCrossingAt ? `${when(c.projectedCrossingAt)} (${relative(c.projectedCrossingAt)})` : 'none'}`),
-        c.tags.length ? h('span', {}, `tags: ${c.tags.join(', ')}`) : null,
+        c.tags.length ? h('span', { 'data-testid': 'case-tags' }, `tags: ${c.tags.join(', ')}`) : null,
         h('span', { class: 'muted' }, `policy ${c.policyVersion} · ${c.alerts.length} alert${c.alerts.length === 1 ? '' : 's'}`),
       )),
     canAct(me) ? actions(c, reload) : null,
