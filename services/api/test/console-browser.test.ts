@@ -128,7 +128,7 @@ describe('the analyst console in Chromium', () => {
     // The same, as the API keeps it.
     const stored = (await api.store.casebook.get(id))!;
     expect(stored).toMatchObject({ status: 'acknowledged', assignee: 'bob', tags: ['loophole', 'shell-network'] });
-    expect(stored.history.slice(-4).map((e) => [e.action, e.actor])).toEqual([['acknowledge', ACTOR.analyst], ['assign', ACTOR.analyst], ['tag', ACTOR.analyst], ['comment', ACTOR.analyst]]);
+    expect(stored.history.slice(-4).map((e) => [e.action, e.actor])).toEqual([['acknowledge', ACTOR.analyst], ['assign', ACTOR.analyst], ['comment', ACTOR.analyst], ['tag', ACTOR.analyst]]);
 
     await page.getByTestId('graph-node').first().click();
     await page.getByTestId('tenant-head').waitFor();
