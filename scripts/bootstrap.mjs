@@ -3,7 +3,7 @@
 // the workspace's dependencies from the lockfile when they are missing or stale. Uses only Node built-ins,
 // so it runs before anything is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -32,5 +32,19 @@ if (stale) {
     execFileSync('pnpm', ['install', '--frozen-lockfile'], { cwd: root, stdio: 'inherit' });
   } catch {
     fail('`pnpm install --frozen-lockfile` failed; see the output above.');
+  }
+}
+
+// The analyst console (services/console) is built, never committed: build it when dist/ is missing or
+// older than its sources, so the API can serve it at /console.
+const consoleDir = join(root, 'services', 'console');
+const newest = (p) => (statSync(p).isDirectory() ? Math.max(statSync(p).mtimeMs, ...readdirSync(p).map((f) => newest(join(p, f)))) : statSync(p).mtimeMs);
+const consoleIndex = join(consoleDir, 'dist', 'index.html');
+if (!existsSync(consoleIndex) || Math.max(newest(join(consoleDir, 'web')), statSync(join(consoleDir, 'vite.config.ts')).mtimeMs) > statSync(consoleIndex).mtimeMs) {
+  console.log('flopwatch: building the analyst console (vite build) …');
+  try {
+    execFileSync('pnpm', ['--filter', '@flopwatch/console', 'build'], { cwd: root, stdio: 'inherit' });
+  } catch {
+    fail('building the console failed; see the output above.');
   }
 }

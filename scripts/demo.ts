@@ -28,6 +28,9 @@ const run = `demo-${Date.now().toString(36)}`;
 const prefix = `${run}:`;
 const topic = `${run}.telemetry`;
 const apiKey = `fw_demo_${randomBytes(16).toString('hex')}`;
+// The console's key: an analyst (may work cases, may not change KYC). Shown once at the end, never in a URL.
+const analystKey = `fw_analyst_${randomBytes(16).toString('hex')}`;
+const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
 const ports = { api: 8080, ingest: 9465, notifier: 9466, collector: 9467 };
 const children: { name: string; child: ChildProcess }[] = [];
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -69,12 +72,21 @@ async function waitHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
   return false;
 }
 
+interface QueueRow { id: string; rule: string; scope: string; subject: string; severity: string; alertCount: number; tenants: string[] }
+/** The first cases of the queue as the console shows it, each marked when it concerns the loophole's shells. */
+async function topCases(apiUrl: string, shells: string[]): Promise<{ total: number; top: (QueueRow & { loophole: boolean })[] } | null> {
+  const res = await fetch(`${apiUrl}/v1/cases?limit=6`, { headers: { authorization: `Bearer ${analystKey}` } });
+  if (!res.ok) return null;
+  const body = (await res.json()) as { cases: QueueRow[]; total: number };
+  return { total: body.total, top: body.cases.map((c) => ({ ...c, loophole: c.tenants.some((t) => shells.includes(t)) })) };
+}
+
 const infra = await ensureInfra(process.env, (line) => say(line));
 const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
 start('ingest', 'services/ingest/src/main.ts', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
 const hasApi = existsSync(`${root}services/api/src/main.ts`);
 const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
-if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${createHash('sha256').update(apiKey).digest('hex')}` });
+if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
 // --collector: two nodes of eight H100s behind dcgm-exporter stand-ins, a pod of `demo-team` on each.
 const DCGM_TENANT = 'demo-dcgm-tenant';
 const dcgm = args.collector
@@ -179,7 +191,14 @@ try {
   console.log(`\n${bold('summary')}  ${alerts.length} alerts raised`);
   console.log(`  loophole group (${shells.length} shell accounts): ${caught ? 'CAUGHT — structuring and frontier-approach at 100 % of 1e26' : 'NOT caught'}`);
   console.log(`  benign Tier 1 lab (helios-labs, same volume): ${benignFlagged.length === 0 ? 'not flagged' : `flagged ${benignFlagged.length} times`}`);
-  console.log(`\n  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
+  const queue = apiUp ? await topCases(apiUrl, shells) : null;
+  if (queue) {
+    console.log(`  cases      ${queue.total} cases group the ${alerts.length} alerts (one per rule and subject); the top of the queue:`);
+    for (const c of queue.top) console.log(`    ${c.severity.padEnd(8)} ${c.rule.padEnd(18)} ${c.scope}:${c.subject.padEnd(16)} ${c.alertCount} alert${c.alertCount === 1 ? ' ' : 's'} ${c.loophole ? '(loophole group)' : ''}`);
+    console.log(`\n  ${bold('console')}    http://127.0.0.1:${ports.api}/console/  sign in with the analyst key ${analystKey}`);
+    if (queue.top[0]) console.log(`             the top case: http://127.0.0.1:${ports.api}/console/#/cases/${queue.top[0].id}`);
+  }
+  console.log(`  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest)${hasApi ? `, http://127.0.0.1:${ports.api}/metrics (api)` : ''}${hasNotifier ? `, http://127.0.0.1:${ports.notifier}/metrics (notifier)` : ''}`);
   let collectorOk = true;
   if (dcgm) {
@@ -188,7 +207,9 @@ try {
     collectorOk = gpuHours > 0;
     console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${((totals.ops ?? 0) * 1e12).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
   }
-  exitCode = caught && benignFlagged.length === 0 && collectorOk ? 0 : 1;
+  const loopholeOnTop = queue === null || (queue.top[0]?.loophole ?? false);
+  if (!loopholeOnTop) console.log('  the top of the queue is NOT a loophole case');
+  exitCode = caught && benignFlagged.length === 0 && collectorOk && loopholeOnTop ? 0 : 1;
   if (!args.ci && process.stdin.isTTY) {
     say('services keep running; Ctrl-C stops everything the demo started');
     await new Promise(() => undefined);

@@ -24,3 +24,4 @@ export {
 export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, alertId, caseId, type Alert } from './alert.js';
 export { webhookPayloadSchema, type WebhookPayload } from './webhook.js';
 export { PUBLIC_CONTRACTS, contractJsonSchema, type PublicContractName } from './json-schemas.js';
+export { CASE_EVENTS, caseEventSchema, caseCommentSchema, caseAlertSchema, caseSchema, caseWithAlert, caseSummary, isClosed, type Case, type CaseEvent, type CaseComment } from './case.js';

@@ -1,5 +1,6 @@
 export { POLICY_ERROR_CODES, PolicyError, PolicyPackError, type PolicyErrorCode, type PackIssue } from './errors.js';
-export { policyPackSchema, levelSchema, type PolicyPack, type Level } from './pack-schema.js';
+export { policyPackSchema, levelSchema, caseDueHoursSchema, type PolicyPack, type Level, type CaseDueHours } from './pack-schema.js';
+export { caseDueAt } from './case-due.js';
 export { DEFAULT_POLICY_PATH, loadPolicyPack, parsePolicyPack } from './load-pack.js';
 export { countryTier, type Tier } from './tiers.js';
 export { catalogOf } from './catalog-of.js';

@@ -45,6 +45,12 @@ const acceleratorSpecSchema = z.strictObject({
 // Rules measured against a threshold may override the pack's levels; single-step rules carry a severity.
 const leveledRule = { enabled, levels: levelsSchema.optional() };
 
+const hours = z.number().positive().max(24 * 3660);
+/** Hours an analyst has to close a case of each severity, counted from when the severity was set. */
+export const caseDueHoursSchema = z.strictObject({ info: hours, low: hours, medium: hours, high: hours, critical: hours });
+export type CaseDueHours = z.infer<typeof caseDueHoursSchema>;
+const DEFAULT_DUE_HOURS: CaseDueHours = { info: 720, low: 336, medium: 168, high: 72, critical: 24 };
+
 /** The policy pack: country tiers, thresholds, levels, estimation defaults, input limits and rule parameters. */
 export const policyPackSchema = z
   .strictObject({
@@ -81,6 +87,7 @@ export const policyPackSchema = z
       'unverified-at-scale': z.strictObject({ enabled, operations: operationsSchema, severity: severitySchema }),
       'parent-in-tier3': z.strictObject({ enabled, minOperations: operationsSchema, severity: severitySchema }),
     }),
+    cases: z.strictObject({ dueHours: caseDueHoursSchema }).default({ dueHours: DEFAULT_DUE_HOURS }),
   })
   .superRefine((pack, ctx) => {
     const tier1 = new Set(pack.countries.tier1);

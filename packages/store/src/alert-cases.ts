@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog, type NewAuditEntry } from './audit.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import type { ScriptCommands } from './scripts.js';
 
 /** The fields of an alert record that triage reads; the full shape is the contracts' alert schema. */
 export interface CaseAlert {
@@ -37,9 +39,6 @@ export interface AlertPage<A> {
 /** Result of a compare-and-set: the record changed since it was read, or no longer exists. */
 export type ReplaceResult = 'replaced' | 'conflict' | 'missing';
 
-interface TransitionCommand {
-  transitionAlert(...keysAndArgs: (string | number)[]): Promise<number>;
-}
 
 // A filtered page reads at most this many index entries; a sparse filter continues through nextCursor.
 const MAX_SCAN = 5_000;
@@ -65,8 +64,8 @@ function decodeCursor(cursor: string): { score: number; id: string } | null {
 }
 
 /** Alert triage over the alert records: filtered listing and case transitions. */
-export function createAlertCases({ redis, keys }: { redis: RedisClient; keys: Keys }) {
-  const scripts = redis as RedisClient & TransitionCommand;
+export function createAlertCases({ redis, keys, audit }: { redis: RedisClient; keys: Keys; audit: AuditLog }) {
+  const scripts = redis as RedisClient & ScriptCommands;
 
   /** The record as stored (JSON text), or null. */
   async function raw(id: string): Promise<string | null> {
@@ -116,12 +115,19 @@ export function createAlertCases({ redis, keys }: { redis: RedisClient; keys: Ke
     },
 
     /**
-     * Replaces the record with `next` only if it is still `readText` (see lua/transition-alert-2.lua)
-     * and puts an `alert.updated` entry in the outbox.
+     * Replaces the record with `next` only if it is still `readText`, puts an `alert.updated` entry in
+     * the outbox and writes the audit entry (default: `alert.update` by flopwatch), in one script
+     * (lua/transition-alert-4.lua). A move of the audit head alone (another record changed) is retried.
      */
-    async replace(id: string, readText: string, next: object): Promise<ReplaceResult> {
-      const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, id, sha1(readText), JSON.stringify(next));
-      return reply === 1 ? 'replaced' : reply === 0 ? 'conflict' : 'missing';
+    async replace(id: string, readText: string, next: object, entry?: Omit<NewAuditEntry, 'object'>): Promise<ReplaceResult> {
+      const e = { actor: 'flopwatch', action: 'alert.update', before: null, after: null, ...entry, object: `alert:${id}` };
+      for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
+        const write = audit.write(await audit.head(), e);
+        const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, keys.audit.log, keys.audit.head,
+          ...write.args, id, sha1(readText), JSON.stringify(next));
+        if (reply !== -2) return reply === 1 ? 'replaced' : reply === 0 ? 'conflict' : 'missing';
+      }
+      throw new AuditContentionError(`alert ${id}`);
     },
   };
 }

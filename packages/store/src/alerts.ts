@@ -1,27 +1,51 @@
+import { caseId, caseSummary, caseWithAlert, type Alert } from '@flopwatch/contracts';
+import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
+import type { Casebook } from './casebook.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
 
-/** The least an alert record needs for storage; the full shape is the contracts' alert schema. */
-export interface StoredAlert {
-  id: string;
-  raisedAt: string;
-}
+/** The least an alert record needs for storage: the contracts' alert. */
+export type StoredAlert = Alert;
 
 export interface AlertStoreOptions {
   redis: RedisClient & ScriptCommands;
   keys: Keys;
+  audit: AuditLog;
+  casebook: Casebook;
 }
 
-export function createAlertStore({ redis, keys }: AlertStoreOptions) {
+/** Who raises alerts when the alert's history does not say. */
+const DEFAULT_ACTOR = 'flopwatch-ingest';
+
+export function createAlertStore({ redis, keys, audit, casebook }: AlertStoreOptions) {
   return {
-    /** Creates the alert and its outbox entry once; true when this call created it. */
+    /**
+     * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
+     * entry of that change, in one script (lua/raise-alert-7.lua); true when this call created it.
+     */
     async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
-      const created = await redis.raiseAlert(
-        keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index,
-        alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt),
-      );
-      return created === 1;
+      const actor = alert.history[0]?.actor ?? DEFAULT_ACTOR;
+      const id = caseId(alert);
+      for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
+        // Head first: a case change after this read moves the head, and the script then refuses.
+        const head = await audit.head();
+        const current = await casebook.get(id);
+        const next = caseWithAlert(current, alert, actor);
+        // open | level | reopen; a lower level raised late is only listed in the case.
+        const event = !current ? 'open' : next.history.length > current.history.length ? next.history.at(-1)!.action : 'alert';
+        const write = audit.write(head, {
+          actor, action: `case.${event}`, object: `case:${id}`,
+          before: caseSummary(current), after: caseSummary(next), note: `alert ${alert.id} (${alert.rule}, level ${alert.level}, ${alert.severity})`,
+          at: new Date(alert.raisedAt),
+        });
+        const reply = await redis.raiseAlert(
+          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.log, keys.audit.head,
+          ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt),
+        );
+        if (reply !== -2) return reply === 1;
+      }
+      throw new AuditContentionError(`alert ${alert.id}`);
     },
 
     /** Which of these alert ids already exist. */
@@ -30,7 +54,7 @@ export function createAlertStore({ redis, keys }: AlertStoreOptions) {
       return new Set(ids.filter((_, i) => flags[i] === 1));
     },
 
-    async get<A extends StoredAlert>(id: string): Promise<A | null> {
+    async get<A extends { id: string } = Alert>(id: string): Promise<A | null> {
       const raw = await redis.get(keys.alerts.record(id));
       return raw === null ? null : (JSON.parse(raw) as A);
     },

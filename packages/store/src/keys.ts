@@ -3,7 +3,9 @@
 //   {t:<tenant>}  all of a tenant's accounting state (one atomic script per tenant per batch)
 //   {l:<lineage>} a lineage's record and its contributing tenants
 //   {g:<group>}   a group's members
-//   {alerts}      alert records, their indexes and the outbox stream (alerts are rare; one slot is plenty)
+//   {alerts}      alert records, cases, their indexes, the outbox stream and the hash-chained audit log
+//                 (alerts and case changes are rare; one slot lets one script change a case and write
+//                 its audit entry atomically)
 //   {registry}    registry indexes (tenant list, identifier → tenants)
 //   {audit}       the append-only audit stream
 //   {ck:<checkpoint>} which lineage wrote a checkpoint, and lineages that read it before it was known
@@ -92,6 +94,12 @@ export function createKeys(prefix = 'fw:') {
       /** LIST: the notifier's dead letters of the Kafka and Alertmanager channels (JSON), newest first, capped. */
       dead: `${alerts}:dead`,
     },
+    cases: {
+      /** STRING: one case (JSON, contracts' case schema): every alert of one rule + scope + subject. */
+      record: (caseId: string) => `${alerts}:c:${caseId}`,
+      /** ZSET: case id → openedAt (ms), for listing and export. */
+      index: `${alerts}:cases`,
+    },
     registry: {
       /** ZSET (score 0): every registered tenant id, for lexicographic listing. */
       tenants: `${registry}:tenants`,
@@ -129,8 +137,10 @@ export function createKeys(prefix = 'fw:') {
       history: (endpointId: string) => `${webhooks}:history:${endpointId}`,
     },
     audit: {
-      /** STREAM: the append-only audit log. */
-      log: `${prefix}{audit}:log`,
+      /** STREAM: the append-only, hash-chained audit log (see audit-chain.ts). */
+      log: `${alerts}:audit`,
+      /** STRING: "<seq> <hash>" of the newest entry; every writer compares-and-sets it. */
+      head: `${alerts}:audit:head`,
     },
   };
 }

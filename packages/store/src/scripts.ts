@@ -28,6 +28,9 @@ function readScripts(): ScriptFile[] {
 export interface ScriptCommands {
   applyUsage(...keysAndArgs: (string | number)[]): Promise<(string | number)[]>;
   raiseAlert(...keysAndArgs: (string | number)[]): Promise<number>;
+  appendAudit(...keysAndArgs: (string | number)[]): Promise<number>;
+  updateCase(...keysAndArgs: (string | number)[]): Promise<number>;
+  transitionAlert(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

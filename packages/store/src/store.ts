@@ -2,6 +2,7 @@ import { createAccounting } from './accounting.js';
 import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
+import { createCasebook } from './casebook.js';
 import { createKeys } from './keys.js';
 import { createNotifyChannels } from './notify-channels.js';
 import { createLineageLinks } from './lineage-links.js';
@@ -22,24 +23,29 @@ export interface StoreOptions {
   maxLatenessMs?: number;
   /** See AccountingOptions.maxIntervalMs; the ingest passes the policy pack's. Default: 1 hour, the default pack's. */
   maxIntervalMs?: number;
+  /** Audit entries older than this many days are trimmed as new ones are written. Default 0: keep everything. */
+  auditRetentionDays?: number;
 }
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxIntervalMs = 3_600_000 }: StoreOptions) {
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
   const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxIntervalMs });
   const registry = createRegistry({ redis: client, keys });
+  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
+  const casebook = createCasebook({ redis: client, keys, audit });
   return {
     redis: client,
     keys,
     accounting,
-    alerts: createAlertStore({ redis: client, keys }),
+    alerts: createAlertStore({ redis: client, keys, audit, casebook }),
     registry,
     lineageLinks: createLineageLinks({ redis: client, keys, registry }),
     registryChanges: createRegistryChanges({ redis: client, keys }),
-    cases: createAlertCases({ redis: client, keys }),
-    audit: createAuditLog({ redis: client, keys }),
+    cases: createAlertCases({ redis: client, keys, audit }),
+    casebook,
+    audit,
     usage: createUsage({ redis: client, keys, accounting, registry }),
     webhooks: createWebhookStore({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),

@@ -93,7 +93,13 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
       };
     },
 
-    /** A lineage's cumulative operations: its own, its ancestors', and a closed-weight base model's pretraining. */
+    /** A tenant's all-time tera-operations and its day buckets (day index since epoch → tera-operations), oldest first. */
+    async dailyTeraOps(tenantId: string): Promise<{ teraOps: number; days: [number, number][] }> {
+      const [totals, days] = await Promise.all([accounting.tenantTotals(tenantId), redis.hgetall(keys.tenant.days(tenantId))]);
+      const list = Object.entries(days).map(([d, v]): [number, number] => [Number(d), Number(v)]).sort((a, b) => a[0] - b[0]);
+      return { teraOps: totals.ops ?? 0, days: list };
+    },
+
     /**
      * A lineage's cumulative operations (own + ancestors' + a closed-weight base model's pretraining)
      * and the pieces behind them: own shares per tenant, and each ancestor with its contributors.

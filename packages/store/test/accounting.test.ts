@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
+import { makeAlert } from './alert-fixture.js';
 import { HOUR, T0, record } from './fixtures.js';
 
 describe.each(backends)('on $name', ({ start }) => {
@@ -223,10 +224,10 @@ describe.each(backends)('on $name', ({ start }) => {
 
   describe('raise-alert script', () => {
     it('creates an alert and its outbox entry once however often it is raised', async () => {
-      const alert = { id: 'al_test', raisedAt: new Date(T0).toISOString(), rule: 'frontier-approach' };
+      const alert = makeAlert({ raisedAt: new Date(T0).toISOString(), rule: 'frontier-approach' });
       expect(await store.alerts.raise(alert)).toBe(true);
       expect(await store.alerts.raise({ ...alert, raisedAt: new Date(T0 + 1).toISOString() })).toBe(false);
-      expect(await store.alerts.get('al_test')).toEqual(alert);
+      expect(await store.alerts.get(alert.id)).toEqual(alert);
       expect(await store.redis.xlen(store.keys.alerts.outbox)).toBe(1);
     });
   });

@@ -7,11 +7,13 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { authenticate, bearerToken, createKeyring } from './auth.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
+import { registerConsole } from './plugins/console.js';
 import { registerDocs } from './plugins/docs.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
+import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { lineageRoutes } from './routes/lineages.js';
 import { policyRoutes } from './routes/policy.js';
@@ -19,6 +21,7 @@ import { telemetryRoutes } from './routes/telemetry.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { usageRoutes } from './routes/usage.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 export type { ApiDeps, ApiLimits, RouteOptions } from './deps.js';
 export { requireRole, hashKey, parseApiKeys, type Role, type Principal } from './auth.js';
@@ -72,14 +75,18 @@ export async function buildApp(deps: ApiDeps) {
 
   // Routes: each plugin gets its dependencies through options.
   await app.register(healthRoutes, { deps });
+  await app.register(whoamiRoutes, { prefix: '/v1', deps });
   await app.register(telemetryRoutes, { prefix: '/v1', deps });
   await app.register(tenantRoutes, { prefix: '/v1', deps });
   await app.register(lineageRoutes, { prefix: '/v1', deps });
   await app.register(usageRoutes, { prefix: '/v1', deps });
   await app.register(alertRoutes, { prefix: '/v1', deps });
+  await app.register(caseRoutes, { prefix: '/v1', deps });
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
+
+  await registerConsole(app, deps.consoleDir);
 
   await app.ready();
   return app;

@@ -24,6 +24,8 @@ export interface ApiDeps {
   /** /metrics without a key. Default true. */
   metricsPublic?: boolean;
   now?: () => Date;
+  /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
+  consoleDir?: string;
 }
 
 export interface ApiLimits {

@@ -1,6 +1,7 @@
 // Composition root of the API: config → logger → clients → buildApp → listen; close on signal.
 import { readFileSync } from 'node:fs';
 import { consumerLag, createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
+import { consoleDistDir } from '@flopwatch/console';
 import { loadPolicyPack } from '@flopwatch/policy';
 import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
 import { connectRedis, createStore } from '@flopwatch/store';
@@ -28,7 +29,7 @@ try {
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   const producer = createProducer(kafka, { idempotent: true, log });
   const app = await buildApp({
-    store: createStore({ redis, prefix: config.REDIS_PREFIX }),
+    store: createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     pack,
     producer,
     telemetryTopic: config.TELEMETRY_TOPIC,
@@ -43,13 +44,14 @@ try {
     limits: { bodyLimit: config.BODY_LIMIT, rateLimitMax: config.RATE_LIMIT_MAX, rateLimitWindowMs: config.RATE_LIMIT_WINDOW, requestTimeoutMs: config.REQUEST_TIMEOUT },
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
+    consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
   });
   shutdown.add('http', async () => {
     await app.close();
     log.info('api stopped');
   });
   const url = await app.listen({ host: config.API_HOST, port: config.API_PORT });
-  log.info({ url, docs: `${url}/docs` }, 'api ready');
+  log.info({ url, docs: `${url}/docs`, console: `${url}/console/` }, 'api ready');
 } catch (err) {
   reportStartupFailure(log, 'api', err);
   await shutdown.run('start-up failed');

@@ -20,8 +20,10 @@ interface RouteCase {
 }
 
 const ALERT = 'al_000000000000000000000000';
+const CASE = 'cs_000000000000000000000000';
 // The role × route table of README.md: who may call what.
 const TABLE: RouteCase[] = [
+  { method: 'GET', url: '/v1/whoami', allowed: ['admin', 'analyst', 'ingest', 'viewer'] },
   { method: 'POST', url: '/v1/telemetry', allowed: ['admin', 'ingest'], body: [] },
   { method: 'GET', url: '/v1/tenants', allowed: ['admin', 'analyst', 'viewer'] },
   { method: 'GET', url: '/v1/tenants/t-1', allowed: ['admin', 'analyst', 'viewer'] },
@@ -34,7 +36,18 @@ const TABLE: RouteCase[] = [
   { method: 'GET', url: '/v1/alerts', allowed: ['admin', 'analyst', 'viewer'] },
   { method: 'GET', url: `/v1/alerts/${ALERT}`, allowed: ['admin', 'analyst', 'viewer'] },
   { method: 'POST', url: `/v1/alerts/${ALERT}/transitions`, allowed: ['admin', 'analyst'], body: { action: 'acknowledge' } },
+  { method: 'GET', url: '/v1/cases', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'GET', url: `/v1/cases/${CASE}`, allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'GET', url: `/v1/cases/${CASE}/series`, allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: `/v1/cases/${CASE}/transitions`, allowed: ['admin', 'analyst'], body: { action: 'acknowledge' } },
+  { method: 'POST', url: `/v1/cases/${CASE}/assign`, allowed: ['admin', 'analyst'], body: { assignee: 'bob' } },
+  { method: 'POST', url: `/v1/cases/${CASE}/comments`, allowed: ['admin', 'analyst'], body: { text: 'hi' } },
+  { method: 'PUT', url: `/v1/cases/${CASE}/tags`, allowed: ['admin', 'analyst'], body: { tags: ['x'] } },
+  { method: 'POST', url: '/v1/cases/acknowledge', allowed: ['admin', 'analyst'], body: { ids: [CASE] } },
+  { method: 'GET', url: '/v1/cases/export', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/audit', allowed: ['admin', 'analyst'] },
+  { method: 'GET', url: '/v1/audit/verify', allowed: ['admin', 'analyst'] },
+  { method: 'GET', url: '/v1/audit/export', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/policy', allowed: ['admin', 'analyst', 'viewer'] },
 ];
 const ROLES: Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
@@ -214,7 +227,7 @@ describe('OpenAPI', () => {
     const doc = res.json() as OpenAPI.Document & { paths: Record<string, Record<string, unknown>> };
     await SwaggerParser.validate(structuredClone(doc) as OpenAPI.Document);
     for (const c of TABLE) {
-      const path = c.url.replace('t-1', '{id}').replace('l-1', '{id}').replace('g-1', '{id}').replace(ALERT, '{id}');
+      const path = c.url.replace('t-1', '{id}').replace('l-1', '{id}').replace('g-1', '{id}').replace(ALERT, '{id}').replace(CASE, '{id}');
       expect(doc.paths[path], path).toBeDefined();
       expect(doc.paths[path]![c.method.toLowerCase()], `${c.method} ${path}`).toBeDefined();
     }

@@ -29,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -54,6 +54,7 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.metricsPublic === undefined ? {} : { metricsPublic: opts.metricsPublic }),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
+    ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
   });
   return {
     app, store, redis, topic, pack,

@@ -55,7 +55,7 @@ export function createOutboxReader(options: OutboxReaderOptions) {
     async ack(entryIds: string[]): Promise<void> {
       if (entryIds.length > 0) {
         await redis.xack(stream, group, ...entryIds);
-        // Delivered entries leave the stream; undelivered ones are never trimmed (see raise-alert-3.lua).
+        // Delivered entries leave the stream; undelivered ones are never trimmed (see raise-alert-7.lua).
         await redis.xdel(stream, ...entryIds);
       }
     },

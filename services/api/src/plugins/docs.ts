@@ -17,7 +17,7 @@ export async function registerDocs(app: FastifyInstance, policyVersion: string):
       security: [{ bearer: [] }],
       tags: [
         { name: 'ops', description: 'health, readiness, metrics (no key)' },
-        { name: 'telemetry' }, { name: 'tenants' }, { name: 'lineages' }, { name: 'usage' }, { name: 'alerts' }, { name: 'audit' }, { name: 'policy' },
+        { name: 'session' }, { name: 'telemetry' }, { name: 'tenants' }, { name: 'lineages' }, { name: 'usage' }, { name: 'alerts' }, { name: 'cases' }, { name: 'audit' }, { name: 'policy' },
       ],
     },
     transform: jsonSchemaTransform,

@@ -18,7 +18,7 @@ const MAX_ATTEMPTS = 5;
 
 /** Alert triage: GET /v1/alerts, GET /v1/alerts/:id, POST /v1/alerts/:id/transitions. */
 export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const { cases, audit } = deps.store;
+  const { cases } = deps.store;
   const now = deps.now ?? (() => new Date());
 
   app.get('/alerts', {
@@ -58,7 +58,7 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     schema: {
       tags: ['alerts'],
       summary: 'Move a case: acknowledge | escalate | resolve | mark_false_positive (a note is required for the last two)',
-      description: 'open → acknowledged → escalated → resolved | false_positive. An illegal transition is 409. The change lands in the case history and the audit log, and an alert.updated event goes to the outbox for webhooks. `actor` is taken from the API key (admins may name another).',
+      description: 'open → acknowledged → escalated → resolved | false_positive. An illegal transition is 409. The change lands in the alert history, the audit log and (as alert.updated) the outbox for webhooks, in one step. Triage of cases (every level of one rule and subject) is under /v1/cases. `actor` is taken from the API key (admins may name another).',
       params: alertParams,
       body: transitionBodySchema,
       response: { 200: alertSchema, ...errors(404, 409) },
@@ -82,10 +82,10 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       const at = now().toISOString();
       const entry: CaseHistoryEntry = { at, action, from: alert.status, to, actor, ...(note ? { note } : {}) };
       const next: Alert = { ...alert, status: to, history: [...alert.history, entry] };
-      const outcome = await cases.replace(id, raw, next);
+      // The record, its outbox entry and its audit entry are written in one step.
+      const outcome = await cases.replace(id, raw, next, { actor: principal.name, action: `alert.${action}`, before: { status: alert.status }, after: { status: to }, ...(note ? { note } : {}), requestId: request.id });
       if (outcome === 'missing') throw notFound('alert', id);
       if (outcome === 'conflict') continue;
-      await audit.append({ actor: principal.name, action: `alert.${action}`, object: `alert:${id}`, before: { status: alert.status }, after: { status: to }, ...(note ? { note } : {}), requestId: request.id });
       return next;
     }
     throw new ApiError(409, 'CONFLICT', `alert ${id} kept changing while this transition was applied; read it again`, { action });

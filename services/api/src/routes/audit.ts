@@ -1,11 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AuditEntry } from '@flopwatch/store';
 import { requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
+import { exportQuerySchema, sendExport } from '../export.js';
 import { errors, instantSchema, limitSchema } from '../schemas.js';
 
-const entrySchema = z.object({
+export const auditEntrySchema = z.object({
   id: z.string(),
+  seq: z.number().int(),
   at: z.string(),
   actor: z.string(),
   action: z.string(),
@@ -14,10 +17,16 @@ const entrySchema = z.object({
   after: z.unknown(),
   note: z.string().optional(),
   requestId: z.string().optional(),
+  prev: z.string().describe('hash of the previous entry'),
+  hash: z.string().describe('sha256(prev + canonical entry)'),
 });
 
-/** GET /v1/audit: the append-only log of changes, newest first. */
+const AUDIT_COLUMNS = ['seq', 'id', 'at', 'actor', 'action', 'object', 'note', 'requestId', 'before', 'after', 'prev', 'hash'] as const satisfies readonly (keyof AuditEntry)[];
+
+/** GET /v1/audit (newest first), /v1/audit/verify (the hash chain) and /v1/audit/export (NDJSON or CSV). */
 export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  const { audit } = deps.store;
+
   app.get('/audit', {
     onRequest: requireRole('analyst'),
     schema: {
@@ -25,16 +34,49 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       summary: 'Audit log entries, newest first, filtered by actor, object and time',
       querystring: z.object({
         actor: z.string().min(1).max(256).optional(),
-        object: z.string().min(1).max(300).optional().describe('<kind>:<id>, e.g. tenant:acme, alert:al_…'),
+        object: z.string().min(1).max(300).optional().describe('<kind>:<id>, e.g. tenant:acme, case:cs_…, alert:al_…'),
         since: instantSchema.optional(),
         until: instantSchema.optional(),
         cursor: z.string().regex(/^\d+-\d+$/, 'must be the nextCursor of a previous page').optional(),
         limit: limitSchema,
       }).strict(),
-      response: { 200: z.object({ entries: z.array(entrySchema), nextCursor: z.string().nullable() }), ...errors() },
+      response: { 200: z.object({ entries: z.array(auditEntrySchema), nextCursor: z.string().nullable() }), ...errors() },
     },
   }, async (request) => {
     const { cursor, ...q } = request.query;
-    return deps.store.audit.list({ ...q, ...(cursor ? { cursor } : {}) });
+    return audit.list({ ...q, ...(cursor ? { cursor } : {}) });
+  });
+
+  app.get('/audit/verify', {
+    onRequest: requireRole('analyst'),
+    schema: {
+      tags: ['audit'],
+      summary: 'Check the hash chain over a time range and name the first broken link',
+      description: "Recomputes each entry's hash, checks it carries the previous entry's hash and that seq has no gap, and — without `until` — that the log ends at the chain head. `ok: false` names the first entry that fails and why.",
+      querystring: z.object({ since: instantSchema.optional(), until: instantSchema.optional() }).strict(),
+      response: {
+        200: z.object({
+          ok: z.boolean(),
+          checked: z.number().int(),
+          firstSeq: z.number().int().nullable(),
+          lastSeq: z.number().int().nullable(),
+          broken: z.object({ id: z.string(), seq: z.number().int(), reason: z.enum(['hash_mismatch', 'prev_mismatch', 'seq_gap', 'head_mismatch']), message: z.string() }).nullable(),
+        }),
+        ...errors(),
+      },
+    },
+  }, async (request) => audit.verify(request.query));
+
+  app.get('/audit/export', {
+    onRequest: requireRole('analyst'),
+    schema: {
+      tags: ['audit'],
+      summary: 'Every audit entry in a time range, oldest first, as NDJSON or CSV (streamed), for archiving',
+      querystring: exportQuerySchema,
+      response: errors(),
+    },
+  }, async (request, reply) => {
+    const { format, ...range } = request.query;
+    return sendExport(reply, 'audit', format, AUDIT_COLUMNS, audit.export(range));
   });
 };

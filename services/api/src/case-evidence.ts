@@ -1,0 +1,114 @@
+// Evidence a case page draws: the linked tenants of a group and what links them, a lineage's
+// ancestry, and the subject's cumulative operations by day with the rule's levels.
+import { z } from 'zod';
+import type { Case, Tenant } from '@flopwatch/contracts';
+import type { PolicyPack } from '@flopwatch/policy';
+import { linkIdentifiers, teraToOps, type Store } from '@flopwatch/store';
+
+const DAY_MS = 86_400_000;
+
+export const linkGraphSchema = z.object({
+  nodes: z.array(z.object({ tenantId: z.string(), legalName: z.string().nullable(), hqCountry: z.string().nullable(), kycStatus: z.string() })),
+  /** Two tenants and the identifiers they share (`kind:value`, e.g. `paymentFingerprints:card-7`). */
+  edges: z.array(z.object({ a: z.string(), b: z.string(), identifiers: z.array(z.string()) })),
+}).meta({ id: 'LinkGraph' });
+
+export const ancestrySchema = z.array(z.object({
+  lineageId: z.string(),
+  tenants: z.array(z.string()),
+  /** How this lineage is linked to the next one up (null for the root). */
+  link: z.object({ parentId: z.string(), kind: z.string(), checkpoint: z.string().nullable(), tenantId: z.string(), parentTenantId: z.string().nullable() }).nullable(),
+})).meta({ id: 'Ancestry' });
+
+export const seriesSchema = z.object({
+  basis: z.string().describe('whose day buckets are summed'),
+  tenants: z.array(z.string()),
+  points: z.array(z.object({ day: z.string(), operations: z.number() })).describe('cumulative operations at the end of each day with usage'),
+  levels: z.array(z.object({ fraction: z.number(), severity: z.string(), operations: z.number() })),
+  alerts: z.array(z.object({ raisedAt: z.string(), level: z.number(), observedOperations: z.number() })),
+  observedOperations: z.number(),
+  projectedCrossingAt: z.string().nullable(),
+}).meta({ id: 'CaseSeries' });
+
+/** The tenants a case is about: a group's members, else the case's tenants. */
+export async function caseTenants(store: Store, c: Case): Promise<string[]> {
+  if (c.scope === 'group') {
+    const members = await store.registry.groupMembers(c.subject);
+    if (members.length > 0) return members;
+  }
+  if (c.scope === 'tenant') return [c.subject];
+  return c.tenants;
+}
+
+/** Linked tenants and the identifiers each pair shares. */
+export async function linkGraph(store: Store, tenantIds: string[]): Promise<z.infer<typeof linkGraphSchema>> {
+  const records = await store.registry.getTenants<Tenant>(tenantIds.slice(0, 200));
+  const ids = [...records.keys()];
+  const idents = new Map(ids.map((id) => [id, linkIdentifiers(records.get(id))]));
+  const edges = [];
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = i + 1; j < ids.length; j++) {
+      const a = idents.get(ids[i]!)!;
+      const shared = [...idents.get(ids[j]!)!].filter((x) => a.has(x)).sort();
+      if (shared.length > 0) edges.push({ a: ids[i]!, b: ids[j]!, identifiers: shared });
+    }
+  }
+  const nodes = ids.map((id) => {
+    const t = records.get(id);
+    return { tenantId: id, legalName: t?.legalName ?? null, hqCountry: t?.hqCountry ?? null, kycStatus: t?.kycStatus ?? 'unknown' };
+  });
+  return { nodes, edges };
+}
+
+/** A lineage and its ancestors, nearest first, with the tenants of each and how each link was found. */
+export async function ancestry(store: Store, lineageId: string): Promise<z.infer<typeof ancestrySchema>> {
+  const cumulative = await store.usage.lineageCumulative(lineageId);
+  const chain = [{ id: lineageId, tenants: [...cumulative.own.keys()] }, ...cumulative.ancestors];
+  const links = await Promise.all(chain.map((l) => store.lineageLinks.links(l.id)));
+  return chain.map((l, i) => {
+    const parentId = chain[i + 1]?.id;
+    const evidence = parentId ? links[i]!.get(parentId) : undefined;
+    return {
+      lineageId: l.id,
+      tenants: l.tenants,
+      link: parentId
+        ? { parentId, kind: evidence?.kind ?? 'declared', checkpoint: evidence?.checkpoint ?? null, tenantId: evidence?.tenantId ?? l.tenants[0] ?? '', parentTenantId: evidence?.parentTenantId ?? null }
+        : null,
+    };
+  });
+}
+
+/** The rule's levels as operations (single-step rules: the threshold itself). */
+function levels(c: Case, pack: PolicyPack) {
+  const rule = pack.rules[c.rule] as { levels?: { fraction: number; severity: string }[] };
+  const leveled = ['frontier-approach', 'tenant-approach', 'structuring', 'lineage-laundering'].includes(c.rule);
+  const list = leveled ? (rule.levels ?? pack.levels) : [{ fraction: 1, severity: c.severity }];
+  return list.map((l) => ({ fraction: l.fraction, severity: l.severity, operations: l.fraction * c.threshold }));
+}
+
+/**
+ * Cumulative operations by day of the case's tenants (summed day buckets; the all-time total minus
+ * later days, so days pruned from the buckets still count), with the levels and the alerts.
+ */
+export async function series(store: Store, c: Case, pack: PolicyPack, tenants: string[]): Promise<z.infer<typeof seriesSchema>> {
+  const daily = await Promise.all(tenants.slice(0, 200).map((t) => store.usage.dailyTeraOps(t)));
+  const byDay = new Map<number, number>();
+  let total = 0;
+  for (const d of daily) {
+    total += d.teraOps;
+    for (const [day, tera] of d.days) byDay.set(day, (byDay.get(day) ?? 0) + tera);
+  }
+  const days = [...byDay.keys()].sort((a, b) => a - b);
+  let after = days.reduce((s, d) => s + byDay.get(d)!, 0);
+  const points = days.map((day) => {
+    after -= byDay.get(day)!;
+    return { day: new Date(day * DAY_MS).toISOString().slice(0, 10), operations: teraToOps(total - after) };
+  });
+  const basis = c.scope === 'group' ? 'the group\'s member tenants' : c.scope === 'tenant' ? 'the tenant' : 'the tenants that contributed to the lineage';
+  return {
+    basis, tenants, points, levels: levels(c, pack),
+    alerts: c.alerts.map((a) => ({ raisedAt: a.raisedAt, level: a.level, observedOperations: a.observedOperations })),
+    observedOperations: c.observedOperations,
+    projectedCrossingAt: c.projectedCrossingAt,
+  };
+}

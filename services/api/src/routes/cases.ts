@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  alertRuleSchema, alertSchema, applyTransition, caseStatusSchema, caseSummary, ContractError, idSchema, severitySchema, tenantSchema, transitionActionSchema,
+  type Alert, type Case, type CaseStatus, type Tenant, type TransitionAction,
+} from '@flopwatch/contracts';
+import { tenantRisk } from '@flopwatch/policy';
+import { CaseNotFoundError, type CaseChange } from '@flopwatch/store';
+import { Gauge } from 'prom-client';
+import { READERS, requireRole, type Principal } from '../auth.js';
+import { ancestry, ancestrySchema, caseTenants, linkGraph, linkGraphSchema, series, seriesSchema } from '../case-evidence.js';
+import { byPriority, caseRow, caseRowSchema, caseView, caseViewSchema, count, countsSchema, emptyCounts, type CaseView } from '../case-view.js';
+import type { RouteOptions } from '../deps.js';
+import { ApiError, notFound } from '../errors.js';
+import { exportQuerySchema, sendExport } from '../export.js';
+import { errors } from '../schemas.js';
+import { auditEntrySchema } from './audit.js';
+
+const caseParams = z.object({ id: z.string().regex(/^cs_[0-9a-f]{24}$/, 'must be a case id: cs_ followed by 24 hex digits') });
+const noteSchema = z.string().max(10_000).optional();
+const NOTE_REQUIRED = new Set<TransitionAction>(['resolve', 'mark_false_positive']);
+const transitionBody = z.object({ action: transitionActionSchema, note: noteSchema }).strict().superRefine((t, ctx) => {
+  if (NOTE_REQUIRED.has(t.action) && !t.note?.trim()) ctx.addIssue({ code: 'custom', path: ['note'], message: `a note is required to ${t.action}` });
+});
+const actorSchema = z.string().min(1).max(256).regex(/^[^\s].*$/, 'must not start with a space');
+
+const CASE_COLUMNS = ['id', 'rule', 'scope', 'subject', 'status', 'severity', 'level', 'threshold', 'observedOperations', 'projectedCrossingAt', 'assignee', 'tags', 'tenants', 'openedAt', 'updatedAt', 'dueAt', 'overdue', 'alerts', 'comments', 'history'] as const;
+
+const detailSchema = z.object({
+  case: caseViewSchema,
+  alerts: z.array(alertSchema),
+  audit: z.array(auditEntrySchema),
+  /** Current KYC records of the case's tenants (the case keeps the snapshot taken when it was raised). */
+  tenants: z.array(z.object({ tenantId: z.string(), record: tenantSchema.nullable(), risk: z.object({ tier: z.number().int(), trusted: z.boolean(), reasons: z.array(z.string()) }).describe('as the policy pack judges the record now') })),
+  graph: linkGraphSchema.nullable().describe('structuring of a group: linked tenants and the identifiers linking them'),
+  ancestry: ancestrySchema.nullable().describe('lineage cases: the lineage and its ancestors, with how each link was found'),
+});
+
+/** The case queue and case actions: list, detail, series, assign, comment, tags, transitions, bulk acknowledge, export. */
+export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  const { casebook, audit, alerts, registry } = deps.store;
+  const now = deps.now ?? (() => new Date());
+  const view = (c: Case) => caseView(c, deps.pack, now());
+
+  // Counted from the cases when Prometheus scrapes (cases are few; see casebook.scan).
+  const countAll = async () => {
+    const counts = emptyCounts();
+    for await (const c of casebook.scan()) count(counts, view(c));
+    return counts;
+  };
+  new Gauge({
+    name: 'flopwatch_cases_overdue', help: 'Active cases past their due time (policy pack cases.dueHours), by severity.', labelNames: ['severity'], registers: [deps.metricsRegistry],
+    async collect() {
+      const overdue = new Map<string, number>();
+      for await (const c of casebook.scan({ status: 'active' })) {
+        const v = view(c);
+        if (v.overdue) overdue.set(v.severity, (overdue.get(v.severity) ?? 0) + 1);
+      }
+      for (const severity of severitySchema.options) this.set({ severity }, overdue.get(severity) ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'flopwatch_cases', help: 'Cases by status.', labelNames: ['status'], registers: [deps.metricsRegistry],
+    async collect() {
+      const counts = await countAll();
+      for (const status of caseStatusSchema.options) this.set({ status }, counts.byStatus[status] ?? 0);
+    },
+  });
+
+  /** Applies an analyst's change, turning store and lifecycle errors into API errors. */
+  async function change(id: string, fn: (c: Case) => CaseChange): Promise<CaseView> {
+    try {
+      return view(await casebook.update(id, fn));
+    } catch (err) {
+      if (err instanceof CaseNotFoundError) throw notFound('case', id);
+      if (err instanceof ContractError) throw new ApiError(409, 'CONFLICT', err.message, { case: id }, { cause: err });
+      throw err;
+    }
+  }
+
+  const transition = (principal: Principal, action: TransitionAction, note: string | undefined, requestId: string) => (c: Case): CaseChange => {
+    const to: CaseStatus = applyTransition(c.status, action);
+    const at = now().toISOString();
+    const next: Case = { ...c, status: to, updatedAt: at, history: [...c.history, { at, action, actor: principal.name, from: c.status, to, ...(note ? { note } : {}) }] };
+    return { next, audit: { actor: principal.name, action: `case.${action}`, before: caseSummary(c), after: caseSummary(next), ...(note ? { note } : {}), requestId } };
+  };
+
+  /**
+   * After a case transition, moves each of its alerts that allows it the same way, so webhooks get
+   * `alert.updated` and Alertmanager ends the alerts of a closed case. Each alert is its own atomic
+   * step with its own audit entry (lua/transition-alert-4.lua); one that cannot move is left as is.
+   */
+  async function moveAlerts(c: CaseView, action: TransitionAction, principal: Principal, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
+    for (const { id } of c.alerts) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const raw = await deps.store.cases.raw(id);
+        if (!raw) break;
+        const alert = JSON.parse(raw) as Alert;
+        let to: CaseStatus;
+        try {
+          to = applyTransition(alert.status, action);
+        } catch {
+          break;
+        }
+        const at = now().toISOString();
+        const next: Alert = { ...alert, status: to, history: [...alert.history, { at, action, from: alert.status, to, actor: principal.name, ...(note ? { note } : {}) }] };
+        const outcome = await deps.store.cases.replace(id, raw, next, { actor: principal.name, action: `alert.${action}`, before: { status: alert.status }, after: { status: to }, note: `with case ${c.id}${note ? `: ${note}` : ''}`, requestId });
+        if (outcome !== 'conflict') break;
+        if (attempt === 2) log.warn({ alertId: id, caseId: c.id }, 'alert kept changing; left as it was');
+      }
+    }
+  }
+
+  /** A case transition, then its alerts. */
+  async function transitionCase(id: string, principal: Principal, action: TransitionAction, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
+    const c = await change(id, transition(principal, action, note, requestId));
+    await moveAlerts(c, action, principal, note, requestId, log);
+    return c;
+  }
+
+  app.get('/cases', {
+    onRequest: requireRole(...READERS),
+    schema: {
+      tags: ['cases'],
+      summary: 'The case queue: filtered, sorted by severity then projected crossing, with counts',
+      querystring: z.object({
+        rule: alertRuleSchema.optional(),
+        severity: severitySchema.optional(),
+        status: z.union([caseStatusSchema, z.literal('active'), z.literal('all')]).default('active').describe('active = open, acknowledged or escalated'),
+        assignee: actorSchema.optional().describe('an assignee, or `none` for unassigned cases'),
+        tenant: idSchema.optional().describe("the case's tenant or a contributing tenant"),
+        overdue: z.enum(['true', 'false']).optional(),
+        sort: z.enum(['priority', 'opened', 'updated']).default('priority'),
+        limit: z.coerce.number().int().min(1).max(1000).default(200),
+      }).strict(),
+      response: { 200: z.object({ cases: z.array(caseRowSchema), total: z.number().int(), counts: countsSchema.describe('over every case, whatever the filters') }), ...errors() },
+    },
+  }, async (request) => {
+    const q = request.query;
+    const counts = emptyCounts();
+    const matched: CaseView[] = [];
+    for await (const c of casebook.scan()) {
+      const v = view(c);
+      count(counts, v);
+      if (q.status !== 'all' && (q.status === 'active' ? v.status === 'resolved' || v.status === 'false_positive' : v.status !== q.status)) continue;
+      if (q.rule && v.rule !== q.rule) continue;
+      if (q.severity && v.severity !== q.severity) continue;
+      if (q.assignee && (q.assignee === 'none' ? v.assignee !== null : v.assignee !== q.assignee)) continue;
+      if (q.tenant && !v.tenants.includes(q.tenant) && !(v.scope === 'tenant' && v.subject === q.tenant)) continue;
+      if (q.overdue && v.overdue !== (q.overdue === 'true')) continue;
+      matched.push(v);
+    }
+    const order = q.sort === 'priority' ? byPriority : q.sort === 'opened' ? (a: Case, b: Case) => b.openedAt.localeCompare(a.openedAt) : (a: Case, b: Case) => b.updatedAt.localeCompare(a.updatedAt);
+    matched.sort(order);
+    return { cases: matched.slice(0, q.limit).map(caseRow), total: matched.length, counts };
+  });
+
+  app.get('/cases/export', {
+    onRequest: requireRole('analyst'),
+    schema: { tags: ['cases'], summary: 'Every case active in a time range (opened before its end, updated after its start), as NDJSON or CSV (streamed)', querystring: exportQuerySchema, response: errors() },
+  }, async (request, reply) => {
+    const { format, since, until } = request.query;
+    async function* rows() {
+      for await (const c of casebook.scan({ ...(until ? { openedUntil: until } : {}), ...(since ? { updatedSince: since } : {}) })) yield view(c);
+    }
+    return sendExport(reply, 'cases', format, CASE_COLUMNS, rows());
+  });
+
+  app.get('/cases/:id', {
+    onRequest: requireRole(...READERS),
+    schema: { tags: ['cases'], summary: 'One case with its alerts, history, comments, audit entries, KYC records and evidence', params: caseParams, response: { 200: detailSchema, ...errors(404) } },
+  }, async (request) => {
+    const c = await casebook.get(request.params.id);
+    if (!c) throw notFound('case', request.params.id);
+    const tenantIds = await caseTenants(deps.store, c);
+    const [alertRecords, entries, records, graph, lineage] = await Promise.all([
+      Promise.all(c.alerts.map((a) => alerts.get<Alert>(a.id))),
+      audit.list({ object: `case:${c.id}`, limit: 200 }),
+      registry.getTenants<Tenant>(tenantIds.slice(0, 50)),
+      c.scope === 'group' ? linkGraph(deps.store, tenantIds) : null,
+      c.scope === 'lineage' ? ancestry(deps.store, c.subject) : null,
+    ]);
+    return {
+      case: view(c),
+      alerts: alertRecords.filter((a): a is Alert => a !== null),
+      audit: entries.entries,
+      tenants: [...records].map(([tenantId, record]) => {
+        const risk = tenantRisk(record ?? undefined, deps.pack);
+        return { tenantId, record, risk: { tier: risk.tier, trusted: risk.trusted, reasons: risk.reasons } };
+      }),
+      graph,
+      ancestry: lineage,
+    };
+  });
+
+  app.get('/cases/:id/series', {
+    onRequest: requireRole(...READERS),
+    schema: { tags: ['cases'], summary: "The subject's cumulative operations by day, the rule's levels and the projected crossing (the case chart)", params: caseParams, response: { 200: seriesSchema, ...errors(404) } },
+  }, async (request) => {
+    const c = await casebook.get(request.params.id);
+    if (!c) throw notFound('case', request.params.id);
+    return series(deps.store, c, deps.pack, await caseTenants(deps.store, c));
+  });
+
+  app.post('/cases/:id/transitions', {
+    onRequest: requireRole('analyst'),
+    schema: {
+      tags: ['cases'],
+      summary: 'Move a case: acknowledge | escalate | resolve | mark_false_positive (a note is required for the last two)',
+      description: 'open → acknowledged → escalated → resolved | false_positive; an illegal transition is 409. A higher level raised later reopens a closed case. The change and its audit entry are written in one step; then each of the case\'s alerts that allows the transition makes it too (webhooks get alert.updated; Alertmanager ends the alerts of a closed case).',
+      params: caseParams, body: transitionBody, response: { 200: caseViewSchema, ...errors(404, 409) },
+    },
+  }, async (request) => transitionCase(request.params.id, request.principal!, request.body.action, request.body.note, request.id, request.log));
+
+  app.post('/cases/:id/assign', {
+    onRequest: requireRole('analyst'),
+    schema: { tags: ['cases'], summary: 'Assign the case to an analyst (null: unassign)', params: caseParams, body: z.object({ assignee: actorSchema.nullable(), note: noteSchema }).strict(), response: { 200: caseViewSchema, ...errors(404) } },
+  }, async (request) => {
+    const principal = request.principal!;
+    const { assignee, note } = request.body;
+    return change(request.params.id, (c) => {
+      const at = now().toISOString();
+      const next: Case = { ...c, assignee, updatedAt: at, history: [...c.history, { at, action: 'assign', actor: principal.name, from: c.status, to: c.status, assignee, ...(note ? { note } : {}) }] };
+      return { next, audit: { actor: principal.name, action: 'case.assign', before: caseSummary(c), after: caseSummary(next), ...(note ? { note } : {}), requestId: request.id } };
+    });
+  });
+
+  app.post('/cases/:id/comments', {
+    onRequest: requireRole('analyst'),
+    schema: { tags: ['cases'], summary: 'Add a comment', params: caseParams, body: z.object({ text: z.string().trim().min(1).max(10_000) }).strict(), response: { 200: caseViewSchema, ...errors(404) } },
+  }, async (request) => {
+    const principal = request.principal!;
+    const { text } = request.body;
+    return change(request.params.id, (c) => {
+      const at = now().toISOString();
+      const next: Case = {
+        ...c, updatedAt: at, comments: [...c.comments, { id: randomUUID(), at, actor: principal.name, text }],
+        history: [...c.history, { at, action: 'comment', actor: principal.name, from: c.status, to: c.status, note: text }],
+      };
+      return { next, audit: { actor: principal.name, action: 'case.comment', before: caseSummary(c), after: caseSummary(next), note: text, requestId: request.id } };
+    });
+  });
+
+  app.put('/cases/:id/tags', {
+    onRequest: requireRole('analyst'),
+    schema: { tags: ['cases'], summary: "Replace the case's tags", params: caseParams, body: z.object({ tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ -')).max(32) }).strict(), response: { 200: caseViewSchema, ...errors(404) } },
+  }, async (request) => {
+    const principal = request.principal!;
+    const tags = [...new Set(request.body.tags)];
+    return change(request.params.id, (c) => {
+      const at = now().toISOString();
+      const next: Case = { ...c, tags, updatedAt: at, history: [...c.history, { at, action: 'tag', actor: principal.name, from: c.status, to: c.status, note: tags.join(', ') }] };
+      return { next, audit: { actor: principal.name, action: 'case.tag', before: caseSummary(c), after: caseSummary(next), requestId: request.id } };
+    });
+  });
+
+  app.post('/cases/acknowledge', {
+    onRequest: requireRole('analyst'),
+    schema: {
+      tags: ['cases'],
+      summary: 'Acknowledge several cases at once; each is applied (with its audit entry) or reported on its own',
+      body: z.object({ ids: z.array(caseParams.shape.id).min(1).max(200), note: noteSchema }).strict(),
+      response: { 200: z.object({ results: z.array(z.object({ id: z.string(), ok: z.boolean(), status: caseStatusSchema.nullable(), error: z.string().nullable() })) }), ...errors() },
+    },
+  }, async (request) => {
+    const results = [];
+    for (const id of [...new Set(request.body.ids)]) {
+      try {
+        const c = await transitionCase(id, request.principal!, 'acknowledge', request.body.note, request.id, request.log);
+        results.push({ id, ok: true, status: c.status, error: null });
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;
+        results.push({ id, ok: false, status: null, error: err.message });
+      }
+    }
+    return { results };
+  });
+};

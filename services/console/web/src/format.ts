@@ -1,0 +1,43 @@
+/** 1.23e25 → "1.23 × 10²⁵". */
+const SUP: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻' };
+export function ops(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  if (n === 0) return '0';
+  const e = Math.floor(Math.log10(Math.abs(n)));
+  const m = n / 10 ** e;
+  return `${m.toFixed(2)} × 10${String(e).split('').map((c) => SUP[c] ?? c).join('')}`;
+}
+
+export const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return new Date(iso).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+}
+
+export function day(iso: string | null | undefined): string {
+  return iso ? iso.slice(0, 10) : '—';
+}
+
+/** "in 3 d" / "5 h ago". */
+export function relative(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const ms = Date.parse(iso) - now;
+  const abs = Math.abs(ms);
+  const text = abs >= 86_400_000 ? `${Math.round(abs / 86_400_000)} d` : abs >= 3_600_000 ? `${Math.round(abs / 3_600_000)} h` : `${Math.max(1, Math.round(abs / 60_000))} min`;
+  return ms >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+export const RULE_LABEL: Record<string, string> = {
+  'frontier-approach': 'Frontier approach',
+  'tenant-approach': 'Tenant approach',
+  structuring: 'Structuring',
+  'lineage-laundering': 'Lineage laundering',
+  velocity: 'Velocity',
+  'large-untrusted-cluster': 'Large untrusted cluster',
+  'unverified-at-scale': 'Unverified at scale',
+  'parent-in-tier3': 'Parent in Tier 3',
+};
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export const STATUSES = ['open', 'acknowledged', 'escalated', 'resolved', 'false_positive'] as const;
+export const statusLabel = (s: string) => s.replace('_', ' ');
