@@ -21,6 +21,17 @@ export async function freshTopics<const L extends readonly string[]>(labels: L, 
   await admin.connect();
   try {
     await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ numPartitions: 3, replicationFactor: 1, ...options, topic })) });
+    // A KRaft broker under load may still answer "does not host this topic-partition" for a moment
+    // after the leaders are elected: wait until its metadata serves every new topic.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: names });
+        if (topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) break;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
     await admin.disconnect();
   }

@@ -1,3 +1,4 @@
+import type { Admin, ITopicMetadata } from 'kafkajs';
 import { internals, type KafkaClient } from './client.js';
 import { toKafkaPortError } from './errors.js';
 import { topicSpecSchema, validateOptions } from './options.js';
@@ -52,7 +53,7 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
     }
     const present = specs.filter((s) => names.has(s.topic));
     if (present.length > 0) {
-      const { topics } = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+      const { topics } = await metadataOf(admin, present.map((s) => s.topic));
       for (const spec of present) {
         result.existing.push(spec.topic);
         const partitions = topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
@@ -66,6 +67,22 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
     throw toKafkaPortError('KAFKA_TOPIC', 'ensuring topics failed', err, { topics: specs.map((s) => s.topic) });
   }
   return result;
+}
+
+/**
+ * Topic metadata, retried for a few seconds on the retriable "does not host this topic-partition"
+ * that a KRaft broker under load answers shortly after a topic was created.
+ */
+async function metadataOf(admin: Admin, topics: string[]): Promise<{ topics: ITopicMetadata[] }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await admin.fetchTopicMetadata({ topics });
+    } catch (err) {
+      const retriable = (err as { retriable?: unknown }).retriable === true;
+      if (!retriable || attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 /** Deletes the topics that exist among `topics` (for scripts removing a run's data); returns those deleted. */
