@@ -55,3 +55,5 @@ export { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
 export { usageEvent, waitFor, type UsageEventSpec } from './events.js';
 export { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 export { freePort } from './ports.js';
+export { makeTestCertificates, type TestCertificates } from './tls.js';
+export { startSecureKafka, startSecureRedis, startSecureRedisCluster, type SecureKafka, type SecureRedis, type SecureRedisCluster, type SecureRedisOptions } from './secure-servers.js';

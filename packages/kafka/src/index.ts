@@ -15,3 +15,4 @@ export {
 } from './consumer.js';
 export { consumerLag, type PartitionLag } from './lag.js';
 export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, type KafkaErrorCode } from './errors.js';
+export { verifyKafkaConnection, isTlsFailure, type VerifyResult } from './verify.js';
