@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ROOT } from './services.js';
 
 function requireTool(name: string, install: string): void {
@@ -24,6 +25,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 describe('docker-compose.yml', () => {
@@ -61,6 +63,29 @@ describe('deploy/k8s', () => {
       const Model = MODELS[`${o.apiVersion}/${o.kind}`];
       expect(Model, `no schema for ${o.apiVersion} ${o.kind}`).toBeDefined();
       expect(() => new Model!(o as never).validate(), `${o.kind}/${o.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it('lets only Prometheus reach the ops ports of the ingest and the notifier', () => {
+    const build = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    type Policy = { kind: string; metadata: { name: string }; spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from?: unknown[]; ports: { port: number }[] }[] } };
+    type Deploy = { kind: string; metadata: { name: string }; spec: { template: { spec: { containers: { ports: { containerPort: number }[] }[] } } } };
+    const objects = parseAllDocuments(build.stdout).map((d) => d.toJS() as Policy & Deploy);
+    for (const name of ['ingest', 'notifier']) {
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `flopwatch-${name}`)!;
+      const opsPort = deployment.spec.template.spec.containers[0]!.ports[0]!.containerPort;
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.spec.podSelector.matchLabels['app.kubernetes.io/name'] === `flopwatch-${name}`);
+      expect(policies, name).toHaveLength(1);
+      const [policy] = policies;
+      expect(policy!.spec.policyTypes).toEqual(['Ingress']);
+      // One rule: from Prometheus pods only, to the ops port only.
+      expect(policy!.spec.ingress).toEqual([
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+          ports: [{ protocol: 'TCP', port: opsPort }],
+        },
+      ]);
     }
   });
 

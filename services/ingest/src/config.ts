@@ -41,6 +41,12 @@ export const ingestConfigSchema = z.object({
   MAX_MESSAGE_BYTES: envInt({ min: 1024, max: 16 * 1024 * 1024, default: 1024 * 1024 }),
   /** A job silent this long stops counting toward the H100-equivalents its tenant holds. */
   ACTIVE_WINDOW: envDuration({ min: 60_000, default: 15 * 60_000 }),
+  /**
+   * Per-subject series on /metrics (`flopwatch_subject_threshold_ratio`, `…_projected_crossing_timestamp_seconds`):
+   * subject ids with their threshold ratios are investigation data. The dashboards' subject panels need
+   * them; turn them off where the ops port is reachable by more than Prometheus.
+   */
+  METRICS_SUBJECTS: envBoolean(true),
   /** Where /metrics, /healthz and /readyz listen. */
   OPS_HOST: z.string().default('127.0.0.1'),
   /** Port of the /metrics, /healthz and /readyz listener (0: any free port). */

@@ -42,6 +42,7 @@ try {
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     partitionConcurrency: config.PARTITION_CONCURRENCY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
+    metricsSubjects: config.METRICS_SUBJECTS,
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => ingest.readiness(), log });
   shutdown.add('ops-server', () => ops.close());

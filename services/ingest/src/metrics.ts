@@ -33,6 +33,11 @@ export interface ScrapeSamples {
   levels: readonly number[];
   /** Subjects given their own fraction and projected-crossing series (highest fractions first). */
   topSubjects?: number;
+  /**
+   * Whether the per-subject series exist at all (METRICS_SUBJECTS): they name subjects under investigation,
+   * so a deployment whose metrics port is not private turns them off. Default true.
+   */
+  subjects?: boolean;
 }
 
 /**
@@ -42,6 +47,7 @@ export interface ScrapeSamples {
  */
 export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) {
   const registers = [registry];
+  const subjectRegisters = samples.subjects === false ? [] : registers;
   const topSubjects = samples.topSubjects ?? 50;
   const errors = new Counter({ name: 'flopwatch_ingest_scrape_errors_total', help: 'Scrape-time samples that failed (their gauges are left empty), by sample.', labelNames: ['sample'], registers });
   for (const sample of ['lag', 'exposure']) errors.inc({ sample }, 0);
@@ -105,7 +111,7 @@ export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) 
       name: 'flopwatch_subject_threshold_ratio',
       help: `Operations over the rule's threshold, for the ${topSubjects} highest subjects past the lowest alert level.`,
       labelNames: ['rule', 'scope', 'subject', 'tier'],
-      registers,
+      registers: subjectRegisters,
       async collect() {
         this.reset();
         const snap = await exposure();
@@ -116,7 +122,7 @@ export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) 
       name: 'flopwatch_subject_projected_crossing_timestamp_seconds',
       help: 'When the trailing-24 h burn rate takes a subject to its threshold (Unix time), for the same subjects as flopwatch_subject_threshold_ratio.',
       labelNames: ['rule', 'scope', 'subject', 'tier'],
-      registers,
+      registers: subjectRegisters,
       async collect() {
         this.reset();
         const snap = await exposure();
