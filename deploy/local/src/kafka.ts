@@ -64,9 +64,16 @@ interface Resolved {
 
 const resolve = (o: KafkaOptions): Resolved => {
   const env = o.env ?? process.env;
+  const envPort = (name: string): number | undefined => {
+    const v = env[name]?.trim();
+    if (!v) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65_535) throw new InfraError(`${name} must be a port number (got ${JSON.stringify(v)})`);
+    return Number(v);
+  };
   return {
-    port: o.port ?? 9092,
-    controllerPort: o.controllerPort ?? 9093,
+    // FLOPWATCH_KAFKA_PORT / _CONTROLLER_PORT: a second broker beside the usual one (CI runs 3.9 there).
+    port: o.port ?? envPort('FLOPWATCH_KAFKA_PORT') ?? 9092,
+    controllerPort: o.controllerPort ?? envPort('FLOPWATCH_KAFKA_CONTROLLER_PORT') ?? 9093,
     version: o.version ?? kafkaVersion(env),
     sasl: o.sasl,
     tls: o.tls,
