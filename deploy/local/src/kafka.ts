@@ -129,6 +129,26 @@ export async function kafkaAnswers(port: number, timeoutMs = 3000): Promise<bool
   }
 }
 
+/**
+ * True when the broker on 127.0.0.1:port can create (and delete) a topic: a fresh broker answers metadata
+ * requests a moment before its controller takes topic requests, and tests create topics at once.
+ */
+async function kafkaAcceptsTopics(port: number): Promise<boolean> {
+  const kafka = new Kafka({ clientId: 'flopwatch-infra-probe', brokers: [`127.0.0.1:${port}`], connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const topic = `flopwatch-infra-probe-${randomBytes(4).toString('hex')}`;
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.deleteTopics({ topics: [topic] });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 function requirePrerequisites(): void {
   const missing: string[] = [];
   if (!commandWorks('java', ['-version'])) missing.push('Java 17+ (e.g. `apt-get install openjdk-17-jre-headless`)');
@@ -362,8 +382,8 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaStatu
   let dots = 0;
   while (Date.now() < deadline) {
     if (exited !== null) throw new InfraError(`the Kafka broker exited with code ${exited} while starting; see ${p.logFile}`);
-    if (await kafkaAnswers(r.port, 2000)) {
-      r.log(`Kafka is ready on 127.0.0.1:${r.port}`);
+    if ((await kafkaAnswers(r.port, 2000)) && (await kafkaAcceptsTopics(r.port))) {
+      r.log(`Kafka ${r.version} is ready on 127.0.0.1:${r.port}`);
       return { brokers: `127.0.0.1:${r.port}`, answering: true, pid: child.pid, logFile: p.logFile };
     }
     if (++dots % 5 === 0) r.log(`  … waiting for the broker to answer (${Math.round((deadline - Date.now()) / 1000)} s left)`);

@@ -68,13 +68,20 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
   return result;
 }
 
-/** Deletes the topics that exist among `topics` (for scripts removing a run's data); returns those deleted. */
+/** Deletes the topics that exist among `topics` (for scripts removing a run's data) and waits until they are gone; returns those deleted. */
 export async function deleteTopics(client: KafkaClient, topics: string[]): Promise<string[]> {
   const admin = await client[internals].admin();
   try {
     const existing = new Set(await admin.listTopics());
     const doomed = topics.filter((t) => existing.has(t));
     if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+    // Deletion completes on the controller before every broker's metadata forgets the topic: wait (up
+    // to 10 s) until the names are gone, so a caller may create them afresh at once.
+    for (let i = 0; i < 100 && doomed.length > 0; i++) {
+      const left = new Set(await admin.listTopics());
+      if (!doomed.some((t) => left.has(t))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     return doomed;
   } catch (err) {
     throw toKafkaPortError('KAFKA_TOPIC', 'deleting topics failed', err, { topics });
