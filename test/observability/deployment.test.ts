@@ -2,7 +2,7 @@
 // file, and kustomize's assembly of deploy/k8s with every object validated against the Kubernetes
 // OpenAPI schemas (kubernetes-models).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,7 +89,68 @@ describe('deploy/k8s', () => {
     }
   });
 
+  it('pins every image to a tag that is not latest', () => {
+    const build = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    const images = [...build.stdout.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!);
+    expect(images).toHaveLength(3);
+    for (const image of images) expect(image).toMatch(/^[^:@\s]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/);
+  });
+
   it('ships the same policy pack as deploy/policy', () => {
     expect(readFileSync(`${ROOT}deploy/k8s/policy/default.yaml`, 'utf8')).toBe(readFileSync(`${ROOT}deploy/policy/default.yaml`, 'utf8'));
+  });
+});
+
+describe('deploy/k8s/monitoring (prometheus-operator and the Grafana sidecar)', () => {
+  type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
+  const build = () => {
+    const out = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s/monitoring`], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+  };
+  const base = () => {
+    const out = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+  };
+
+  it('has a ServiceMonitor per service, each selecting a Service of deploy/k8s by label and a port that Service names', () => {
+    requireTool('kubectl', 'apt-get install -y kubernetes-client');
+    const services = base().filter((o) => o.kind === 'Service') as (Obj & { spec: { ports: { name: string }[] } })[];
+    const monitors = build().filter((o) => o.kind === 'ServiceMonitor') as (Obj & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } })[];
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['flopwatch-api', 'flopwatch-ingest', 'flopwatch-notifier']);
+    for (const m of monitors) {
+      expect(m.apiVersion).toBe('monitoring.coreos.com/v1');
+      const selected = services.filter((s) => Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
+      expect(selected, m.metadata.name).toHaveLength(1);
+      for (const e of m.spec.endpoints) {
+        expect(selected[0]!.spec.ports.map((p) => p.name), m.metadata.name).toContain(e.port);
+        expect(e.path).toBe('/metrics');
+      }
+    }
+  });
+
+  it('carries the operator rules as a PrometheusRule equal to deploy/prometheus/rules, accepted by promtool', () => {
+    const rule = build().find((o) => o.kind === 'PrometheusRule')!;
+    expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+    const file = parseAllDocuments(readFileSync(`${ROOT}deploy/prometheus/rules/flopwatch-operators.yml`, 'utf8'))[0]!.toJS() as { groups: unknown[] };
+    expect(rule.spec!.groups).toEqual(file.groups);
+    const dir = mkdtempSync(join(tmpdir(), 'flopwatch-promrule-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), JSON.stringify({ groups: rule.spec!.groups }));
+      const check = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8' });
+      expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ships the dashboards, equal to deploy/grafana/dashboards, in a ConfigMap the Grafana sidecar picks up', () => {
+    const cm = build().find((o) => o.kind === 'ConfigMap')!;
+    expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    const files = readdirSync(`${ROOT}deploy/grafana/dashboards`).filter((f) => f.endsWith('.json')).sort();
+    expect(Object.keys(cm.data!).sort()).toEqual(files);
+    for (const f of files) expect(cm.data![f], f).toBe(readFileSync(`${ROOT}deploy/grafana/dashboards/${f}`, 'utf8'));
   });
 });
