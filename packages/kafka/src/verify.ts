@@ -69,7 +69,7 @@ export async function verifyKafkaConnection(client: KafkaClient): Promise<Verify
       throw new KafkaPortError('KAFKA_TLS', `${name}: TLS handshake failed (${tls.code}: ${tls.message?.replace(/^Connection error: /, '')}); check KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE`, { retryable: false, details });
     }
     const message = chain.map((l) => l.message ?? '').find((m) => m.length > 0) ?? String(err);
-    if (chain.some((l) => /closed by the server|closed connection|Connection closed|ECONNRESET/i.test(l.message ?? '') || l.code === 'ECONNRESET')) {
+    if (chain.some((l) => /closed by the server|closed connection|Connection closed/i.test(l.message ?? ''))) {
       throw new KafkaPortError('KAFKA_AUTH', `${name}: the broker closed every connection (${message}); it probably expects TLS or SASL: check KAFKA_TLS and KAFKA_SASL_MECHANISM`, { retryable: false, details });
     }
     return { ok: false, transient: `${name}: ${message}` };
