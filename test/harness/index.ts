@@ -20,7 +20,21 @@ export async function freshTopics<const L extends readonly string[]>(labels: L, 
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ numPartitions: 3, replicationFactor: 1, ...options, topic })) });
+    await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ numPartitions: 3, replicationFactor: 1, ...options, topic })) }).catch(async (err: unknown) => {
+      // Created, but a busy fresh KRaft broker's metadata does not list them yet and kafkajs does not
+      // retry UNKNOWN_TOPIC_OR_PARTITION: wait for every partition's leader here.
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const ok = await admin
+          .fetchTopicMetadata({ topics: names })
+          .then(({ topics }) => topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+          .catch(() => false);
+        if (ok) return;
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
   } finally {
     await admin.disconnect();
   }
