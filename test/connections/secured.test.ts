@@ -162,6 +162,31 @@ describe('Redis with a password and TLS', () => {
     expect(authErr.message).not.toContain('wrong-one');
   });
 
+  it('logs in as an ACL user (REDIS_USERNAME) and refuses an unknown one', async () => {
+    const admin = connectRedis({ url: redisAuth.url, security: { password: REDIS_PASSWORD } });
+    admin.on('error', () => {});
+    const user = uniqueId('acl').replace(/[^a-z0-9-]/g, '');
+    try {
+      await admin.call('ACL', 'SETUSER', user, 'on', '>acl-Pa55word', '~*', '&*', '+@all');
+      const asUser = connectRedis({ url: redisAuth.url, security: redisEnv({ REDIS_URL: redisAuth.url, REDIS_USERNAME: user, REDIS_PASSWORD: 'acl-Pa55word' }) });
+      asUser.on('error', () => {});
+      try {
+        expect(await verifyRedisConnection(asUser, redisAuth.url)).toBe(true);
+        expect(await asUser.call('ACL', 'WHOAMI')).toBe(user);
+      } finally {
+        asUser.disconnect();
+      }
+      const stranger = connectRedis({ url: redisAuth.url, security: redisEnv({ REDIS_URL: redisAuth.url, REDIS_USERNAME: 'nobody-here', REDIS_PASSWORD: 'acl-Pa55word' }) });
+      stranger.on('error', () => {});
+      const err = (await verifyRedisConnection(stranger, redisAuth.url).catch((e: unknown) => e)) as RedisConnectionError;
+      stranger.disconnect();
+      expect(err.code).toBe('REDIS_AUTH');
+    } finally {
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    }
+  });
+
   it('refuses a missing password (NOAUTH) at once rather than retrying', async () => {
     const none = connectRedis({ url: redisAuth.url });
     none.on('error', () => {});
