@@ -302,6 +302,20 @@ describe('the ingest process on secured connections', () => {
     for (const secret of ['alice-Pa55word', 'admin-S3cret', REDIS_PASSWORD]) expect(output).not.toContain(secret);
   });
 
+  it('joins its group over mutual TLS (KAFKA_TLS_* files) and stops cleanly', async () => {
+    const { env } = base();
+    for (const k of ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) delete env[k];
+    const proc = spawnIngest({ ...env, KAFKA_BROKERS: kafka.tls, KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: certs.ca, KAFKA_TLS_CERT_FILE: certs.clientCert, KAFKA_TLS_KEY_FILE: certs.clientKey });
+    try {
+      await waitFor(() => proc.lines.some((l) => l.includes('ingest ready')) || proc.child.exitCode !== null, { timeoutMs: 60_000, what: 'the ingest to start over TLS' });
+      expect(proc.child.exitCode, proc.lines.join('\n')).toBeNull();
+    } finally {
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    }
+    expect(proc.lines.join('\n')).not.toContain('BEGIN PRIVATE KEY');
+  });
+
   const cases: { what: string; change: Record<string, string>; expected: RegExp }[] = [
     {
       what: 'a wrong SCRAM password',
