@@ -1,5 +1,6 @@
 // Kafka and Redis from testcontainers, for machines with a container runtime (Docker, Podman, …).
 import type { StartedTestContainer } from 'testcontainers';
+import { kafkaVersion } from '@flopwatch/local';
 
 export interface ContainerInfra {
   kafkaBrokers: string[];
@@ -22,7 +23,8 @@ export async function startContainers(): Promise<ContainerInfra> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { RedisContainer } = await import('@testcontainers/redis');
   const started: StartedTestContainer[] = [];
-  const kafka = await new KafkaContainer('apache/kafka:3.9.1').withKraft().start();
+  // The same Apache Kafka version the launcher runs (FLOPWATCH_KAFKA_VERSION, default 4.x).
+  const kafka = await new KafkaContainer(`apache/kafka:${kafkaVersion()}`).withKraft().start();
   started.push(kafka);
   const redis = await new RedisContainer('redis:7.4').start();
   started.push(redis);

@@ -16,16 +16,48 @@ const DASHBOARDS_DIR = `${ROOT}deploy/grafana/dashboards`;
 const ruleFiles = readdirSync(RULES_DIR).filter((f) => f.endsWith('.yml')).map((f) => `${RULES_DIR}/${f}`);
 
 interface Panel {
+  id: number;
   title: string;
-  targets?: { expr: string; refId: string }[];
+  type: string;
+  datasource?: { type: string; uid: string };
+  targets?: { expr: string; refId: string; datasource?: { uid: string } }[];
+  fieldConfig?: { overrides?: { matcher: { options: string }; properties: { id: string; value: unknown }[] }[] };
+}
+interface Variable {
+  name: string;
+  type: string;
+  query: string | { query: string };
+  includeAll?: boolean;
+  allValue?: string;
+}
+interface Dashboard {
+  title: string;
+  panels: Panel[];
+  templating: { list: Variable[] };
+  __inputs?: { name: string; type: string; pluginId: string }[];
 }
 const dashboards = readdirSync(DASHBOARDS_DIR)
   .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ file: f, ...(JSON.parse(readFileSync(`${DASHBOARDS_DIR}/${f}`, 'utf8')) as { title: string; panels: Panel[] }) }));
+  .map((f) => ({ file: f, ...(JSON.parse(readFileSync(`${DASHBOARDS_DIR}/${f}`, 'utf8')) as Dashboard) }));
 const panelQueries = dashboards.flatMap((d) => d.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `${d.title} / ${p.title} / ${t.refId}`, expr: t.expr }))));
 
-// Grafana's interval variables, as Grafana would expand them for a 1 s scrape over a short range.
-const expandGrafana = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s').replaceAll('$__range', '5m');
+// Grafana's interval variables, as Grafana would expand them for a 1 s scrape over a short range, and the
+// dashboards' own variables at their default "All" (each variable's allValue, `.*`).
+const ALL_VALUES = new Map(dashboards.flatMap((d) => d.templating.list.filter((v) => v.includeAll).map((v) => [v.name, v.allValue ?? '.*'] as const)));
+const expandGrafana = (expr: string) =>
+  [...ALL_VALUES].reduce(
+    (e, [name, all]) => e.replaceAll(`\${${name}}`, all).replace(new RegExp(`\\$${name}\\b`, 'g'), all),
+    expr.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s').replaceAll('$__range', '5m'),
+  );
+// A variable's `label_values(selector, label)` as the PromQL Grafana's data source asks for it.
+const labelValuesQuery = (q: string): { expr: string; label: string } => {
+  const m = /^label_values\((.+),\s*(\w+)\)$/.exec(q.trim());
+  if (!m) throw new Error(`not a label_values() query: ${q}`);
+  return { expr: `group by (${m[2]}) (${m[1]})`, label: m[2]! };
+};
+const variableQueries = dashboards.flatMap((d) =>
+  d.templating.list.filter((v) => v.type === 'query').map((v) => ({ where: `${d.title} / $${v.name}`, ...labelValuesQuery(typeof v.query === 'string' ? v.query : v.query.query) })),
+);
 
 // An alert expression returns series only while it fires. `op bool N` keeps every series (0 or 1),
 // so the measure behind each comparison is shown to exist without the alert having to fire.
@@ -165,6 +197,12 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     if (expectsData(expr)) expect(result.length, `no data for ${expr}`).toBeGreaterThan(0);
   });
 
+  it.each(variableQueries)('template variable lists values: $where', async ({ expr, label }) => {
+    const { result } = await prometheus.query(expandGrafana(expr));
+    expect(result.length, expr).toBeGreaterThan(0);
+    for (const r of result as { metric: Record<string, string> }[]) expect(r.metric[label]).toBeTruthy();
+  });
+
   it('loads every rule, evaluates it without error, and each expression returns data', async () => {
     await waitFor(async () => {
       const groups = await ruleGroups();
@@ -212,4 +250,31 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     const body = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; query: string; health: string; lastError?: string }[] }[] } };
     return body.data.groups;
   }
+});
+
+describe('dashboards are portable into an existing Grafana', () => {
+  it.each(dashboards)('$file: every panel and query uses the ${datasource} variable, offered as an import input', (d) => {
+    expect(d.__inputs).toEqual([expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' })]);
+    expect(d.templating.list.find((v) => v.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    const text = JSON.stringify(d);
+    expect(text).not.toContain('flopwatch-prometheus');
+    for (const p of d.panels) {
+      expect(p.datasource?.uid, p.title).toBe('${datasource}');
+      for (const t of p.targets ?? []) expect(t.datasource?.uid ?? '${datasource}', `${p.title} / ${t.refId}`).toBe('${datasource}');
+    }
+  });
+
+  it('the compliance overview filters by tier, rule and subject, projects crossings, and links subjects to their console case', () => {
+    const d = dashboards.find((x) => x.file === 'compliance-overview.json')!;
+    expect(d.templating.list.map((v) => v.name)).toEqual(expect.arrayContaining(['datasource', 'tier', 'rule', 'subject']));
+    const subjectPanels = d.panels.filter((p) => (p.targets ?? []).some((t) => t.expr.includes('flopwatch_subject_')));
+    expect(subjectPanels.length).toBeGreaterThanOrEqual(2);
+    for (const p of subjectPanels) {
+      for (const t of p.targets!) expect(t.expr, p.title).toMatch(/subject=~"\$subject"/);
+      const links = p.fieldConfig?.overrides?.find((o) => o.matcher.options === 'subject')?.properties.find((x) => x.id === 'links')?.value as { url: string }[];
+      expect(links?.[0]?.url, p.title).toBe('${console_url}/console/#/cases/${__data.fields.case}');
+    }
+    const projected = d.panels.find((p) => /projected crossings/i.test(p.title));
+    expect(projected?.targets?.[0]?.expr).toContain('flopwatch_subject_projected_crossing_timestamp_seconds');
+  });
 });

@@ -2,7 +2,7 @@
 // file, and kustomize's assembly of deploy/k8s with every object validated against the Kubernetes
 // OpenAPI schemas (kubernetes-models).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ROOT } from './services.js';
 
 function requireTool(name: string, install: string): void {
@@ -24,6 +25,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 describe('docker-compose.yml', () => {
@@ -77,7 +79,91 @@ describe('deploy/k8s', () => {
     }
   });
 
+  it('lets only Prometheus reach the ops ports of the ingest and the notifier', () => {
+    const build = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    type Policy = { kind: string; metadata: { name: string }; spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from?: unknown[]; ports: { port: number }[] }[] } };
+    type Deploy = { kind: string; metadata: { name: string }; spec: { template: { spec: { containers: { ports: { containerPort: number }[] }[] } } } };
+    const objects = parseAllDocuments(build.stdout).map((d) => d.toJS() as Policy & Deploy);
+    for (const name of ['ingest', 'notifier']) {
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `flopwatch-${name}`)!;
+      const opsPort = deployment.spec.template.spec.containers[0]!.ports[0]!.containerPort;
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.spec.podSelector.matchLabels['app.kubernetes.io/name'] === `flopwatch-${name}`);
+      expect(policies, name).toHaveLength(1);
+      const [policy] = policies;
+      expect(policy!.spec.policyTypes).toEqual(['Ingress']);
+      // One rule: from Prometheus pods only, to the ops port only.
+      expect(policy!.spec.ingress).toEqual([
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+          ports: [{ protocol: 'TCP', port: opsPort }],
+        },
+      ]);
+    }
+  });
+
+  it('pins every image to a tag that is not latest', () => {
+    const build = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    const images = [...build.stdout.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!);
+    expect(images).toHaveLength(3);
+    for (const image of images) expect(image).toMatch(/^[^:@\s]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/);
+  });
+
   it('ships the same policy pack as deploy/policy', () => {
     expect(readFileSync(`${ROOT}deploy/k8s/policy/default.yaml`, 'utf8')).toBe(readFileSync(`${ROOT}deploy/policy/default.yaml`, 'utf8'));
+  });
+});
+
+describe('deploy/k8s/monitoring (prometheus-operator and the Grafana sidecar)', () => {
+  type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
+  const build = () => {
+    const out = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s/monitoring`], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+  };
+  const base = () => {
+    const out = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+  };
+
+  it('has a ServiceMonitor per service, each selecting a Service of deploy/k8s by label and a port that Service names', () => {
+    requireTool('kubectl', 'apt-get install -y kubernetes-client');
+    const services = base().filter((o) => o.kind === 'Service') as (Obj & { spec: { ports: { name: string }[] } })[];
+    const monitors = build().filter((o) => o.kind === 'ServiceMonitor') as (Obj & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } })[];
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['flopwatch-api', 'flopwatch-ingest', 'flopwatch-notifier']);
+    for (const m of monitors) {
+      expect(m.apiVersion).toBe('monitoring.coreos.com/v1');
+      const selected = services.filter((s) => Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
+      expect(selected, m.metadata.name).toHaveLength(1);
+      for (const e of m.spec.endpoints) {
+        expect(selected[0]!.spec.ports.map((p) => p.name), m.metadata.name).toContain(e.port);
+        expect(e.path).toBe('/metrics');
+      }
+    }
+  });
+
+  it('carries the operator rules as a PrometheusRule equal to deploy/prometheus/rules, accepted by promtool', () => {
+    const rule = build().find((o) => o.kind === 'PrometheusRule')!;
+    expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+    const file = parseAllDocuments(readFileSync(`${ROOT}deploy/prometheus/rules/flopwatch-operators.yml`, 'utf8'))[0]!.toJS() as { groups: unknown[] };
+    expect(rule.spec!.groups).toEqual(file.groups);
+    const dir = mkdtempSync(join(tmpdir(), 'flopwatch-promrule-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), JSON.stringify({ groups: rule.spec!.groups }));
+      const check = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8' });
+      expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ships the dashboards, equal to deploy/grafana/dashboards, in a ConfigMap the Grafana sidecar picks up', () => {
+    const cm = build().find((o) => o.kind === 'ConfigMap')!;
+    expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    const files = readdirSync(`${ROOT}deploy/grafana/dashboards`).filter((f) => f.endsWith('.json')).sort();
+    expect(Object.keys(cm.data!).sort()).toEqual(files);
+    for (const f of files) expect(cm.data![f], f).toBe(readFileSync(`${ROOT}deploy/grafana/dashboards/${f}`, 'utf8'));
   });
 });

@@ -1,6 +1,7 @@
-import { Kafka, type Admin, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import type { KafkaSecurity } from '@flopwatch/runtime';
 import { toKafkaPortError } from './errors.js';
 import { kafkaLogLevel, pinoLogCreator } from './log-creator.js';
 import { clientOptionsSchema, validateOptions } from './options.js';
@@ -12,6 +13,8 @@ export interface ClientInternals {
   kafka: Kafka;
   /** A connected admin client, created on first use and closed with the client. */
   admin(): Promise<Admin>;
+  /** A separate kafkajs client with the same connection settings and a small retry budget (start-up probes). */
+  probe(): Kafka;
   /** Registers something to close with the client; returns a function that unregisters it. */
   track(close: () => Promise<void>): () => void;
 }
@@ -20,7 +23,11 @@ export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** TLS and SASL from configuration (`kafkaSecurity(config)` of @flopwatch/runtime). */
+  security?: KafkaSecurity;
+  /** Raw kafkajs TLS options; `security` is the usual way. */
   ssl?: boolean | ConnectionOptions;
+  /** Raw kafkajs SASL options; `security` is the usual way. */
   sasl?: SASLOptions;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -32,6 +39,8 @@ export interface KafkaClientOptions {
 export interface KafkaClient {
   readonly clientId: string;
   readonly brokers: readonly string[];
+  /** How the client authenticates (no secrets), for log lines and error messages. */
+  readonly security: { tls: boolean; sasl: string | null; username?: string };
   readonly log: Logger;
   readonly [internals]: ClientInternals;
   /** Closes the shared admin and every producer and consumer created from this client. */
@@ -42,13 +51,18 @@ export interface KafkaClient {
 export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   validateOptions('Kafka client', clientOptionsSchema, options);
   const log = options.logger.child({ component: 'kafka' });
-  const kafka = new Kafka({
+  const ssl = options.ssl ?? (options.security?.tls ? tlsOptions(options.security.tls) : undefined);
+  const sasl: SASLOptions | undefined = options.sasl ?? (options.security?.sasl as SASLOptions | undefined);
+  const connection = {
     clientId: options.clientId,
     brokers: options.brokers,
-    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
-    ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(sasl === undefined ? {} : { sasl }),
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
+  };
+  const kafka = new Kafka({
+    ...connection,
     logLevel: kafkaLogLevel(log),
     logCreator: pinoLogCreator(log),
     retry: {
@@ -65,6 +79,7 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   const client: KafkaClient = {
     clientId: options.clientId,
     brokers: [...options.brokers],
+    security: { tls: ssl !== undefined && ssl !== false, sasl: sasl?.mechanism ?? null, ...(sasl && 'username' in sasl ? { username: sasl.username } : {}) },
     log,
     [internals]: {
       kafka,
@@ -81,6 +96,9 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
         })();
         return admin;
       },
+      probe() {
+        return new Kafka({ ...connection, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
+      },
       track(close) {
         closers.add(close);
         return () => void closers.delete(close);
@@ -96,4 +114,10 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
     },
   };
   return client;
+}
+
+/** kafkajs TLS options from PEM material; with no CA the system's trusted CAs apply. */
+function tlsOptions(tls: { ca?: string; cert?: string; key?: string }): ConnectionOptions | true {
+  if (!tls.ca && !tls.cert) return true;
+  return { ...(tls.ca ? { ca: [tls.ca] } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) };
 }

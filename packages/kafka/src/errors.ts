@@ -3,6 +3,8 @@ import { AppError, type AppErrorOptions } from '@flopwatch/runtime';
 export const KAFKA_ERROR_CODES = [
   'KAFKA_OPTIONS', // invalid options passed to a factory
   'KAFKA_CONNECT', // could not connect to the cluster
+  'KAFKA_AUTH', // SASL rejected the credentials, or the broker expects TLS/SASL the client does not use
+  'KAFKA_TLS', // the TLS handshake failed (unknown CA, wrong host, missing client certificate)
   'KAFKA_SEND', // a produce request failed
   'KAFKA_TOPIC', // topic administration failed
   'KAFKA_TOPIC_NOT_FOUND', // the topic does not exist (and is not auto-created)

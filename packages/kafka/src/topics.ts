@@ -1,4 +1,4 @@
-import type { Admin, ITopicMetadata } from 'kafkajs';
+import type { ITopicMetadata } from 'kafkajs';
 import { internals, type KafkaClient } from './client.js';
 import { toKafkaPortError } from './errors.js';
 import { topicSpecSchema, validateOptions } from './options.js';
@@ -35,17 +35,26 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
     for (const spec of missing) {
       // One topic per request: another instance may create the same topic concurrently, and
       // kafkajs answers `false` (not an error) only when every topic of the request already existed.
-      const created = await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic: spec.topic,
-            numPartitions: spec.partitions,
-            replicationFactor: spec.replicationFactor ?? -1,
-            configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
-          },
-        ],
-      });
+      const created = await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: [
+            {
+              topic: spec.topic,
+              numPartitions: spec.partitions,
+              replicationFactor: spec.replicationFactor ?? -1,
+              configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        })
+        .catch(async (err: unknown) => {
+          // The topic was created, but kafkajs' wait for leaders asked a broker whose metadata does
+          // not list it yet (a busy KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION, which kafkajs
+          // does not retry): wait for the leaders here instead.
+          if (!isUnknownTopic(err)) throw err;
+          await waitForLeaders(admin, spec.topic, err);
+          return true;
+        });
       if (created) {
         result.created.push(spec.topic);
         log.info({ topic: spec.topic, partitions: spec.partitions }, 'topic created');
@@ -85,15 +94,47 @@ async function metadataOf(admin: Admin, topics: string[]): Promise<{ topics: ITo
   }
 }
 
-/** Deletes the topics that exist among `topics` (for scripts removing a run's data); returns those deleted. */
+/** Deletes the topics that exist among `topics` (for scripts removing a run's data) and waits until they are gone; returns those deleted. */
 export async function deleteTopics(client: KafkaClient, topics: string[]): Promise<string[]> {
   const admin = await client[internals].admin();
   try {
     const existing = new Set(await admin.listTopics());
     const doomed = topics.filter((t) => existing.has(t));
     if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+    // Deletion completes on the controller before every broker's metadata forgets the topic: wait (up
+    // to 10 s) until the names are gone, so a caller may create them afresh at once.
+    for (let i = 0; i < 100 && doomed.length > 0; i++) {
+      const left = new Set(await admin.listTopics());
+      if (!doomed.some((t) => left.has(t))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     return doomed;
   } catch (err) {
     throw toKafkaPortError('KAFKA_TOPIC', 'deleting topics failed', err, { topics });
   }
+}
+
+type Admin = Awaited<ReturnType<KafkaClient[typeof internals]['admin']>>;
+
+function isUnknownTopic(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; typeof e === 'object' && e !== null && i < 10; i++) {
+    const shape = e as { type?: string; cause?: unknown; originalError?: unknown };
+    if (shape.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    e = shape.originalError ?? shape.cause;
+  }
+  return false;
+}
+
+/** Polls the topic's metadata (up to 30 s) until every partition has a leader; rethrows `original` otherwise. */
+async function waitForLeaders(admin: Admin, topic: string, original: unknown): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const ok = await admin
+      .fetchTopicMetadata({ topics: [topic] })
+      .then(({ topics }) => (topics[0]?.partitions.length ?? 0) > 0 && topics[0]!.partitions.every((p) => p.leader >= 0))
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw original;
 }

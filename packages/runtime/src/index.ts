@@ -5,6 +5,8 @@ export { redactConfig, redactUrlPassword, REDACTED, SECRET_KEY_PATTERN } from '.
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions, type Readiness } from './ops-server.js';
-export { createShutdown, installSignalHandlers, type Shutdown, type ShutdownOptions, type ShutdownResult, type CloseFn, type SignalTarget, type SignalHandlerOptions } from './shutdown.js';
+export { createShutdown, installSignalHandlers, installCrashHandlers, type CrashTarget, type CrashHandlerOptions, type Shutdown, type ShutdownOptions, type ShutdownResult, type CloseFn, type SignalTarget, type SignalHandlerOptions } from './shutdown.js';
 export { backoff, retry, sleep, type BackoffOptions, type RetryOptions } from './backoff.js';
 export { reportStartupFailure } from './startup.js';
+export { kafkaSecurityEnv, redisSecurityEnv, kafkaSecurity, redisSecurity, SASL_MECHANISMS, type SaslMechanism, type KafkaSecurity, type RedisSecurity, type TlsMaterial } from './connections.js';
+export { cachedProbe } from './cached.js';

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { cachedProbe } from './cached.js';
 
 /** A readiness answer: a flag, or a flag with the checks behind it (shown in the /readyz body). */
 export type Readiness = boolean | { ready: boolean; checks?: Record<string, unknown> };
@@ -14,6 +15,8 @@ export interface OpsServerOptions {
   log: Logger;
   /** How long /readyz waits for isReady before answering 503. */
   readyTimeoutMs?: number;
+  /** /readyz answers from a probe run at most once per this long (default 1 s). */
+  readyCacheMs?: number;
 }
 
 export interface OpsServer {
@@ -26,6 +29,7 @@ export interface OpsServer {
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const log = options.log.child({ component: 'ops-server' });
   const readyTimeoutMs = options.readyTimeoutMs ?? 2_000;
+  const ready = cachedProbe(() => readiness(), options.readyCacheMs ?? 1_000);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'ops request failed');
@@ -44,8 +48,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       case '/healthz':
         return json(res, 200, { status: 'ok' });
       case '/readyz': {
-        const { ready, checks, error } = await readiness();
-        return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', ...(checks ? { checks } : {}), ...(error ? { error } : {}) });
+        const answer = await ready();
+        return json(res, answer.ready ? 200 : 503, { status: answer.ready ? 'ready' : 'not_ready', ...(answer.checks ? { checks: answer.checks } : {}), ...(answer.error ? { error: answer.error } : {}) });
       }
       case '/metrics': {
         const body = await options.registry.metrics();

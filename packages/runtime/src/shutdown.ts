@@ -111,3 +111,52 @@ export function installSignalHandlers(shutdown: Shutdown, options: SignalHandler
     for (const { signal, handler } of handlers) target.off(signal, handler);
   };
 }
+
+/** What installCrashHandlers needs from the process; tests pass their own. */
+export interface CrashTarget {
+  on(event: 'uncaughtException' | 'unhandledRejection', listener: (reason: unknown) => void): unknown;
+  off(event: 'uncaughtException' | 'unhandledRejection', listener: (reason: unknown) => void): unknown;
+  exit(code: number): void;
+}
+
+export interface CrashHandlerOptions {
+  log: Logger;
+  target?: CrashTarget;
+}
+
+/**
+ * An uncaught exception or an unhandled rejection is logged (fatal, with its stack: it is a bug), then
+ * the shutdown runs — the consumer leaves its group, clients close — and the process exits 1 whatever
+ * the shutdown's outcome. A second crash while shutting down exits 1 at once. For main.ts only.
+ * Returns a function that removes the handlers.
+ */
+export function installCrashHandlers(shutdown: Shutdown, options: CrashHandlerOptions): () => void {
+  const log = options.log.child({ component: 'crash' });
+  const target = options.target ?? process;
+  let crashing = false;
+  const handle = (kind: 'uncaughtException' | 'unhandledRejection') => (reason: unknown) => {
+    const err = reason instanceof Error ? reason : new Error(`non-error ${kind}: ${String(reason)}`);
+    if (crashing) {
+      log.fatal({ err, kind }, `${kind} while shutting down after a crash; exiting now`);
+      target.exit(1);
+      return;
+    }
+    crashing = true;
+    log.fatal({ err, kind }, `${kind}: shutting down`);
+    void shutdown.run(kind).then(
+      (r) => {
+        log.fatal({ ok: r.ok, failed: r.failed, timedOut: r.timedOut }, 'stopped after a crash; exiting 1');
+        target.exit(1);
+      },
+      () => target.exit(1),
+    );
+  };
+  const onException = handle('uncaughtException');
+  const onRejection = handle('unhandledRejection');
+  target.on('uncaughtException', onException);
+  target.on('unhandledRejection', onRejection);
+  return () => {
+    target.off('uncaughtException', onException);
+    target.off('unhandledRejection', onRejection);
+  };
+}

@@ -16,7 +16,7 @@ describe('startOpsServer', () => {
     const registry = createMetricsRegistry({ service: 'ingest' });
     new Counter({ name: 'flopwatch_test_total', help: 'test counter', registers: [registry] }).inc(3);
     let ready: Readiness = false;
-    server = await startOpsServer({ host: '127.0.0.1', port: 0, registry, isReady: () => ready, log: silent });
+    server = await startOpsServer({ host: '127.0.0.1', port: 0, registry, isReady: () => ready, log: silent, readyCacheMs: 0 });
 
     const metrics = await fetch(`${server.url}/metrics`);
     expect(metrics.status).toBe(200);
@@ -49,6 +49,7 @@ describe('startOpsServer', () => {
       registry,
       log: silent,
       readyTimeoutMs: 100,
+      readyCacheMs: 0,
       isReady: () => (mode === 'throw' ? Promise.reject(new Error('redis down')) : new Promise<boolean>(() => undefined)),
     });
     const thrown = await fetch(`${server.url}/readyz`);
@@ -56,6 +57,30 @@ describe('startOpsServer', () => {
     expect(await thrown.json()).toEqual({ status: 'not_ready', error: 'redis down' });
     mode = 'hang';
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+  });
+
+  it('answers /readyz from one probe per cache window, however many requests arrive', async () => {
+    let probes = 0;
+    let ready = true;
+    server = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: createMetricsRegistry({ service: 's', collectDefault: false }),
+      log: silent,
+      // A window far longer than the test: every request below falls inside it.
+      readyCacheMs: 600_000,
+      isReady: async () => {
+        probes++;
+        return ready;
+      },
+    });
+    const answers = await Promise.all(Array.from({ length: 25 }, () => fetch(`${server!.url}/readyz`).then((r) => r.status)));
+    for (let i = 0; i < 25; i++) answers.push((await fetch(`${server.url}/readyz`)).status);
+    expect(answers).toEqual(Array.from({ length: 50 }, () => 200));
+    expect(probes).toBe(1);
+    ready = false; // within the window the cached answer stands
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    expect(probes).toBe(1);
   });
 
   it('closes idempotently and stops answering', async () => {

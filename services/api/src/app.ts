@@ -58,6 +58,7 @@ export async function buildApp(deps: ApiDeps) {
   app.addHook('onRequest', authenticate(keyring));
   await app.register(rateLimit, {
     global: true,
+    ...(deps.rateLimitStore ? { redis: deps.rateLimitStore.redis, nameSpace: `${deps.rateLimitStore.prefix}ratelimit:`, skipOnError: true } : {}),
     max: limits.rateLimitMax,
     timeWindow: limits.rateLimitWindowMs,
     // Per API key; callers without a valid key share their address' budget.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
-import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 import { validateAllowList } from '@flopwatch/webhooks';
 
 /** The API's configuration, from environment variables; every default works with the local stack. */
@@ -29,10 +29,12 @@ export const apiConfigSchema = z.object({
   REDIS_CLUSTER: envBoolean(false),
   /** Prefix of every Redis key; separates deployments sharing one Redis (must match the other services). */
   REDIS_PREFIX: z.string().default('fw:'),
+  ...redisSecurityEnv,
   /** Kafka bootstrap brokers, comma-separated. */
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
   /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-api'),
+  ...kafkaSecurityEnv,
   /** Where POST /v1/telemetry produces (the ingest's input topic). */
   TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
   /** Partitions given to the telemetry topic when the API creates it (the ingest uses the same default). */
@@ -47,6 +49,10 @@ export const apiConfigSchema = z.object({
   RATE_LIMIT_MAX: envInt({ min: 1, max: 1_000_000, default: 600 }),
   /** The window RATE_LIMIT_MAX counts requests in. */
   RATE_LIMIT_WINDOW: envDuration({ min: 1_000, default: 60_000 }),
+  /** Replicas of the API in this deployment; above 1, rate-limit counters are kept in Redis (see RATE_LIMIT_STORE). */
+  API_REPLICAS: envInt({ min: 1, max: 10_000, default: 1 }),
+  /** `memory` (per replica), `redis` (shared by every replica), or `auto`: redis when API_REPLICAS > 1. */
+  RATE_LIMIT_STORE: z.enum(['auto', 'memory', 'redis']).default('auto'),
   /** Largest request body, bytes. */
   BODY_LIMIT: envInt({ min: 1024, max: 64 * 1024 * 1024, default: 1024 * 1024 }),
   /** A request taking longer than this is answered 503. */

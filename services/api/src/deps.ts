@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KafkaProducer } from '@flopwatch/kafka';
@@ -19,6 +20,13 @@ export interface ApiDeps {
   /** Readiness probes; each throws when its dependency is unreachable. */
   checks: { redis(): Promise<void>; kafka(): Promise<void> };
   limits?: Partial<ApiLimits>;
+  /**
+   * Where rate-limit counters live: null/absent keeps them in this process (one replica); a Redis client
+   * shares them between replicas, under `prefix` (so N replicas still allow RATE_LIMIT_MAX per key, not N×).
+   */
+  rateLimitStore?: { redis: Redis | Cluster; prefix: string } | null;
+  /** /readyz answers from a probe run at most once per this long (default 1 s). */
+  readyCacheMs?: number;
   /** Webhook endpoint URL policy and secret rotation grace; default: https only, no private hosts. */
   webhooks?: { policy: UrlPolicy; rotationGraceMs?: number };
   /** /metrics without a key. Default true. */

@@ -1,18 +1,20 @@
 // Composition root of the API: config → logger → clients → buildApp → listen; close on signal.
 import { readFileSync } from 'node:fs';
-import { consumerLag, createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
+import { consumerLag, createKafkaClient, createProducer, ensureTopics, verifyKafkaConnection } from '@flopwatch/kafka';
 import { consoleDistDir } from '@flopwatch/console';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
-import { connectRedis, createStore } from '@flopwatch/store';
+import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
+import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
 import { buildApp } from './app.js';
 import { parseApiKeys } from './auth.js';
 import { apiConfigSchema } from './config.js';
 
 const config = exitOnConfigError(() => loadConfig(apiConfigSchema, process.env));
+const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'api', level: config.LOG_LEVEL });
 const shutdown = createShutdown({ log, timeoutMs: 30_000 });
 installSignalHandlers(shutdown, { log });
+installCrashHandlers(shutdown, { log });
 
 try {
   const pack = loadPolicyPack(config.POLICY_FILE);
@@ -20,11 +22,15 @@ try {
   if (apiKeys.length === 0) log.warn('no API keys configured (API_KEYS / API_KEYS_FILE): every /v1 route will answer 401');
   log.info({ config: redactConfig(config), policyVersion: pack.version, apiKeys: apiKeys.length }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-api' });
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-api', security: security.redis });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
   shutdown.add('kafka', () => kafka.close());
+  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
+  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
+  const kafkaCheck = await verifyKafkaConnection(kafka);
+  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   // The API may start before any ingest: telemetry it accepts must have a topic to go to.
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   const producer = createProducer(kafka, { idempotent: true, log });
@@ -41,6 +47,7 @@ try {
       // Offsets of the telemetry topic: the broker answers and the topic exists.
       kafka: async () => void (await consumerLag(kafka, `${config.KAFKA_CLIENT_ID}-readiness`, [config.TELEMETRY_TOPIC])),
     },
+    rateLimitStore: config.RATE_LIMIT_STORE === 'redis' || (config.RATE_LIMIT_STORE === 'auto' && config.API_REPLICAS > 1) ? { redis, prefix: config.REDIS_PREFIX } : null,
     limits: { bodyLimit: config.BODY_LIMIT, rateLimitMax: config.RATE_LIMIT_MAX, rateLimitWindowMs: config.RATE_LIMIT_WINDOW, requestTimeoutMs: config.REQUEST_TIMEOUT },
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPI } from 'openapi-types';
 import type { Role } from '../src/auth.js';
+import { dropPrefix, freshPrefix } from '@flopwatch/test-harness';
 import { auth, startApi, tenant, type TestApi } from './helpers.js';
 
 let api: TestApi;
@@ -195,6 +196,35 @@ describe('errors and limits', () => {
       expect((await limited.app.inject({ url: '/healthz' })).statusCode).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('shares one rate limit between replicas through Redis', async () => {
+    const prefix = freshPrefix('ratelimit');
+    // Two replicas of the API, each with its own Redis connection, counting in one place.
+    const [a, b] = [await startApi({ limits: { rateLimitMax: 4 }, rateLimitPrefix: prefix }), await startApi({ limits: { rateLimitMax: 4 }, rateLimitPrefix: prefix })];
+    try {
+      const codes = [];
+      for (let i = 0; i < 6; i++) codes.push((await (i % 2 === 0 ? a : b).app.inject({ url: '/v1/policy', headers: auth('viewer') })).statusCode);
+      // In memory each replica would allow 4 (8 in all); shared, the 5th request of the key is refused wherever it lands.
+      expect(codes).toEqual([200, 200, 200, 200, 429, 429]);
+      expect((await a.redis.keys(`${prefix}ratelimit:*`)).length).toBeGreaterThan(0);
+      expect((await b.app.inject({ url: '/v1/policy', headers: auth('analyst') })).statusCode).toBe(200);
+    } finally {
+      await dropPrefix(a.redis, prefix);
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('answers /readyz from a probe cached for its window', async () => {
+    const cached = await startApi({ readyCacheMs: 600_000 });
+    try {
+      expect((await cached.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+      cached.redis.disconnect(); // within the window, no new ping is made
+      expect((await cached.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { redis: 'ok', kafka: 'ok' } });
+    } finally {
+      await cached.app.close();
     }
   });
 

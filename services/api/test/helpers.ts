@@ -29,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -51,6 +51,8 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
       kafka: async () => void (await consumerLag(kafka, 'api-readiness', [topic])),
     },
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.rateLimitPrefix ? { rateLimitStore: { redis, prefix: opts.rateLimitPrefix } } : {}),
+    readyCacheMs: opts.readyCacheMs ?? 0,
     ...(opts.metricsPublic === undefined ? {} : { metricsPublic: opts.metricsPublic }),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),

@@ -35,6 +35,8 @@ export interface IngestDeps {
   /** How often the registry change stream is polled for re-evaluation (ms). Default 1000. */
   registryPollMs?: number;
   sessionTimeoutMs?: number;
+  /** Per-subject series on /metrics (METRICS_SUBJECTS); default true. */
+  metricsSubjects?: boolean;
   now?: () => Date;
 }
 
@@ -62,6 +64,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     lag: () => consumerLag(deps.kafka, deps.groupId, topics),
     exposure: () => readExposure({ store: deps.store }),
     levels: deps.pack.levels.map((l) => l.fraction),
+    subjects: deps.metricsSubjects ?? true,
   });
 
   return {

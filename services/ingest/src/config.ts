@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
-import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 
 /** The ingest's configuration, from environment variables; every default works with the local stack. */
 export const ingestConfigSchema = z.object({
@@ -8,6 +8,7 @@ export const ingestConfigSchema = z.object({
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
   /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-ingest'),
+  ...kafkaSecurityEnv,
   /** Consumer group; every ingest instance of one deployment shares it. */
   INGEST_GROUP_ID: z.string().min(1).default('flopwatch-ingest'),
   /** Topic of CloudEvents usage events (key = tenant id). */
@@ -31,6 +32,7 @@ export const ingestConfigSchema = z.object({
   REDIS_CLUSTER: envBoolean(false),
   /** Prefix of every key; separates deployments sharing one Redis. */
   REDIS_PREFIX: z.string().default('fw:'),
+  ...redisSecurityEnv,
   /** The policy pack (YAML); the ingest refuses to start on an invalid one. */
   POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
   /** YAML mapping Slurm partitions to accelerators and clusters to countries; needed for SLURM_TOPIC. */
@@ -39,6 +41,12 @@ export const ingestConfigSchema = z.object({
   MAX_MESSAGE_BYTES: envInt({ min: 1024, max: 16 * 1024 * 1024, default: 1024 * 1024 }),
   /** A job silent this long stops counting toward the H100-equivalents its tenant holds. */
   ACTIVE_WINDOW: envDuration({ min: 60_000, default: 15 * 60_000 }),
+  /**
+   * Per-subject series on /metrics (`flopwatch_subject_threshold_ratio`, `…_projected_crossing_timestamp_seconds`):
+   * subject ids with their threshold ratios are investigation data. The dashboards' subject panels need
+   * them; turn them off where the ops port is reachable by more than Prometheus.
+   */
+  METRICS_SUBJECTS: envBoolean(true),
   /** Where /metrics, /healthz and /readyz listen. */
   OPS_HOST: z.string().default('127.0.0.1'),
   /** Port of the /metrics, /healthz and /readyz listener (0: any free port). */

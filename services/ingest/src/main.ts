@@ -1,16 +1,18 @@
 // Composition root of the ingest: config → logger → clients → createIngest → start; close on signal.
-import { createKafkaClient } from '@flopwatch/kafka';
+import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createStore } from '@flopwatch/store';
+import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
+import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
 import { createIngest } from './app.js';
 import { ingestConfigSchema } from './config.js';
 import { loadSlurmMapping } from './slurm-mapping.js';
 
 const config = exitOnConfigError(() => loadConfig(ingestConfigSchema, process.env));
+const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'ingest', level: config.LOG_LEVEL });
 const shutdown = createShutdown({ log, timeoutMs: 30_000 });
 installSignalHandlers(shutdown, { log });
+installCrashHandlers(shutdown, { log });
 
 try {
   const pack = loadPolicyPack(config.POLICY_FILE);
@@ -18,11 +20,15 @@ try {
   if (config.SLURM_TOPIC && !slurm) log.warn({ topic: config.SLURM_TOPIC }, 'no SLURM_MAPPING_FILE: Slurm records will be dead-lettered as unmapped');
   log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-ingest' });
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-ingest', security: security.redis });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
   shutdown.add('kafka', () => kafka.close());
+  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
+  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
+  const kafkaCheck = await verifyKafkaConnection(kafka);
+  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   const metricsRegistry = createMetricsRegistry({ service: 'ingest' });
   const ingest = createIngest({
     kafka,
@@ -42,6 +48,7 @@ try {
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     partitionConcurrency: config.PARTITION_CONCURRENCY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
+    metricsSubjects: config.METRICS_SUBJECTS,
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => ingest.readiness(), log });
   shutdown.add('ops-server', () => ops.close());

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CASE_STATUSES, DLQ_REASONS } from '@flopwatch/contracts';
+import { CASE_STATUSES, DLQ_REASONS, caseId, type AlertRule, type AlertScope } from '@flopwatch/contracts';
 import type { ExposureSnapshot } from './exposure.js';
 
 /** The ingest's metrics; names follow Prometheus conventions (base units, _total, _seconds). */
@@ -45,6 +45,19 @@ export interface ScrapeSamples {
   levels: readonly number[];
   /** Subjects given their own fraction and projected-crossing series (highest fractions first). */
   topSubjects?: number;
+  /**
+   * Whether the per-subject series exist at all (METRICS_SUBJECTS): they name subjects under investigation,
+   * so a deployment whose metrics port is not private turns them off. Default true.
+   */
+  subjects?: boolean;
+}
+
+/**
+ * Labels of a per-subject series; `case` is the subject's case id under the rule, so a dashboard row can
+ * link to the console's `/console/#/cases/<case>`.
+ */
+function subjectLabels(s: { rule: string; scope: string; subject: string; tier: string }) {
+  return { rule: s.rule, scope: s.scope, subject: s.subject, tier: s.tier, case: caseId({ rule: s.rule as AlertRule, scope: s.scope as AlertScope, subject: s.subject }) };
 }
 
 /**
@@ -54,6 +67,7 @@ export interface ScrapeSamples {
  */
 export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) {
   const registers = [registry];
+  const subjectRegisters = samples.subjects === false ? [] : registers;
   const topSubjects = samples.topSubjects ?? 50;
   const errors = new Counter({ name: 'flopwatch_ingest_scrape_errors_total', help: 'Scrape-time samples that failed (their gauges are left empty), by sample.', labelNames: ['sample'], registers });
   for (const sample of ['lag', 'exposure']) errors.inc({ sample }, 0);
@@ -116,24 +130,24 @@ export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) 
     fraction: new Gauge({
       name: 'flopwatch_subject_threshold_ratio',
       help: `Operations over the rule's threshold, for the ${topSubjects} highest subjects past the lowest alert level.`,
-      labelNames: ['rule', 'scope', 'subject', 'tier'],
-      registers,
+      labelNames: ['rule', 'scope', 'subject', 'tier', 'case'],
+      registers: subjectRegisters,
       async collect() {
         this.reset();
         const snap = await exposure();
-        for (const s of snap?.subjects.slice(0, topSubjects) ?? []) this.set({ rule: s.rule, scope: s.scope, subject: s.subject, tier: s.tier }, s.fraction);
+        for (const s of snap?.subjects.slice(0, topSubjects) ?? []) this.set(subjectLabels(s), s.fraction);
       },
     }),
     projected: new Gauge({
       name: 'flopwatch_subject_projected_crossing_timestamp_seconds',
       help: 'When the trailing-24 h burn rate takes a subject to its threshold (Unix time), for the same subjects as flopwatch_subject_threshold_ratio.',
-      labelNames: ['rule', 'scope', 'subject', 'tier'],
-      registers,
+      labelNames: ['rule', 'scope', 'subject', 'tier', 'case'],
+      registers: subjectRegisters,
       async collect() {
         this.reset();
         const snap = await exposure();
         for (const s of snap?.subjects.slice(0, topSubjects) ?? []) {
-          if (s.projectedCrossingMs !== null) this.set({ rule: s.rule, scope: s.scope, subject: s.subject, tier: s.tier }, s.projectedCrossingMs / 1000);
+          if (s.projectedCrossingMs !== null) this.set(subjectLabels(s), s.projectedCrossingMs / 1000);
         }
       },
     }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule, validateAllowList } from '@flopwatch/webhooks';
 
 const retrySchedule = z.preprocess(
@@ -33,6 +33,7 @@ export const notifierConfigSchema = z.object({
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
   /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-notifier'),
+  ...kafkaSecurityEnv,
   /** Where alerts are published (key = subject). */
   ALERTS_TOPIC: z.string().min(1).default('compliance.alerts.v1'),
   /** Partitions of the alerts topic when the notifier creates it. */
@@ -43,6 +44,7 @@ export const notifierConfigSchema = z.object({
   REDIS_CLUSTER: envBoolean(false),
   /** Prefix of every Redis key; separates deployments sharing one Redis (must match the other services). */
   REDIS_PREFIX: z.string().default('fw:'),
+  ...redisSecurityEnv,
   /** Redis consumer group on the outbox stream; every notifier instance of one deployment shares it. */
   OUTBOX_GROUP: z.string().min(1).default('flopwatch-notifier'),
   /** Name of this instance in the group (default: host name and pid). */

@@ -1,23 +1,29 @@
 // Composition root of the notifier: config → logger → clients → createNotifier → start; close on signal.
 import { hostname } from 'node:os';
-import { createKafkaClient } from '@flopwatch/kafka';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createStore } from '@flopwatch/store';
+import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
+import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
+import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
 import { createNotifier } from './app.js';
 import { notifierConfigSchema } from './config.js';
 
 const config = exitOnConfigError(() => loadConfig(notifierConfigSchema, process.env));
+const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'notifier', level: config.LOG_LEVEL });
 const shutdown = createShutdown({ log, timeoutMs: 30_000 });
 installSignalHandlers(shutdown, { log });
+installCrashHandlers(shutdown, { log });
 
 try {
   log.info({ config: redactConfig(config) }, 'starting');
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-notifier' });
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-notifier', security: security.redis });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
   shutdown.add('kafka', () => kafka.close());
+  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
+  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
+  const kafkaCheck = await verifyKafkaConnection(kafka);
+  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   const metricsRegistry = createMetricsRegistry({ service: 'notifier' });
   const notifier = createNotifier({
     kafka,

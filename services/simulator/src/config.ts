@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envInt, envList } from '@flopwatch/runtime';
+import { envInt, envList, kafkaSecurityEnv } from '@flopwatch/runtime';
 
 /** The simulator's configuration, from environment variables; every default works with the local stack. */
 export const simulatorConfigSchema = z.object({
@@ -7,6 +7,7 @@ export const simulatorConfigSchema = z.object({
   KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
   /** Kafka client id, shown in broker logs and quotas. */
   KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-simulator'),
+  ...kafkaSecurityEnv,
   /** Where telemetry goes: the ingest's input topic. */
   TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
   /** Partitions given to the topic when the simulator creates it. */

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
-import { createLogger, exitOnConfigError, loadConfig, redactConfig } from '@flopwatch/runtime';
+import { createLogger, exitOnConfigError, kafkaSecurity, loadConfig, redactConfig } from '@flopwatch/runtime';
 import { createStore } from '@flopwatch/store';
 import { simulatorConfigSchema } from './config.js';
 import { runLoad } from './load-mode.js';
@@ -27,6 +27,7 @@ const { positionals, values: args } = parseArgs({
 });
 const [command = 'run', ...names] = positionals;
 const config = exitOnConfigError(() => loadConfig(simulatorConfigSchema, process.env));
+const kafkaSec = exitOnConfigError(() => kafkaSecurity(config));
 const log = createLogger({ service: 'simulator', level: config.LOG_LEVEL });
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const controller = new AbortController();
@@ -41,7 +42,7 @@ try {
     }
   } else if (command === 'run' || command === 'load') {
     log.info({ config: redactConfig(config) }, 'starting');
-    const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+    const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: kafkaSec });
     await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
     const producer = createProducer(kafka, { idempotent: true, log });
     let redis: Redis | undefined;
