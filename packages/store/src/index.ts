@@ -30,3 +30,4 @@ export { createLineageLinks, type LineageFact, type LineageLink, type LineageLin
 export { createRegistryChanges, type RegistryChange, type RegistryChanges, type RegistryChangesOptions } from './registry-changes.js';
 export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelMark, type NotifyChannels, type TrackedCase } from './notify-channels.js';
 export { purgePrefix } from './purge.js';
+export { createBooks, type Books } from './books.js';

@@ -1,4 +1,5 @@
 import { createAccounting } from './accounting.js';
+import { createBooks } from './books.js';
 import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
@@ -41,6 +42,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     cases: createAlertCases({ redis: client, keys }),
     audit: createAuditLog({ redis: client, keys }),
     usage: createUsage({ redis: client, keys, accounting, registry }),
+    /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
+    books: createBooks({ redis: client, keys, accounting, registry }),
     webhooks: createWebhookStore({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
   };

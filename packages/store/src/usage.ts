@@ -1,4 +1,5 @@
 import type { Accounting } from './accounting.js';
+import { isLineageField } from './books.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { Registry } from './registry.js';
@@ -88,7 +89,7 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
         byCountry: pick(totals, 'ops:country:'),
         byTier: pick(totals, 'ops:tier:'),
         byModel: pick(totals, 'ops:model:'),
-        byLineage: Object.fromEntries(Object.entries(lineages).map(([k, v]) => [k, Number(v)])),
+        byLineage: Object.fromEntries(Object.entries(lineages).filter(([k]) => isLineageField(k)).map(([k, v]) => [k, Number(v)])),
         lastActivityMs: totals.max_end ? totals.max_end : null,
       };
     },
