@@ -401,7 +401,7 @@ function lineageOutcomes(s: Extract<SubjectSnapshot, { scope: 'lineage' }>, pack
     if (ancestryTenants.length >= laundering.minTenants || found.length > 0) {
       const observed = cumulative.of(m);
       for (const d of thresholdDrafts('lineage-laundering', 'lineage', l.id, observed, frontier, leveled(pack, 'lineage-laundering'))) {
-        const links = found.map((e) => `${e.child} resumed from checkpoint ${e.checkpoint ?? '?'} written by ${e.parent}${e.tenantId ? ` (read by tenant ${e.tenantId})` : ''}`);
+        const links = found.map((e) => `${e.child} started from checkpoint ${e.checkpoint ?? '?'} written by ${e.parent}${e.tenantId ? ` (read by tenant ${e.tenantId})` : ''}`);
         out.push({ ...d, kycTenant: worst.snap.id, tenants: cumulative.byTenant, measure: measureOf(m), projectedCrossingAt: projectCrossing(frontier, observed, perDay(m), s.asOfMs)?.at ?? null,
           why: `lineage ${ancestry} continues training across ${ancestryTenants.length} tenant(s) [${ancestryTenants.join(', ')}]${links.length ? `; ${links.join('; ')}` : ''}; cumulative ${fmtOps(observed)} ${MEASURE_WORDS[m]}, ${pct(observed, d.draft.threshold)} of ${fmtOps(d.draft.threshold)}` });
       }
