@@ -16,7 +16,9 @@ accelerators:
     dieAreaMm2: 800
     source: https://example.invalid/acme-t1-datasheet
 `;
-const withExtra = parsePolicyPack(readFileSync(DEFAULT_POLICY_PATH, 'utf8') + extraRow, 'pack-with-acme.yaml');
+// The default pack without its empty `accelerators: []`, so the row below is its only list.
+const defaultYaml = readFileSync(DEFAULT_POLICY_PATH, 'utf8').replace(/^accelerators: \[\]$/m, '');
+const withExtra = parsePolicyPack(defaultYaml + extraRow, 'pack-with-acme.yaml');
 const acmeEvent = usageEvent({ accelerator: { model: 'ACME T1 96GB', count: 4 }, utilization: { tensorActive: 0.5 } });
 
 describe('accelerators a pack adds to the catalog', () => {
@@ -36,7 +38,7 @@ describe('accelerators a pack adds to the catalog', () => {
   });
 
   it('names the field of a malformed row', () => {
-    const bad = readFileSync(DEFAULT_POLICY_PATH, 'utf8') + extraRow.replace('densePeakTflops: { bf16: 1200, fp8: 2400 }', 'densePeakTflops: { fp8: 2400 }');
+    const bad = defaultYaml + extraRow.replace('densePeakTflops: { bf16: 1200, fp8: 2400 }', 'densePeakTflops: { fp8: 2400 }');
     expect(() => parsePolicyPack(bad, 'bad.yaml')).toThrow(PolicyPackError);
     expect(() => parsePolicyPack(bad, 'bad.yaml')).toThrow(/accelerators\.0\.densePeakTflops/);
   });

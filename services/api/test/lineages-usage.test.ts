@@ -74,7 +74,9 @@ describe('usage', () => {
     expect(u.burnRate.operationsPerDay).toBe(8e18);
     const tenth = u.projections.find((p: { threshold: string; level: number }) => p.threshold === 'tenant' && p.level === 0.1);
     expect(tenth.reached).toBe(false);
-    expect(Date.parse(tenth.projectedAt)).toBe(NOW + ((1e25 - 15e18) / 8e18) * DAY);
+    // Measured at the rules' event time: the books hold no ingest clock here, so the tenant's latest usage (NOW - 2 h).
+    expect(u.asOf).toBe(new Date(NOW - 2 * HOUR).toISOString());
+    expect(Date.parse(tenth.projectedAt)).toBe(NOW - 2 * HOUR + ((1e25 - 15e18) / 8e18) * DAY);
     expect(u.risk).toMatchObject({ tier: 3, trusted: false, kycStatus: 'pending' });
     expect(u.registered).toBe(true);
     expect(u.totals.coveredGpuHours).toEqual({ duplicate: 0, overlap: 0 });

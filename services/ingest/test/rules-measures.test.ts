@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Lineage, UsageEvent } from '@flopwatch/contracts';
+import { describeLevel, type Lineage, type UsageEvent } from '@flopwatch/contracts';
 import type { PolicyPack } from '@flopwatch/policy';
 import { readExposure } from '../src/exposure.js';
 import { defaultPack } from './helpers.js';
@@ -156,5 +156,27 @@ describe('groups', () => {
     await s.send(run({ tenantId: 'gb', hours: 10, gpus: 340_000, startMs: T, country: 'SG' }));
     expect(2 * 10 * 340_000 * OPS_PER_H100_HOUR).toBeGreaterThan(1e25);
     expect(await s.summary()).toEqual([['structuring', groupId!, 0.1, 'info']]);
+  });
+});
+
+describe('levels mean one thing', () => {
+  it('keeps limit and band alerts off the threshold-ratio gauges and summarises them by what their level is', async () => {
+    const s = await start(packWithout('tenant-approach'));
+    await s.store.registry.putTenant(kyc('big'));
+    await s.store.registry.putTenant(kyc('fast'));
+    // big: 2,000 H100s at once (> 1,699 H100e) for 2 h. fast: 200,000 H100s for 24 h → velocity band 2 (10.7 days).
+    await s.send([
+      ...run({ tenantId: 'big', hours: 2, gpus: 2000, startMs: T }),
+      ...run({ tenantId: 'fast', hours: 24, gpus: 200_000, startMs: T }),
+    ]);
+    expect(await s.summary()).toEqual(sorted([['large-untrusted-cluster', 'big', 1, 'high'], ['large-untrusted-cluster', 'fast', 1, 'high'], ['velocity', 'fast', 2, 'high']]));
+    const alerts = await s.alerts();
+    const cluster = alerts.find((a) => a.rule === 'large-untrusted-cluster' && a.subject === 'big')!;
+    expect(cluster.levelBasis).toEqual({ kind: 'limit', quantity: 'h100e', observed: 2000, limit: 1699 });
+    expect(describeLevel(cluster)).toBe('tenant big holds 2000 H100-equivalents, over the limit of 1699 (large-untrusted-cluster)');
+    const velocity = alerts.find((a) => a.rule === 'velocity')!;
+    expect(velocity.levelBasis).toMatchObject({ kind: 'band', band: 2, withinDays: 14 });
+    expect(describeLevel(velocity)).toMatch(/^tenant fast projected to reach 1\.00e\+26 operations in 10\.\d days \(band 2: within 14 days\) \(velocity\)$/);
+    expect((await readExposure({ store: s.store, pack: s.pack })).subjects).toEqual([]);
   });
 });
