@@ -27,3 +27,4 @@ export {
   type RuleKind,
   type RuleOutcome,
 } from './rules.js';
+export { RULES_DOC_BEGIN, RULES_DOC_END, renderRulesTable, withRulesTable } from './rules-doc.js';
