@@ -30,6 +30,16 @@ export function createAlertStore({ redis, keys }: AlertStoreOptions) {
       return new Set(ids.filter((_, i) => flags[i] === 1));
     },
 
+    /** Alerts raised since `sinceMs` (by raisedAt), oldest first. */
+    async since<A extends StoredAlert>(sinceMs = 0): Promise<A[]> {
+      const ids = await redis.zrangebyscore(keys.alerts.index, sinceMs, '+inf');
+      const out: A[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        for (const raw of await redis.mget(...ids.slice(i, i + 500).map((id) => keys.alerts.record(id)))) if (raw !== null) out.push(JSON.parse(raw) as A);
+      }
+      return out;
+    },
+
     /** The most recently raised alerts, newest first, at most `max` (one MGET per 500: they share the {alerts} tag). */
     async recent<A extends StoredAlert>(max: number): Promise<A[]> {
       const ids = await redis.zrevrange(keys.alerts.index, 0, max - 1);

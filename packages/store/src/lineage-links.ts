@@ -103,6 +103,11 @@ export function createLineageLinks({ redis, keys, registry }: { redis: RedisClie
       return out.slice(0, limit);
     },
 
+    /** Lineages with an edge (declared or checkpoint) to this one as their parent. */
+    children(lineageId: string): Promise<string[]> {
+      return redis.smembers(keys.lineage.children(lineageId));
+    },
+
     /** Evidence of each parent link recorded for a lineage. */
     async links(lineageId: string): Promise<Map<string, LinkEvidence>> {
       const raw = await redis.hgetall(keys.lineage.links(lineageId));

@@ -419,7 +419,7 @@ describe('dlq replay after the policy pack learns a model, through the real inge
       await before.close();
     }
 
-    const pack = parsePolicyPack(readFileSync(DEFAULT_POLICY_PATH, 'utf8') + ACME_ROW, 'pack-with-acme.yaml');
+    const pack = parsePolicyPack(readFileSync(DEFAULT_POLICY_PATH, 'utf8').replace(/^accelerators: \[\]$/m, '') + ACME_ROW, 'pack-with-acme.yaml');
     const groupId = uniqueId('after');
     const after = await startIngest({ topics, groupId, store, pack });
     try {
