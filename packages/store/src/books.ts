@@ -99,6 +99,8 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
   async function parentEdges(lineageId: string): Promise<LineageEdge[]> {
     const [record, links] = await Promise.all([registry.getLineage<LineageRecord>(lineageId), redis.hgetall(keys.lineage.links(lineageId))]);
     const edges = new Map<string, LineageEdge>();
+    // The record's parent first (declared by an analyst, or the first link found), then every other edge.
+    if (record?.parentId && record.parentId !== lineageId && !(record.parentId in links)) edges.set(record.parentId, { child: lineageId, parent: record.parentId, kind: 'declared' });
     for (const [parent, json] of Object.entries(links)) {
       if (parent === lineageId) continue;
       let e: Partial<LinkEvidence> = {};
@@ -109,8 +111,8 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
       }
       edges.set(parent, { child: lineageId, parent, kind: e.kind === 'checkpoint' ? 'checkpoint' : 'declared', ...(e.checkpoint ? { checkpoint: e.checkpoint } : {}), ...(e.tenantId ? { tenantId: e.tenantId } : {}) });
     }
-    if (record?.parentId && record.parentId !== lineageId && !edges.has(record.parentId)) edges.set(record.parentId, { child: lineageId, parent: record.parentId, kind: 'declared' });
-    return [...edges.values()];
+    const ordered = [...edges.values()].sort((a, b) => Number(b.parent === record?.parentId) - Number(a.parent === record?.parentId));
+    return ordered;
   }
 
   /**
