@@ -31,6 +31,7 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
   const keys = createKeys(prefix);
   const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxIntervalMs });
   const registry = createRegistry({ redis: client, keys });
+  const books = createBooks({ redis: client, keys, accounting, registry });
   return {
     redis: client,
     keys,
@@ -41,9 +42,9 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     registryChanges: createRegistryChanges({ redis: client, keys }),
     cases: createAlertCases({ redis: client, keys }),
     audit: createAuditLog({ redis: client, keys }),
-    usage: createUsage({ redis: client, keys, accounting, registry }),
+    usage: createUsage({ redis: client, keys, accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
-    books: createBooks({ redis: client, keys, accounting, registry }),
+    books,
     webhooks: createWebhookStore({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
   };

@@ -1,5 +1,5 @@
 import type { Accounting } from './accounting.js';
-import { isLineageField } from './books.js';
+import { isLineageField, type Books } from './books.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { Registry } from './registry.js';
@@ -42,7 +42,7 @@ export interface LineageCumulative {
   byTenant: Map<string, number>;
   /** This lineage's own shares per tenant. */
   own: Map<string, number>;
-  /** Ancestors, nearest first, each with the tenants that fed it. */
+  /** Every ancestor of the graph once (declared parents and checkpoint links), nearest first, with the tenants that fed it. */
   ancestors: { id: string; tenants: string[] }[];
 }
 
@@ -62,7 +62,7 @@ function sumBuckets(buckets: Record<string, string>, from: number, to: number): 
 }
 
 /** Read model over the accounting state: usage per tenant, group and lineage. */
-export function createUsage({ redis, keys, accounting, registry }: { redis: RedisClient; keys: Keys; accounting: Accounting; registry: Registry }) {
+export function createUsage({ redis, keys, accounting, registry, books }: { redis: RedisClient; keys: Keys; accounting: Accounting; registry: Registry; books: Books }) {
   return {
     /** A tenant's totals, trailing windows ending at `now`, and breakdowns. */
     async tenant(tenantId: string, now: Date): Promise<TenantUsage> {
@@ -94,13 +94,14 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
       };
     },
 
-    /** A lineage's cumulative operations: its own, its ancestors', and a closed-weight base model's pretraining. */
     /**
      * A lineage's cumulative operations (own + ancestors' + a closed-weight base model's pretraining)
      * and the pieces behind them: own shares per tenant, and each ancestor with its contributors.
      */
     async lineageCumulative(lineageId: string): Promise<LineageCumulative> {
-      const [own, ancestors] = await Promise.all([accounting.lineageOwnTeraOps(lineageId), registry.ancestors<LineageRecord>(lineageId)]);
+      const [own, graph] = await Promise.all([accounting.lineageOwnTeraOps(lineageId), books.ancestry(lineageId)]);
+      const records = await Promise.all([lineageId, ...graph.ancestors].map((id) => registry.getLineage<LineageRecord>(id)));
+      const ancestors = graph.ancestors.map((id) => ({ id }));
       const ancestorShares = await Promise.all(ancestors.map((a) => accounting.lineageOwnTeraOps(a.id)));
       let tera = own.teraOps;
       const byTenant = new Map(own.byTenant);
@@ -108,8 +109,8 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
         tera += a.teraOps;
         for (const [t, v] of a.byTenant) byTenant.set(t, (byTenant.get(t) ?? 0) + v);
       }
-      const root = ancestors.at(-1) ?? (await registry.getLineage<LineageRecord>(lineageId));
-      const base = root?.baseModel && !root.baseModel.publishedWeights ? (root.baseModel.pretrainingOperations ?? 0) : 0;
+      // A closed-weight base model's pretraining, once per lineage of the ancestry that declares one.
+      const base = records.reduce((sum, r) => sum + (r?.baseModel && !r.baseModel.publishedWeights ? (r.baseModel.pretrainingOperations ?? 0) : 0), 0);
       return {
         operations: teraToOps(tera) + base,
         ownOperations: teraToOps(own.teraOps),
