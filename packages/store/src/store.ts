@@ -11,6 +11,7 @@ import { createRegistry } from './registry.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
 import { createWebhookStore } from './webhooks.js';
+import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
 import { createUsage } from './usage.js';
 
 export interface StoreOptions {
@@ -47,6 +48,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     books,
     webhooks: createWebhookStore({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
+    /** The alert outbox read through a consumer group (one reader per notifier instance). */
+    outbox: (options: OutboxReaderOptions) => createOutboxReader(client, keys.alerts.outbox, options),
   };
 }
 
