@@ -1,4 +1,4 @@
-import type { HardwareSplit, LineageEdge, LineageSnapshot, Measure, Tenant, TenantBooks, TenantSnapshot } from '@flopwatch/contracts';
+import type { HardwareSplit, Lineage, LineageEdge, LineageSnapshot, Measure, Tenant, TenantBooks, TenantSnapshot } from '@flopwatch/contracts';
 import type { Accounting } from './accounting.js';
 import type { Keys } from './keys.js';
 import type { LinkEvidence } from './lineage-links.js';
@@ -17,7 +17,6 @@ const LINEAGE_SUFFIX: Record<Measure, string> = { all: '', controlled: ' ctl', c
 /** Longest ancestry walked (lineages), so a pathological graph cannot stall an evaluation. */
 const MAX_ANCESTORS = 256;
 
-type LineageRecord = { id: string; parentId: string | null; baseModel?: { publishedWeights: boolean; pretrainingOperations: number | null } | null };
 
 const emptySplit = (): HardwareSplit => ({ all: 0, controlled: 0, controlledTier1: 0, byTier: {}, byCountry: {} });
 
@@ -97,7 +96,7 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
 
   /** Parent edges of one lineage: its record's parentId and every link recorded from telemetry. */
   async function parentEdges(lineageId: string): Promise<LineageEdge[]> {
-    const [record, links] = await Promise.all([registry.getLineage<LineageRecord>(lineageId), redis.hgetall(keys.lineage.links(lineageId))]);
+    const [record, links] = await Promise.all([registry.getLineage<Lineage>(lineageId), redis.hgetall(keys.lineage.links(lineageId))]);
     const edges = new Map<string, LineageEdge>();
     // The record's parent first (declared by an analyst, or the first link found), then every other edge.
     if (record?.parentId && record.parentId !== lineageId && !(record.parentId in links)) edges.set(record.parentId, { child: lineageId, parent: record.parentId, kind: 'declared' });
@@ -155,7 +154,7 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
       const [own, shares, records] = await Promise.all([
         lineageOwn(lineageId),
         Promise.all(ancestors.map(lineageOwn)),
-        Promise.all([lineageId, ...ancestors].map((id) => registry.getLineage<LineageRecord>(id))),
+        Promise.all([lineageId, ...ancestors].map((id) => registry.getLineage<Lineage>(id))),
       ]);
       // A closed-weight base model's pretraining, once per lineage of the ancestry that declares one.
       const baseModelOperations = records.reduce((sum, r) => sum + (r?.baseModel && !r.baseModel.publishedWeights ? (r.baseModel.pretrainingOperations ?? 0) : 0), 0);

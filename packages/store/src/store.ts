@@ -34,6 +34,10 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
   const registry = createRegistry({ redis: client, keys });
   const books = createBooks({ redis: client, keys, accounting, registry });
   return {
+    /**
+     * The raw client and key builder, for tests and tools only: services read through the facades
+     * below (a lint rule keeps `store.redis` and `store.keys` out of the services).
+     */
     redis: client,
     keys,
     accounting,

@@ -1,3 +1,4 @@
+import type { Lineage } from '@flopwatch/contracts';
 import type { Accounting } from './accounting.js';
 import { isLineageField, type Books } from './books.js';
 import type { Keys } from './keys.js';
@@ -46,7 +47,6 @@ export interface LineageCumulative {
   ancestors: { id: string; tenants: string[] }[];
 }
 
-type LineageRecord = { id: string; parentId: string | null; baseModel?: { publishedWeights: boolean; pretrainingOperations: number | null } | null };
 
 const pick = (totals: Record<string, number>, prefix: string) =>
   Object.fromEntries(Object.entries(totals).filter(([f, v]) => f.startsWith(prefix) && v > 0).map(([f, v]) => [f.slice(prefix.length), v]));
@@ -100,7 +100,7 @@ export function createUsage({ redis, keys, accounting, registry, books }: { redi
      */
     async lineageCumulative(lineageId: string): Promise<LineageCumulative> {
       const [own, graph] = await Promise.all([accounting.lineageOwnTeraOps(lineageId), books.ancestry(lineageId)]);
-      const records = await Promise.all([lineageId, ...graph.ancestors].map((id) => registry.getLineage<LineageRecord>(id)));
+      const records = await Promise.all([lineageId, ...graph.ancestors].map((id) => registry.getLineage<Lineage>(id)));
       const ancestors = graph.ancestors.map((id) => ({ id }));
       const ancestorShares = await Promise.all(ancestors.map((a) => accounting.lineageOwnTeraOps(a.id)));
       let tera = own.teraOps;
