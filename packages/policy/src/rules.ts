@@ -79,9 +79,13 @@ export function velocityBands(pack: PolicyPack): readonly VelocityBand[] {
   return rule.bands ?? [{ withinDays: rule.horizonDays, severity: rule.severity }];
 }
 
-/** Upper bound of a measure's trailing-window operations from the returned totals. */
-function windowBound(t: PrefilterTotals, measure: Measure): number {
-  return Math.min(t.trailing365dOperations, measure === 'controlledTier1' ? t.controlledTier1Operations : t.operations);
+/**
+ * Upper bound of a measure's trailing-window operations from the returned totals: the trailing 365
+ * days (all hardware) bound any window up to 365 days measured at or after the tenant's latest usage.
+ */
+function windowBound(t: PrefilterTotals, measure: Measure, windowDays: number): number {
+  const total = measure === 'controlledTier1' ? t.controlledTier1Operations : t.operations;
+  return windowDays <= 365 ? Math.min(t.trailing365dOperations, total) : total;
 }
 const totalBound = (t: PrefilterTotals, measure: Measure) => (measure === 'controlledTier1' ? t.controlledTier1Operations : t.operations);
 
@@ -105,7 +109,7 @@ export const RULES: Readonly<Record<AlertRule, RuleEntry>> = {
       text: 'untrusted and the trailing-365-day (all hardware) total, capped by the measure\'s all-time total, reaches the lowest level',
       mayFire: (t, risk, p) => {
         const rule = p.rules['tenant-approach'];
-        return rule.enabled && untrusted(risk) && windowBound(t, rule.measure) >= p.thresholds.tenant.operations * lowest(leveled(p, 'tenant-approach'));
+        return rule.enabled && untrusted(risk) && windowBound(t, rule.measure, p.thresholds.tenant.windowDays) >= p.thresholds.tenant.operations * lowest(leveled(p, 'tenant-approach'));
       },
     },
     explanation: 'an untrusted tenant reaches each level of `thresholds.tenant`',
@@ -141,7 +145,7 @@ export const RULES: Readonly<Record<AlertRule, RuleEntry>> = {
         if (!rule.enabled || !untrusted(risk)) return false;
         if (rule.burnWindowDays > 1) return true;
         const perDay = Math.min(t.trailing24hOperations, totalBound(t, rule.measure));
-        return perDay > 0 && perDay * rule.horizonDays >= p.thresholds.tenant.operations - windowBound(t, rule.measure);
+        return perDay > 0 && perDay * rule.horizonDays >= p.thresholds.tenant.operations - windowBound(t, rule.measure, p.thresholds.tenant.windowDays);
       },
     },
     explanation: 'at the trailing burn rate the subject crosses `thresholds.tenant` within `horizonDays`; level n = the n-th (narrower) band. Only narrows: a band is raised only while no narrower band of the subject exists, and the burn rate decays once usage stops',

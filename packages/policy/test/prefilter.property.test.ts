@@ -50,13 +50,18 @@ describe('prefilter', () => {
         fc.integer({ min: 0, max: 4000 }),
         fc.integer({ min: 0, max: 400 * 24 }),
         fc.record({ approach: measure, velocity: measure, unverified: measure, tier3: measure }),
-        (uses, over, h100e, laterHours, m) => {
+        fc.record({ windowDays: fc.constantFrom(30, 365, 730), burnWindowDays: fc.constantFrom(1, 7) }),
+        // Rules switched on and off, so one rule's prefilter cannot hide another's gap.
+        fc.record({ approach: fc.boolean(), velocity: fc.boolean(), unverified: fc.boolean(), tier3: fc.boolean(), cluster: fc.boolean() }),
+        (uses, over, h100e, laterHours, m, w, on) => {
           const p = packWith({
-            'tenant-approach': { measure: m.approach },
-            velocity: { measure: m.velocity },
-            'unverified-at-scale': { measure: m.unverified },
-            'parent-in-tier3': { measure: m.tier3 },
+            'tenant-approach': { measure: m.approach, enabled: on.approach },
+            velocity: { measure: m.velocity, burnWindowDays: w.burnWindowDays, enabled: on.velocity },
+            'unverified-at-scale': { measure: m.unverified, enabled: on.unverified },
+            'parent-in-tier3': { measure: m.tier3, enabled: on.tier3 },
+            'large-untrusted-cluster': { enabled: on.cluster },
           });
+          p.thresholds.tenant.windowDays = w.windowDays;
           const record: Tenant | null = over ? kyc('t', over) : null;
           const b = books('t', uses, h100e);
           // Evaluated at the tenant's latest usage or any time after it (the books' event clock moved on).
@@ -65,7 +70,7 @@ describe('prefilter', () => {
           if (raised.length > 0) expect(tenantMayAlert(returnedTotals(uses, h100e), tenantRisk(record ?? undefined, p), p)).toBe(true);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
   });
 
