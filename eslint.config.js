@@ -16,6 +16,17 @@ export default tseslint.config(
     },
   },
   {
+    // Services read the books through the store's typed facades (store.books, store.usage, …), never
+    // its raw Redis client or key builder: hash field names live in the Lua scripts and the store.
+    files: ['services/*/src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "MemberExpression[property.name=/^(redis|keys)$/][object.type='MemberExpression'][object.property.name='store'], MemberExpression[property.name=/^(redis|keys)$/][object.name='store']",
+        message: "Use the store's typed facades, not store.redis / store.keys.",
+      }],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },

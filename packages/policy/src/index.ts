@@ -9,9 +9,23 @@ export { estimateOperations, type OperationsEstimate, type EstimateBasis } from 
 export { tenantRisk, type TenantRisk } from './tenant-risk.js';
 export { hardwareRisk, type HardwareRisk } from './hardware-risk.js';
 export { levelOperations, levelsCrossed, levelsReached } from './levels.js';
-export { THRESHOLD_RULE_SCOPE, evaluateThresholdRule, type ThresholdRule, type ThresholdRuleInput, type AlertDraft } from './threshold-rule.js';
-export { THRESHOLD_RULE_SCOPES } from './threshold-rule.js';
-export { evaluateVelocity, velocityBands, type VelocityDraft, type VelocityInput } from './velocity-rule.js';
-export { evaluateLargeCluster, type ClusterDraft, type ClusterInput } from './cluster-rule.js';
 export { maxSeverity } from './severity.js';
 export { velocityBandSchema, type VelocityBand } from './pack-schema.js';
+export { MEASURE_WORDS, burnPerDay, emptySplit, evaluationTime, measured, projectCrossing, sumSplits, trailingOperations } from './measure.js';
+export {
+  RULES,
+  evaluateSubject,
+  fmtOps,
+  lineageCumulative,
+  lineageFloorOps,
+  ruleLevels,
+  ruleStanding,
+  tenantMayAlert,
+  velocityBands,
+  type AlertDraft,
+  type PrefilterTotals,
+  type RuleEntry,
+  type RuleKind,
+  type RuleOutcome,
+} from './rules.js';
+export { RULES_DOC_BEGIN, RULES_DOC_END, renderRulesTable, withRulesTable } from './rules-doc.js';

@@ -1,5 +1,5 @@
 import { isCountryCode } from '@flopwatch/catalog';
-import { PRECISIONS, severitySchema } from '@flopwatch/contracts';
+import { MEASURES, PRECISIONS, severitySchema } from '@flopwatch/contracts';
 import { z } from 'zod';
 
 const countryListSchema = z.array(z.string().refine(isCountryCode, { message: 'not an ISO 3166-1 alpha-2 country code' }));
@@ -42,8 +42,15 @@ const acceleratorSpecSchema = z.strictObject({
   source: z.string().min(1).max(1000),
 });
 
+/**
+ * What a rule counts: operations on controlled (3A090) hardware in Tier 1 countries (the default, the
+ * cloud loophole), on controlled hardware anywhere, or on any hardware. The rule's gate and its
+ * measure are this one quantity.
+ */
+const measure = z.enum(MEASURES).default('controlledTier1');
+
 // Rules measured against a threshold may override the pack's levels; single-step rules carry a severity.
-const leveledRule = { enabled, levels: levelsSchema.optional() };
+const leveledRule = { enabled, measure, levels: levelsSchema.optional() };
 
 const hours = z.number().positive().max(24 * 3660);
 /** Hours an analyst has to close a case of each severity, counted from when the severity was set. */
@@ -77,6 +84,7 @@ export const policyPackSchema = z
       'lineage-laundering': z.strictObject({ ...leveledRule, minTenants: z.number().int().min(2) }),
       velocity: z.strictObject({
         enabled,
+        measure,
         horizonDays: z.number().positive(),
         burnWindowDays: z.number().positive(),
         severity: severitySchema,
@@ -84,8 +92,8 @@ export const policyPackSchema = z
         bands: bandsSchema.optional(),
       }),
       'large-untrusted-cluster': z.strictObject({ enabled, maxH100e: z.number().positive(), severity: severitySchema }),
-      'unverified-at-scale': z.strictObject({ enabled, operations: operationsSchema, severity: severitySchema }),
-      'parent-in-tier3': z.strictObject({ enabled, minOperations: operationsSchema, severity: severitySchema }),
+      'unverified-at-scale': z.strictObject({ enabled, measure, operations: operationsSchema, severity: severitySchema }),
+      'parent-in-tier3': z.strictObject({ enabled, measure, minOperations: operationsSchema, severity: severitySchema }),
     }),
     cases: z.strictObject({ dueHours: caseDueHoursSchema }).default({ dueHours: DEFAULT_DUE_HOURS }),
   })

@@ -46,7 +46,6 @@ export function tenantRisk(tenant: Tenant | undefined, pack: PolicyPack): Tenant
   }
   const trusted = tenant.kycStatus === 'verified';
   if (!trusted) reasons.push(`KYC status is ${tenant.kycStatus}; only verified tenants are trusted`);
-  if (tenant.validatedEndUser) reasons.push('tenant is a validated end user');
   return {
     tier,
     trusted,

@@ -49,7 +49,15 @@
   ARGV[4] most idle slices and jobs pruned per call (amortised clean-up)
   ARGV[5..] reports, 13 fields each: jobKey, node ('' = whole job), startMs, endMs, teraOpsPerMs,
           upperTeraOpsPerMs, milliGpus, lineageId ('' for none), country, tier, modelId,
-          controlledTier1 ('1' | '0'), h100e
+          controlled ('1' controlled hardware in a Tier 1 country | 'c' controlled elsewhere | '0'), h100e
+
+  Measures (what a rule counts; see docs/rules.md). Beside the fields above:
+    totals   ctl_ops                        tera-ops on controlled (3A090) hardware anywhere
+    days     c1:<day> / c:<day>             day buckets of ctl1_ops / ctl_ops (kept, like the plain ones)
+    hours    c1:<hour> / c:<hour>           hour buckets of ctl1_ops / ctl_ops (pruned with the plain ones)
+    lineages "<lineage> ctl1", "<lineage> ctl", "<lineage> tier:<n>", "<lineage> country:<cc>"
+                                            the tenant's contribution to a lineage split like its totals
+                                            (lineage ids contain no space, so these never collide)
 
   Returns: { counted, duplicates, overlaps, countedMs, duplicateGpuUs, overlapGpuUs,
              ops, ub, gpu_us, ctl1_ops, r365, r24, h100e_active, watermark,
@@ -155,7 +163,7 @@ for base = FIRST, #ARGV, FIELDS do
     rate = need(ARGV[base + 4], 'rate', i), upper = need(ARGV[base + 5], 'upper rate', i),
     mgpu = need(ARGV[base + 6], 'milli-GPUs', i), lineage = ARGV[base + 7],
     country = ARGV[base + 8], tier = ARGV[base + 9], model = ARGV[base + 10],
-    ctl1 = ARGV[base + 11] == '1', h100e = need(ARGV[base + 12], 'H100-equivalents', i),
+    ctl1 = ARGV[base + 11] == '1', ctl = ARGV[base + 11] == '1' or ARGV[base + 11] == 'c', h100e = need(ARGV[base + 12], 'H100-equivalents', i),
   }
   if r.job == '' or not (r.e > r.s) then error('apply-usage: report ' .. i .. ' has no job or an empty interval') end
   reports[#reports + 1] = r
@@ -168,6 +176,7 @@ local counted, duplicates, overlaps, countedMs, dupGpuUs, overlapGpuUs = 0, 0, 0
 local rejected = {}
 local touchedLineages, lineageOrder = {}, {}
 local inc, dayInc, hourInc, lineageInc = {}, {}, {}, {}
+local measureDayInc, measureHourInc = { c1 = {}, c = {} }, { c1 = {}, c = {} }
 local slices, sliceOrder = {}, {}   -- slice key -> { ranges, lastEnd, ctl1, h100e, heldEnd }
 local jobs, jobOrder = {}, {}       -- job key -> { gran, known, ops, lastEnd }
 
@@ -226,7 +235,22 @@ for i, r in ipairs(reports) do
       add(inc, 'ops:tier:' .. r.tier, ops)
       add(inc, 'ops:country:' .. r.country, ops)
       add(inc, 'ops:model:' .. r.model, ops)
-      if r.lineage ~= '' then add(lineageInc, r.lineage, ops) end
+      if r.lineage ~= '' then
+        add(lineageInc, r.lineage, ops)
+        add(lineageInc, r.lineage .. ' tier:' .. r.tier, ops)
+        add(lineageInc, r.lineage .. ' country:' .. r.country, ops)
+        if r.ctl then add(lineageInc, r.lineage .. ' ctl', ops) end
+        if r.ctl1 then add(lineageInc, r.lineage .. ' ctl1', ops) end
+      end
+      if r.ctl then
+        add(inc, 'ctl_ops', ops)
+        add(measureDayInc.c, math.floor(r.e / DAY_MS), ops)
+        add(measureHourInc.c, math.floor(r.e / HOUR_MS), ops)
+      end
+      if r.ctl1 then
+        add(measureDayInc.c1, math.floor(r.e / DAY_MS), ops)
+        add(measureHourInc.c1, math.floor(r.e / HOUR_MS), ops)
+      end
       add(dayInc, math.floor(r.e / DAY_MS), ops)
       add(hourInc, math.floor(r.e / HOUR_MS), ops)
       if r.ctl1 then
@@ -264,6 +288,7 @@ local function roll(buckets, deltas, sumField, fromField, maxField, oldMax, oldF
         local v = redis.call('HGET', buckets, fmt(i))
         if v and v ~= '0' then redis.call('HINCRBY', K_TOTALS, sumField, '-' .. v) end
         if v and prune then redis.call('HDEL', buckets, fmt(i)) end
+        if prune then redis.call('HDEL', buckets, 'c1:' .. fmt(i), 'c:' .. fmt(i)) end
       end
     end
     from = windowStart
@@ -283,6 +308,16 @@ end
 
 roll(K_DAYS, dayInc, 'r365', 'r365_from', 'max_day', num(state[1], nil), num(state[2], nil), 365, false)
 roll(K_HOURS, hourInc, 'r24', 'r24_from', 'max_hour', num(state[3], nil), num(state[4], nil), 24, true)
+-- Measure buckets: days kept like the plain ones; hours only inside the trailing 24 h (roll prunes them).
+local maxHour = num(redis.call('HGET', K_TOTALS, 'max_hour'), 0)
+for prefix, deltas in pairs(measureDayInc) do
+  for idx, delta in pairs(deltas) do redis.call('HINCRBY', K_DAYS, prefix .. ':' .. fmt(idx), fmt(delta)) end
+end
+for prefix, deltas in pairs(measureHourInc) do
+  for idx, delta in pairs(deltas) do
+    if idx > maxHour - 24 then redis.call('HINCRBY', K_HOURS, prefix .. ':' .. fmt(idx), fmt(delta)) end
+  end
+end
 
 for field, delta in pairs(inc) do
   if delta ~= 0 then redis.call('HINCRBY', K_TOTALS, field, fmt(delta)) end

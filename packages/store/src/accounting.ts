@@ -27,6 +27,8 @@ export interface UsageRecord {
   acceleratorId: string;
   /** The hardware is controlled (3A090) and stands in a Tier 1 country. */
   controlledTier1: boolean;
+  /** The hardware is controlled (3A090), wherever it stands (rules measuring `controlled` count it). */
+  controlled?: boolean;
   /** H100-equivalents the report's GPUs amount to. */
   h100e: number;
 }
@@ -132,7 +134,7 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
     ];
     for (const r of records) {
       args.push(r.jobKey, r.node ?? '', r.startMs, r.endMs, String(r.teraOpsPerMs), String(r.upperTeraOpsPerMs), r.milliGpus,
-        r.lineageId ?? '', r.country, r.tier, r.acceleratorId, r.controlledTier1 ? '1' : '0', String(r.h100e));
+        r.lineageId ?? '', r.country, r.tier, r.acceleratorId, r.controlledTier1 ? '1' : r.controlled ? 'c' : '0', String(r.h100e));
     }
     const reply = await redis.applyUsage(...args);
     const n = (i: number) => Number(reply[i] ?? 0);

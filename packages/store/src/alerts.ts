@@ -54,6 +54,26 @@ export function createAlertStore({ redis, keys, audit, casebook }: AlertStoreOpt
       return new Set(ids.filter((_, i) => flags[i] === 1));
     },
 
+    /** Alerts raised since `sinceMs` (by raisedAt), oldest first. */
+    async since<A extends { id: string } = Alert>(sinceMs = 0): Promise<A[]> {
+      const ids = await redis.zrangebyscore(keys.alerts.index, sinceMs, '+inf');
+      const out: A[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        for (const raw of await redis.mget(...ids.slice(i, i + 500).map((id) => keys.alerts.record(id)))) if (raw !== null) out.push(JSON.parse(raw) as A);
+      }
+      return out;
+    },
+
+    /** The most recently raised alerts, newest first, at most `max` (one MGET per 500: they share the {alerts} tag). */
+    async recent<A extends { id: string } = Alert>(max: number): Promise<A[]> {
+      const ids = await redis.zrevrange(keys.alerts.index, 0, max - 1);
+      const out: A[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        for (const raw of await redis.mget(...ids.slice(i, i + 500).map((id) => keys.alerts.record(id)))) if (raw !== null) out.push(JSON.parse(raw) as A);
+      }
+      return out;
+    },
+
     async get<A extends { id: string } = Alert>(id: string): Promise<A | null> {
       const raw = await redis.get(keys.alerts.record(id));
       return raw === null ? null : (JSON.parse(raw) as A);

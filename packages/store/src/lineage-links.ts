@@ -51,10 +51,10 @@ export function createLineageLinks({ redis, keys, registry }: { redis: RedisClie
     await cmd.linkLineage(keys.lineage.record(parent), keys.lineage.links(parent), parent, '', '', evidence.parentTenantId ?? '', 'seen in telemetry');
     const set = cycle ? 0 : await cmd.linkLineage(keys.lineage.record(child), keys.lineage.links(child), child, parent, JSON.stringify(evidence), evidence.tenantId, why);
     await redis.zadd(keys.registry.lineages, 0, child, 0, parent);
-    if (set === 1) {
-      await redis.sadd(keys.lineage.children(parent), child);
-      await registry.markChanged(); // readers caching lineage records must see the new parent
-    }
+    // Every edge, declared or found, makes the child a descendant (ancestry is a graph, not the
+    // parentId chain): it is re-evaluated when the parent grows.
+    const added = cycle ? 0 : await redis.sadd(keys.lineage.children(parent), child);
+    if (set === 1 || added === 1) await registry.markChanged(); // readers caching lineage records must see the new edge
     return { lineageId: child, parentId: parent, ...evidence, parentSet: set === 1 };
   }
 
@@ -101,6 +101,11 @@ export function createLineageLinks({ redis, keys, registry }: { redis: RedisClie
         frontier = [...new Set(next)];
       }
       return out.slice(0, limit);
+    },
+
+    /** Lineages with an edge (declared or checkpoint) to this one as their parent. */
+    children(lineageId: string): Promise<string[]> {
+      return redis.smembers(keys.lineage.children(lineageId));
     },
 
     /** Evidence of each parent link recorded for a lineage. */

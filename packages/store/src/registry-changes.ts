@@ -1,5 +1,6 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { createStreamGroup, entryFields, type StreamEntry } from './streams.js';
 
 /** One change of the KYC registry that may call for new alerts. */
 export interface RegistryChange {
@@ -18,11 +19,8 @@ export interface RegistryChangesOptions {
   maxLen?: number;
 }
 
-type Entry = [id: string, fields: string[]];
-
-function parse([id, fields]: Entry): RegistryChange {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+function parse([id, fields]: StreamEntry): RegistryChange {
+  const f = entryFields(fields);
   return { id, tenantId: f.get('tenantId') || null, lineageId: f.get('lineageId') || null, groups: JSON.parse(f.get('groups') ?? '[]') as string[] };
 }
 
@@ -32,6 +30,7 @@ function parse([id, fields]: Entry): RegistryChange {
  */
 export function createRegistryChanges({ redis, keys, maxLen = 100_000 }: RegistryChangesOptions) {
   const stream = keys.registry.changes;
+  const changes = createStreamGroup({ redis, stream, parse });
   return {
     async append(change: { tenantId?: string; lineageId?: string; groups?: string[] }): Promise<void> {
       await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*',
@@ -39,29 +38,17 @@ export function createRegistryChanges({ redis, keys, maxLen = 100_000 }: Registr
     },
 
     /** Creates the consumer group if missing, reading from the stream's start (re-evaluation is idempotent). */
-    async ensureGroup(group: string): Promise<void> {
-      try {
-        await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err;
-      }
-    },
+    ensureGroup: (group: string) => changes.ensureGroup(group),
 
     /**
      * Up to `count` changes for this consumer: first those another consumer claimed but left
      * unacknowledged for `claimIdleMs` (it died), then new ones. Does not block.
      */
     async read(group: string, consumer: string, count: number, claimIdleMs: number): Promise<RegistryChange[]> {
-      const claimed = (await redis.xautoclaim(stream, group, consumer, claimIdleMs, '0-0', 'COUNT', count)) as [string, Entry[]];
-      const stale = (claimed[1] ?? []).filter((e): e is Entry => Array.isArray(e) && Array.isArray(e[1]));
-      if (stale.length > 0) return stale.map(parse);
-      const fresh = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')) as [string, Entry[]][] | null;
-      return (fresh?.[0]?.[1] ?? []).map(parse);
+      return (await changes.read(group, consumer, count, claimIdleMs)).entries;
     },
 
-    async ack(group: string, ids: string[]): Promise<void> {
-      if (ids.length > 0) await redis.xack(stream, group, ...ids);
-    },
+    ack: (group: string, ids: string[]) => changes.ack(group, ids),
   };
 }
 

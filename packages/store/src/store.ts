@@ -1,4 +1,5 @@
 import { createAccounting } from './accounting.js';
+import { createBooks } from './books.js';
 import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
@@ -11,6 +12,7 @@ import { createRegistry } from './registry.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
 import { createWebhookStore } from './webhooks.js';
+import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
 import { createUsage } from './usage.js';
 
 export interface StoreOptions {
@@ -35,7 +37,12 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
   const registry = createRegistry({ redis: client, keys });
   const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
   const casebook = createCasebook({ redis: client, keys, audit });
+  const books = createBooks({ redis: client, keys, accounting, registry });
   return {
+    /**
+     * The raw client and key builder, for tests and tools only: services read through the facades
+     * below (a lint rule keeps `store.redis` and `store.keys` out of the services).
+     */
     redis: client,
     keys,
     accounting,
@@ -46,9 +53,13 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     cases: createAlertCases({ redis: client, keys, audit }),
     casebook,
     audit,
-    usage: createUsage({ redis: client, keys, accounting, registry }),
+    usage: createUsage({ redis: client, keys, accounting, registry, books }),
+    /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
+    books,
     webhooks: createWebhookStore({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
+    /** The alert outbox read through a consumer group (one reader per notifier instance). */
+    outbox: (options: OutboxReaderOptions) => createOutboxReader(client, keys.alerts.outbox, options),
   };
 }
 

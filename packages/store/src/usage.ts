@@ -1,4 +1,6 @@
+import type { Lineage } from '@flopwatch/contracts';
 import type { Accounting } from './accounting.js';
+import { isLineageField, type Books } from './books.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { Registry } from './registry.js';
@@ -41,11 +43,10 @@ export interface LineageCumulative {
   byTenant: Map<string, number>;
   /** This lineage's own shares per tenant. */
   own: Map<string, number>;
-  /** Ancestors, nearest first, each with the tenants that fed it. */
+  /** Every ancestor of the graph once (declared parents and checkpoint links), nearest first, with the tenants that fed it. */
   ancestors: { id: string; tenants: string[] }[];
 }
 
-type LineageRecord = { id: string; parentId: string | null; baseModel?: { publishedWeights: boolean; pretrainingOperations: number | null } | null };
 
 const pick = (totals: Record<string, number>, prefix: string) =>
   Object.fromEntries(Object.entries(totals).filter(([f, v]) => f.startsWith(prefix) && v > 0).map(([f, v]) => [f.slice(prefix.length), v]));
@@ -61,7 +62,7 @@ function sumBuckets(buckets: Record<string, string>, from: number, to: number): 
 }
 
 /** Read model over the accounting state: usage per tenant, group and lineage. */
-export function createUsage({ redis, keys, accounting, registry }: { redis: RedisClient; keys: Keys; accounting: Accounting; registry: Registry }) {
+export function createUsage({ redis, keys, accounting, registry, books }: { redis: RedisClient; keys: Keys; accounting: Accounting; registry: Registry; books: Books }) {
   return {
     /** A tenant's totals, trailing windows ending at `now`, and breakdowns. */
     async tenant(tenantId: string, now: Date): Promise<TenantUsage> {
@@ -88,7 +89,7 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
         byCountry: pick(totals, 'ops:country:'),
         byTier: pick(totals, 'ops:tier:'),
         byModel: pick(totals, 'ops:model:'),
-        byLineage: Object.fromEntries(Object.entries(lineages).map(([k, v]) => [k, Number(v)])),
+        byLineage: Object.fromEntries(Object.entries(lineages).filter(([k]) => isLineageField(k)).map(([k, v]) => [k, Number(v)])),
         lastActivityMs: totals.max_end ? totals.max_end : null,
       };
     },
@@ -96,7 +97,8 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
     /** A tenant's all-time tera-operations and its day buckets (day index since epoch → tera-operations), oldest first. */
     async dailyTeraOps(tenantId: string): Promise<{ teraOps: number; days: [number, number][] }> {
       const [totals, days] = await Promise.all([accounting.tenantTotals(tenantId), redis.hgetall(keys.tenant.days(tenantId))]);
-      const list = Object.entries(days).map(([d, v]): [number, number] => [Number(d), Number(v)]).sort((a, b) => a[0] - b[0]);
+      // Only the plain day buckets: the per-measure ones (`c1:<day>`, `c:<day>`) share the hash.
+      const list = Object.entries(days).filter(([d]) => /^\d+$/.test(d)).map(([d, v]): [number, number] => [Number(d), Number(v)]).sort((a, b) => a[0] - b[0]);
       return { teraOps: totals.ops ?? 0, days: list };
     },
 
@@ -105,7 +107,9 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
      * and the pieces behind them: own shares per tenant, and each ancestor with its contributors.
      */
     async lineageCumulative(lineageId: string): Promise<LineageCumulative> {
-      const [own, ancestors] = await Promise.all([accounting.lineageOwnTeraOps(lineageId), registry.ancestors<LineageRecord>(lineageId)]);
+      const [own, graph] = await Promise.all([accounting.lineageOwnTeraOps(lineageId), books.ancestry(lineageId)]);
+      const records = await Promise.all([lineageId, ...graph.ancestors].map((id) => registry.getLineage<Lineage>(id)));
+      const ancestors = graph.ancestors.map((id) => ({ id }));
       const ancestorShares = await Promise.all(ancestors.map((a) => accounting.lineageOwnTeraOps(a.id)));
       let tera = own.teraOps;
       const byTenant = new Map(own.byTenant);
@@ -113,8 +117,8 @@ export function createUsage({ redis, keys, accounting, registry }: { redis: Redi
         tera += a.teraOps;
         for (const [t, v] of a.byTenant) byTenant.set(t, (byTenant.get(t) ?? 0) + v);
       }
-      const root = ancestors.at(-1) ?? (await registry.getLineage<LineageRecord>(lineageId));
-      const base = root?.baseModel && !root.baseModel.publishedWeights ? (root.baseModel.pretrainingOperations ?? 0) : 0;
+      // A closed-weight base model's pretraining, once per lineage of the ancestry that declares one.
+      const base = records.reduce((sum, r) => sum + (r?.baseModel && !r.baseModel.publishedWeights ? (r.baseModel.pretrainingOperations ?? 0) : 0), 0);
       return {
         operations: teraToOps(tera) + base,
         ownOperations: teraToOps(own.teraOps),

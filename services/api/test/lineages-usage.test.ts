@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '@flopwatch/store';
+import { ruleStanding } from '@flopwatch/policy';
 import { auth, startApi, tenant, type TestApi } from './helpers.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
@@ -74,7 +75,9 @@ describe('usage', () => {
     expect(u.burnRate.operationsPerDay).toBe(8e18);
     const tenth = u.projections.find((p: { threshold: string; level: number }) => p.threshold === 'tenant' && p.level === 0.1);
     expect(tenth.reached).toBe(false);
-    expect(Date.parse(tenth.projectedAt)).toBe(NOW + ((1e25 - 15e18) / 8e18) * DAY);
+    // Measured at the rules' event time: the books hold no ingest clock here, so the tenant's latest usage (NOW - 2 h).
+    expect(u.asOf).toBe(new Date(NOW - 2 * HOUR).toISOString());
+    expect(Date.parse(tenth.projectedAt)).toBe(NOW - 2 * HOUR + ((1e25 - 15e18) / 8e18) * DAY);
     expect(u.risk).toMatchObject({ tier: 3, trusted: false, kycStatus: 'pending' });
     expect(u.registered).toBe(true);
     expect(u.totals.coveredGpuHours).toEqual({ duplicate: 0, overlap: 0 });
@@ -103,5 +106,40 @@ describe('usage', () => {
     expect(res.json()).toMatchObject({ groupId, totals: { operations: 3e18 }, risk: { trusted: false } });
     expect(res.json().members.map((m: { tenantId: string; operations: number }) => [m.tenantId, m.operations])).toEqual([['g-a', 1e18], ['g-b', 2e18]]);
     expect((await api.app.inject({ url: '/v1/groups/none/usage', headers: auth('viewer') })).statusCode).toBe(404);
+  });
+});
+
+describe('usage projections and the rules', () => {
+  it('give the rules\' own projected crossing at the books\' event time, which recedes as the clock moves on after the tenant stops', async () => {
+    await api.app.inject({ method: 'PUT', url: '/v1/tenants/p-1', headers: auth('admin'), payload: tenant('p-1', { hqCountry: 'SG' }) });
+    // 8e18 counted in the hour ending NOW - 2 h (controlled Tier 1), 4e18 one day earlier.
+    await api.store.accounting.applyBatch([record('p-1', NOW - 26 * HOUR, 4_000_000), record('p-1', NOW - 2 * HOUR, 8_000_000)]);
+    const projection = async () => (await api.app.inject({ url: '/v1/tenants/p-1/usage', headers: auth('analyst') })).json();
+    const rules = async (asOfMs: number) => {
+      const snap = { scope: 'tenant' as const, subject: 'p-1', asOfMs, tenant: await api.store.books.tenant('p-1') };
+      return ruleStanding('tenant-approach', snap, api.pack)!;
+    };
+
+    // The ingest's clock stands at the tenant's latest usage: 24 h burn = 8e18 a day.
+    await api.store.books.advanceClock(NOW - 2 * HOUR);
+    const at = await projection();
+    const full = at.projections.find((p: { threshold: string; level: number }) => p.threshold === 'tenant' && p.level === 1);
+    expect(at.asOf).toBe(new Date(NOW - 2 * HOUR).toISOString());
+    expect(at.burnRate).toEqual({ operationsPerDay: 8e18, window: '24h', measure: 'controlledTier1' });
+    expect(full.projectedAt).toBe(new Date(NOW - 2 * HOUR + ((1e26 - 12e18) / 8e18) * DAY).toISOString());
+    expect(full.projectedAt).toBe((await rules(NOW - 2 * HOUR)).projectedCrossingAt);
+
+    // Other tenants' usage moved the clock to NOW + 21 h: the trailing 24 h (NOW - 3 h, NOW + 21 h] still
+    // holds the hour of 8e18 that ended at NOW - 2 h.
+    await api.store.books.advanceClock(NOW + 21 * HOUR);
+    const later = await projection();
+    expect(later.asOf).toBe(new Date(NOW + 21 * HOUR).toISOString());
+    expect(later.burnRate.operationsPerDay).toBe(8e18);
+    // Two hours later the last counted hour has left the window: no burn, no projection.
+    await api.store.books.advanceClock(NOW + 23 * HOUR);
+    const stopped = await projection();
+    expect(stopped.burnRate.operationsPerDay).toBe(0);
+    expect(stopped.projections.every((p: { projectedAt: string | null }) => p.projectedAt === null)).toBe(true);
+    expect((await rules(NOW + 23 * HOUR)).projectedCrossingAt).toBeNull();
   });
 });

@@ -1,13 +1,7 @@
-import { alertId, type Alert, type AlertRule } from '@flopwatch/contracts';
-import { maxSeverity, tenantRisk, velocityBands, type PolicyPack } from '@flopwatch/policy';
+import { ALERT_SCHEMA_VERSION, alertId, type Alert, type SubjectSnapshot, type TenantSnapshot } from '@flopwatch/contracts';
+import { evaluateSubject, evaluationTime, lineageFloorOps, maxSeverity, RULES, ruleLevels, tenantMayAlert, tenantRisk, type PolicyPack, type RuleOutcome } from '@flopwatch/policy';
 import { teraToOps, type Store, type TenantApplyResult } from '@flopwatch/store';
 import type { RegistryView } from './registry-view.js';
-import type { Candidate } from './rules/candidate.js';
-import { groupCandidates } from './rules/group.js';
-import { lineageCandidates } from './rules/lineage.js';
-import { lineageFloorOps, tenantMayAlert } from './rules/prefilter.js';
-import { createState, type State } from './rules/state.js';
-import { tenantCandidates } from './rules/tenant.js';
 
 /** Who raises alerts, as recorded in a case's history. */
 const ACTOR = 'flopwatch-ingest';
@@ -17,6 +11,7 @@ export interface EvaluationContext {
   pack: PolicyPack;
   /** The KYC registry, cached per version; the caller refreshes it before each evaluation. */
   view: RegistryView;
+  /** Wall clock: used only when the books hold no event time at all. */
   now: () => Date;
 }
 
@@ -28,20 +23,32 @@ export interface Subjects {
 }
 
 /**
- * Alerts the batch's new totals call for: the touched tenants, their groups, their lineages, their
- * descendants and any lineage linked now. Subjects nowhere near a threshold are passed over using the
- * totals the apply returned (see rules/prefilter.ts); the rest are evaluated in full.
+ * Alerts the batch's new totals call for: the touched tenants, their groups (whichever member
+ * changed), their lineages, their descendants and any lineage linked now. Tenants nowhere near a
+ * threshold are passed over using the totals the apply returned (each rule's prefilter in the policy's
+ * rule table); the rest are evaluated in full from snapshots of the books.
  */
 export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationContext, linkedLineages: Iterable<string> = []): Promise<Alert[]> {
-  const { pack, view } = ctx;
+  const { pack, view, store } = ctx;
   const floor = lineageFloorOps(pack);
   const tenants: string[] = [];
   const groups = new Set<string>();
   const lineages = new Set(linkedLineages);
+  // The books' event clock moves with the latest usage counted (burn rates decay against it).
+  await store.books.advanceClock(Math.max(0, ...results.map((r) => r.totals.watermarkMs)));
   await Promise.all(results.map(async (r) => {
     const { record, groupId } = await view.tenant(r.tenantId);
-    if (tenantMayAlert(r.totals, tenantRisk(record ?? undefined, pack), pack)) tenants.push(r.tenantId);
-    if (groupId && r.totals.controlledTier1TeraOps > 0 && (await view.groupMembers(groupId)).length > 1) groups.add(groupId);
+    const t = r.totals;
+    const totals = {
+      operations: teraToOps(t.teraOps),
+      controlledTier1Operations: teraToOps(t.controlledTier1TeraOps),
+      trailing365dOperations: teraToOps(t.trailing365dTeraOps),
+      trailing24hOperations: teraToOps(t.trailing24hTeraOps),
+      h100eActive: t.h100eActive,
+    };
+    if (tenantMayAlert(totals, tenantRisk(record ?? undefined, pack), pack)) tenants.push(r.tenantId);
+    // A group is evaluated whenever any member changes, whatever hardware that member used.
+    if (groupId && (await view.groupMembers(groupId)).length > 1) groups.add(groupId);
     for (const [lineageId, bound] of r.lineageUpperBounds) {
       const record = await view.lineage(lineageId);
       const base = record?.baseModel && !record.baseModel.publishedWeights ? (record.baseModel.pretrainingOperations ?? 0) : 0;
@@ -56,86 +63,118 @@ export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationC
   return evaluateSubjects({ tenants, groups, lineages: [...lineages, ...descendants] }, ctx);
 }
 
+/** Memoised snapshots for one evaluation: each tenant and lineage is read once. */
+function snapshots(ctx: EvaluationContext) {
+  const { store, view } = ctx;
+  const tenants = new Map<string, Promise<TenantSnapshot>>();
+  const tenant = (id: string): Promise<TenantSnapshot> => {
+    let p = tenants.get(id);
+    if (!p) {
+      p = (async () => {
+        const [{ record, groupId }, books] = await Promise.all([view.tenant(id), store.books.tenantBooks(id)]);
+        return { id, record, groupId, books };
+      })();
+      tenants.set(id, p);
+    }
+    return p;
+  };
+  let clock: Promise<number | null> | undefined;
+  const asOf = async (members: TenantSnapshot[]) => evaluationTime(await (clock ??= store.books.eventClock()), members.map((m) => m.books.latestEndMs), ctx.now().getTime());
+
+  return {
+    tenant,
+    async forTenant(id: string): Promise<SubjectSnapshot> {
+      const t = await tenant(id);
+      return { scope: 'tenant', subject: id, asOfMs: await asOf([t]), tenant: t };
+    },
+    async forGroup(id: string): Promise<SubjectSnapshot> {
+      const members = await Promise.all((await view.groupMembers(id)).map(tenant));
+      return { scope: 'group', subject: id, asOfMs: await asOf(members), members };
+    },
+    async forLineage(id: string): Promise<SubjectSnapshot> {
+      const lineage = await store.books.lineage(id);
+      const ids = new Set([...Object.keys(lineage.own), ...lineage.ancestors.flatMap((a) => Object.keys(a.own))]);
+      const members = await Promise.all([...ids].map(tenant));
+      return { scope: 'lineage', subject: id, asOfMs: await asOf(members), lineage, tenants: members };
+    },
+  };
+}
+
 /**
  * Decides which alerts the subjects' stored state calls for and creates the missing ones.
  * State-based: every level a subject has reached should have its alert, so a retried batch, a
  * replay, a registry change or a second ingest instance finds the same alerts and creates none
  * twice (ids are deterministic, creation is "only if absent"). An alert an analyst closed —
- * false_positive included — therefore stays closed; only a higher level makes a new one.
+ * false_positive included — therefore stays closed; only a higher level makes a new one. Banded
+ * rules only narrow: a band is not raised while a narrower band of the same subject exists.
  */
 export async function evaluateSubjects(subjects: Subjects, ctx: EvaluationContext): Promise<Alert[]> {
   const { store, pack } = ctx;
-  const state = createState(store, pack, ctx.view);
-  const nowMs = ctx.now().getTime();
+  const snap = snapshots(ctx);
   const tenants = new Set(subjects.tenants ?? []);
   const groups = new Set(subjects.groups ?? []);
-  for (const g of await Promise.all([...tenants].map((t) => state.groupOf(t)))) if (g) groups.add(g);
+  for (const t of await Promise.all([...tenants].map(snap.tenant))) if (t.groupId) groups.add(t.groupId);
 
-  const candidates = (await Promise.all([
-    ...[...tenants].map((t) => tenantCandidates(t, state, store, pack, nowMs)),
-    ...[...new Set(subjects.lineages ?? [])].map((l) => lineageCandidates(l, state, pack, nowMs)),
-    ...[...groups].map((g) => groupCandidates(g, state, pack, nowMs)),
-  ])).flat();
-  if (candidates.length === 0) return [];
+  const snapshotsToEvaluate = await Promise.all([
+    ...[...tenants].map(snap.forTenant),
+    ...[...new Set(subjects.lineages ?? [])].map(snap.forLineage),
+    ...[...groups].map(snap.forGroup),
+  ]);
+  const outcomes = snapshotsToEvaluate.flatMap((s) => evaluateSubject(s, pack));
+  if (outcomes.length === 0) return [];
 
-  const unique = [...new Map(candidates.map((c) => [c.draft.id, c])).values()];
-  const existing = await store.alerts.existing(unique.map((c) => c.draft.id));
+  const unique = [...new Map(outcomes.map((o) => [o.draft.id, o])).values()];
+  const narrower = new Map(unique.filter((o) => RULES[o.draft.rule].kind === 'banded').map((o) => [o.draft.id, higherLevelIds(o, pack)]));
+  const existing = await store.alerts.existing([...unique.map((o) => o.draft.id), ...[...narrower.values()].flat()]);
   const raised: Alert[] = [];
-  for (const c of unique.filter((u) => !existing.has(u.draft.id))) {
-    const alert = await buildAlert(await neverLower(c, ctx), state, ctx);
+  for (const o of unique) {
+    if (existing.has(o.draft.id)) continue;
+    if ((narrower.get(o.draft.id) ?? []).some((id) => existing.has(id))) continue;
+    const alert = await buildAlert(await neverLower(o, ctx), snap.tenant, ctx);
     if (await store.alerts.raise(alert)) raised.push(alert);
   }
   return raised;
 }
 
-/** Levels of a rule as configured, in order (velocity: band ordinals; single-step rules: 1). */
-function ruleLevels(rule: AlertRule, pack: PolicyPack): number[] {
-  const { rules } = pack;
-  switch (rule) {
-    case 'frontier-approach':
-    case 'tenant-approach':
-    case 'structuring':
-    case 'lineage-laundering':
-      return (rules[rule].levels ?? pack.levels).map((l) => l.fraction);
-    case 'velocity':
-      return velocityBands(pack).map((_, i) => i + 1);
-    default:
-      return [1];
-  }
+function levelIds(o: RuleOutcome, pack: PolicyPack, keep: (level: number) => boolean): string[] {
+  const { rule, scope, subject } = o.draft;
+  return ruleLevels(rule, pack).filter(keep).map((level) => alertId({ rule, scope, subject, level }));
 }
+
+const higherLevelIds = (o: RuleOutcome, pack: PolicyPack) => levelIds(o, pack, (l) => l > o.draft.level);
 
 /**
  * Severity may rise, never silently fall: a new level of a subject's rule carries at least the
  * severity of the lower levels already raised (whatever their case status), e.g. after a policy
  * change lowered a level's severity.
  */
-async function neverLower(c: Candidate, ctx: EvaluationContext): Promise<Candidate> {
-  const { draft } = c;
-  const lower = ruleLevels(draft.rule, ctx.pack).filter((l) => l < draft.level)
-    .map((level) => alertId({ rule: draft.rule, scope: draft.scope, subject: draft.subject, level }));
-  const prior = await Promise.all(lower.map((id) => ctx.store.alerts.get<Alert>(id)));
-  const severity = prior.reduce((s, a) => (a ? maxSeverity(s, a.severity) : s), draft.severity);
-  return severity === draft.severity ? c : { ...c, draft: { ...draft, severity } };
+async function neverLower(o: RuleOutcome, ctx: EvaluationContext): Promise<RuleOutcome> {
+  const prior = await Promise.all(levelIds(o, ctx.pack, (l) => l < o.draft.level).map((id) => ctx.store.alerts.get<Alert>(id)));
+  const severity = prior.reduce((s, a) => (a ? maxSeverity(s, a.severity) : s), o.draft.severity);
+  return severity === o.draft.severity ? o : { ...o, draft: { ...o.draft, severity } };
 }
 
-async function topJobs(c: Candidate, store: Store): Promise<Alert['evidence']['topJobs']> {
-  if (c.jobs) return c.jobs.map((j) => ({ tenantId: j.tenantId, jobId: j.jobId, operations: teraToOps(j.teraOps) }));
-  const tenants = [...c.tenants.keys()].slice(0, 20);
-  const perTenant = await Promise.all(tenants.map(async (t) => (await store.accounting.topJobs(t, 5)).map((j) => ({ tenantId: t, jobId: j.jobKey, operations: teraToOps(j.teraOps) }))));
-  return perTenant.flat().sort((a, b) => b.operations - a.operations).slice(0, 10);
-}
-
-async function buildAlert(c: Candidate, state: State, ctx: EvaluationContext): Promise<Alert> {
-  const { store, pack } = ctx;
-  const { draft } = c;
-  const kycTenant = await state.tenant(c.kycTenant);
-  const involved = await Promise.all([...c.tenants.keys()].map((t) => state.tenant(t)));
-  const pick = (prefix: string) => [...new Set(involved.flatMap((t) => Object.keys(t.totals).filter((f) => f.startsWith(prefix) && t.totals[f]! > 0).map((f) => f.slice(prefix.length))))].sort();
+async function buildAlert(o: RuleOutcome, tenant: (id: string) => Promise<TenantSnapshot>, ctx: EvaluationContext): Promise<Alert> {
+  const { pack } = ctx;
+  const kycTenant = await tenant(o.kycTenant);
+  const contributors = Object.entries(o.tenants).filter(([, ops]) => ops > 0).sort((a, b) => b[1] - a[1]);
+  const involved = await Promise.all(contributors.slice(0, 20).map(([id]) => tenant(id)));
   const raisedAt = ctx.now().toISOString();
-  const { risk } = kycTenant;
+  const risk = tenantRisk(kycTenant.record ?? undefined, pack);
+  const { split } = o.measure;
+  const topJobs = o.jobs ?? involved.flatMap((t) => t.books.topJobs.map((j) => ({ tenantId: t.id, jobId: j.jobId, operations: j.operations }))).sort((a, b) => b.operations - a.operations).slice(0, 10);
   return {
-    ...draft,
-    projectedCrossingAt: c.projectedCrossingAt,
+    id: o.draft.id,
+    schemaVersion: ALERT_SCHEMA_VERSION,
+    rule: o.draft.rule,
+    scope: o.draft.scope,
+    subject: o.draft.subject,
+    level: o.draft.level,
+    levelBasis: o.levelBasis,
+    threshold: o.draft.threshold,
+    observedOperations: o.draft.observedOperations,
+    severity: o.draft.severity,
+    projectedCrossingAt: o.projectedCrossingAt,
     kyc: {
       tenantId: kycTenant.id,
       hqCountry: kycTenant.record?.hqCountry ?? null,
@@ -144,16 +183,17 @@ async function buildAlert(c: Candidate, state: State, ctx: EvaluationContext): P
       kycStatus: risk.kycStatus,
       trusted: risk.trusted,
       // The rule's own explanation first, then why the tenant is not trusted.
-      reasons: [c.why.slice(0, 1000), ...risk.reasons],
+      reasons: [o.why.slice(0, 1000), ...risk.reasons],
     },
     hardware: {
-      countries: pick('ops:country:'),
-      tiers: pick('ops:tier:').map(Number).filter((t): t is 1 | 2 | 3 => t === 1 || t === 2 || t === 3),
-      models: pick('ops:model:'),
+      countries: Object.entries(split.byCountry).filter(([, v]) => v > 0).map(([c]) => c).sort(),
+      tiers: Object.entries(split.byTier).filter(([, v]) => v > 0).map(([t]) => Number(t)).filter((t): t is 1 | 2 | 3 => t === 1 || t === 2 || t === 3).sort(),
+      models: [...new Set(involved.flatMap((t) => Object.keys(t.books.byModel)))].sort(),
     },
     evidence: {
-      topJobs: await topJobs(c, store),
-      contributingTenants: [...c.tenants].sort((a, b) => b[1] - a[1]).slice(0, 1000).map(([tenantId, tera]) => ({ tenantId, operations: teraToOps(tera) })),
+      topJobs,
+      contributingTenants: contributors.slice(0, 1000).map(([tenantId, operations]) => ({ tenantId, operations })),
+      measure: o.measure,
     },
     policyVersion: pack.version,
     raisedAt,

@@ -62,7 +62,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const topics = [deps.topics.telemetry, ...(deps.topics.slurm ? [deps.topics.slurm] : [])];
   createScrapeMetrics(deps.metricsRegistry, {
     lag: () => consumerLag(deps.kafka, deps.groupId, topics),
-    exposure: () => readExposure({ store: deps.store }),
+    exposure: () => readExposure({ store: deps.store, pack: deps.pack }),
     levels: deps.pack.levels.map((l) => l.fraction),
     subjects: deps.metricsSubjects ?? true,
   });

@@ -108,7 +108,7 @@ export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) 
     }),
     aboveLevel: new Gauge({
       name: 'flopwatch_subjects_above_level',
-      help: 'Subjects (lineages, tenants, groups) whose operations are at or above each alert level of a rule, by the tenant tier behind them.',
+      help: 'Subjects (lineages, tenants, groups) whose measured operations (the rule\'s pack measure) are at or above each alert level of a threshold rule, by the tenant tier behind them.',
       labelNames: ['rule', 'scope', 'tier', 'level'],
       registers,
       async collect() {
@@ -129,7 +129,7 @@ export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) 
     }),
     fraction: new Gauge({
       name: 'flopwatch_subject_threshold_ratio',
-      help: `Operations over the rule's threshold, for the ${topSubjects} highest subjects past the lowest alert level.`,
+      help: `The rule's measured operations over its threshold (threshold rules only: velocity bands and limit rules are not fractions), for the ${topSubjects} highest subjects past the lowest alert level.`,
       labelNames: ['rule', 'scope', 'subject', 'tier', 'case'],
       registers: subjectRegisters,
       async collect() {
@@ -140,7 +140,7 @@ export function createScrapeMetrics(registry: Registry, samples: ScrapeSamples) 
     }),
     projected: new Gauge({
       name: 'flopwatch_subject_projected_crossing_timestamp_seconds',
-      help: 'When the trailing-24 h burn rate takes a subject to its threshold (Unix time), for the same subjects as flopwatch_subject_threshold_ratio.',
+      help: 'When the burn rate of the rule\'s measure, at the books\' event time, takes a subject to its threshold (Unix time), for the same subjects as flopwatch_subject_threshold_ratio.',
       labelNames: ['rule', 'scope', 'subject', 'tier', 'case'],
       registers: subjectRegisters,
       async collect() {

@@ -25,6 +25,7 @@ export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPac
     tier: hardware.tier,
     acceleratorId: hardware.acceleratorId,
     controlledTier1: hardware.controlled && hardware.tier === 1,
+    controlled: hardware.controlled,
     h100e: data.accelerator.count * hardware.h100Equivalents,
   };
 }

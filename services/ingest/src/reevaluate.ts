@@ -93,6 +93,6 @@ async function subjectsOf(store: Store, changes: RegistryChange[]) {
   }
   for (const members of await Promise.all([...groups].map((g) => store.registry.groupMembers(g)))) for (const m of members) tenants.add(m);
   // A tenant's risk is part of every lineage it feeds.
-  for (const names of await Promise.all([...tenants].map((t) => store.redis.hkeys(store.keys.tenant.lineages(t))))) for (const l of names) lineages.add(l);
+  for (const names of await Promise.all([...tenants].map((t) => store.books.lineagesOf(t)))) for (const l of names) lineages.add(l);
   return { tenants, groups, lineages };
 }

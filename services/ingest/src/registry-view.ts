@@ -66,7 +66,7 @@ export function createRegistryView(store: Store) {
       const out: string[] = [];
       let frontier = [...seen];
       while (frontier.length > 0 && out.length < limit) {
-        const next = (await Promise.all(frontier.map((id) => cached(children, id, () => store.redis.smembers(store.keys.lineage.children(id)))))).flat().filter((id) => !seen.has(id));
+        const next = (await Promise.all(frontier.map((id) => cached(children, id, () => store.lineageLinks.children(id))))).flat().filter((id) => !seen.has(id));
         for (const id of next) {
           seen.add(id);
           out.push(id);

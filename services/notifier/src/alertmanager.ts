@@ -2,7 +2,7 @@
 // endsAt a few re-send intervals ahead (as Prometheus does), and sent once more with endsAt = now when
 // the case is closed. Alertmanager identifies an alert by its label set, so the labels carry only the
 // case and what receivers route on; everything that changes (level, policy version) is an annotation.
-import { caseId, type Alert } from '@flopwatch/contracts';
+import { caseId, describeLevel, type Alert } from '@flopwatch/contracts';
 import { AppError } from '@flopwatch/runtime';
 
 export interface AlertmanagerOptions {
@@ -57,10 +57,10 @@ export function toPostableAlert(alerts: Alert[], open: boolean, options: Alertma
     labels.tier = String(alert.kyc.tier);
     labels.kyc_status = alert.kyc.kycStatus;
   }
-  const pct = Math.round(alert.level * 100);
   const annotations: Record<string, string> = {
-    summary: `${alert.scope} ${alert.subject} reached ${pct}% of ${alert.threshold.toExponential(2)} operations (${alert.rule})`,
-    description: `Observed ${alert.observedOperations.toExponential(3)} operations against a threshold of ${alert.threshold.toExponential(3)}; case ${open ? 'open' : 'closed'} (alert status ${alert.status}).`,
+    // What the level means comes from the alert's levelBasis (a fraction, a band, or a limit).
+    summary: describeLevel(alert),
+    description: `${alert.levelBasis?.kind === 'limit' && alert.levelBasis.quantity === 'h100e' ? `Holds ${Math.round(alert.levelBasis.observed)} H100-equivalents against a limit of ${alert.levelBasis.limit}` : `Observed ${alert.observedOperations.toExponential(3)} operations against ${alert.levelBasis?.kind === 'limit' ? 'a limit' : 'a threshold'} of ${alert.threshold.toExponential(3)}`}${alert.evidence.measure ? ` (measure ${alert.evidence.measure.name})` : ''}; case ${open ? 'open' : 'closed'} (alert status ${alert.status}).`,
     alert_id: alert.id,
     level: String(alert.level),
     policy_version: alert.policyVersion,

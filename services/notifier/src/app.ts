@@ -8,7 +8,6 @@ import type { AlertmanagerOptions } from './alertmanager.js';
 import { createDeliverer } from './deliverer.js';
 import { createFanOut } from './fan-out.js';
 import { createNotifierMetrics } from './metrics.js';
-import { createOutboxReader } from './outbox.js';
 import { createResender } from './resender.js';
 
 export interface NotifierWebhookOptions {
@@ -45,9 +44,7 @@ export interface Notifier {
 /** The notifier: outbox → Kafka, webhook deliveries and Alertmanager; then delivers webhooks with retries. */
 export function createNotifier(deps: NotifierDeps): Notifier {
   const log = deps.log.child({ component: 'notifier' });
-  const outbox = createOutboxReader({
-    redis: deps.store.redis,
-    stream: deps.store.keys.alerts.outbox,
+  const outbox = deps.store.outbox({
     group: deps.outbox.group,
     consumer: deps.outbox.consumer,
     claimIdleMs: deps.outbox.claimIdleMs,

@@ -3,9 +3,7 @@ import type { Store } from '@flopwatch/store';
 
 /** Alerts raised since `sinceMs` (by raisedAt), oldest first, straight from the store's index. */
 export async function readAlerts(store: Store, sinceMs = 0): Promise<Alert[]> {
-  const ids = await store.redis.zrangebyscore(store.keys.alerts.index, sinceMs, '+inf');
-  const alerts = await Promise.all(ids.map((id) => store.alerts.get<Alert>(id)));
-  return alerts.filter((a): a is Alert => a !== null);
+  return store.alerts.since<Alert>(sinceMs);
 }
 
 /** Whether an alert concerns a tenant: its subject, its KYC snapshot, or a contributor. */

@@ -14,7 +14,7 @@ const lineageViewSchema = z.object({
   lineage: lineageSchema.nullable().describe('the registered record; null for a lineage only seen in telemetry'),
   ownOperations: operationsSchema,
   cumulativeOperations: operationsSchema.describe('own + every ancestor\'s + a closed-weight base model\'s pretraining'),
-  ancestors: z.array(lineageSchema).describe('nearest first'),
+  ancestors: z.array(lineageSchema).describe('every ancestor once, through declared parents and checkpoint links, nearest first'),
   contributingTenants: z.array(z.object({ tenantId: z.string(), operations: operationsSchema, ownOperations: operationsSchema })),
 });
 
@@ -27,12 +27,13 @@ export const lineageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
     schema: { tags: ['lineages'], summary: 'A lineage with its own and cumulative operations, ancestors and contributing tenants', params: idParams, response: { 200: lineageViewSchema, ...errors(404) } },
   }, async (request) => {
     const { id } = request.params;
-    const [lineage, own, cumulative, ancestors] = await Promise.all([
+    const [lineage, own, cumulative] = await Promise.all([
       registry.getLineage<Lineage>(id),
       accounting.lineageOwnTeraOps(id),
       usage.lineageCumulative(id),
-      registry.ancestors<Lineage>(id),
     ]);
+    // Every ancestor of the graph (declared parents and checkpoint links), as the rules count them.
+    const ancestors = (await Promise.all(cumulative.ancestors.map((a) => registry.getLineage<Lineage>(a.id)))).filter((l): l is Lineage => l !== null);
     if (!lineage && own.byTenant.size === 0) throw notFound('lineage', id);
     const contributingTenants = [...cumulative.byTenant]
       .map(([tenantId, tera]) => ({ tenantId, operations: teraToOps(tera), ownOperations: teraToOps(own.byTenant.get(tenantId) ?? 0) }))

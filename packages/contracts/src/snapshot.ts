@@ -1,0 +1,78 @@
+import type { Tenant } from './tenant.js';
+
+/**
+ * What a rule counts (named per rule in the policy pack): operations on controlled (3A090) hardware
+ * in Tier 1 countries, on controlled hardware anywhere, or on any hardware.
+ */
+export const MEASURES = ['controlledTier1', 'controlled', 'all'] as const;
+export type Measure = (typeof MEASURES)[number];
+
+/** Operations (not tera-operations) by measure, and where they ran. */
+export interface HardwareSplit {
+  all: number;
+  controlled: number;
+  controlledTier1: number;
+  /** Tier ('1' | '2' | '3') → operations. */
+  byTier: Record<string, number>;
+  /** ISO country → operations. */
+  byCountry: Record<string, number>;
+}
+
+/** One tenant's books as the rules read them (operations; bucket indexes are days or hours since the epoch). */
+export interface TenantBooks {
+  tenantId: string;
+  /** All time. */
+  split: HardwareSplit;
+  /** Accelerator model → operations, all time. */
+  byModel: Record<string, number>;
+  /** Day index → operations, per measure. */
+  days: Record<Measure, Record<number, number>>;
+  /** Hour index → operations, per measure (the trailing 24 h the books keep). */
+  hours: Record<Measure, Record<number, number>>;
+  /** End of the latest counted interval (epoch ms), null before any. */
+  latestEndMs: number | null;
+  /** H100-equivalents held now on controlled Tier 1 hardware. */
+  h100eActive: number;
+  /** Jobs holding controlled Tier 1 hardware now, largest allocation first. */
+  heldJobs: { jobId: string; h100e: number; operations: number }[];
+  /** The largest jobs by operations. */
+  topJobs: { jobId: string; operations: number }[];
+}
+
+/** A tenant as the rules see it: its KYC record (null when unregistered), group and books. */
+export interface TenantSnapshot {
+  id: string;
+  record: Tenant | null;
+  groupId: string | null;
+  books: TenantBooks;
+}
+
+/** An edge of a lineage's ancestry: declared (API or telemetry parentId) or found from a checkpoint. */
+export interface LineageEdge {
+  child: string;
+  parent: string;
+  kind: 'declared' | 'checkpoint';
+  /** The checkpoint read (kind `checkpoint`). */
+  checkpoint?: string;
+  /** The tenant whose job made the link. */
+  tenantId?: string;
+}
+
+/** A lineage, its own contributions and its ancestry graph (every ancestor once). */
+export interface LineageSnapshot {
+  id: string;
+  /** This lineage's own operations per contributing tenant. */
+  own: Record<string, HardwareSplit>;
+  /** Every ancestor reachable through any edge, once, nearest first, with its own contributions. */
+  ancestors: { id: string; own: Record<string, HardwareSplit> }[];
+  /** The edges among the lineage and its ancestors. */
+  edges: LineageEdge[];
+  /** A closed-weight base model's declared pretraining operations (0 for published weights or none). */
+  baseModelOperations: number;
+}
+
+/** What one evaluation reads: a subject, its tenants, and the event time it is evaluated at. */
+export type SubjectSnapshot =
+  | { scope: 'tenant'; subject: string; asOfMs: number; tenant: TenantSnapshot }
+  | { scope: 'group'; subject: string; asOfMs: number; members: TenantSnapshot[] }
+  | { scope: 'lineage'; subject: string; asOfMs: number; lineage: LineageSnapshot; tenants: TenantSnapshot[] };
