@@ -78,7 +78,7 @@ const mixed = ({ a, b }: { a: string; b: string }): DeadLetter[] => [
   { reason: 'unknown_accelerator', source: a, key: 'tenant-1', value: event(1, 'NVIDIA GB300'), at: NOW - 10 * DAY, partition: 0, original: { traceparent: '00-aa-01', 'ce-source': 'dcgm://node-1' } },
   { reason: 'unknown_accelerator', source: a, key: 'tenant-2', value: event(2, 'NVIDIA B300 SXM6 AC'), at: NOW - 1 * HOUR, partition: 1, original: { traceparent: '00-bb-01' } },
   { reason: 'unknown_accelerator', source: b, key: 'tenant-3', value: event(3, 'AMD Instinct MI355X'), at: NOW - 2 * HOUR, partition: 2, original: {} },
-  { reason: 'not_json', source: a, key: 'tenant-1', value: '{"broken', at: NOW - 3 * HOUR, partition: 0, original: { 'x-producer': 'kcat' } },
+  { reason: 'not_json', source: a, key: 'tenant-1', value: '{"broken', at: NOW - 3 * HOUR, partition: 0, original: { 'x-producer': 'librdkafka' } },
   { reason: 'schema_violation', source: b, key: 'tenant-4', value: '{"specversion":"0.3"}', at: NOW - 4 * HOUR, partition: 1, original: {} },
   { reason: 'unmapped_partition', source: b, key: 'slurm-a', value: '{"jobid":1}', at: NOW - 5 * DAY, partition: 2, original: {} },
   { reason: 'unknown_accelerator', source: b, key: 'tenant-5', value: event(5, 'Trainium2'), at: NOW - 3 * DAY, partition: 0, original: { 'flopwatch-replayed-from': 'old/0/1' } },
