@@ -40,21 +40,7 @@
            -2 when the audit head moved since it was read (nothing written; re-read the case, retry).
   Errors: AUDIT_LOG_WRONGTYPE when the log key is not a stream (nothing written).
 ]]
--- The audit entry goes first: if it cannot be written, nothing else is. Every check that can refuse
--- runs before the first write, because Redis does not roll back a script that fails half-way.
-local function audit(logKey, headKey)
-  local head = redis.call('GET', headKey) or ''
-  if head ~= ARGV[1] then return false end
-  local t = redis.call('TYPE', logKey).ok
-  if t ~= 'stream' and t ~= 'none' then return redis.error_reply('AUDIT_LOG_WRONGTYPE the audit log key holds a ' .. t) end
-  return true
-end
-local function appendAudit(logKey, headKey)
-  redis.call('XADD', logKey, '*', 'seq', ARGV[2], 'at', ARGV[3], 'actor', ARGV[4], 'action', ARGV[5],
-    'object', ARGV[6], 'data', ARGV[7], 'prev', ARGV[8], 'hash', ARGV[9])
-  redis.call('SET', headKey, ARGV[2] .. ' ' .. ARGV[9])
-  if ARGV[10] ~= '0' then redis.call('XTRIM', logKey, 'MINID', ARGV[10]) end
-end
+-- @include audit-chain
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local ok = audit(KEYS[6], KEYS[7])
 if ok ~= true then return ok == false and -2 or ok end

@@ -1,7 +1,7 @@
 // Lua scripts live in ../lua, one per file, named <name>-<numKeys>.lua (BullMQ's convention). They are
 // registered with ioredis' defineCommand, which runs EVALSHA and falls back to EVAL when a server
 // does not have the script cached yet (after a restart or a failover).
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RedisClient } from './redis.js';
@@ -14,13 +14,25 @@ interface ScriptFile {
   lua: string;
 }
 
+/**
+ * Replaces each `-- @include <name>` line with lua/includes/<name>.lua (BullMQ's convention): code
+ * several scripts share, since a Redis script cannot load another.
+ */
+function withIncludes(lua: string, file: string): string {
+  return lua.replace(/^-- @include ([a-z0-9-]+)$/gm, (_, name: string) => {
+    const path = join(luaDir, 'includes', `${name}.lua`);
+    if (!existsSync(path)) throw new Error(`lua script ${file} includes ${name}, but lua/includes/${name}.lua does not exist`);
+    return readFileSync(path, 'utf8').trimEnd();
+  });
+}
+
 function readScripts(): ScriptFile[] {
   return readdirSync(luaDir)
     .filter((f) => f.endsWith('.lua'))
     .map((file) => {
       const m = /^(.+)-(\d+)\.lua$/.exec(file);
       if (!m) throw new Error(`lua script ${file} is not named <name>-<numKeys>.lua`);
-      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: readFileSync(join(luaDir, file), 'utf8') };
+      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: withIncludes(readFileSync(join(luaDir, file), 'utf8'), file) };
     });
 }
 
