@@ -3,8 +3,8 @@ export { policyPackSchema, levelSchema, type PolicyPack, type Level } from './pa
 export { DEFAULT_POLICY_PATH, loadPolicyPack, parsePolicyPack } from './load-pack.js';
 export { countryTier, type Tier } from './tiers.js';
 export { catalogOf } from './catalog-of.js';
-export { validateUsage, type UsageValidation } from './validate-usage.js';
-export { estimateOperations, type OperationsEstimate, type EstimateBasis } from './estimate.js';
+export { checkInterval, unknownAccelerator, unknownCountry, validateUsage, type UsageRefusal, type UsageValidation } from './validate-usage.js';
+export { estimateOperations, estimatedOps, upperBoundOps, type OperationsEstimate, type EstimateBasis } from './estimate.js';
 export { tenantRisk, type TenantRisk } from './tenant-risk.js';
 export { hardwareRisk, type HardwareRisk } from './hardware-risk.js';
 export { levelOperations, levelsCrossed, levelsReached } from './levels.js';
