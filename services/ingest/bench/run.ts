@@ -180,6 +180,12 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
   return field('used_cpu_sys') + field('used_cpu_user');
 }
 
+/** EVALSHA calls Redis has served so far and the µs they took (INFO commandstats). */
+async function scriptCalls(redis: Redis): Promise<{ calls: number; usec: number }> {
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await redis.info('commandstats'));
+  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+}
+
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -212,12 +218,14 @@ async function main(): Promise<void> {
   let last = 0;
   let cpuAtStart = 0;
   let redisCpuAtStart = 0;
+  let scriptsAtStart = { calls: 0, usec: 0 };
   for (;;) {
     const done = await committedTotal(kafka, groupId, topic);
     if (done > 0 && started === 0) {
       started = performance.now();
       cpuAtStart = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0);
       redisCpuAtStart = await redisCpuSeconds(redis);
+      scriptsAtStart = await scriptCalls(redis);
     }
     if (done >= N) break;
     if (done - last >= N / 10) {
@@ -231,11 +239,13 @@ async function main(): Promise<void> {
   const ingestCpu = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0) - cpuAtStart;
   const redisCpu = (await redisCpuSeconds(redis)) - redisCpuAtStart;
   const perMillion = (s: number) => (s / N) * 1e6;
+  const scriptsAtEnd = await scriptCalls(redis);
+  const scripts = { calls: scriptsAtEnd.calls - scriptsAtStart.calls, usec: scriptsAtEnd.usec - scriptsAtStart.usec };
   const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
   const jobs = TENANTS * JOBS;
   const peakRss = Math.max(...ingests.map((i) => i.peakRss()));
   await Promise.all(ingests.map((i) => i.stop()));
-  say(`    ${Math.round(pipeline)} events/s; CPU per million events: ingest ${perMillion(ingestCpu).toFixed(1)} s, Redis ${perMillion(redisCpu).toFixed(1)} s`);
+  say(`    ${Math.round(pipeline)} events/s; CPU per million events: ingest ${perMillion(ingestCpu).toFixed(1)} s, Redis ${perMillion(redisCpu).toFixed(1)} s; ${scripts.calls} script calls, ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
 
   let naive: { eventsPerSecond: number; cpuSeconds: number; redisCpuSeconds: number; concurrency: number } | null = null;
   if (args.naive) {
@@ -302,7 +312,7 @@ async function main(): Promise<void> {
   console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
   console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);
-  console.log(`      CPU s per million events (b)          ingest ${perMillion(ingestCpu).toFixed(1)} s (${INSTANCES > 1 ? 'all instances, ' : ''}2 cores = 2 s/s), Redis ${perMillion(redisCpu).toFixed(1)} s (1 core; other clients of this Redis included)`);
+  console.log(`      CPU s per million events (b)          ingest ${perMillion(ingestCpu).toFixed(1)} s (${INSTANCES > 1 ? 'all instances, ' : ''}2 cores = 2 s/s), Redis ${perMillion(redisCpu).toFixed(1)} s (1 core; other clients of this Redis included); ${scripts.calls.toLocaleString('en-US')} script calls (${(N / Math.max(1, scripts.calls)).toFixed(1)} events each), ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
   if (naive) {
     console.log(`  (d) naive pipeline, same topic          ${Math.round(naive.eventsPerSecond).toLocaleString('en-US')} events/s (concurrency ${naive.concurrency}); CPU s per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
     console.log(`      flopwatch / naive                    ${(pipeline / naive.eventsPerSecond).toFixed(2)}`);

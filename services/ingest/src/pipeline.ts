@@ -134,7 +134,7 @@ export function createPipeline(deps: PipelineDeps) {
 
     if (records.length > 0) {
       // The registry's version is read beside the apply: a KYC change takes effect in the next batch.
-      const refreshed = deps.view.refresh();
+      const refreshed: Promise<void> = deps.view.refresh();
       refreshed.catch(() => {}); // awaited (and retried) by the alert step
       const applyStarted = performance.now();
       const results = await untilDone('apply', batch, () => deps.store.accounting.applyBatch(records));
@@ -157,10 +157,11 @@ export function createPipeline(deps: PipelineDeps) {
       // Links from checkpoints and declared parents: idempotent, so a retried batch repeats them harmlessly.
       const links = facts.length > 0 ? await orReport('lineage-links', untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)), []) : [];
       const linked = links.map((l) => l.lineageId);
-      let first = true;
+      let refresh: Promise<void> | undefined = refreshed; // a retry reads the version again
       const raised = await orReport('alerts', untilDone('alerts', batch, async () => {
-        await (first ? refreshed : deps.view.refresh());
-        first = false;
+        const pending = refresh;
+        refresh = undefined;
+        await (pending ?? deps.view.refresh());
         return raiseAlerts(results, { store: deps.store, pack: deps.pack, view: deps.view, now }, linked);
       }), []);
       for (const a of raised) {
