@@ -273,6 +273,7 @@ if overlapGpuUs > 0 then add(inc, 'covered_gpu_us:overlap', overlapGpuUs) end
 -- Keeps `sumField` equal to the sum of the last `width` buckets, measured back from the newest
 -- bucket this tenant has seen: old buckets leaving the window are subtracted once (amortised O(1)),
 -- then this call's deltas inside the window are added. Hour buckets outside the window are pruned.
+local marks = {}
 local function roll(buckets, deltas, sumField, fromField, maxField, oldMax, oldFrom, width, prune)
   local maxIdx = oldMax
   for idx in pairs(deltas) do
@@ -303,7 +304,11 @@ local function roll(buckets, deltas, sumField, fromField, maxField, oldMax, oldF
       redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
     end
   end
-  redis.call('HSET', K_TOTALS, maxField, fmt(maxIdx), fromField, fmt(from))
+  -- Written with the watermark, in one HSET at the end: nothing in between reads these fields.
+  marks[#marks + 1] = maxField
+  marks[#marks + 1] = fmt(maxIdx)
+  marks[#marks + 1] = fromField
+  marks[#marks + 1] = fmt(from)
   if inWindow ~= 0 then redis.call('HINCRBY', K_TOTALS, sumField, fmt(inWindow)) end
 end
 
@@ -381,7 +386,7 @@ if #gran > 0 then hsetMany(K_GRAN, gran) end
 for i = 1, #jobSeen, 2 * HSET_CHUNK do
   redis.call('ZADD', K_JOBS, 'GT', unpack(jobSeen, i, math.min(i + 2 * HSET_CHUNK - 1, #jobSeen)))
 end
-redis.call('HSET', K_TOTALS, 'max_end', fmt(watermark))
+redis.call('HSET', K_TOTALS, 'max_end', fmt(watermark), unpack(marks))
 
 -- Idle slices and jobs: their covered time can no longer be met, their granularity no longer
 -- matters. A job's operations stay among the top jobs when they are large enough to be evidence.

@@ -136,7 +136,9 @@ async function rawConsume(kafka: Kafka, topic: string): Promise<number> {
 }
 
 function spawnIngest(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
+  // BENCH_NODE_ARGS adds node flags to the measured ingest, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
     cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', OPS_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   let peakRss = 0;
