@@ -48,24 +48,15 @@ export function createDecoder(options: DecoderOptions) {
   const toRecord = createRecordMaker(pack);
 
   function add(events: UsageEvent[], offset: string, nowMs: number, into: Decoded): Refusal | null {
-    if (events.length === 1) {
-      const record = toRecord(events[0]!, offset, nowMs);
-      if ('ok' in record) return record;
-      into.records.push(record);
-    } else {
-      const records: UsageRecord[] = [];
-      for (const event of events) {
-        const record = toRecord(event, offset, nowMs);
-        if ('ok' in record) return record;
-        records.push(record);
-      }
-      into.records.push(...records);
-    }
+    if (events.length === 1) return addOne(events[0]!, offset, nowMs, into);
+    const records: UsageRecord[] = [];
     for (const event of events) {
-      if (!event.data.lineage) continue;
-      const fact = toLineageFact(event);
-      if (fact && (fact.parentId || fact.checkpointIn || fact.checkpointOut)) into.facts.push(fact);
+      const record = toRecord(event, offset, nowMs);
+      if ('ok' in record) return record;
+      records.push(record);
     }
+    into.records.push(...records);
+    for (const event of events) if (event.data.lineage) addFact(event, into);
     return null;
   }
 
@@ -78,18 +69,31 @@ export function createDecoder(options: DecoderOptions) {
     } catch (err) {
       return refuse('not_json', `value is not JSON: ${(err as Error).message}`);
     }
+    if (kind === 'telemetry' && isUsageEvent(json)) return addOne(json as UsageEvent, offset, nowMs, into); // the common case
     const events = kind === 'slurm' ? fromSlurm(json) : fromCloudEvent(json);
     if (!Array.isArray(events)) return events;
     return add(events, offset, nowMs, into);
   };
 
+  function addOne(event: UsageEvent, offset: string, nowMs: number, into: Decoded): Refusal | null {
+    const record = toRecord(event, offset, nowMs);
+    if ('ok' in record) return record;
+    into.records.push(record);
+    if (event.data.lineage) addFact(event, into);
+    return null;
+  }
+
+  function addFact(event: UsageEvent, into: Decoded): void {
+    const fact = toLineageFact(event);
+    if (fact && (fact.parentId || fact.checkpointIn || fact.checkpointOut)) into.facts.push(fact);
+  }
+
   function fromCloudEvent(json: unknown): UsageEvent[] | Refusal {
     if (typeof json === 'object' && json !== null && 'type' in json && json.type !== USAGE_EVENT_TYPE) {
       return refuse('unsupported_type', `CloudEvents type ${JSON.stringify(json.type)} is not ${USAGE_EVENT_TYPE}`);
     }
-    if (isUsageEvent(json)) return [json as UsageEvent];
+    // Only events the plain check refused come here; should zod accept one, zod decides.
     const parsed = usageEventSchema.safeParse(json);
-    // Should the two ever disagree, zod decides: the plain check only makes the common case cheap.
     if (!parsed.success) return refuse('schema_violation', describeZodError(parsed.error));
     return [parsed.data];
   }

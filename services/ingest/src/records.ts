@@ -23,19 +23,29 @@ const CACHE_MAX = 4096;
  */
 export function createRecordMaker(pack: PolicyPack) {
   const catalog = catalogOf(pack);
-  const hardware = new Map<string, Hardware | null>();
+  // model → precision → what it resolves to; no key string built per event.
+  const hardware = new Map<string, Map<string, Hardware | null>>();
+  let resolved = 0;
   const countries = new Map<string, { valid: boolean; tier: 1 | 2 | 3 }>();
 
   function resolve(model: string, precision: UsageEvent['data']['precision']): Hardware | null {
-    const key = `${model}\u0000${precision}`;
-    let hit = hardware.get(key);
+    let byPrecision = hardware.get(model);
+    if (!byPrecision) {
+      if (resolved >= CACHE_MAX) {
+        hardware.clear();
+        resolved = 0;
+      }
+      byPrecision = new Map();
+      hardware.set(model, byPrecision);
+    }
+    let hit = byPrecision.get(precision);
     if (hit === undefined) {
       const accelerator = catalog.find(model);
       hit = accelerator
         ? { acceleratorId: accelerator.id, peakFlopsPerSecond: densePeakFlops(accelerator, precision), controlled: accelerator.class3A090 !== 'none', h100Equivalents: accelerator.h100Equivalents }
         : null;
-      if (hardware.size >= CACHE_MAX) hardware.clear();
-      hardware.set(key, hit);
+      byPrecision.set(precision, hit);
+      resolved++;
     }
     return hit;
   }
