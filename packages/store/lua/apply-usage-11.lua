@@ -353,7 +353,11 @@ for i = 1, #heldSlices, HSET_CHUNK do
     local slice = slices[key]
     local was = 0
     if held[k] then was = num(before[k], 0) end
-    redis.call('HINCRBYFLOAT', K_TOTALS, 'h100e_active', slice.h100e - was)
+    -- A slice still holding what it held moves nothing: HINCRBYFLOAT by 0 would rewrite the same
+    -- value, so the call is skipped (the steady state of every held slice, one call each).
+    if not (held[k] and slice.h100e - was == 0) then
+      redis.call('HINCRBYFLOAT', K_TOTALS, 'h100e_active', slice.h100e - was)
+    end
     sliceh[#sliceh + 1] = key
     sliceh[#sliceh + 1] = tostring(slice.h100e)
     active[#active + 1] = fmt(slice.heldEnd)
