@@ -33,18 +33,37 @@ export function estimateOperations(event: UsageEvent, pack: PolicyPack): Operati
   if (!accelerator) throw new PolicyError('unknown_accelerator', `accelerator model "${data.accelerator.model}" is not in the catalog`);
   const precision = peakPrecision(accelerator, data.precision);
   const peakFlopsPerSecond = densePeakFlops(accelerator, data.precision);
+  const startMs = Date.parse(data.interval.start);
+  const endMs = Date.parse(data.interval.end);
   // An inverted interval counts nothing; validateUsage sends such events to the DLQ before this.
-  const seconds = Math.max(0, (Date.parse(data.interval.end) - Date.parse(data.interval.start)) / 1000);
+  const seconds = Math.max(0, (endMs - startMs) / 1000);
   const gpuSeconds = data.accelerator.count * seconds;
-  const upperBound = gpuSeconds * peakFlopsPerSecond;
+  const upperBound = upperBoundOps(data.accelerator.count, startMs, endMs, peakFlopsPerSecond);
   const base = { upperBound, precision, peakFlopsPerSecond, seconds, gpuSeconds };
 
+  const operations = estimatedOps(event, upperBound, pack);
   if (data.operations !== undefined && data.operations !== null) {
-    return { ...base, operations: data.operations, basis: 'measured', utilization: upperBound > 0 ? data.operations / upperBound : 0 };
+    return { ...base, operations, basis: 'measured', utilization: upperBound > 0 ? data.operations / upperBound : 0 };
   }
   const tensorActive = data.utilization?.tensorActive;
-  if (tensorActive !== undefined) {
-    return { ...base, operations: upperBound * tensorActive, basis: 'tensorActive', utilization: tensorActive };
-  }
-  return { ...base, operations: upperBound * pack.utilization.default, basis: 'policyDefault', utilization: pack.utilization.default };
+  if (tensorActive !== undefined) return { ...base, operations, basis: 'tensorActive', utilization: tensorActive };
+  return { ...base, operations, basis: 'policyDefault', utilization: pack.utilization.default };
+}
+
+/**
+ * The estimate's arithmetic, for a caller that resolved the peak and parsed the interval already (the
+ * ingest's hot path): operations at 100 % of the dense peak over the interval. The same IEEE
+ * operations in the same order as `estimateOperations`, so both give the same figure to the bit.
+ */
+export function upperBoundOps(count: number, startMs: number, endMs: number, peakFlopsPerSecond: number): number {
+  const seconds = Math.max(0, (endMs - startMs) / 1000);
+  return count * seconds * peakFlopsPerSecond;
+}
+
+/** The estimated operations of an event given its upper bound: measured, else tensor-active, else the pack's default utilization. */
+export function estimatedOps(event: UsageEvent, upperBound: number, pack: PolicyPack): number {
+  const { data } = event;
+  if (data.operations !== undefined && data.operations !== null) return data.operations;
+  const tensorActive = data.utilization?.tensorActive;
+  return upperBound * (tensorActive !== undefined ? tensorActive : pack.utilization.default);
 }

@@ -47,9 +47,10 @@
   ARGV[2] lateness bound (ms)
   ARGV[3] longest interval one report may cover (ms)
   ARGV[4] most idle slices and jobs pruned per call (amortised clean-up)
-  ARGV[5..] reports, 13 fields each: jobKey, node ('' = whole job), startMs, endMs, teraOpsPerMs,
+  ARGV[5..] reports, one argument each: 13 fields separated by tabs (fewer, shorter arguments to
+          build and parse): jobKey, node ('' = whole job), startMs, endMs, teraOpsPerMs,
           upperTeraOpsPerMs, milliGpus, lineageId ('' for none), country, tier, modelId,
-          controlled ('1' controlled hardware in a Tier 1 country | 'c' controlled elsewhere | '0'), h100e
+          controlled ('1' controlled hardware in a Tier 1 country | 'c' controlled elsewhere | '0'), h100e. No field may contain a tab.
 
   Measures (what a rule counts; see docs/rules.md). Beside the fields above:
     totals   ctl_ops                        tera-ops on controlled (3A090) hardware anywhere
@@ -149,25 +150,51 @@ local pruneLimit = tonumber(ARGV[4])
 if not (activeWindow and lateness and maxInterval and pruneLimit) then
   return redis.error_reply('ERR apply-usage: ARGV[1..4] must be numbers')
 end
-if (#ARGV - FIRST + 1) % FIELDS ~= 0 then
-  return redis.error_reply('ERR apply-usage: reports must have ' .. FIELDS .. ' fields each')
-end
 
 -- Phase 1: parse and check every report before anything is read or written.
+local REPORT = '^' .. string.rep('([^\t]*)\t', FIELDS - 1) .. '([^\t]*)$'
 local reports = {}
-for base = FIRST, #ARGV, FIELDS do
+for a = FIRST, #ARGV do
   local i = #reports
+  local job, node, s, e, rate, upper, mgpu, lineage, country, tier, model, ctl1, h100e = string.match(ARGV[a], REPORT)
+  if not job then error('apply-usage: report ' .. i .. ' does not have ' .. FIELDS .. ' tab-separated fields') end
   local r = {
-    job = ARGV[base], node = ARGV[base + 1],
-    s = need(ARGV[base + 2], 'start', i), e = need(ARGV[base + 3], 'end', i),
-    rate = need(ARGV[base + 4], 'rate', i), upper = need(ARGV[base + 5], 'upper rate', i),
-    mgpu = need(ARGV[base + 6], 'milli-GPUs', i), lineage = ARGV[base + 7],
-    country = ARGV[base + 8], tier = ARGV[base + 9], model = ARGV[base + 10],
-    ctl1 = ARGV[base + 11] == '1', ctl = ARGV[base + 11] == '1' or ARGV[base + 11] == 'c', h100e = need(ARGV[base + 12], 'H100-equivalents', i),
+    job = job, node = node,
+    s = need(s, 'start', i), e = need(e, 'end', i),
+    rate = need(rate, 'rate', i), upper = need(upper, 'upper rate', i),
+    mgpu = need(mgpu, 'milli-GPUs', i), lineage = lineage,
+    country = country, tier = tier, model = model,
+    ctl1 = ctl1 == '1', ctl = ctl1 == '1' or ctl1 == 'c', h100e = need(h100e, 'H100-equivalents', i),
   }
   if r.job == '' or not (r.e > r.s) then error('apply-usage: report ' .. i .. ' has no job or an empty interval') end
   reports[#reports + 1] = r
 end
+
+-- Reads each job's granularity and each slice's covered ranges with one HMGET per 500, not one
+-- HGET apiece (a rejected report's slice is read and left alone).
+local function hmgetMany(key, fields)
+  local out = {}
+  for i = 1, #fields, HSET_CHUNK do
+    local values = redis.call('HMGET', key, unpack(fields, i, math.min(i + HSET_CHUNK - 1, #fields)))
+    for k = 1, #values do out[fields[i + k - 1]] = values[k] end
+  end
+  return out
+end
+local jobKeys, sliceKeys, seenJob, seenSlice = {}, {}, {}, {}
+for _, r in ipairs(reports) do
+  if not seenJob[r.job] then
+    seenJob[r.job] = true
+    jobKeys[#jobKeys + 1] = r.job
+  end
+  r.key = r.job
+  if r.node ~= '' then r.key = r.job .. '|' .. r.node end
+  if not seenSlice[r.key] then
+    seenSlice[r.key] = true
+    sliceKeys[#sliceKeys + 1] = r.key
+  end
+end
+local storedGran = hmgetMany(K_GRAN, jobKeys)
+local storedCover = hmgetMany(K_COVER, sliceKeys)
 
 -- Phase 2: count.
 local state = redis.call('HMGET', K_TOTALS, 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end')
@@ -193,7 +220,7 @@ for i, r in ipairs(reports) do
   end
   local job = jobs[r.job]
   if not job then
-    local g = redis.call('HGET', K_GRAN, r.job)
+    local g = storedGran[r.job]
     job = { gran = g or false, known = g and true or false, ops = 0, lastEnd = nil }
     jobs[r.job] = job
     jobOrder[#jobOrder + 1] = r.job
@@ -205,11 +232,10 @@ for i, r in ipairs(reports) do
     rejected[#rejected + 1] = { i - 1, 'mixed_granularity' }
   else
     job.gran = g
-    local key = r.job
-    if r.node ~= '' then key = r.job .. '|' .. r.node end
+    local key = r.key
     local slice = slices[key]
     if not slice then
-      slice = { ranges = decode(redis.call('HGET', K_COVER, key)) }
+      slice = { ranges = decode(storedCover[key]) }
       slices[key] = slice
       sliceOrder[#sliceOrder + 1] = key
     end
@@ -271,6 +297,7 @@ if overlapGpuUs > 0 then add(inc, 'covered_gpu_us:overlap', overlapGpuUs) end
 -- Keeps `sumField` equal to the sum of the last `width` buckets, measured back from the newest
 -- bucket this tenant has seen: old buckets leaving the window are subtracted once (amortised O(1)),
 -- then this call's deltas inside the window are added. Hour buckets outside the window are pruned.
+local marks = {}
 local function roll(buckets, deltas, sumField, fromField, maxField, oldMax, oldFrom, width, prune)
   local maxIdx = oldMax
   for idx in pairs(deltas) do
@@ -302,7 +329,11 @@ local function roll(buckets, deltas, sumField, fromField, maxField, oldMax, oldF
       redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
     end
   end
-  redis.call('HSET', K_TOTALS, maxField, fmt(maxIdx), fromField, fmt(from))
+  -- Written with the watermark, in one HSET at the end: nothing in between reads these fields.
+  marks[#marks + 1] = maxField
+  marks[#marks + 1] = fmt(maxIdx)
+  marks[#marks + 1] = fromField
+  marks[#marks + 1] = fmt(from)
   if inWindow ~= 0 then redis.call('HINCRBY', K_TOTALS, sumField, fmt(inWindow)) end
 end
 
@@ -328,7 +359,7 @@ end
 
 -- Covered ranges that end before the horizon can never meet an accepted report again.
 local horizon = watermark - lateness - maxInterval
-local coverWrites, sliceSeen = {}, {}
+local coverWrites, sliceSeen, heldSlices = {}, {}, {}
 for _, key in ipairs(sliceOrder) do
   local slice = slices[key]
   local kept = {}
@@ -343,16 +374,32 @@ for _, key in ipairs(sliceOrder) do
   end
   sliceSeen[#sliceSeen + 1] = fmt(slice.lastEnd)
   sliceSeen[#sliceSeen + 1] = key
-  -- H100-equivalents held: a slice counts from its first counted interval on controlled Tier 1
-  -- hardware until it falls out of the active window.
-  if slice.ctl1 then
-    local held = redis.call('ZSCORE', K_ACTIVE, key)
-    local before = 0
-    if held then before = num(redis.call('HGET', K_SLICEH, key), 0) end
-    redis.call('HINCRBYFLOAT', K_TOTALS, 'h100e_active', slice.h100e - before)
-    redis.call('HSET', K_SLICEH, key, tostring(slice.h100e))
-    redis.call('ZADD', K_ACTIVE, 'GT', fmt(slice.heldEnd), key)
+  if slice.ctl1 then heldSlices[#heldSlices + 1] = key end
+end
+-- H100-equivalents held: a slice counts from its first counted interval on controlled Tier 1
+-- hardware until it falls out of the active window. Read for all slices at once (each slice once
+-- per call, so the reads see what per-slice reads would), the total moved slice by slice.
+for i = 1, #heldSlices, HSET_CHUNK do
+  local part = { unpack(heldSlices, i, math.min(i + HSET_CHUNK - 1, #heldSlices)) }
+  local held = redis.call('ZMSCORE', K_ACTIVE, unpack(part))
+  local before = redis.call('HMGET', K_SLICEH, unpack(part))
+  local sliceh, active = {}, {}
+  for k, key in ipairs(part) do
+    local slice = slices[key]
+    local was = 0
+    if held[k] then was = num(before[k], 0) end
+    -- A slice still holding what it held moves nothing: HINCRBYFLOAT by 0 would rewrite the same
+    -- value, so the call is skipped (the steady state of every held slice, one call each).
+    if not (held[k] and slice.h100e - was == 0) then
+      redis.call('HINCRBYFLOAT', K_TOTALS, 'h100e_active', slice.h100e - was)
+    end
+    sliceh[#sliceh + 1] = key
+    sliceh[#sliceh + 1] = tostring(slice.h100e)
+    active[#active + 1] = fmt(slice.heldEnd)
+    active[#active + 1] = key
   end
+  redis.call('HSET', K_SLICEH, unpack(sliceh))
+  redis.call('ZADD', K_ACTIVE, 'GT', unpack(active))
 end
 if #coverWrites > 0 then hsetMany(K_COVER, coverWrites) end
 if #sliceSeen > 0 then
@@ -378,7 +425,7 @@ if #gran > 0 then hsetMany(K_GRAN, gran) end
 for i = 1, #jobSeen, 2 * HSET_CHUNK do
   redis.call('ZADD', K_JOBS, 'GT', unpack(jobSeen, i, math.min(i + 2 * HSET_CHUNK - 1, #jobSeen)))
 end
-redis.call('HSET', K_TOTALS, 'max_end', fmt(watermark))
+redis.call('HSET', K_TOTALS, 'max_end', fmt(watermark), unpack(marks))
 
 -- Idle slices and jobs: their covered time can no longer be met, their granularity no longer
 -- matters. A job's operations stay among the top jobs when they are large enough to be evidence.

@@ -132,9 +132,10 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       k.sliceH100e(tenantId),
       activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL,
     ];
+    // One argument per report, its fields tab-separated: a thirteenth of the arguments to build,
+    // send and parse. A field holding a tab fails the script's pattern (apply_failed), never shifts.
     for (const r of records) {
-      args.push(r.jobKey, r.node ?? '', r.startMs, r.endMs, String(r.teraOpsPerMs), String(r.upperTeraOpsPerMs), r.milliGpus,
-        r.lineageId ?? '', r.country, r.tier, r.acceleratorId, r.controlledTier1 ? '1' : r.controlled ? 'c' : '0', String(r.h100e));
+      args.push(`${r.jobKey}\t${r.node ?? ''}\t${r.startMs}\t${r.endMs}\t${r.teraOpsPerMs}\t${r.upperTeraOpsPerMs}\t${r.milliGpus}\t${r.lineageId ?? ''}\t${r.country}\t${r.tier}\t${r.acceleratorId}\t${r.controlledTier1 ? '1' : r.controlled ? 'c' : '0'}\t${r.h100e}`);
     }
     const reply = await redis.applyUsage(...args);
     const n = (i: number) => Number(reply[i] ?? 0);

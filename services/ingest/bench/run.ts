@@ -2,7 +2,9 @@
 // Measures, in one run on this machine: (a) the raw kafkajs consume rate of a pre-filled topic (the
 // ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
 // ingest's peak RSS, Redis memory per 1,000 active usage slices, and produce → alert latency at a
-// steady 5,000 events/s. The default shape is what DCGM collectors send: every node of a job reports
+// steady 5,000 events/s, (d) a naive pipeline on the same topic (see naive.ts) and flopwatch/naive.
+// For (b) and (d) it prints CPU seconds per million events of the consumer and of Redis (INFO CPU),
+// so a reader sees which side is the limit. The default shape is what DCGM collectors send: every node of a job reports
 // its own 8 GPUs (1 to 8 nodes per job); `--shape whole` sends one report per job instead.
 // Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureInfra } from '@flopwatch/local';
 import { purgePrefix } from '@flopwatch/store';
+import { naiveConsume } from './naive.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +26,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '20' },
     'steady-rate': { type: 'string', default: '5000' },
     instances: { type: 'string', default: '1' },
+    naive: { type: 'boolean', default: true },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -132,7 +136,9 @@ async function rawConsume(kafka: Kafka, topic: string): Promise<number> {
 }
 
 function spawnIngest(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
+  // BENCH_NODE_ARGS adds node flags to the measured ingest, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
     cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', OPS_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   let peakRss = 0;
@@ -143,7 +149,16 @@ function spawnIngest(env: Record<string, string>) {
       if (hwm) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
     } catch { /* exited */ }
   }, 250);
-  return { child, peakRss: () => peakRss, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+  /** CPU seconds (user + system) the process has used so far. */
+  const cpuSeconds = (): number => {
+    try {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      return NaN;
+    }
+  };
+  return { child, peakRss: () => peakRss, cpuSeconds, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }
 
 async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
@@ -155,6 +170,22 @@ async function committedTotal(kafka: Kafka, groupId: string, topic: string): Pro
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
+const CLOCK_TICKS = 100;
+
+/** Redis's own CPU seconds so far (INFO CPU, main thread and I/O, user + system). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+/** EVALSHA calls Redis has served so far and the µs they took (INFO commandstats). */
+async function scriptCalls(redis: Redis): Promise<{ calls: number; usec: number }> {
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await redis.info('commandstats'));
+  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
 }
 
 const percentile = (xs: number[], p: number) => {
@@ -187,9 +218,17 @@ async function main(): Promise<void> {
     spawnIngest({ KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl, REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topic, SLURM_TOPIC: '', DLQ_TOPIC: `${run}.dlq`, INGEST_GROUP_ID: groupId, TOPIC_PARTITIONS: String(PARTITIONS), PARTITION_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? '12' }));
   let started = 0;
   let last = 0;
+  let cpuAtStart = 0;
+  let redisCpuAtStart = 0;
+  let scriptsAtStart = { calls: 0, usec: 0 };
   for (;;) {
     const done = await committedTotal(kafka, groupId, topic);
-    if (done > 0 && started === 0) started = performance.now();
+    if (done > 0 && started === 0) {
+      started = performance.now();
+      cpuAtStart = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0);
+      redisCpuAtStart = await redisCpuSeconds(redis);
+      scriptsAtStart = await scriptCalls(redis);
+    }
     if (done >= N) break;
     if (done - last >= N / 10) {
       say(`    … ${done} / ${N}`);
@@ -198,11 +237,26 @@ async function main(): Promise<void> {
     await sleep(200);
   }
   const pipeline = N / ((performance.now() - started) / 1000);
+  // From the first commit on: start-up (module loading, group join) is not the hot path.
+  const ingestCpu = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0) - cpuAtStart;
+  const redisCpu = (await redisCpuSeconds(redis)) - redisCpuAtStart;
+  const perMillion = (s: number) => (s / N) * 1e6;
+  const scriptsAtEnd = await scriptCalls(redis);
+  const scripts = { calls: scriptsAtEnd.calls - scriptsAtStart.calls, usec: scriptsAtEnd.usec - scriptsAtStart.usec };
   const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
   const jobs = TENANTS * JOBS;
   const peakRss = Math.max(...ingests.map((i) => i.peakRss()));
   await Promise.all(ingests.map((i) => i.stop()));
-  say(`    ${Math.round(pipeline)} events/s`);
+  say(`    ${Math.round(pipeline)} events/s; CPU per million events: ingest ${perMillion(ingestCpu).toFixed(1)} s, Redis ${perMillion(redisCpu).toFixed(1)} s; ${scripts.calls} script calls, ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
+
+  let naive: { eventsPerSecond: number; cpuSeconds: number; redisCpuSeconds: number; concurrency: number } | null = null;
+  if (args.naive) {
+    say('(d) a naive pipeline on the same topic (JSON.parse, typeof checks, the estimate, 2 HINCRBYFLOAT per event) …');
+    const redisBefore = await redisCpuSeconds(redis);
+    const result = await naiveConsume({ kafka, redisUrl: infra.redisUrl, topic, groupId: `${run}-naive`, prefix: `${run}-naive:`, events: N, concurrency: Number(process.env.BENCH_CONCURRENCY ?? '12') });
+    naive = { ...result, redisCpuSeconds: (await redisCpuSeconds(redis)) - redisBefore };
+    say(`    ${Math.round(naive.eventsPerSecond)} events/s; CPU per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
+  }
 
   say(`(c) produce → alert latency at a steady ${STEADY_RATE} events/s for ${STEADY_S} s …`);
   const steady = spawnIngest({ KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl, REDIS_PREFIX: `${run}-steady:`, TELEMETRY_TOPIC: `${run}.steady`, SLURM_TOPIC: '', DLQ_TOPIC: `${run}.steady.dlq`, INGEST_GROUP_ID: `${run}-steady`, TOPIC_PARTITIONS: String(PARTITIONS) });
@@ -260,6 +314,11 @@ async function main(): Promise<void> {
   console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
   console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);
+  console.log(`      CPU s per million events (b)          ingest ${perMillion(ingestCpu).toFixed(1)} s (${INSTANCES > 1 ? 'all instances, ' : ''}2 cores = 2 s/s), Redis ${perMillion(redisCpu).toFixed(1)} s (1 core; other clients of this Redis included); ${scripts.calls.toLocaleString('en-US')} script calls (${(N / Math.max(1, scripts.calls)).toFixed(1)} events each), ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
+  if (naive) {
+    console.log(`  (d) naive pipeline, same topic          ${Math.round(naive.eventsPerSecond).toLocaleString('en-US')} events/s (concurrency ${naive.concurrency}); CPU s per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
+    console.log(`      flopwatch / naive                    ${(pipeline / naive.eventsPerSecond).toFixed(2)}`);
+  }
   console.log(`      ingest peak RSS (per instance)       ${mib(peakRss)} (steady run: ${mib(steadyRss)})`);
   console.log(`      Redis memory per 1,000 active slices ${mib(((memAfter - memBefore) / SLICES.length) * 1000)} (${mib(memAfter - memBefore)} for ${SLICES.length} slices of ${jobs} jobs)`);
   console.log(`      produce → alert at ${STEADY_RATE} events/s    p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (${latencies.length}/${probeSentAt.size} probes)`);
@@ -268,6 +327,7 @@ async function main(): Promise<void> {
     say('removing the run\'s topics and keys (--keep to keep them) …');
     await purgePrefix(redis, `${run}:`);
     await purgePrefix(redis, `${run}-steady:`);
+    await purgePrefix(redis, `${run}-naive:`);
     const cleanup = kafka.admin();
     await cleanup.connect();
     await cleanup.deleteTopics({ topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`] });

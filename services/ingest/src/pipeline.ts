@@ -3,12 +3,11 @@ import type { DlqReason, SlurmMapping } from '@flopwatch/contracts';
 import type { ConsumedBatch, KafkaProducer, OutgoingMessage } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import { backoff, sleep } from '@flopwatch/runtime';
-import { isTransientRedisError, type LineageFact, type RejectedRecord, type Store, type TenantApplyResult, type UsageRecord } from '@flopwatch/store';
+import { isTransientRedisError, type RejectedRecord, type Store, type TenantApplyResult, type UsageRecord } from '@flopwatch/store';
 import { raiseAlerts } from './alerts.js';
 import type { RegistryView } from './registry-view.js';
-import { decodeMessage, type InputKind } from './decode.js';
+import { createDecoder, type Decoded, type InputKind } from './decode.js';
 import type { IngestMetrics } from './metrics.js';
-import { toLineageFact, toUsageRecord } from './records.js';
 
 export interface PipelineDeps {
   store: Store;
@@ -26,6 +25,10 @@ export interface PipelineDeps {
   /** Called with false while Redis steps fail, true once they succeed again. */
   onRedisHealth?: (healthy: boolean) => void;
 }
+
+/** Messages decoded between two yields to I/O. */
+const DECODE_SLICE = 256;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Header names on dead-lettered messages. */
 export const DLQ_HEADERS = {
@@ -88,15 +91,16 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
+  const decode = createDecoder({ pack: deps.pack, slurm: deps.slurm, maxMessageBytes: deps.maxMessageBytes });
+  let decoding: Promise<void> = Promise.resolve();
+
   return async function handleBatch(batch: ConsumedBatch): Promise<void> {
     const started = performance.now();
     const { topic, partition } = batch;
     const kind = deps.kindOf(topic);
-    const ctx = { pack: deps.pack, slurm: deps.slurm, maxMessageBytes: deps.maxMessageBytes, now: now() };
-    const records: UsageRecord[] = [];
+    const nowMs = now().getTime();
+    const decoded: Decoded = { records: [], facts: [] };
     const dead: OutgoingMessage[] = [];
-    const facts: LineageFact[] = [];
-    const messages = new Map(batch.messages.map((m) => [m.offset, m]));
     const deadLetter = (m: (typeof batch.messages)[number], reason: DlqReason, message: string) => {
       deps.metrics.deadLettered.inc({ reason });
       dead.push({
@@ -113,24 +117,39 @@ export function createPipeline(deps: PipelineDeps) {
       });
     };
 
-    for (const m of batch.messages) {
-      const decoded = decodeMessage(kind, m.value, ctx);
-      if (!decoded.ok) {
-        deadLetter(m, decoded.reason, decoded.message);
-        continue;
+    // Copies of one event (same source and id, within the batch or across) are not dropped here:
+    // the books count them as covered time, so they show in the covered metrics.
+    // Batches of a fetch are decoded one after another, each yielding to I/O every few hundred
+    // messages: the first batch reaches Redis as soon as it is decoded and its replies are read
+    // while the next one decodes, so Node's work and Redis's overlap instead of adding up.
+    const turn = decoding.then(async () => {
+      let i = 0;
+      for (const m of batch.messages) {
+        const refusal = decode(kind, m.value, m.offset, nowMs, decoded);
+        if (refusal) deadLetter(m, refusal.reason, refusal.message);
+        if (++i % DECODE_SLICE === 0) await yieldToIo();
       }
-      // Copies of one event (same source and id, within the batch or across) are not dropped here:
-      // the books count them as covered time, so they show in the covered metrics.
-      for (const event of decoded.events) {
-        records.push(toUsageRecord(event, m.offset, deps.pack));
-        const fact = toLineageFact(event);
-        if (fact && (fact.parentId || fact.checkpointIn || fact.checkpointOut)) facts.push(fact);
-      }
-    }
+    });
+    decoding = turn.catch(() => {});
+    await turn;
+    const { records, facts } = decoded;
     deps.metrics.consumed.inc({ topic }, batch.messages.length);
     deps.metrics.batchSize.observe(batch.messages.length);
+    // What the batch needs besides the apply runs beside it; the batch resolves (and commits) only
+    // once all of it is done. Invalid messages' dead letters go out while the books are written.
+    // Sends are chained, so dead letters keep their order on the DLQ topic.
+    let sending: Promise<unknown> = Promise.resolve();
+    const send = () => {
+      const letters = dead.splice(0);
+      sending = sending.then(() => deps.producer.send(deps.dlqTopic, letters));
+      sending.catch(() => {}); // awaited below; a failure fails the batch, which is redelivered
+    };
+    if (dead.length > 0) send();
 
     if (records.length > 0) {
+      // The registry's version is read beside the apply: a KYC change takes effect in the next batch.
+      const refreshed: Promise<void> = deps.view.refresh();
+      refreshed.catch(() => {}); // awaited (and retried) by the alert step
       const applyStarted = performance.now();
       const results = await untilDone('apply', batch, () => deps.store.accounting.applyBatch(records));
       deps.metrics.applySeconds.observe((performance.now() - applyStarted) / 1000);
@@ -139,17 +158,24 @@ export function createPipeline(deps: PipelineDeps) {
       // carries several); its other reports may have counted, and a replay counts only the rest.
       const refused = new Map<string, RejectedRecord>();
       for (const r of results) for (const rej of r.rejected) if (!refused.has(rej.record.offset)) refused.set(rej.record.offset, rej);
-      for (const [offset, rej] of refused) {
-        log.warn({ tenantId: rej.record.tenantId, jobKey: rej.record.jobKey, node: rej.record.node, reason: rej.reason, offset }, 'report refused by the books, dead-lettered');
-        deadLetter(messages.get(offset)!, rej.reason, rej.message);
+      if (refused.size > 0) {
+        const messages = new Map(batch.messages.map((m) => [m.offset, m]));
+        for (const [offset, rej] of refused) {
+          log.warn({ tenantId: rej.record.tenantId, jobKey: rej.record.jobKey, node: rej.record.node, reason: rej.reason, offset }, 'report refused by the books, dead-lettered');
+          deadLetter(messages.get(offset)!, rej.reason, rej.message);
+        }
+        send();
       }
       const counted = results.some((r) => r.counted > 0);
       if (counted) countOperations(deps.metrics, records, refused);
       // Links from checkpoints and declared parents: idempotent, so a retried batch repeats them harmlessly.
       const links = facts.length > 0 ? await orReport('lineage-links', untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)), []) : [];
       const linked = links.map((l) => l.lineageId);
+      let refresh: Promise<void> | undefined = refreshed; // a retry reads the version again
       const raised = await orReport('alerts', untilDone('alerts', batch, async () => {
-        await deps.view.refresh(); // a KYC change takes effect in the next batch
+        const pending = refresh;
+        refresh = undefined;
+        await (pending ?? deps.view.refresh());
         return raiseAlerts(results, { store: deps.store, pack: deps.pack, view: deps.view, now }, linked);
       }), []);
       for (const a of raised) {
@@ -158,8 +184,8 @@ export function createPipeline(deps: PipelineDeps) {
       }
     }
 
-    // Dead letters go out before the batch commits: a crash in between re-sends them (at least once).
-    if (dead.length > 0) await deps.producer.send(deps.dlqTopic, dead);
+    // Dead letters are out before the batch commits: a crash in between re-sends them (at least once).
+    await sending;
     const last = batch.messages.at(-1);
     if (last) {
       deps.metrics.lastApplied.set({ topic, partition }, Date.now() / 1000);
@@ -193,23 +219,27 @@ function countOutcomes(metrics: IngestMetrics, topic: string, results: TenantApp
 // intervals, so a redelivered batch may count here twice, while Redis never does. Summed per label
 // set first: a labelled counter's increment costs more than the arithmetic.
 function countOperations(metrics: IngestMetrics, records: UsageRecord[], refused: Map<string, RejectedRecord>): void {
-  const sums = new Map<string, { tier: string; model: string; estimate: number; upper: number; gpuSeconds: number }>();
+  // Per accelerator, then per tier (index 1-3): no key string built per record.
+  const sums = new Map<string, { estimate: number; upper: number; gpuSeconds: number }[]>();
   for (const r of records) {
-    if (refused.has(r.offset)) continue;
-    const key = `${r.tier}\u0000${r.acceleratorId}`;
-    let s = sums.get(key);
-    if (!s) {
-      s = { tier: String(r.tier), model: r.acceleratorId, estimate: 0, upper: 0, gpuSeconds: 0 };
-      sums.set(key, s);
+    if (refused.size > 0 && refused.has(r.offset)) continue;
+    let byTier = sums.get(r.acceleratorId);
+    if (!byTier) {
+      byTier = [];
+      sums.set(r.acceleratorId, byTier);
     }
+    const s = (byTier[r.tier] ??= { estimate: 0, upper: 0, gpuSeconds: 0 });
     const ms = r.endMs - r.startMs;
     s.estimate += ms * r.teraOpsPerMs * 1e12;
     s.upper += ms * r.upperTeraOpsPerMs * 1e12;
     s.gpuSeconds += (r.milliGpus / 1000) * (ms / 1000);
   }
-  for (const { tier, model, estimate, upper, gpuSeconds } of sums.values()) {
-    metrics.operations.inc({ tier, model, kind: 'estimate' }, estimate);
-    metrics.operations.inc({ tier, model, kind: 'upper_bound' }, upper);
-    metrics.gpuSeconds.inc({ tier, model }, gpuSeconds);
+  for (const [model, byTier] of sums) {
+    byTier.forEach((s, tier) => {
+      const labels = { tier: String(tier), model };
+      metrics.operations.inc({ ...labels, kind: 'estimate' }, s.estimate);
+      metrics.operations.inc({ ...labels, kind: 'upper_bound' }, s.upper);
+      metrics.gpuSeconds.inc(labels, s.gpuSeconds);
+    });
   }
 }

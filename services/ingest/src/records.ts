@@ -1,8 +1,106 @@
+import { densePeakFlops, isCountryCode } from '@flopwatch/catalog';
 import type { UsageEvent } from '@flopwatch/contracts';
-import { estimateOperations, hardwareRisk, type PolicyPack } from '@flopwatch/policy';
+import { catalogOf, checkInterval, countryTier, estimateOperations, estimatedOps, hardwareRisk, unknownAccelerator, unknownCountry, upperBoundOps, type PolicyPack, type UsageRefusal } from '@flopwatch/policy';
 import { teraOpsPerMs, type LineageFact, type UsageRecord } from '@flopwatch/store';
+import { timestampMs } from './usage-check.js';
 
-/** A validated event → what the accounting script counts (rates per millisecond, hardware context). */
+/** What the pack says about one accelerator model run at one precision: resolved once, not per event. */
+interface Hardware {
+  acceleratorId: string;
+  peakFlopsPerSecond: number;
+  controlled: boolean;
+  h100Equivalents: number;
+}
+
+/** Entries kept before a cache starts over: model spellings and countries are input, so bounded. */
+const CACHE_MAX = 4096;
+
+/**
+ * Turns schema-valid events into what the accounting script counts, applying the policy checks
+ * (`validateUsage`: same verdicts, same DLQ reasons and messages) on the way. Accelerator models,
+ * precisions and countries are resolved once per pack and cached; timestamps are parsed without
+ * Date objects. The figures are those of `estimateOperations` and `hardwareRisk` to the bit.
+ */
+export function createRecordMaker(pack: PolicyPack) {
+  const catalog = catalogOf(pack);
+  // model → precision → what it resolves to; no key string built per event.
+  const hardware = new Map<string, Map<string, Hardware | null>>();
+  let resolved = 0;
+  const countries = new Map<string, { valid: boolean; tier: 1 | 2 | 3 }>();
+
+  function resolve(model: string, precision: UsageEvent['data']['precision']): Hardware | null {
+    let byPrecision = hardware.get(model);
+    if (!byPrecision) {
+      if (resolved >= CACHE_MAX) {
+        hardware.clear();
+        resolved = 0;
+      }
+      byPrecision = new Map();
+      hardware.set(model, byPrecision);
+    }
+    let hit = byPrecision.get(precision);
+    if (hit === undefined) {
+      const accelerator = catalog.find(model);
+      hit = accelerator
+        ? { acceleratorId: accelerator.id, peakFlopsPerSecond: densePeakFlops(accelerator, precision), controlled: accelerator.class3A090 !== 'none', h100Equivalents: accelerator.h100Equivalents }
+        : null;
+      byPrecision.set(precision, hit);
+      resolved++;
+    }
+    return hit;
+  }
+
+  function country(code: string) {
+    let hit = countries.get(code);
+    if (!hit) {
+      hit = { valid: isCountryCode(code), tier: countryTier(code, pack) };
+      if (countries.size >= CACHE_MAX) countries.clear();
+      countries.set(code, hit);
+    }
+    return hit;
+  }
+
+  /** The record of a schema-valid event, or why the policy refuses it. */
+  return function toRecord(event: UsageEvent, offset: string, nowMs: number): UsageRecord | UsageRefusal {
+    const { data } = event;
+    const hw = resolve(data.accelerator.model, data.precision);
+    if (!hw) return unknownAccelerator(data.accelerator.model);
+    const place = country(data.cluster.country);
+    if (!place.valid) return unknownCountry(data.cluster.country);
+    const startMs = timestampMs(data.interval.start);
+    const endMs = timestampMs(data.interval.end);
+    const refusal = checkInterval(event, startMs, endMs, pack, nowMs);
+    if (refusal) return refusal;
+    const count = data.accelerator.count;
+    const upperBound = upperBoundOps(count, startMs, endMs, hw.peakFlopsPerSecond);
+    const durationMs = endMs - startMs;
+    return {
+      offset,
+      tenantId: data.tenantId,
+      jobKey: `${data.cluster.id}/${data.jobId}`,
+      node: data.node ?? null,
+      startMs,
+      endMs,
+      teraOpsPerMs: teraOpsPerMs(estimatedOps(event, upperBound, pack), durationMs),
+      upperTeraOpsPerMs: teraOpsPerMs(upperBound, durationMs),
+      milliGpus: Math.round(count * 1000),
+      lineageId: data.lineage?.id ?? null,
+      country: data.cluster.country,
+      tier: place.tier,
+      acceleratorId: hw.acceleratorId,
+      controlledTier1: hw.controlled && place.tier === 1,
+      controlled: hw.controlled,
+      h100e: count * hw.h100Equivalents,
+    };
+  };
+}
+
+export type RecordMaker = ReturnType<typeof createRecordMaker>;
+
+/**
+ * A validated event → what the accounting script counts (rates per millisecond, hardware context):
+ * the plain reference the record maker's figures are tested against.
+ */
 export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPack): UsageRecord {
   const { data } = event;
   const startMs = Date.parse(data.interval.start);
