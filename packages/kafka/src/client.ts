@@ -5,6 +5,7 @@ import type { KafkaSecurity } from '@flopwatch/runtime';
 import { toKafkaPortError } from './errors.js';
 import { kafkaLogLevel, pinoLogCreator } from './log-creator.js';
 import { clientOptionsSchema, validateOptions } from './options.js';
+import { silenceKafkajsNegativeTimeoutWarning } from './node-warnings.js';
 
 /** Internals shared by this package's modules; services never touch them (the port stays swappable). */
 export const internals = Symbol('flopwatch.kafka.internals');
@@ -50,6 +51,7 @@ export interface KafkaClient {
 /** Wraps kafkajs' Kafka with pino logging; nothing connects until a producer, consumer or admin call needs it. */
 export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   validateOptions('Kafka client', clientOptionsSchema, options);
+  silenceKafkajsNegativeTimeoutWarning();
   const log = options.logger.child({ component: 'kafka' });
   const ssl = options.ssl ?? (options.security?.tls ? tlsOptions(options.security.tls) : undefined);
   const sasl: SASLOptions | undefined = options.sasl ?? (options.security?.sasl as SASLOptions | undefined);
