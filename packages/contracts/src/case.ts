@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { alertRuleSchema, alertScopeSchema, SEVERITIES, severitySchema, type Severity } from './alert-rule.js';
 import { caseStatusSchema, type CaseStatus } from './alert-case.js';
-import { caseId, evidenceSchema, hardwareContextSchema, kycSnapshotSchema, type Alert } from './alert.js';
+import { caseId, evidenceSchema, hardwareContextSchema, kycSnapshotSchema, levelBasisSchema, type Alert } from './alert.js';
 import { timestampSchema } from './ids.js';
 
 /** What happened to a case: opened by an alert, a higher level, a reopening, or an analyst's action. */
@@ -42,6 +42,8 @@ export const caseSchema = z.object({
   status: caseStatusSchema,
   severity: severitySchema,
   level: z.number(),
+  /** What `level` means for the highest alert (a fraction, a velocity band, a limit); absent for alerts of schema version 1. */
+  levelBasis: levelBasisSchema.optional(),
   threshold: z.number(),
   observedOperations: z.number(),
   projectedCrossingAt: timestampSchema.nullable(),
@@ -76,7 +78,7 @@ export function caseWithAlert(current: Case | null, alert: Alert, actor: string)
   const entry = { id: alert.id, level: alert.level, severity: alert.severity, raisedAt: alert.raisedAt, observedOperations: alert.observedOperations };
   const tenants = [...new Set([...(alert.kyc ? [alert.kyc.tenantId] : []), ...alert.evidence.contributingTenants.map((c) => c.tenantId)])];
   const figures = {
-    level: alert.level, threshold: alert.threshold, observedOperations: alert.observedOperations, projectedCrossingAt: alert.projectedCrossingAt,
+    level: alert.level, ...(alert.levelBasis ? { levelBasis: alert.levelBasis } : {}), threshold: alert.threshold, observedOperations: alert.observedOperations, projectedCrossingAt: alert.projectedCrossingAt,
     kyc: alert.kyc, hardware: alert.hardware, evidence: alert.evidence, policyVersion: alert.policyVersion,
   };
   const at = alert.raisedAt;

@@ -1,3 +1,4 @@
+import type { LevelBasis } from './types.js';
 /** 1.23e25 → "1.23 × 10²⁵". */
 const SUP: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻' };
 export function ops(n: number | null | undefined): string {
@@ -9,6 +10,18 @@ export function ops(n: number | null | undefined): string {
 }
 
 export const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
+
+/**
+ * A case's level as its rule means it: a fraction of the threshold with the operations measured, a
+ * velocity band with the days to the crossing, or the observed figure against a limit.
+ */
+export function levelText(c: { rule: string; level: number; levelBasis?: LevelBasis; observedOperations: number }): string {
+  const b = c.levelBasis;
+  if (b?.kind === 'band') return `band ${b.band} (≤ ${b.withinDays} d) · crossing in ${b.daysToCross.toFixed(1)} d`;
+  if (b?.kind === 'limit') return b.quantity === 'h100e' ? `${Math.round(b.observed)} of ${b.limit} H100e` : `${ops(b.observed)} past ${ops(b.limit)}`;
+  if (!b && c.rule === 'velocity') return `band ${c.level}`;
+  return `${pct(c.level)} · ${ops(c.observedOperations)}`;
+}
 
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';

@@ -1,8 +1,12 @@
 // The shapes the console reads (the API's OpenAPI at /docs is the reference).
 export interface KycSnapshot { tenantId: string; hqCountry: string | null; ownerCountries: string[]; tier: number; kycStatus: string; trusted: boolean; reasons: string[] }
 export interface CaseEvent { at: string; action: string; actor: string; from: string | null; to: string; note?: string; level?: number; severity?: string; assignee?: string | null; alertId?: string }
+export type LevelBasis =
+  | { kind: 'fraction'; fraction: number }
+  | { kind: 'band'; band: number; withinDays: number; daysToCross: number }
+  | { kind: 'limit'; quantity: 'operations' | 'h100e'; observed: number; limit: number };
 export interface CaseRow {
-  id: string; rule: string; scope: string; subject: string; status: string; severity: string; level: number; threshold: number;
+  id: string; rule: string; scope: string; subject: string; status: string; severity: string; level: number; levelBasis?: LevelBasis; threshold: number;
   observedOperations: number; projectedCrossingAt: string | null; tenants: string[]; kyc: KycSnapshot | null; assignee: string | null; tags: string[];
   openedAt: string; updatedAt: string; dueAt: string; overdue: boolean; alertCount: number; commentCount: number;
   alerts: { id: string; level: number; severity: string; raisedAt: string; observedOperations: number }[];

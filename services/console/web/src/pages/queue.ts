@@ -1,6 +1,6 @@
 import { api, canAct, type Me } from '../api.js';
 import { h, mount, table } from '../dom.js';
-import { ops, pct, relative, RULE_LABEL, SEVERITIES, STATUSES, statusLabel, when } from '../format.js';
+import { levelText, relative, RULE_LABEL, SEVERITIES, STATUSES, statusLabel, when } from '../format.js';
 import type { CaseRow, Counts } from '../types.js';
 
 interface Filters { rule: string; severity: string; status: string; assignee: string; tenant: string; overdue: string }
@@ -64,7 +64,7 @@ export async function queuePage(root: HTMLElement, me: Me, params: URLSearchPara
       h('span', { class: `badge sev-${c.severity}` }, c.severity),
       h('a', { href: `#/cases/${c.id}`, 'data-testid': 'case-link' }, RULE_LABEL[c.rule] ?? c.rule),
       h('span', {}, `${c.scope} `, h('code', {}, c.subject)),
-      `${pct(c.level)} · ${ops(c.observedOperations)}`,
+      levelText(c),
       relative(c.projectedCrossingAt),
       h('span', { class: `status st-${c.status}` }, statusLabel(c.status)),
       c.assignee ?? '—',
