@@ -1,24 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { dropPrefix, freshPrefix, startPrivateRedis, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
+import { freshPrefix, startPrivateRedis, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { createStore } from '@flopwatch/store';
 import type { Alert, UsageEvent } from '@flopwatch/contracts';
-import { T0, caughtUp, defaultPack, encode, groundTruth, spawnIngest, startIngest, storedTotals, stream, testProducer, testStore, testTopics } from './helpers.js';
+import { T0, caughtUp, defaultPack, encode, groundTruth, spawnIngest, startIngest, storedTotals, stream, testProducer, testTopics, ingestTestEnv } from './helpers.js';
 
 const pack = defaultPack();
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-function env() {
-  const s = testStore();
-  cleanups.push(async () => {
-    await dropPrefix(s.redis, s.prefix);
-    s.redis.disconnect();
-  });
-  return s;
-}
+const { cleanups, env } = ingestTestEnv();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freshPrefix, freshTopics, kafkaBrokers, redisUrl, uniqueId, usageEvent } from '@flopwatch/test-harness';
+import { afterAll, afterEach } from 'vitest';
+import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, uniqueId, usageEvent } from '@flopwatch/test-harness';
 import { estimateOperations, loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
 import { consumerLag, createKafkaClient, createProducer, type KafkaProducer } from '@flopwatch/kafka';
 import { countedTeraOps, createStore, teraOpsPerMs, type Store } from '@flopwatch/store';
@@ -142,4 +143,28 @@ export function spawnIngest(env: Record<string, string>): IngestProcess {
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, lines, exited };
+}
+
+/**
+ * A test file's ingests (closed after each test), cleanups (run after the file, newest first) and
+ * `env()`: a store under a fresh key prefix, dropped after the file.
+ */
+export function ingestTestEnv() {
+  const running: TestIngest[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (running.length) await running.pop()!.close();
+  });
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  function env() {
+    const s = testStore();
+    cleanups.push(async () => {
+      await dropPrefix(s.redis, s.prefix);
+      s.redis.disconnect();
+    });
+    return s;
+  }
+  return { running, cleanups, env };
 }

@@ -1,29 +1,13 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dropPrefix, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
+import { describe, expect, it } from 'vitest';
+import { testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { slurmRecordToUsageEvents, type Alert, type UsageEvent } from '@flopwatch/contracts';
 import { DLQ_HEADERS } from '../src/app.js';
-import { SLURM, T0, caughtUp, defaultPack, encode, stream, groundTruth, startIngest, storedTotals, testProducer, testStore, testTopics, type TestIngest } from './helpers.js';
+import { SLURM, T0, caughtUp, defaultPack, encode, stream, groundTruth, startIngest, storedTotals, testProducer, testTopics, ingestTestEnv } from './helpers.js';
 
 const HOUR = 3_600_000;
 const pack = defaultPack();
 
-const running: TestIngest[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.close();
-});
-afterAll(async () => {
-  for (const c of cleanups) await c();
-});
-
-function env() {
-  const s = testStore();
-  cleanups.push(async () => {
-    await dropPrefix(s.redis, s.prefix);
-    s.redis.disconnect();
-  });
-  return s;
-}
+const { running, cleanups, env } = ingestTestEnv();
 
 async function expectTotals(store: ReturnType<typeof env>['store'], events: UsageEvent[]) {
   const truth = groundTruth(events, pack);

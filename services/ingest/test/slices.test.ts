@@ -2,11 +2,11 @@
 // duplicated, through a recreated topic — produced to a real Kafka and counted by the real ingest
 // into a real Redis. Every expected figure is written out here: GPUs × seconds × dense peak ×
 // utilization, in tera-operations (10^12), each report's counted part rounded half up.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dropPrefix, testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
+import { describe, expect, it } from 'vitest';
+import { testKafka, uniqueId, usageEvent, waitFor } from '@flopwatch/test-harness';
 import { Registry } from 'prom-client';
 import { DLQ_HEADERS } from '../src/app.js';
-import { T0, caughtUp, encode, startIngest, testProducer, testStore, testTopics, type TestIngest, type Topics } from './helpers.js';
+import { T0, caughtUp, encode, startIngest, testProducer, testTopics, type Topics, ingestTestEnv } from './helpers.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -14,23 +14,7 @@ const DAY = 24 * HOUR;
 /** NVIDIA H100 SXM5 dense BF16 peak, TFLOP/s (DOMAIN.md). */
 const H100 = 989.4;
 
-const running: TestIngest[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.close();
-});
-afterAll(async () => {
-  for (const c of cleanups) await c();
-});
-
-function env() {
-  const s = testStore();
-  cleanups.push(async () => {
-    await dropPrefix(s.redis, s.prefix);
-    s.redis.disconnect();
-  });
-  return s;
-}
+const { running, cleanups, env } = ingestTestEnv();
 
 async function producer() {
   const p = await testProducer();

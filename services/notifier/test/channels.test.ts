@@ -1,26 +1,9 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { createStore } from '@flopwatch/store';
-import { dropPrefix, freshPrefix, freshTopics, redisUrl, uniqueId, waitFor } from '@flopwatch/test-harness';
+import { describe, expect, it } from 'vitest';
+import { freshTopics, waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
-import { addEndpoint, collectTopic, counterValue, makeAlert, startNotifier, startReceiver } from './helpers.js';
+import { addEndpoint, notifierTestEnv, collectTopic, counterValue, makeAlert, startNotifier, startReceiver } from './helpers.js';
 
-const redis = new Redis(redisUrl());
-const cleanups: (() => Promise<unknown>)[] = [];
-const prefixes: string[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await dropPrefix(redis, ...prefixes);
-  redis.disconnect();
-});
-
-function setup() {
-  const prefix = freshPrefix('chan');
-  prefixes.push(prefix);
-  return { prefix, store: createStore({ redis, prefix }), topic: uniqueId('alerts'), group: uniqueId('grp') };
-}
+const { redis, cleanups, setup } = notifierTestEnv('chan');
 
 // A retry schedule whose first retry comes after any wait in these tests: a dead letter seen within
 // them was filed without a retry.

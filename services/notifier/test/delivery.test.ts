@@ -1,26 +1,9 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { createStore } from '@flopwatch/store';
-import { dropPrefix, freshPrefix, redisUrl, uniqueId, waitFor } from '@flopwatch/test-harness';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
-import { addEndpoint, collectTopic, makeAlert, startNotifier, startReceiver } from './helpers.js';
+import { addEndpoint, notifierTestEnv, collectTopic, makeAlert, startNotifier, startReceiver } from './helpers.js';
 
-const redis = new Redis(redisUrl());
-const cleanups: (() => Promise<unknown>)[] = [];
-const prefixes: string[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await dropPrefix(redis, ...prefixes);
-  redis.disconnect();
-});
-
-function setup() {
-  const prefix = freshPrefix('notif');
-  prefixes.push(prefix);
-  return { prefix, store: createStore({ redis, prefix }), topic: uniqueId('alerts'), group: uniqueId('grp') };
-}
+const { redis, cleanups, setup } = notifierTestEnv('notif');
 
 describe('notifier', () => {
   it('publishes every raised alert to Kafka and delivers one signed message per alert to each matching endpoint', async () => {

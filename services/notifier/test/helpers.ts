@@ -8,7 +8,8 @@ import { alertId, type Alert, type AlertRule, type Severity } from '@flopwatch/c
 import { createKafkaClient } from '@flopwatch/kafka';
 import { createMetricsRegistry } from '@flopwatch/runtime';
 import { createStore, type Store } from '@flopwatch/store';
-import { kafkaBrokers, redisUrl, testKafka, uniqueId } from '@flopwatch/test-harness';
+import { afterAll, afterEach } from 'vitest';
+import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, testKafka, uniqueId } from '@flopwatch/test-harness';
 import { generateSecret } from '@flopwatch/webhooks';
 import type { AlertmanagerOptions } from '../src/alertmanager.js';
 import { createNotifier, type Notifier } from '../src/app.js';
@@ -143,4 +144,28 @@ export async function counterValue(registry: Registry, name: string, labels: Rec
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
   const series = (metric?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
   return series.filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
+/**
+ * A test file's Redis client, its cleanups (run after each test, newest first) and `setup()`, which
+ * gives each test a fresh key prefix, store, alerts topic and consumer group; every prefix is
+ * dropped after the file.
+ */
+export function notifierTestEnv(label: string) {
+  const redis = new Redis(redisUrl());
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const prefixes: string[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await dropPrefix(redis, ...prefixes);
+    redis.disconnect();
+  });
+  function setup() {
+    const prefix = freshPrefix(label);
+    prefixes.push(prefix);
+    return { prefix, store: createStore({ redis, prefix }), topic: uniqueId('alerts'), group: uniqueId('grp') };
+  }
+  return { redis, cleanups, setup };
 }
