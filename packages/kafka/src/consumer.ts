@@ -45,6 +45,8 @@ export interface BatchConsumerOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   maxBytesPerPartition?: number;
+  /** Most bytes one fetch response holds, over all its partitions (kafkajs default 10 MiB). */
+  maxBytes?: number;
   maxWaitTimeMs?: number;
   /** Partitions processed at once (default 1). */
   concurrency?: number;
@@ -105,6 +107,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+    ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
     allowAutoTopicCreation: false,
   });

@@ -17,6 +17,7 @@ export const consumerOptionsSchema = z.object({
   sessionTimeoutMs: z.number().int().min(1_000).optional(),
   heartbeatIntervalMs: z.number().int().positive().optional(),
   maxBytesPerPartition: z.number().int().positive().optional(),
+  maxBytes: z.number().int().positive().optional(),
   maxWaitTimeMs: z.number().int().nonnegative().optional(),
   concurrency: z.number().int().min(1).optional(),
 });

@@ -120,6 +120,20 @@ function describeRejection(reason: RejectionReason, r: UsageRecord, watermarkMs:
   return `job ${r.jobKey} of tenant ${r.tenantId} is already reported at another granularity (whole job vs per node vs per GPU); this report${r.node ? ` for node ${r.node}` : ' for the whole job'} would count the same GPU time twice`;
 }
 
+/**
+ * A usage slice's field in the tenant's cover hash (see lua/apply-usage-10.lua):
+ * "ranges|h100e|heldEnd|heldIdx|idleIdx", ranges "start,end;start,end" in epoch ms.
+ */
+export function sliceField(value: string | null | undefined): { ranges: [number, number][]; h100e: number | null; heldEndMs: number | null } {
+  const [ranges = '', h100e = '', heldEnd = ''] = (value ?? '').split('|');
+  const num = (v: string) => (v === '' ? null : Number(v));
+  return {
+    ranges: ranges === '' ? [] : ranges.split(';').map((r) => r.split(',').map(Number) as [number, number]),
+    h100e: num(h100e),
+    heldEndMs: num(heldEnd),
+  };
+}
+
 /** The accounting facade the ingest calls: exact, idempotent application of usage records. */
 export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, maxIntervalMs, chunkSize = 1000 }: AccountingOptions) {
   type ChunkResult = Omit<TenantApplyResult, 'tenantId' | 'totals' | 'lineageUpperBounds'> & { totals: TenantTotals | null };
@@ -129,7 +143,6 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
     const args: (string | number)[] = [
       k.totals(tenantId), k.days(tenantId), k.hours(tenantId), k.cover(tenantId), k.slices(tenantId),
       k.granularity(tenantId), k.jobs(tenantId), k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId),
-      k.sliceH100e(tenantId),
       activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL,
     ];
     // One argument per report, its fields tab-separated: a thirteenth of the arguments to build,
@@ -274,15 +287,18 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
 
     /** The tenant's jobs holding controlled Tier 1 hardware now (summed over their slices), largest first. */
     async heldJobs(tenantId: string, limit = 10): Promise<{ jobKey: string; h100e: number; teraOps: number }[]> {
-      const bySlice = await redis.hgetall(keys.tenant.sliceH100e(tenantId));
+      // The active index holds exactly the slices that hold hardware; each slice's field says how much.
+      const held = await redis.zrange(keys.tenant.active(tenantId), 0, -1);
+      const values = held.length > 0 ? await redis.hmget(keys.tenant.cover(tenantId), ...held) : [];
       const byJob = new Map<string, number>();
-      for (const [slice, h100e] of Object.entries(bySlice)) {
+      held.forEach((slice, i) => {
+        const h100e = Number(sliceField(values[i]).h100e ?? 0);
         const jobKey = slice.split('|')[0]!;
-        byJob.set(jobKey, (byJob.get(jobKey) ?? 0) + Number(h100e));
-      }
-      const held = [...byJob].sort((a, b) => b[1] - a[1]).slice(0, limit);
-      const ops = await Promise.all(held.map(([jobKey]) => redis.zscore(keys.tenant.jobOps(tenantId), jobKey)));
-      return held.map(([jobKey, h100e], i) => ({ jobKey, h100e, teraOps: Number(ops[i] ?? 0) }));
+        byJob.set(jobKey, (byJob.get(jobKey) ?? 0) + h100e);
+      });
+      const top = [...byJob].sort((a, b) => b[1] - a[1]).slice(0, limit);
+      const ops = await Promise.all(top.map(([jobKey]) => redis.zscore(keys.tenant.jobOps(tenantId), jobKey)));
+      return top.map(([jobKey, h100e], i) => ({ jobKey, h100e, teraOps: Number(ops[i] ?? 0) }));
     },
 
     /** The tenant's biggest jobs by operations, largest first. */

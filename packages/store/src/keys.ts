@@ -23,28 +23,32 @@ export function createKeys(prefix = 'fw:') {
   return {
     prefix,
     tenant: {
-      /** HASH: all-time totals, breakdowns, rolling-window sums, the watermark (see lua/apply-usage-11.lua). */
+      /** HASH: all-time totals, breakdowns, rolling-window sums, the watermark (see lua/apply-usage-10.lua). */
       totals: (id: string) => `${t(id)}:totals`,
       /** HASH: day index (days since epoch) → tera-operations. */
       days: (id: string) => `${t(id)}:days`,
       /** HASH: hour index (hours since epoch) → tera-operations, last 24 h only. */
       hours: (id: string) => `${t(id)}:hours`,
-      /** HASH: usage slice key (`<job key>` or `<job key>|<node>`) → covered time ranges. */
+      /**
+       * HASH: usage slice key (`<job key>` or `<job key>|<node>`) → "ranges|h100e|heldEnd|heldIdx|idleIdx":
+       * the covered time ranges, what the slice holds and where it stands in the indexes (see `sliceField`).
+       */
       cover: (id: string) => `${t(id)}:cover`,
-      /** ZSET: slice key → end of its latest covered range (epoch ms), for idle pruning. */
+      /** ZSET: slice key → end of a covered range at most an hour behind its latest (epoch ms), for idle pruning. */
       slices: (id: string) => `${t(id)}:slices`,
-      /** HASH: job key → the granularity its reports use ('w' whole, 'n' per node, 'g' per GPU). */
+      /** HASH: job key → the granularity its reports use ('w' whole, 'n' per node, 'g' per GPU), then `|` and its idle-index score. */
       granularity: (id: string) => `${t(id)}:gran`,
-      /** ZSET: job key → end of its latest covered range (epoch ms), for idle pruning. */
+      /** ZSET: job key → end of a covered range at most an hour behind its latest (epoch ms), for idle pruning. */
       jobs: (id: string) => `${t(id)}:jobs`,
       /** ZSET: job key → tera-operations (top jobs for evidence). */
       jobOps: (id: string) => `${t(id)}:jobops`,
       /** HASH: lineage id → tera-operations this tenant put into it. */
       lineages: (id: string) => `${t(id)}:lineages`,
-      /** ZSET: slice key → end of its last counted interval on controlled Tier 1 hardware (ms), slices recently active. */
+      /**
+       * ZSET: the slices holding H100-equivalents → end of a counted interval on controlled Tier 1
+       * hardware at most a quarter of the active window behind their latest (ms).
+       */
       active: (id: string) => `${t(id)}:active`,
-      /** HASH: slice key → H100-equivalents the slice holds. */
-      sliceH100e: (id: string) => `${t(id)}:sliceh`,
       /** STRING: the tenant's KYC record (JSON, contracts' tenant schema). */
       kyc: (id: string) => `${t(id)}:kyc`,
       /** STRING: id of the group of linked tenants this tenant belongs to. */

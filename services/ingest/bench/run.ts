@@ -1,4 +1,4 @@
-// `pnpm bench:ingest [--events N] [--tenants N] [--shape per-node|whole] [--instances N] [--steady-seconds S] [--keep]`
+// `pnpm bench:ingest [--events N] [--tenants N] [--shape per-node|whole] [--instances N] [--steady-seconds S] [--skip-naive] [--keep]`
 // Measures, in one run on this machine: (a) the raw kafkajs consume rate of a pre-filled topic (the
 // ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
 // ingest's peak RSS, Redis memory per 1,000 active usage slices, and produce → alert latency at a
@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '20' },
     'steady-rate': { type: 'string', default: '5000' },
     instances: { type: 'string', default: '1' },
-    naive: { type: 'boolean', default: true },
+    'skip-naive': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
   say(`    ${Math.round(pipeline)} events/s; CPU per million events: ingest ${perMillion(ingestCpu).toFixed(1)} s, Redis ${perMillion(redisCpu).toFixed(1)} s; ${scripts.calls} script calls, ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
 
   let naive: { eventsPerSecond: number; cpuSeconds: number; redisCpuSeconds: number; concurrency: number } | null = null;
-  if (args.naive) {
+  if (!args['skip-naive']) {
     say('(d) a naive pipeline on the same topic (JSON.parse, typeof checks, the estimate, 2 HINCRBYFLOAT per event) …');
     const redisBefore = await redisCpuSeconds(redis);
     const result = await naiveConsume({ kafka, redisUrl: infra.redisUrl, topic, groupId: `${run}-naive`, prefix: `${run}-naive:`, events: N, concurrency: Number(process.env.BENCH_CONCURRENCY ?? '12') });

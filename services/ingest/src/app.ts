@@ -32,6 +32,8 @@ export interface IngestDeps {
   groupId: string;
   maxMessageBytes: number;
   partitionConcurrency?: number;
+  /** Fetch sizes (FETCH_MAX_BYTES_PER_PARTITION, FETCH_MAX_BYTES). */
+  fetch?: { maxBytesPerPartition: number; maxBytes: number };
   /** How often the registry change stream is polled for re-evaluation (ms). Default 1000. */
   registryPollMs?: number;
   sessionTimeoutMs?: number;
@@ -92,6 +94,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         topics,
         fromBeginning: true,
         concurrency: deps.partitionConcurrency ?? 12,
+        ...(deps.fetch ?? {}),
         sessionTimeoutMs: deps.sessionTimeoutMs ?? 30_000,
         // Kafka's guidance: heartbeat at most a third of the session timeout.
         heartbeatIntervalMs: Math.min(3_000, Math.floor((deps.sessionTimeoutMs ?? 30_000) / 3)),

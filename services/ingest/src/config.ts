@@ -26,6 +26,14 @@ export const ingestConfigSchema = z.object({
   KAFKA_SESSION_TIMEOUT: envDuration({ min: 1_000, max: 30 * 60_000, default: 30_000 }),
   /** Partitions of one instance processed at once (the benchmark measured 12, one per default partition). */
   PARTITION_CONCURRENCY: envInt({ min: 1, max: 64, default: 12 }),
+  /**
+   * Most bytes of one partition per fetch: a batch. Larger batches fold more of a tenant's reports
+   * into one accounting call (the script's fixed cost is paid per tenant per call), at the price of
+   * memory and latency under backlog; at steady low rates batches are small whatever this says.
+   */
+  FETCH_MAX_BYTES_PER_PARTITION: envInt({ min: 1024, max: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+  /** Most bytes of one fetch response over all partitions: bounds what one fetch holds in memory. */
+  FETCH_MAX_BYTES: envInt({ min: 1024, max: 256 * 1024 * 1024, default: 32 * 1024 * 1024 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
   /** Treat REDIS_URL as Redis Cluster seed nodes. */

@@ -47,6 +47,7 @@ try {
     groupId: config.INGEST_GROUP_ID,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     partitionConcurrency: config.PARTITION_CONCURRENCY,
+    fetch: { maxBytesPerPartition: config.FETCH_MAX_BYTES_PER_PARTITION, maxBytes: config.FETCH_MAX_BYTES },
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
     metricsSubjects: config.METRICS_SUBJECTS,
   });

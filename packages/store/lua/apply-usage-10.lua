@@ -1,0 +1,650 @@
+--[[
+  apply-usage-10: counts one tenant's usage reports exactly once, by covered time.
+
+  Called once per tenant per chunk of a consumed batch. All keys share the tenant's hash tag
+  {t:<tenant>}, so the step is atomic on a single Redis and on Redis Cluster alike.
+
+  Exactness rests on covered time, not on Kafka offsets. A usage slice is what one report covers:
+  (cluster, job, node), node '' when the report covers the whole job. Each slice keeps the set of
+  time ranges already counted; a report counts exactly the part of its interval not yet covered (its
+  rate is per millisecond, so a measured figure is pro-rated), then that part joins the set, and
+  adjacent ranges merge, so a contiguous stream keeps one range per slice. Duplicates, overlapping
+  re-reports, out-of-order arrival, replays, recreated topics and a second producer of the same slice
+  therefore count once by construction.
+
+  A job is reported at one granularity, the first seen: whole (node ''), per node (a host) or per GPU
+  (host/GPU, a node with a '/'); reports at another granularity are refused (mixed_granularity),
+  since the same GPU time would otherwise be counted once per granularity.
+
+  Lateness is bounded in event time: the tenant's watermark is the latest interval end counted for
+  it (max_end). A report ending more than ARGV[2] before the watermark is refused (interval_too_late).
+  Every accepted report therefore starts after the horizon, watermark - lateness - max interval, so
+  covered ranges that end before it can never meet a report again and are pruned, and so are slices
+  and jobs idle since before it: memory stays proportional to the slices active within the lateness
+  bound. Watermark, verdicts and pruning live in this one atomic step, so they always agree.
+
+  Validation happens before any write: a malformed argument raises a Lua error and nothing is written.
+
+  Cost (what makes a call cheap; docs/accounting.md has the figures): the Redis work of a call is a
+  few commands whatever the number of its reports. Each slice's state is one hash field, read once
+  and written once; the totals and the lineage shares are read with one HMGET and written with one
+  HSET (integers are exact in Lua up to 2^53; a field beyond that is moved with HINCRBY instead).
+  The time indexes (idle slices and jobs, slices holding controlled hardware) are sorted sets whose
+  score is moved only when it lags the truth by a slack (IDLE_SLACK, a quarter of the active window),
+  not on every report; the value of the slice field says where its index stands, so deciding needs
+  no read. Queries of the indexes allow for the slack, so every verdict is exact. Reports of one
+  slice share a class (lineage, country, tier, model, control, H100-equivalents) that is parsed once
+  per call, and sums are kept per class and hour, then spread over the breakdown fields once.
+
+  KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
+                          ops:model:<id>, covered_gpu_us:duplicate, covered_gpu_us:overlap,
+                          r365 / r365_from / max_day (trailing 365 days), r24 / r24_from / max_hour
+                          (trailing 24 hours), max_end (the watermark), h100e_active, held_cutoff (the
+                          active-window cutoff last applied), prune_at (horizon of the next idle pruning)
+  KEYS[2]  days     HASH  day index → tera-ops
+  KEYS[3]  hours    HASH  hour index → tera-ops (pruned to the trailing 24 h)
+  KEYS[4]  cover    HASH  slice key → "ranges|h100e|heldEnd|heldIdx|idleIdx": covered ranges
+                          "start,end;start,end" (epoch ms, sorted, disjoint); the H100-equivalents the
+                          slice holds while it is in the active index; the end of its last counted
+                          interval on controlled Tier 1 hardware; its scores in the active and idle
+                          indexes ('' when not in one)
+  KEYS[5]  slices   ZSET  slice key → end of a recent covered range, at most IDLE_SLACK behind its last
+  KEYS[6]  gran     HASH  job key → "<granularity>|idleIdx": 'w' (whole) | 'n' (per node) | 'g' (per GPU)
+  KEYS[7]  jobs     ZSET  job key → end of a recent covered range, at most IDLE_SLACK behind its last
+  KEYS[8]  jobops   ZSET  job key → tera-ops (top jobs for evidence; idle jobs outside the top are pruned)
+  KEYS[9]  lineages HASH  lineage id → tera-ops
+  KEYS[10] active   ZSET  slice key → end of a recent counted interval on controlled Tier 1 hardware, at
+                          most ACTIVE_SLACK behind its last: the slices holding H100-equivalents
+
+  ARGV[1] active window (ms): a slice whose last interval on controlled Tier 1 hardware ended longer
+          ago than this before the tenant's watermark no longer counts as held
+  ARGV[2] lateness bound (ms)
+  ARGV[3] longest interval one report may cover (ms)
+  ARGV[4] most idle slices and jobs pruned per call (amortised clean-up)
+  ARGV[5..] reports, one argument each: 13 fields separated by tabs (fewer, shorter arguments to
+          build and parse): jobKey, node ('' = whole job), startMs, endMs, teraOpsPerMs,
+          upperTeraOpsPerMs, milliGpus, then the slice's class: lineageId ('' for none), country,
+          tier, modelId, controlled ('1' controlled hardware in a Tier 1 country | 'c' controlled
+          elsewhere | '0'), h100e. No field may contain a tab.
+
+  Measures (what a rule counts; see docs/rules.md). Beside the fields above:
+    totals   ctl_ops                        tera-ops on controlled (3A090) hardware anywhere
+    days     c1:<day> / c:<day>             day buckets of ctl1_ops / ctl_ops (kept, like the plain ones)
+    hours    c1:<hour> / c:<hour>           hour buckets of ctl1_ops / ctl_ops (pruned with the plain ones)
+    lineages "<lineage> ctl1", "<lineage> ctl", "<lineage> tier:<n>", "<lineage> country:<cc>"
+                                            the tenant's contribution to a lineage split like its totals
+                                            (lineage ids contain no space, so these never collide)
+
+  Returns: { counted, duplicates, overlaps, countedMs, duplicateGpuUs, overlapGpuUs,
+             ops, ub, gpu_us, ctl1_ops, r365, r24, h100e_active, watermark,
+             rejectedCount, index1, reason1, …, lineageId1, lineageOps1, … }
+           counted: reports that counted some time; duplicates: reports entirely covered already;
+           overlaps: reports partly covered; the GPU-µs they carried that was covered is returned
+           and added to the covered_gpu_us fields. Rejections name the report's 0-based index in
+           this call and a DLQ reason. Lineage pairs cover every lineage named in the call, so a
+           retried batch re-evaluates the same subjects as the first attempt did.
+  Errors: a Lua error naming the argument ("apply-usage: start of report 3 is not a finite number")
+          when an argument is malformed; it is raised before any write, so nothing is written.
+]]
+local K_TOTALS, K_DAYS, K_HOURS, K_COVER, K_SLICES, K_GRAN, K_JOBS, K_JOBOPS, K_LINEAGES, K_ACTIVE =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local FIELDS = 13
+local FIRST = 5
+local DAY_MS, HOUR_MS = 86400000, 3600000
+local TOP_JOBS_KEPT = 100
+local CHUNK = 500
+-- Integers up to 2^53 are exact in Lua's doubles; a total beyond it is moved by Redis (HINCRBY).
+local EXACT = 9007199254740992
+-- An idle-index score moves when the slice's or job's latest end has moved this far past it.
+local IDLE_SLACK = HOUR_MS
+-- Idle pruning runs when the horizon has moved this far since it last ran, or when it left work.
+local PRUNE_EVERY = 10 * 60000
+
+local function fmt(n)
+  return string.format('%.0f', n)
+end
+
+local function need(v, what, i)
+  local n = tonumber(v)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge then
+    error('apply-usage: ' .. what .. ' of report ' .. i .. ' is not a finite number')
+  end
+  return n
+end
+
+local function add(map, key, delta)
+  map[key] = (map[key] or 0) + delta
+end
+
+local function opt(v)
+  if v == nil or v == '' then return nil end
+  return tonumber(v)
+end
+
+-- Adds [s, e) to a sorted list of disjoint ranges { start, end, start as text, end as text },
+-- merging overlapping and adjacent ones; returns how much of [s, e) was not covered before and the
+-- new list. The texts are carried along, so writing the list back formats no number.
+local function cover(ranges, s, e, ss, es)
+  local out, placed = {}, false
+  local uncovered, ns, ne, nss, nes = e - s, s, e, ss, es
+  for i = 1, #ranges do
+    local r = ranges[i]
+    if r[2] < ns then
+      out[#out + 1] = r
+    elseif r[1] > ne then
+      if not placed then out[#out + 1] = { ns, ne, nss, nes }; placed = true end
+      out[#out + 1] = r
+    else
+      local os, oe = math.max(r[1], s), math.min(r[2], e)
+      if oe > os then uncovered = uncovered - (oe - os) end
+      if r[1] < ns then ns, nss = r[1], r[3] end
+      if r[2] > ne then ne, nes = r[2], r[4] end
+    end
+  end
+  if not placed then out[#out + 1] = { ns, ne, nss, nes } end
+  return uncovered, out
+end
+
+-- A slice's field: "ranges|h100e|heldEnd|heldIdx|idleIdx" (a bare "ranges" reads as not indexed).
+-- Each number is kept with its text (field S), which is written back as it was read.
+local function loadSlice(v)
+  local slice = { ranges = {}, h100eS = '', heldEndS = '', heldIdxS = '', idleIdxS = '' }
+  if v then
+    local ranges, h100e, heldEnd, heldIdx, idleIdx = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+    if ranges then
+      slice.h100e, slice.heldEnd, slice.heldIdx, slice.idleIdx = opt(h100e), opt(heldEnd), opt(heldIdx), opt(idleIdx)
+      slice.h100eS, slice.heldEndS, slice.heldIdxS, slice.idleIdxS = h100e, heldEnd, heldIdx, idleIdx
+    else
+      ranges = v
+    end
+    for a, b in string.gmatch(ranges, '(%-?%d+),(%-?%d+)') do slice.ranges[#slice.ranges + 1] = { tonumber(a), tonumber(b), a, b } end
+  end
+  return slice
+end
+
+local function saveSlice(slice, ranges)
+  local parts = {}
+  for i = 1, #ranges do parts[i] = ranges[i][3] .. ',' .. ranges[i][4] end
+  local h, held = '', ''
+  if slice.heldIdx then h, held = slice.h100eS, slice.heldIdxS end
+  return table.concat(parts, ';') .. '|' .. h .. '|' .. slice.heldEndS .. '|' .. held .. '|' .. slice.idleIdxS
+end
+
+-- The text of a time the script stores: the report's own when it is a plain integer (always, from
+-- the ingest), else the number formatted, so stored ranges always parse back.
+local function msText(text, n)
+  if string.find(text, '^%-?%d+$') then return text end
+  return fmt(n)
+end
+
+local function hmgetMany(key, fields, out)
+  for i = 1, #fields, CHUNK do
+    local values = redis.call('HMGET', key, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
+    for k = 1, #values do out[fields[i + k - 1]] = values[k] end
+  end
+  return out
+end
+
+local function writeMany(command, key, flat, option)
+  for i = 1, #flat, 2 * CHUNK do
+    if option then
+      redis.call(command, key, option, unpack(flat, i, math.min(i + 2 * CHUNK - 1, #flat)))
+    else
+      redis.call(command, key, unpack(flat, i, math.min(i + 2 * CHUNK - 1, #flat)))
+    end
+  end
+end
+
+local activeWindow = tonumber(ARGV[1])
+local lateness = tonumber(ARGV[2])
+local maxInterval = tonumber(ARGV[3])
+local pruneLimit = tonumber(ARGV[4])
+if not (activeWindow and lateness and maxInterval and pruneLimit) then
+  return redis.error_reply('ERR apply-usage: ARGV[1..4] must be numbers')
+end
+local ACTIVE_SLACK = math.floor(activeWindow / 4)
+
+-- Phase 1: parse and check every report before anything is read or written. A class is parsed once.
+local REPORT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
+local CLASS = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
+local reports, classes, classOrder = {}, {}, {}
+for a = FIRST, #ARGV do
+  local i = #reports
+  local job, node, s, e, rate, upper, mgpu, cls = string.match(ARGV[a], REPORT)
+  local c = cls and classes[cls]
+  if cls and not c then
+    local lineage, country, tier, model, ctl, h100e = string.match(cls, CLASS)
+    if lineage then
+      c = {
+        lineage = lineage, country = country, tier = tier, model = model,
+        ctl1 = ctl == '1', ctl = ctl == '1' or ctl == 'c', h100e = need(h100e, 'H100-equivalents', i), h100eS = h100e,
+        ops = 0, ub = 0, gpu = 0, counted = 0, hours = {},
+      }
+      classes[cls] = c
+      classOrder[#classOrder + 1] = c
+    end
+  end
+  if not c then error('apply-usage: report ' .. i .. ' does not have ' .. FIELDS .. ' tab-separated fields') end
+  local r = {
+    job = job, node = node, c = c,
+    s = need(s, 'start', i), e = need(e, 'end', i),
+    rate = need(rate, 'rate', i), upper = need(upper, 'upper rate', i), mgpu = need(mgpu, 'milli-GPUs', i),
+  }
+  if r.job == '' or not (r.e > r.s) then error('apply-usage: report ' .. i .. ' has no job or an empty interval') end
+  r.ss, r.es = msText(s, r.s), msText(e, r.e)
+  reports[#reports + 1] = r
+end
+
+-- Each job's granularity and each slice's state, read with one HMGET per 500 (a rejected report's
+-- slice is read and left alone); the totals with one HMGET.
+local jobKeys, sliceKeys, seenJob, seenSlice = {}, {}, {}, {}
+for _, r in ipairs(reports) do
+  if not seenJob[r.job] then
+    seenJob[r.job] = true
+    jobKeys[#jobKeys + 1] = r.job
+  end
+  r.key = r.job
+  if r.node ~= '' then r.key = r.job .. '|' .. r.node end
+  if not seenSlice[r.key] then
+    seenSlice[r.key] = true
+    sliceKeys[#sliceKeys + 1] = r.key
+  end
+end
+local storedGran = hmgetMany(K_GRAN, jobKeys, {})
+local storedCover = hmgetMany(K_COVER, sliceKeys, {})
+local TOTALS = { 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end', 'held_cutoff', 'prune_at', 'h100e_active',
+  'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap' }
+local tot, totDelta = {}, {}
+do
+  local values = redis.call('HMGET', K_TOTALS, unpack(TOTALS))
+  for k, f in ipairs(TOTALS) do tot[f] = opt(values[k]) end
+end
+local oldWatermark = tot.max_end or 0
+
+-- Phase 2: count.
+local watermark, watermarkS = oldWatermark, nil
+local counted, duplicates, overlaps, countedMs, dupGpuUs, overlapGpuUs = 0, 0, 0, 0, 0, 0
+local rejected = {}
+local touchedLineages, lineageOrder = {}, {}
+local slices, sliceOrder = {}, {}   -- slice key -> state (loadSlice) plus lastEnd, counted this call
+local jobs, jobOrder = {}, {}       -- job key -> { gran, known, idx, ops, lastEnd }
+
+local function granularity(node)
+  if node == '' then return 'w' end
+  if string.find(node, '/', 1, true) then return 'g' end
+  return 'n'
+end
+
+for i, r in ipairs(reports) do
+  local c = r.c
+  if c.lineage ~= '' and not touchedLineages[c.lineage] then
+    touchedLineages[c.lineage] = true
+    lineageOrder[#lineageOrder + 1] = c.lineage
+  end
+  local job = jobs[r.job]
+  if not job then
+    local stored = storedGran[r.job]
+    local g, idx = nil, nil
+    if stored then g, idx = string.match(stored, '^([^|]*)|?(.*)$') end
+    job = { gran = g or false, known = g and true or false, idx = opt(idx), ops = 0, lastEnd = nil, lastEndS = nil }
+    jobs[r.job] = job
+    jobOrder[#jobOrder + 1] = r.job
+  end
+  local g = granularity(r.node)
+  if r.e < watermark - lateness then
+    rejected[#rejected + 1] = { i - 1, 'interval_too_late' }
+  elseif job.gran and job.gran ~= g then
+    rejected[#rejected + 1] = { i - 1, 'mixed_granularity' }
+  else
+    job.gran = g
+    local key = r.key
+    local slice = slices[key]
+    if not slice then
+      slice = loadSlice(storedCover[key])
+      slices[key] = slice
+      sliceOrder[#sliceOrder + 1] = key
+    end
+    local portion
+    portion, slice.ranges = cover(slice.ranges, r.s, r.e, r.ss, r.es)
+    local coveredMs = (r.e - r.s) - portion
+    if portion <= 0 then
+      duplicates = duplicates + 1
+      dupGpuUs = dupGpuUs + r.mgpu * coveredMs
+    else
+      if coveredMs > 0 then
+        overlaps = overlaps + 1
+        overlapGpuUs = overlapGpuUs + r.mgpu * coveredMs
+      end
+      counted = counted + 1
+      local ops = math.floor(portion * r.rate + 0.5)
+      countedMs = countedMs + portion
+      job.ops = job.ops + ops
+      c.ops = c.ops + ops
+      c.ub = c.ub + math.floor(portion * r.upper + 0.5)
+      c.gpu = c.gpu + r.mgpu * portion
+      c.counted = c.counted + 1
+      add(c.hours, math.floor(r.e / HOUR_MS), ops)
+      if c.ctl1 then
+        slice.newH100e, slice.newH100eS = c.h100e, c.h100eS
+        if not slice.heldEnd or r.e > slice.heldEnd then slice.heldEnd, slice.heldEndS = r.e, r.es end
+      end
+      if r.e > watermark then watermark, watermarkS = r.e, r.es end
+    end
+    if not slice.lastEnd or r.e > slice.lastEnd then slice.lastEnd, slice.lastEndS = r.e, r.es end
+    if not job.lastEnd or r.e > job.lastEnd then job.lastEnd, job.lastEndS = r.e, r.es end
+  end
+end
+
+-- The classes' sums, spread over the breakdown fields and the hour and day buckets.
+local inc, dynamic, lineageInc = {}, {}, {}
+local dayInc, hourInc = {}, {}
+local measureDayInc, measureHourInc = { c1 = {}, c = {} }, { c1 = {}, c = {} }
+local function dyn(field, delta)
+  if inc[field] == nil then dynamic[#dynamic + 1] = field end
+  add(inc, field, delta)
+end
+for _, c in ipairs(classOrder) do
+  if c.counted > 0 then
+    add(inc, 'ops', c.ops)
+    add(inc, 'ub', c.ub)
+    add(inc, 'gpu_us', c.gpu)
+    add(inc, 'counted', c.counted)
+    dyn('ops:tier:' .. c.tier, c.ops)
+    dyn('ops:country:' .. c.country, c.ops)
+    dyn('ops:model:' .. c.model, c.ops)
+    if c.ctl then add(inc, 'ctl_ops', c.ops) end
+    if c.ctl1 then add(inc, 'ctl1_ops', c.ops) end
+    if c.lineage ~= '' then
+      add(lineageInc, c.lineage, c.ops)
+      add(lineageInc, c.lineage .. ' tier:' .. c.tier, c.ops)
+      add(lineageInc, c.lineage .. ' country:' .. c.country, c.ops)
+      if c.ctl then add(lineageInc, c.lineage .. ' ctl', c.ops) end
+      if c.ctl1 then add(lineageInc, c.lineage .. ' ctl1', c.ops) end
+    end
+    for hour, ops in pairs(c.hours) do
+      local day = math.floor(hour / 24)
+      add(hourInc, hour, ops)
+      add(dayInc, day, ops)
+      if c.ctl then
+        add(measureHourInc.c, hour, ops)
+        add(measureDayInc.c, day, ops)
+      end
+      if c.ctl1 then
+        add(measureHourInc.c1, hour, ops)
+        add(measureDayInc.c1, day, ops)
+      end
+    end
+  end
+end
+if dupGpuUs > 0 then add(inc, 'covered_gpu_us:duplicate', dupGpuUs) end
+if overlapGpuUs > 0 then add(inc, 'covered_gpu_us:overlap', overlapGpuUs) end
+if #dynamic > 0 then
+  local values = redis.call('HMGET', K_TOTALS, unpack(dynamic))
+  for k, f in ipairs(dynamic) do tot[f] = opt(values[k]) end
+end
+for field, delta in pairs(inc) do add(totDelta, field, delta) end
+
+-- Keeps `sumField` equal to the sum of the last `width` buckets, measured back from the newest
+-- bucket this tenant has seen: old buckets leaving the window are subtracted once (amortised O(1)),
+-- then this call's deltas inside the window are added. Hour buckets outside the window are pruned.
+local marks = {}
+local function roll(buckets, deltas, sumField, fromField, maxField, width, prune)
+  local maxIdx = tot[maxField]
+  for idx in pairs(deltas) do
+    if not maxIdx or idx > maxIdx then maxIdx = idx end
+  end
+  if not maxIdx then return end
+  local windowStart = maxIdx - width + 1
+  local from = tot[fromField] or windowStart
+  if from < windowStart then
+    if windowStart - from >= width then
+      totDelta[sumField] = -(tot[sumField] or 0)
+      if prune then redis.call('DEL', buckets) end
+    else
+      for i = from, windowStart - 1 do
+        local v = redis.call('HGET', buckets, fmt(i))
+        if v and v ~= '0' then add(totDelta, sumField, -tonumber(v)) end
+        if v and prune then redis.call('HDEL', buckets, fmt(i)) end
+        if prune then redis.call('HDEL', buckets, 'c1:' .. fmt(i), 'c:' .. fmt(i)) end
+      end
+    end
+    from = windowStart
+  end
+  for idx, delta in pairs(deltas) do
+    if idx >= windowStart then
+      add(totDelta, sumField, delta)
+      redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
+    elseif not prune then
+      redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
+    end
+  end
+  marks[maxField] = maxIdx
+  marks[fromField] = from
+end
+
+roll(K_DAYS, dayInc, 'r365', 'r365_from', 'max_day', 365, false)
+roll(K_HOURS, hourInc, 'r24', 'r24_from', 'max_hour', 24, true)
+-- Measure buckets: days kept like the plain ones; hours only inside the trailing 24 h (roll prunes them).
+local maxHour = marks.max_hour or tot.max_hour or 0
+for prefix, deltas in pairs(measureDayInc) do
+  for idx, delta in pairs(deltas) do redis.call('HINCRBY', K_DAYS, prefix .. ':' .. fmt(idx), fmt(delta)) end
+end
+for prefix, deltas in pairs(measureHourInc) do
+  for idx, delta in pairs(deltas) do
+    if idx > maxHour - 24 then redis.call('HINCRBY', K_HOURS, prefix .. ':' .. fmt(idx), fmt(delta)) end
+  end
+end
+
+-- Lineage shares: read once (every lineage named in the call, for the reply), written once.
+local lineageTotals = {}
+do
+  local fields = {}
+  for _, l in ipairs(lineageOrder) do fields[#fields + 1] = l end
+  for f in pairs(lineageInc) do
+    if not touchedLineages[f] then fields[#fields + 1] = f end
+  end
+  if #fields > 0 then hmgetMany(K_LINEAGES, fields, lineageTotals) end
+  local writes = {}
+  for f, delta in pairs(lineageInc) do
+    local now = (opt(lineageTotals[f]) or 0) + delta
+    if math.abs(now) < EXACT then
+      writes[#writes + 1] = f
+      writes[#writes + 1] = fmt(now)
+      lineageTotals[f] = fmt(now)
+    else
+      lineageTotals[f] = redis.call('HINCRBY', K_LINEAGES, f, fmt(delta))
+    end
+  end
+  if #writes > 0 then writeMany('HSET', K_LINEAGES, writes) end
+end
+
+-- H100-equivalents held: a slice holds from its first counted interval on controlled Tier 1 hardware
+-- until that hardware has been silent for the active window. The active index is read only when the
+-- cutoff has moved (nothing else can expire a slice); its candidates are every slice whose index
+-- score is below the cutoff, which includes every slice whose last such interval is (the score is
+-- never ahead of the truth); one whose score merely lags is re-scored.
+local cutoff = watermark - activeWindow
+local candidates = {}
+if not tot.held_cutoff or cutoff > tot.held_cutoff then
+  candidates = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', '(' .. fmt(cutoff))
+  local unread = {}
+  for _, key in ipairs(candidates) do
+    if not slices[key] then unread[#unread + 1] = key end
+  end
+  if #unread > 0 then
+    local values = hmgetMany(K_COVER, unread, {})
+    for _, key in ipairs(unread) do
+      local slice = loadSlice(values[key])
+      slice.untouched = true
+      slices[key] = slice
+      sliceOrder[#sliceOrder + 1] = key
+    end
+  end
+  for _, key in ipairs(candidates) do slices[key].candidate = true end
+end
+local h100eDelta = 0
+local activeAdds, activeRems = {}, {}
+for _, key in ipairs(sliceOrder) do
+  local slice = slices[key]
+  if slice.newH100e or slice.candidate then
+    local was = 0
+    if slice.heldIdx then was = slice.h100e or 0 end
+    if slice.newH100e then slice.h100e, slice.h100eS = slice.newH100e, slice.newH100eS end
+    if slice.heldEnd and slice.heldEnd >= cutoff then
+      h100eDelta = h100eDelta + (slice.h100e - was)
+      if not slice.heldIdx or slice.candidate or slice.heldEnd - slice.heldIdx >= ACTIVE_SLACK then
+        activeAdds[#activeAdds + 1] = slice.heldEndS
+        activeAdds[#activeAdds + 1] = key
+        slice.heldIdx, slice.heldIdxS = slice.heldEnd, slice.heldEndS
+      end
+    else
+      h100eDelta = h100eDelta - was
+      if slice.heldIdx or slice.candidate then activeRems[#activeRems + 1] = key end
+      slice.heldIdx, slice.heldIdxS = nil, ''
+    end
+  end
+end
+if h100eDelta ~= 0 then add(totDelta, 'h100e_active', h100eDelta) end
+marks.held_cutoff = cutoff
+
+-- Covered ranges that end before the horizon can never meet an accepted report again. Slices and
+-- jobs are moved in the idle indexes when their score lags their latest end by IDLE_SLACK.
+local horizon = watermark - lateness - maxInterval
+local coverWrites, coverDels, idleAdds = {}, {}, {}
+for _, key in ipairs(sliceOrder) do
+  local slice = slices[key]
+  local kept = slice.ranges
+  if not slice.untouched then
+    kept = {}
+    for _, r in ipairs(slice.ranges) do
+      if r[2] >= horizon then kept[#kept + 1] = r end
+    end
+    if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
+      slice.idleIdx, slice.idleIdxS = slice.lastEnd, slice.lastEndS
+      idleAdds[#idleAdds + 1] = slice.lastEndS
+      idleAdds[#idleAdds + 1] = key
+    end
+  end
+  if #kept > 0 or slice.heldIdx then
+    coverWrites[#coverWrites + 1] = key
+    coverWrites[#coverWrites + 1] = saveSlice(slice, kept)
+  else
+    coverDels[#coverDels + 1] = key
+  end
+end
+if #coverWrites > 0 then writeMany('HSET', K_COVER, coverWrites) end
+for i = 1, #coverDels, CHUNK do redis.call('HDEL', K_COVER, unpack(coverDels, i, math.min(i + CHUNK - 1, #coverDels))) end
+if #idleAdds > 0 then writeMany('ZADD', K_SLICES, idleAdds, 'GT') end
+if #activeAdds > 0 then writeMany('ZADD', K_ACTIVE, activeAdds) end
+for i = 1, #activeRems, CHUNK do redis.call('ZREM', K_ACTIVE, unpack(activeRems, i, math.min(i + CHUNK - 1, #activeRems))) end
+
+local gran, jobIdle = {}, {}
+for _, jobKey in ipairs(jobOrder) do
+  local job = jobs[jobKey]
+  if job.lastEnd then
+    -- moved: the job is new to the index, or its score lags (then lastEnd is ahead of it).
+    local moved = not job.idx or job.lastEnd - job.idx >= IDLE_SLACK
+    if moved then
+      job.idx = job.lastEnd
+      jobIdle[#jobIdle + 1] = job.lastEndS
+      jobIdle[#jobIdle + 1] = jobKey
+      gran[#gran + 1] = jobKey
+      gran[#gran + 1] = job.gran .. '|' .. job.lastEndS
+    elseif not job.known then
+      gran[#gran + 1] = jobKey
+      gran[#gran + 1] = job.gran .. '|' .. fmt(job.idx)
+    end
+  end
+  if job.ops > 0 then redis.call('ZINCRBY', K_JOBOPS, fmt(job.ops), jobKey) end
+end
+if #gran > 0 then writeMany('HSET', K_GRAN, gran) end
+if #jobIdle > 0 then writeMany('ZADD', K_JOBS, jobIdle, 'GT') end
+
+-- Idle slices and jobs: their covered time can no longer be met, their granularity no longer
+-- matters. An index score is at most IDLE_SLACK behind the truth, so what scores below
+-- horizon - IDLE_SLACK is idle for certain. A slice still holding hardware is kept (it cannot be
+-- idle unless the active window exceeds the lateness bound). A job's operations stay among the top
+-- jobs when they are large enough to be evidence. Runs every PRUNE_EVERY of the horizon's movement,
+-- and on the next call again while a run leaves work.
+if not tot.prune_at or horizon >= tot.prune_at then
+  local idleBelow = '(' .. fmt(horizon - IDLE_SLACK)
+  local idle = redis.call('ZRANGEBYSCORE', K_SLICES, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
+  if #idle > 0 then
+    local values = hmgetMany(K_COVER, idle, {})
+    local dels = {}
+    for _, key in ipairs(idle) do
+      local v = values[key]
+      if not (v and loadSlice(v).heldIdx) then dels[#dels + 1] = key end
+    end
+    if #dels > 0 then
+      redis.call('HDEL', K_COVER, unpack(dels))
+      redis.call('ZREM', K_SLICES, unpack(dels))
+    end
+  end
+  local idleJobs = redis.call('ZRANGEBYSCORE', K_JOBS, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
+  for _, jobKey in ipairs(idleJobs) do
+    redis.call('HDEL', K_GRAN, jobKey)
+    redis.call('ZREM', K_JOBS, jobKey)
+    local rank = redis.call('ZREVRANK', K_JOBOPS, jobKey)
+    if rank and rank >= TOP_JOBS_KEPT then redis.call('ZREM', K_JOBOPS, jobKey) end
+  end
+  if #idle >= pruneLimit or #idleJobs >= pruneLimit then
+    marks.prune_at = horizon
+  else
+    marks.prune_at = horizon + PRUNE_EVERY
+  end
+end
+
+-- The totals: one HSET of every field that moved (integers beyond 2^53 moved by HINCRBY instead).
+local writes = {}
+if watermark ~= oldWatermark or not tot.max_end then
+  writes[1], writes[2] = 'max_end', watermarkS or fmt(watermark)
+  tot.max_end = watermark
+end
+for field, value in pairs(marks) do
+  if tot[field] ~= value then
+    writes[#writes + 1] = field
+    writes[#writes + 1] = fmt(value)
+    tot[field] = value
+  end
+end
+for field, delta in pairs(totDelta) do
+  if delta ~= 0 then
+    local now = (tot[field] or 0) + delta
+    if field == 'h100e_active' then
+      writes[#writes + 1] = field
+      writes[#writes + 1] = string.format('%.17g', now)
+      tot[field] = now
+    elseif math.abs(now) < EXACT then
+      local text = fmt(now)
+      writes[#writes + 1] = field
+      writes[#writes + 1] = text
+      tot[field] = tonumber(text)
+    else
+      tot[field] = tonumber(redis.call('HINCRBY', K_TOTALS, field, fmt(delta)))
+    end
+  end
+end
+if #writes > 0 then writeMany('HSET', K_TOTALS, writes) end
+
+-- Integers below 2^53 go back as integer replies (no formatting), larger ones and fractions as text.
+local function total(field)
+  local v = tot[field]
+  if v == nil then return 0 end
+  if field == 'h100e_active' then return string.format('%.17g', v) end
+  if v > -EXACT and v < EXACT then return v end
+  return fmt(v)
+end
+local out = { counted, duplicates, overlaps, fmt(countedMs), fmt(dupGpuUs), fmt(overlapGpuUs),
+  total('ops'), total('ub'), total('gpu_us'), total('ctl1_ops'), total('r365'), total('r24'), total('h100e_active') }
+out[#out + 1] = watermark
+out[#out + 1] = #rejected
+for _, rej in ipairs(rejected) do
+  out[#out + 1] = rej[1]
+  out[#out + 1] = rej[2]
+end
+for _, lineageId in ipairs(lineageOrder) do
+  out[#out + 1] = lineageId
+  out[#out + 1] = lineageTotals[lineageId] or '0'
+end
+return out
