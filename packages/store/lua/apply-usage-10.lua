@@ -34,7 +34,8 @@
   not on every report; the value of the slice field says where its index stands, so deciding needs
   no read. Queries of the indexes allow for the slack, so every verdict is exact. Reports of one
   slice share a class (lineage, country, tier, model, control, H100-equivalents) that is parsed once
-  per call, and sums are kept per class and hour, then spread over the breakdown fields once.
+  per call (the caller sends each class once), and sums are kept per class and hour, then spread
+  over the breakdown fields once. Times are formatted at most once per distinct value per call.
 
   KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
                           ops:model:<id>, covered_gpu_us:duplicate, covered_gpu_us:overlap,
@@ -61,11 +62,13 @@
   ARGV[2] lateness bound (ms)
   ARGV[3] longest interval one report may cover (ms)
   ARGV[4] most idle slices and jobs pruned per call (amortised clean-up)
-  ARGV[5..] reports, one argument each: 13 fields separated by tabs (fewer, shorter arguments to
-          build and parse): jobKey, node ('' = whole job), startMs, endMs, teraOpsPerMs,
-          upperTeraOpsPerMs, milliGpus, then the slice's class: lineageId ('' for none), country,
-          tier, modelId, controlled ('1' controlled hardware in a Tier 1 country | 'c' controlled
-          elsewhere | '0'), h100e. No field may contain a tab.
+  ARGV[5] the classes of the call's slices, a MessagePack array of arrays: lineageId ('' for none),
+          country, tier, modelId, controlled ('1' controlled hardware in a Tier 1 country | 'c'
+          controlled elsewhere | '0'), h100e
+  ARGV[6] the reports, a MessagePack array of arrays: jobKey, node ('' = whole job), startMs, endMs,
+          teraOpsPerMs, upperTeraOpsPerMs, milliGpus, class (0-based index into ARGV[5])
+          (MessagePack, unpacked in C by Redis' cmsgpack: numbers arrive as numbers, nothing is
+          split or converted in Lua)
 
   Measures (what a rule counts; see docs/rules.md). Beside the fields above:
     totals   ctl_ops                        tera-ops on controlled (3A090) hardware anywhere
@@ -88,8 +91,6 @@
 ]]
 local K_TOTALS, K_DAYS, K_HOURS, K_COVER, K_SLICES, K_GRAN, K_JOBS, K_JOBOPS, K_LINEAGES, K_ACTIVE =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
-local FIELDS = 13
-local FIRST = 5
 local DAY_MS, HOUR_MS = 86400000, 3600000
 local TOP_JOBS_KEPT = 100
 local CHUNK = 500
@@ -116,65 +117,97 @@ local function add(map, key, delta)
   map[key] = (map[key] or 0) + delta
 end
 
+-- The text of an epoch-ms time, formatted once per distinct value per call; stored texts are
+-- remembered as they are read, so what is written back unchanged is never formatted.
+local texts = {}
+local function text(n)
+  local t = texts[n]
+  if not t then
+    t = fmt(n)
+    texts[n] = t
+  end
+  return t
+end
+
 local function opt(v)
   if v == nil or v == '' then return nil end
   return tonumber(v)
 end
 
--- Adds [s, e) to a sorted list of disjoint ranges { start, end, start as text, end as text },
--- merging overlapping and adjacent ones; returns how much of [s, e) was not covered before and the
--- new list. The texts are carried along, so writing the list back formats no number.
-local function cover(ranges, s, e, ss, es)
+-- Adds [s, e) to a sorted list of disjoint ranges { start, end }, merging overlapping and adjacent
+-- ones; returns how much of [s, e) was not covered before and the new list. The common case, a
+-- report continuing the slice's latest range or following it, changes the list in place.
+local function cover(ranges, s, e)
+  local n = #ranges
+  local last = ranges[n]
+  if not last or s > last[2] then
+    ranges[n + 1] = { s, e }
+    return e - s, ranges
+  end
+  if s == last[2] then
+    last[2] = e
+    return e - s, ranges
+  end
   local out, placed = {}, false
-  local uncovered, ns, ne, nss, nes = e - s, s, e, ss, es
-  for i = 1, #ranges do
+  local uncovered, ns, ne = e - s, s, e
+  for i = 1, n do
     local r = ranges[i]
     if r[2] < ns then
       out[#out + 1] = r
     elseif r[1] > ne then
-      if not placed then out[#out + 1] = { ns, ne, nss, nes }; placed = true end
+      if not placed then out[#out + 1] = { ns, ne }; placed = true end
       out[#out + 1] = r
     else
       local os, oe = math.max(r[1], s), math.min(r[2], e)
       if oe > os then uncovered = uncovered - (oe - os) end
-      if r[1] < ns then ns, nss = r[1], r[3] end
-      if r[2] > ne then ne, nes = r[2], r[4] end
+      if r[1] < ns then ns = r[1] end
+      if r[2] > ne then ne = r[2] end
     end
   end
-  if not placed then out[#out + 1] = { ns, ne, nss, nes } end
+  if not placed then out[#out + 1] = { ns, ne } end
   return uncovered, out
 end
 
+-- A time read from a slice's field, its text remembered (see text()).
+local function known(t)
+  if t == '' then return nil end
+  local n = tonumber(t)
+  if n then texts[n] = t end
+  return n
+end
+
 -- A slice's field: "ranges|h100e|heldEnd|heldIdx|idleIdx" (a bare "ranges" reads as not indexed).
--- Each number is kept with its text (field S), which is written back as it was read.
 local function loadSlice(v)
-  local slice = { ranges = {}, h100eS = '', heldEndS = '', heldIdxS = '', idleIdxS = '' }
+  local slice = { ranges = {}, h100eS = '' }
   if v then
     local ranges, h100e, heldEnd, heldIdx, idleIdx = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
     if ranges then
-      slice.h100e, slice.heldEnd, slice.heldIdx, slice.idleIdx = opt(h100e), opt(heldEnd), opt(heldIdx), opt(idleIdx)
-      slice.h100eS, slice.heldEndS, slice.heldIdxS, slice.idleIdxS = h100e, heldEnd, heldIdx, idleIdx
+      slice.h100e, slice.h100eS = opt(h100e), h100e
+      slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
     else
       ranges = v
     end
-    for a, b in string.gmatch(ranges, '(%-?%d+),(%-?%d+)') do slice.ranges[#slice.ranges + 1] = { tonumber(a), tonumber(b), a, b } end
+    for a, b in string.gmatch(ranges, '(%-?%d+),(%-?%d+)') do
+      local s, e = tonumber(a), tonumber(b)
+      texts[s], texts[e] = a, b
+      slice.ranges[#slice.ranges + 1] = { s, e }
+    end
   end
   return slice
 end
 
 local function saveSlice(slice, ranges)
   local parts = {}
-  for i = 1, #ranges do parts[i] = ranges[i][3] .. ',' .. ranges[i][4] end
-  local h, held = '', ''
-  if slice.heldIdx then h, held = slice.h100eS, slice.heldIdxS end
-  return table.concat(parts, ';') .. '|' .. h .. '|' .. slice.heldEndS .. '|' .. held .. '|' .. slice.idleIdxS
+  for i = 1, #ranges do parts[i] = text(ranges[i][1]) .. ',' .. text(ranges[i][2]) end
+  local h, held, heldEnd, idle = '', '', '', ''
+  if slice.heldIdx then h, held = slice.h100eS, text(slice.heldIdx) end
+  if slice.heldEnd then heldEnd = text(slice.heldEnd) end
+  if slice.idleIdx then idle = text(slice.idleIdx) end
+  return table.concat(parts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle
 end
 
--- The text of a time the script stores: the report's own when it is a plain integer (always, from
--- the ingest), else the number formatted, so stored ranges always parse back.
-local function msText(text, n)
-  if string.find(text, '^%-?%d+$') then return text end
-  return fmt(n)
+local function finite(n)
+  return type(n) == 'number' and n == n and n ~= math.huge and n ~= -math.huge
 end
 
 local function hmgetMany(key, fields, out)
@@ -204,50 +237,59 @@ if not (activeWindow and lateness and maxInterval and pruneLimit) then
 end
 local ACTIVE_SLACK = math.floor(activeWindow / 4)
 
--- Phase 1: parse and check every report before anything is read or written. A class is parsed once.
-local REPORT = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$'
-local CLASS = '^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$'
-local reports, classes, classOrder = {}, {}, {}
-for a = FIRST, #ARGV do
-  local i = #reports
-  local job, node, s, e, rate, upper, mgpu, cls = string.match(ARGV[a], REPORT)
-  local c = cls and classes[cls]
-  if cls and not c then
-    local lineage, country, tier, model, ctl, h100e = string.match(cls, CLASS)
-    if lineage then
-      c = {
-        lineage = lineage, country = country, tier = tier, model = model,
-        ctl1 = ctl == '1', ctl = ctl == '1' or ctl == 'c', h100e = need(h100e, 'H100-equivalents', i), h100eS = h100e,
-        ops = 0, ub = 0, gpu = 0, counted = 0, hours = {},
-      }
-      classes[cls] = c
-      classOrder[#classOrder + 1] = c
-    end
-  end
-  if not c then error('apply-usage: report ' .. i .. ' does not have ' .. FIELDS .. ' tab-separated fields') end
-  local r = {
-    job = job, node = node, c = c,
-    s = need(s, 'start', i), e = need(e, 'end', i),
-    rate = need(rate, 'rate', i), upper = need(upper, 'upper rate', i), mgpu = need(mgpu, 'milli-GPUs', i),
-  }
-  if r.job == '' or not (r.e > r.s) then error('apply-usage: report ' .. i .. ' has no job or an empty interval') end
-  r.ss, r.es = msText(s, r.s), msText(e, r.e)
-  reports[#reports + 1] = r
+-- Phase 1: unpack and check every class and report before anything is read or written.
+local function unpackArray(arg, what)
+  local ok, value = pcall(cmsgpack.unpack, arg or '')
+  if not ok or type(value) ~= 'table' then error('apply-usage: ' .. what .. ' (ARGV[' .. (what == 'classes' and 5 or 6) .. ']) is not a MessagePack array') end
+  return value
 end
+local classOrder = unpackArray(ARGV[5], 'classes')
+for i, c in ipairs(classOrder) do
+  local lineage, country, tier, model, ctl, h100e = c[1], c[2], c[3], c[4], c[5], c[6]
+  if type(lineage) ~= 'string' or type(country) ~= 'string' or type(model) ~= 'string' or type(ctl) ~= 'string'
+    or (type(tier) ~= 'string' and type(tier) ~= 'number') then
+    error('apply-usage: class ' .. (i - 1) .. ' is not [lineage, country, tier, model, controlled, h100e]')
+  end
+  if not finite(h100e) then error('apply-usage: H100-equivalents of class ' .. (i - 1) .. ' is not a finite number') end
+  classOrder[i] = {
+    lineage = lineage, country = country, tier = tostring(tier), model = model,
+    ctl1 = ctl == '1', ctl = ctl == '1' or ctl == 'c', h100e = h100e, h100eS = string.format('%.17g', h100e),
+    ops = 0, ub = 0, gpu = 0, counted = 0, hours = {},
+  }
+end
+local reports = unpackArray(ARGV[6], 'reports')
+for i, r in ipairs(reports) do
+  local n = i - 1
+  local job, node, c = r[1], r[2], classOrder[(tonumber(r[8]) or -1) + 1]
+  if type(job) ~= 'string' or type(node) ~= 'string' or not c then
+    error('apply-usage: report ' .. n .. ' is not [job, node, start, end, rate, upper rate, milli-GPUs, class]')
+  end
+  if not finite(r[3]) then error('apply-usage: start of report ' .. n .. ' is not a finite number') end
+  if not finite(r[4]) then error('apply-usage: end of report ' .. n .. ' is not a finite number') end
+  if not finite(r[5]) then error('apply-usage: rate of report ' .. n .. ' is not a finite number') end
+  if not finite(r[6]) then error('apply-usage: upper rate of report ' .. n .. ' is not a finite number') end
+  if not finite(r[7]) then error('apply-usage: milli-GPUs of report ' .. n .. ' is not a finite number') end
+  if job == '' or not (r[4] > r[3]) then error('apply-usage: report ' .. n .. ' has no job or an empty interval') end
+  r[8] = c
+end
+-- A report is the unpacked array itself (no second table): these name its fields.
+local JOB, NODE, S, E, RATE, UPPER, MGPU, CLASS, KEY = 1, 2, 3, 4, 5, 6, 7, 8, 9
 
 -- Each job's granularity and each slice's state, read with one HMGET per 500 (a rejected report's
 -- slice is read and left alone); the totals with one HMGET.
 local jobKeys, sliceKeys, seenJob, seenSlice = {}, {}, {}, {}
 for _, r in ipairs(reports) do
-  if not seenJob[r.job] then
-    seenJob[r.job] = true
-    jobKeys[#jobKeys + 1] = r.job
+  local job = r[JOB]
+  if not seenJob[job] then
+    seenJob[job] = true
+    jobKeys[#jobKeys + 1] = job
   end
-  r.key = r.job
-  if r.node ~= '' then r.key = r.job .. '|' .. r.node end
-  if not seenSlice[r.key] then
-    seenSlice[r.key] = true
-    sliceKeys[#sliceKeys + 1] = r.key
+  local key = job
+  if r[NODE] ~= '' then key = job .. '|' .. r[NODE] end
+  r[KEY] = key
+  if not seenSlice[key] then
+    seenSlice[key] = true
+    sliceKeys[#sliceKeys + 1] = key
   end
 end
 local storedGran = hmgetMany(K_GRAN, jobKeys, {})
@@ -262,7 +304,7 @@ end
 local oldWatermark = tot.max_end or 0
 
 -- Phase 2: count.
-local watermark, watermarkS = oldWatermark, nil
+local watermark = oldWatermark
 local counted, duplicates, overlaps, countedMs, dupGpuUs, overlapGpuUs = 0, 0, 0, 0, 0, 0
 local rejected = {}
 local touchedLineages, lineageOrder = {}, {}
@@ -276,28 +318,28 @@ local function granularity(node)
 end
 
 for i, r in ipairs(reports) do
-  local c = r.c
+  local c, s, e, jobKey = r[CLASS], r[S], r[E], r[JOB]
   if c.lineage ~= '' and not touchedLineages[c.lineage] then
     touchedLineages[c.lineage] = true
     lineageOrder[#lineageOrder + 1] = c.lineage
   end
-  local job = jobs[r.job]
+  local job = jobs[jobKey]
   if not job then
-    local stored = storedGran[r.job]
+    local stored = storedGran[jobKey]
     local g, idx = nil, nil
     if stored then g, idx = string.match(stored, '^([^|]*)|?(.*)$') end
-    job = { gran = g or false, known = g and true or false, idx = opt(idx), ops = 0, lastEnd = nil, lastEndS = nil }
-    jobs[r.job] = job
-    jobOrder[#jobOrder + 1] = r.job
+    job = { gran = g or false, known = g and true or false, idx = known(idx or ''), ops = 0, lastEnd = nil }
+    jobs[jobKey] = job
+    jobOrder[#jobOrder + 1] = jobKey
   end
-  local g = granularity(r.node)
-  if r.e < watermark - lateness then
+  local g = granularity(r[NODE])
+  if e < watermark - lateness then
     rejected[#rejected + 1] = { i - 1, 'interval_too_late' }
   elseif job.gran and job.gran ~= g then
     rejected[#rejected + 1] = { i - 1, 'mixed_granularity' }
   else
     job.gran = g
-    local key = r.key
+    local key = r[KEY]
     local slice = slices[key]
     if not slice then
       slice = loadSlice(storedCover[key])
@@ -305,33 +347,34 @@ for i, r in ipairs(reports) do
       sliceOrder[#sliceOrder + 1] = key
     end
     local portion
-    portion, slice.ranges = cover(slice.ranges, r.s, r.e, r.ss, r.es)
-    local coveredMs = (r.e - r.s) - portion
+    portion, slice.ranges = cover(slice.ranges, s, e)
+    local coveredMs = (e - s) - portion
+    local mgpu = r[MGPU]
     if portion <= 0 then
       duplicates = duplicates + 1
-      dupGpuUs = dupGpuUs + r.mgpu * coveredMs
+      dupGpuUs = dupGpuUs + mgpu * coveredMs
     else
       if coveredMs > 0 then
         overlaps = overlaps + 1
-        overlapGpuUs = overlapGpuUs + r.mgpu * coveredMs
+        overlapGpuUs = overlapGpuUs + mgpu * coveredMs
       end
       counted = counted + 1
-      local ops = math.floor(portion * r.rate + 0.5)
+      local ops = math.floor(portion * r[RATE] + 0.5)
       countedMs = countedMs + portion
       job.ops = job.ops + ops
       c.ops = c.ops + ops
-      c.ub = c.ub + math.floor(portion * r.upper + 0.5)
-      c.gpu = c.gpu + r.mgpu * portion
+      c.ub = c.ub + math.floor(portion * r[UPPER] + 0.5)
+      c.gpu = c.gpu + mgpu * portion
       c.counted = c.counted + 1
-      add(c.hours, math.floor(r.e / HOUR_MS), ops)
+      add(c.hours, math.floor(e / HOUR_MS), ops)
       if c.ctl1 then
         slice.newH100e, slice.newH100eS = c.h100e, c.h100eS
-        if not slice.heldEnd or r.e > slice.heldEnd then slice.heldEnd, slice.heldEndS = r.e, r.es end
+        if not slice.heldEnd or e > slice.heldEnd then slice.heldEnd = e end
       end
-      if r.e > watermark then watermark, watermarkS = r.e, r.es end
+      if e > watermark then watermark = e end
     end
-    if not slice.lastEnd or r.e > slice.lastEnd then slice.lastEnd, slice.lastEndS = r.e, r.es end
-    if not job.lastEnd or r.e > job.lastEnd then job.lastEnd, job.lastEndS = r.e, r.es end
+    if not slice.lastEnd or e > slice.lastEnd then slice.lastEnd = e end
+    if not job.lastEnd or e > job.lastEnd then job.lastEnd = e end
   end
 end
 
@@ -493,14 +536,14 @@ for _, key in ipairs(sliceOrder) do
     if slice.heldEnd and slice.heldEnd >= cutoff then
       h100eDelta = h100eDelta + (slice.h100e - was)
       if not slice.heldIdx or slice.candidate or slice.heldEnd - slice.heldIdx >= ACTIVE_SLACK then
-        activeAdds[#activeAdds + 1] = slice.heldEndS
+        activeAdds[#activeAdds + 1] = text(slice.heldEnd)
         activeAdds[#activeAdds + 1] = key
-        slice.heldIdx, slice.heldIdxS = slice.heldEnd, slice.heldEndS
+        slice.heldIdx = slice.heldEnd
       end
     else
       h100eDelta = h100eDelta - was
       if slice.heldIdx or slice.candidate then activeRems[#activeRems + 1] = key end
-      slice.heldIdx, slice.heldIdxS = nil, ''
+      slice.heldIdx = nil
     end
   end
 end
@@ -520,8 +563,8 @@ for _, key in ipairs(sliceOrder) do
       if r[2] >= horizon then kept[#kept + 1] = r end
     end
     if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
-      slice.idleIdx, slice.idleIdxS = slice.lastEnd, slice.lastEndS
-      idleAdds[#idleAdds + 1] = slice.lastEndS
+      slice.idleIdx = slice.lastEnd
+      idleAdds[#idleAdds + 1] = text(slice.lastEnd)
       idleAdds[#idleAdds + 1] = key
     end
   end
@@ -546,13 +589,13 @@ for _, jobKey in ipairs(jobOrder) do
     local moved = not job.idx or job.lastEnd - job.idx >= IDLE_SLACK
     if moved then
       job.idx = job.lastEnd
-      jobIdle[#jobIdle + 1] = job.lastEndS
+      jobIdle[#jobIdle + 1] = text(job.lastEnd)
       jobIdle[#jobIdle + 1] = jobKey
       gran[#gran + 1] = jobKey
-      gran[#gran + 1] = job.gran .. '|' .. job.lastEndS
+      gran[#gran + 1] = job.gran .. '|' .. text(job.lastEnd)
     elseif not job.known then
       gran[#gran + 1] = jobKey
-      gran[#gran + 1] = job.gran .. '|' .. fmt(job.idx)
+      gran[#gran + 1] = job.gran .. '|' .. text(job.idx)
     end
   end
   if job.ops > 0 then redis.call('ZINCRBY', K_JOBOPS, fmt(job.ops), jobKey) end
@@ -598,7 +641,7 @@ end
 -- The totals: one HSET of every field that moved (integers beyond 2^53 moved by HINCRBY instead).
 local writes = {}
 if watermark ~= oldWatermark or not tot.max_end then
-  writes[1], writes[2] = 'max_end', watermarkS or fmt(watermark)
+  writes[1], writes[2] = 'max_end', text(watermark)
   tot.max_end = watermark
 end
 for field, value in pairs(marks) do

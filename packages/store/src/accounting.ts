@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import type { Keys } from './keys.js';
 import { countedTeraOps } from './units.js';
 import type { RedisClient } from './redis.js';
@@ -91,6 +92,8 @@ export interface AccountingOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** Plain MessagePack (arrays, strings, numbers as doubles or integers): what Redis' cmsgpack reads. */
+const packr = new Packr({ useRecords: false, moreTypes: false });
 /** Idle slices and jobs pruned per script call: clean-up is amortised over the calls that follow. */
 const PRUNE_PER_CALL = 200;
 const FIELDS_BEFORE_REJECTIONS = 15;
@@ -140,16 +143,29 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
 
   async function applyChunk(tenantId: string, records: UsageRecord[]): Promise<ChunkResult> {
     const k = keys.tenant;
-    const args: (string | number)[] = [
+    const args: (string | number | Buffer)[] = [
       k.totals(tenantId), k.days(tenantId), k.hours(tenantId), k.cover(tenantId), k.slices(tenantId),
       k.granularity(tenantId), k.jobs(tenantId), k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId),
       activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL,
     ];
-    // One argument per report, its fields tab-separated: a thirteenth of the arguments to build,
-    // send and parse. A field holding a tab fails the script's pattern (apply_failed), never shifts.
-    for (const r of records) {
-      args.push(`${r.jobKey}\t${r.node ?? ''}\t${r.startMs}\t${r.endMs}\t${r.teraOpsPerMs}\t${r.upperTeraOpsPerMs}\t${r.milliGpus}\t${r.lineageId ?? ''}\t${r.country}\t${r.tier}\t${r.acceleratorId}\t${r.controlledTier1 ? '1' : r.controlled ? 'c' : '0'}\t${r.h100e}`);
+    // Two MessagePack arguments, unpacked by Redis in C: the slices' classes, each once, and the
+    // reports, each naming its class (see the script's header).
+    const classes: (string | number)[][] = [];
+    const classIndex = new Map<string, number>();
+    const reports: (string | number)[][] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const ctl = r.controlledTier1 ? '1' : r.controlled ? 'c' : '0';
+      const key = `${r.lineageId ?? ''}\t${r.country}\t${r.tier}\t${r.acceleratorId}\t${ctl}\t${r.h100e}`;
+      let c = classIndex.get(key);
+      if (c === undefined) {
+        c = classes.length;
+        classes.push([r.lineageId ?? '', r.country, String(r.tier), r.acceleratorId, ctl, r.h100e]);
+        classIndex.set(key, c);
+      }
+      reports[i] = [r.jobKey, r.node ?? '', r.startMs, r.endMs, r.teraOpsPerMs, r.upperTeraOpsPerMs, r.milliGpus, c];
     }
+    args.push(packr.pack(classes), packr.pack(reports));
     const reply = await redis.applyUsage(...args);
     const n = (i: number) => Number(reply[i] ?? 0);
     const watermarkMs = n(13);

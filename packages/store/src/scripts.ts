@@ -38,7 +38,7 @@ function readScripts(): ScriptFile[] {
 
 /** The scripts as commands on a client: `client.applyUsage(...)`. */
 export interface ScriptCommands {
-  applyUsage(...keysAndArgs: (string | number)[]): Promise<(string | number)[]>;
+  applyUsage(...keysAndArgs: (string | number | Buffer)[]): Promise<(string | number)[]>;
   raiseAlert(...keysAndArgs: (string | number)[]): Promise<number>;
   appendAudit(...keysAndArgs: (string | number)[]): Promise<number>;
   updateCase(...keysAndArgs: (string | number)[]): Promise<number>;

@@ -8,7 +8,8 @@
 // its own 8 GPUs (1 to 8 nodes per job); `--shape whole` sends one report per job instead.
 // Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -150,14 +151,7 @@ function spawnIngest(env: Record<string, string>) {
     } catch { /* exited */ }
   }, 250);
   /** CPU seconds (user + system) the process has used so far. */
-  const cpuSeconds = (): number => {
-    try {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    } catch {
-      return NaN;
-    }
-  };
+  const cpuSeconds = (): number => processCpuSeconds(child.pid);
   return { child, peakRss: () => peakRss, cpuSeconds, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }
 
@@ -174,6 +168,36 @@ async function committedTotal(kafka: Kafka, groupId: string, topic: string): Pro
 
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
 const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) a process has used so far, NaN when it is gone or unknown. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The local Kafka broker's pid (a `kafka.Kafka` JVM), when it runs on this machine. */
+function brokerPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) return Number(entry);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+/** The whole machine's busy and total CPU time so far (/proc/stat), in seconds summed over cores. */
+function machineCpu(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+}
 
 /** Redis's own CPU seconds so far (INFO CPU, main thread and I/O, user + system). */
 async function redisCpuSeconds(redis: Redis): Promise<number> {
@@ -221,6 +245,9 @@ async function main(): Promise<void> {
   let cpuAtStart = 0;
   let redisCpuAtStart = 0;
   let scriptsAtStart = { calls: 0, usec: 0 };
+  const broker = brokerPid();
+  let brokerCpuAtStart = 0;
+  let machineAtStart = { busy: 0, total: 0 };
   for (;;) {
     const done = await committedTotal(kafka, groupId, topic);
     if (done > 0 && started === 0) {
@@ -228,6 +255,8 @@ async function main(): Promise<void> {
       cpuAtStart = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0);
       redisCpuAtStart = await redisCpuSeconds(redis);
       scriptsAtStart = await scriptCalls(redis);
+      brokerCpuAtStart = processCpuSeconds(broker);
+      machineAtStart = machineCpu();
     }
     if (done >= N) break;
     if (done - last >= N / 10) {
@@ -240,6 +269,9 @@ async function main(): Promise<void> {
   // From the first commit on: start-up (module loading, group join) is not the hot path.
   const ingestCpu = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0) - cpuAtStart;
   const redisCpu = (await redisCpuSeconds(redis)) - redisCpuAtStart;
+  const brokerCpu = processCpuSeconds(broker) - brokerCpuAtStart;
+  const machineAtEnd = machineCpu();
+  const machineBusy = (machineAtEnd.busy - machineAtStart.busy) / (machineAtEnd.total - machineAtStart.total);
   const perMillion = (s: number) => (s / N) * 1e6;
   const scriptsAtEnd = await scriptCalls(redis);
   const scripts = { calls: scriptsAtEnd.calls - scriptsAtStart.calls, usec: scriptsAtEnd.usec - scriptsAtStart.usec };
@@ -314,7 +346,8 @@ async function main(): Promise<void> {
   console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
   console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);
-  console.log(`      CPU s per million events (b)          ingest ${perMillion(ingestCpu).toFixed(1)} s (${INSTANCES > 1 ? 'all instances, ' : ''}2 cores = 2 s/s), Redis ${perMillion(redisCpu).toFixed(1)} s (1 core; other clients of this Redis included); ${scripts.calls.toLocaleString('en-US')} script calls (${(N / Math.max(1, scripts.calls)).toFixed(1)} events each), ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
+  console.log(`      CPU s per million events (b)          ingest ${perMillion(ingestCpu).toFixed(1)} s (${INSTANCES > 1 ? 'all instances, ' : ''}2 cores = 2 s/s), Redis ${perMillion(redisCpu).toFixed(1)} s (1 core; other clients of this Redis included), broker ${Number.isNaN(brokerCpu) ? 'n/a (not local)' : `${perMillion(brokerCpu).toFixed(1)} s`}; ${scripts.calls.toLocaleString('en-US')} script calls (${(N / Math.max(1, scripts.calls)).toFixed(1)} events each), ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
+  console.log(`      machine CPU busy during (b)           ${(100 * machineBusy).toFixed(0)} % of ${availableParallelism()} cores`);
   if (naive) {
     console.log(`  (d) naive pipeline, same topic          ${Math.round(naive.eventsPerSecond).toLocaleString('en-US')} events/s (concurrency ${naive.concurrency}); CPU s per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
     console.log(`      flopwatch / naive                    ${(pipeline / naive.eventsPerSecond).toFixed(2)}`);
