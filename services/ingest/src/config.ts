@@ -31,7 +31,7 @@ export const ingestConfigSchema = z.object({
    * into one accounting call (the script's fixed cost is paid per tenant per call), at the price of
    * memory and latency under backlog; at steady low rates batches are small whatever this says.
    */
-  FETCH_MAX_BYTES_PER_PARTITION: envInt({ min: 1024, max: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+  FETCH_MAX_BYTES_PER_PARTITION: envInt({ min: 1024, max: 64 * 1024 * 1024, default: 32 * 1024 * 1024 }),
   /** Most bytes of one fetch response over all partitions: bounds what one fetch holds in memory. */
   FETCH_MAX_BYTES: envInt({ min: 1024, max: 256 * 1024 * 1024, default: 32 * 1024 * 1024 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
