@@ -119,7 +119,59 @@ export function traceJobs(pods: readonly TracePod[], options: TraceReplayOptions
   return { jobs, skipped, eventCount };
 }
 
-/** Every job's events, job after job (a job's events in time order, as the accounting expects). */
+/**
+ * Every job's events in time order across jobs (by interval start, then job order), as collectors
+ * send them while the jobs run. Job after job would be a backfill: a tenant's long job moves its
+ * watermark weeks ahead, and its next job's first reports then fall outside the books' lateness
+ * bound (`interval_too_late`). A k-way merge over the jobs' event streams (a binary heap of the jobs
+ * running at the next start), so memory stays per running job, not per event.
+ */
 export function* traceEvents(jobs: readonly TraceJob[], options: TraceReplayOptions): Generator<UsageEvent> {
-  for (const job of jobs) yield* jobEvents(job, options);
+  const step = options.intervalSeconds * 1000;
+  const order = jobs.map((job, index) => ({ job, index })).sort((a, b) => a.job.startMs - b.job.startMs || a.index - b.index);
+  type Running = { job: TraceJob; index: number; next: number; events: Generator<UsageEvent> };
+  const heap: Running[] = [];
+  const before = (a: Running, b: Running) => a.next < b.next || (a.next === b.next && a.index < b.index);
+  const push = (r: Running) => {
+    heap.push(r);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  };
+  const pop = (): Running => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  let k = 0;
+  while (k < order.length || heap.length > 0) {
+    // Jobs starting no later than the earliest pending event join the merge.
+    while (k < order.length && (heap.length === 0 || order[k]!.job.startMs <= heap[0]!.next)) {
+      const { job, index } = order[k++]!;
+      if (job.startMs < job.endMs) push({ job, index, next: job.startMs, events: jobEvents(job, options) });
+    }
+    if (heap.length === 0) continue;
+    const running = pop();
+    const event = running.events.next();
+    if (event.done) continue;
+    yield event.value;
+    running.next += step;
+    if (running.next < running.job.endMs) push(running);
+  }
 }
