@@ -77,8 +77,11 @@ function testPrerequisites() {
     ['slurmd', 'slurmd'],
     ['slurmrestd', 'slurmrestd'],
     ['sbatch', 'slurm-client'],
+    // slurmctld's JWT authentication (AuthAltTypes=auth/jwt, what slurmrestd's tokens need): a plugin
+    // file, not a command, and only a recommendation of slurmctld, so --no-install-recommends skips it.
+    ['/usr/lib/*/slurm-wlm/auth_jwt.so', 'slurm-wlm-jwt-plugin'],
   ];
-  const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  const has = (cmd) => spawnSync('sh', ['-c', cmd.startsWith('/') ? `ls ${cmd}` : `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
   const packages = [...new Set(tools.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];
   if (packages.length === 0) return;
   const command = `apt-get install -y --no-install-recommends ${packages.join(' ')}`;

@@ -19,6 +19,7 @@ import { createKafkaClient, createProducer, deleteTopics, ensureTopics } from '@
 import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix } from '@flopwatch/store';
 import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
+import { buildWorkspace } from './build.mjs';
 import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, storeRegistrar, waitForDrain } from '@flopwatch/simulator';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, collector: { type: 'boolean', default: false } } });
@@ -53,7 +54,7 @@ process.once('SIGINT', () => {
 });
 
 function start(name: string, entry: string, env: Record<string, string>): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=flopwatch-source', entry], {
+  const child = spawn(process.execPath, [entry], {
     cwd: root, env: { ...process.env, REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topic, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.on('exit', (code, signal) => { if (code !== 0 && signal === null) say(`${name} exited with ${code}`); });
@@ -82,11 +83,13 @@ async function topCases(apiUrl: string, shells: string[]): Promise<{ total: numb
 }
 
 const infra = await ensureInfra(process.env, (line) => say(line));
+// The services run from their compiled files, as in production (scripts/build.mjs, about a second).
+await buildWorkspace({ log: say });
 const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
-start('ingest', 'services/ingest/src/main.ts', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
+start('ingest', 'services/ingest/dist/main.js', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
 const hasApi = existsSync(`${root}services/api/src/main.ts`);
 const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
-if (hasApi) start('api', 'services/api/src/main.ts', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
+if (hasApi) start('api', 'services/api/dist/main.js', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
 // --collector: two nodes of eight H100s behind dcgm-exporter stand-ins, a pod of `demo-team` on each.
 const DCGM_TENANT = 'demo-dcgm-tenant';
 const dcgm = args.collector
@@ -96,13 +99,13 @@ const mappingDir = dcgm ? mkdtempSync(join(tmpdir(), 'flopwatch-demo-')) : null;
 if (dcgm && mappingDir) {
   writeFileSync(join(mappingDir, 'tenants.yaml'), `namespaces: { demo-team: ${DCGM_TENANT} }\n`);
   writeFileSync(join(mappingDir, 'slurm.yaml'), 'partitions: {}\nclusters: { demo-cluster: { country: US, region: us-east-1 } }\n');
-  start('collector', 'services/collector/src/main.ts', {
+  start('collector', 'services/collector/dist/main.js', {
     ...base, OPS_PORT: String(ports.collector), DCGM_TARGETS: dcgm.urls.join(','), DCGM_CLUSTER: 'demo-cluster', DCGM_SCRAPE_INTERVAL: '2s', DCGM_REPORT_PERIOD: '10s',
     TENANT_MAPPING_FILE: join(mappingDir, 'tenants.yaml'), SLURM_MAPPING_FILE: join(mappingDir, 'slurm.yaml'),
   });
   say(`dcgm-exporter stand-ins at ${dcgm.urls.join(', ')}: the collector reports tenant ${DCGM_TENANT} every 10 s`);
 }
-if (hasNotifier) start('notifier', 'services/notifier/src/main.ts', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
+if (hasNotifier) start('notifier', 'services/notifier/dist/main.js', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
 
 // The endpoint's secret, shown once when the API registers it; the receiver checks every signature
 // with the Standard Webhooks reference library, as a real consumer would.

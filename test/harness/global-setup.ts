@@ -4,6 +4,7 @@
 import type { TestProject } from 'vitest/node';
 import { ensureInfra } from '@flopwatch/local';
 import { containerRuntimeAvailable, startContainers } from './containers.js';
+import { buildWorkspace } from '../../scripts/build.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
   const log = (line: string) => console.log(`[test-infra] ${line}`);
+  // Services a test starts as a process run from their compiled files, as in production.
+  await buildWorkspace({ log });
   let teardown: (() => Promise<void>) | undefined;
   let infra: { kafkaBrokers: string[]; redisUrl: string };
   if (process.env.KAFKA_BROKERS || process.env.REDIS_URL || process.env.FLOPWATCH_NO_CONTAINERS || !(await containerRuntimeAvailable())) {

@@ -69,3 +69,4 @@ export { freePort } from './ports.js';
 export { requireSlurm, startSlurm, type TestSlurm } from './slurm.js';
 export { makeTestCertificates, type TestCertificates } from './tls.js';
 export { startSecureKafka, startSecureRedis, startSecureRedisCluster, type SecureKafka, type SecureRedis, type SecureRedisCluster, type SecureRedisOptions } from './secure-servers.js';
+export { serviceMain, type ServiceName } from './services.js';

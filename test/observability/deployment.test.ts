@@ -61,6 +61,24 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('deploy/docker/Dockerfile', () => {
+  const dockerfile = readFileSync(`${ROOT}deploy/docker/Dockerfile`, 'utf8');
+
+  it('runs the compiled service, with no TypeScript tooling in the image', () => {
+    expect(dockerfile).toMatch(/^RUN node scripts\/build\.mjs$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(dockerfile).not.toMatch(/tsx/);
+  });
+
+  it("sets the same malloc variables as the ingest's `pnpm start`", () => {
+    const code = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
+    const image = [...code.matchAll(/\b(MALLOC_[A-Z_]+=\S+)/g)].map((m) => m[1]).sort();
+    const start = JSON.parse(readFileSync(`${ROOT}services/ingest/package.json`, 'utf8')).scripts.start as string;
+    expect(image).toEqual(['MALLOC_MMAP_THRESHOLD_=1048576']);
+    expect([...start.matchAll(/\b(MALLOC_[A-Z_]+=\S+)/g)].map((m) => m[1]).sort()).toEqual(image);
+  });
+});
+
 describe('deploy/k8s', () => {
   it('assembles with kustomize into objects that match the Kubernetes schemas', () => {
     requireTool('kubectl', 'apt-get install -y kubernetes-client');

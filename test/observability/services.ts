@@ -1,11 +1,11 @@
-// Starts flopwatch services as real processes (their main.ts, as `pnpm start` does) on loopback ports.
+// Starts flopwatch services as real processes (their compiled dist/main.js, as `pnpm start` and the
+// container image do) on loopback ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@flopwatch/test-harness';
+import { freePort, serviceMain, waitFor } from '@flopwatch/test-harness';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 
 export type ServiceName = 'ingest' | 'api' | 'notifier' | 'collector';
 
@@ -20,12 +20,12 @@ export interface RunningService {
 /** Whether the service has a composition root yet (api and notifier are landing as this is written). */
 export const serviceExists = (name: ServiceName): boolean => existsSync(`${ROOT}services/${name}/src/main.ts`);
 
-/** Runs services/<name>/src/main.ts with `env` plus the port variable; resolves once /metrics answers. */
+/** Runs services/<name>/dist/main.js with `env` plus the port variable; resolves once /metrics answers. */
 export async function startService(name: ServiceName, env: Record<string, string>): Promise<RunningService> {
   const port = await freePort();
   const portEnv = name === 'api' ? { API_HOST: '127.0.0.1', API_PORT: String(port) } : { OPS_HOST: '127.0.0.1', OPS_PORT: String(port) };
   const output: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [TSX, '--conditions=flopwatch-source', 'src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [serviceMain(name)], {
     cwd: `${ROOT}services/${name}`,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, ...portEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

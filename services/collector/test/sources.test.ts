@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient, createProducer, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
-import { dropPrefix, kafkaBrokers, redisUrl, startSlurm, uniqueId, waitFor, type TestSlurm } from '@flopwatch/test-harness';
+import { dropPrefix, kafkaBrokers, redisUrl, serviceMain, startSlurm, uniqueId, waitFor, type TestSlurm } from '@flopwatch/test-harness';
 import { SLURM, defaultPack, startIngest, testStore, testTopics, type TestIngest, type Topics } from '../../ingest/test/helpers.js';
 import { createCollectorMetrics, createDcgmSource, createEmitter, createSlurmSource, createSlurmrestdClient, createTargetList, type CollectorMetrics, type SlurmSource } from '../src/app.js';
 
@@ -342,7 +342,7 @@ describe('the collector process', () => {
     writeFileSync(join(dir, 'slurm.yaml'), 'partitions: { gpu: { accelerator: nvidia-h100-sxm5-80gb } }\nclusters: { slurm-a: { country: US }, proc-cluster: { country: US } }\n');
     writeFileSync(join(dir, 'jwt'), `${slurm.token}\n`, { mode: 0o600 });
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/collector/src/main.ts'], {
+    const child = spawn(process.execPath, [serviceMain('collector')], {
       cwd: root,
       env: {
         ...process.env, LOG_LEVEL: 'info', OPS_PORT: '0', KAFKA_BROKERS: kafkaBrokers().join(','), REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topics.telemetry,

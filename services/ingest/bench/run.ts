@@ -17,6 +17,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ensureInfra } from '@flopwatch/local';
 import { purgePrefix } from '@flopwatch/store';
 import { naiveConsume } from './naive.js';
+import { buildWorkspace } from '../../../scripts/build.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -137,10 +138,11 @@ async function rawConsume(kafka: Kafka, topic: string): Promise<number> {
 }
 
 function spawnIngest(env: Record<string, string>) {
+  // The ingest as production runs it (services/ingest/dist/main.js, see scripts/build.mjs).
   // BENCH_NODE_ARGS adds node flags to the measured ingest, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
-    cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', OPS_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
+  const child = spawn(process.execPath, [...nodeArgs, 'services/ingest/dist/main.js'], {
+    cwd: repoRoot, env: { ...imageEnv(), ...process.env, LOG_LEVEL: 'warn', OPS_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   let peakRss = 0;
   const timer = setInterval(() => {
@@ -153,6 +155,16 @@ function spawnIngest(env: Record<string, string>) {
   /** CPU seconds (user + system) the process has used so far. */
   const cpuSeconds = (): number => processCpuSeconds(child.pid);
   return { child, peakRss: () => peakRss, cpuSeconds, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+}
+
+/**
+ * The process-level variables the container image sets for every service (deploy/docker/Dockerfile's
+ * MALLOC_* ENV), so the measured ingest runs as deployed; a variable in the bench's own environment wins.
+ */
+function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(`${repoRoot}deploy/docker/Dockerfile`, 'utf8');
+  const code = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
+  return Object.fromEntries([...code.matchAll(/\b(MALLOC_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
 async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
@@ -219,6 +231,8 @@ const percentile = (xs: number[], p: number) => {
 
 async function main(): Promise<void> {
   const infra = await ensureInfra(process.env, (l) => say(l));
+  // The measured ingest runs from its compiled files, as in production.
+  await buildWorkspace({ log: say });
   const kafka = new Kafka({ clientId: run, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
   const redis = new Redis(infra.redisUrl);
   const admin = kafka.admin();

@@ -1,4 +1,5 @@
 // Composition root of the ingest: config → logger → clients → createIngest → start; close on signal.
+import { setFlagsFromString } from 'node:v8';
 import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
 import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
@@ -8,6 +9,8 @@ import { ingestConfigSchema } from './config.js';
 import { loadSlurmMapping } from './slurm-mapping.js';
 
 const config = exitOnConfigError(() => loadConfig(ingestConfigSchema, process.env));
+// Before the heap grows: V8 reads the factor at every full collection.
+if (config.HEAP_GROWING_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${config.HEAP_GROWING_PERCENT}`);
 const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'ingest', level: config.LOG_LEVEL });
 const shutdown = createShutdown({ log, timeoutMs: 30_000 });

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
-import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, uniqueId, usageEvent } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, serviceMain, uniqueId, usageEvent } from '@flopwatch/test-harness';
 import { estimateOperations, loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
 import { consumerLag, createKafkaClient, createProducer, type KafkaProducer } from '@flopwatch/kafka';
 import { countedTeraOps, createStore, teraOpsPerMs, type Store } from '@flopwatch/store';
@@ -130,9 +130,9 @@ export interface IngestProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs services/ingest/src/main.ts as a real process (as an operator would), with env overrides. */
+/** Runs the ingest as a real process (services/ingest/dist/main.js, as an operator would), with env overrides. */
 export function spawnIngest(env: Record<string, string>): IngestProcess {
-  const child = spawn(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'services/ingest/src/main.ts'], {
+  const child = spawn(process.execPath, [serviceMain('ingest')], {
     cwd: repoRoot,
     env: { ...process.env, OPS_PORT: '0', LOG_LEVEL: 'info', KAFKA_BROKERS: kafkaBrokers().join(','), REDIS_URL: redisUrl(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

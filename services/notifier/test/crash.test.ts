@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createStore } from '@flopwatch/store';
-import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, uniqueId, waitFor } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, serviceMain, uniqueId, waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
 import { addEndpoint, collectTopic, makeAlert, startNotifier, startReceiver } from './helpers.js';
 
@@ -14,7 +14,6 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('notifier crash', () => {
@@ -29,7 +28,7 @@ describe('notifier crash', () => {
     const alerts = Array.from({ length: 20 }, (_, i) => makeAlert(`tenant-${i}`));
     for (const a of alerts) await store.alerts.raise(a);
 
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=flopwatch-source', main], {
+    const child = spawn(process.execPath, [serviceMain('notifier')], {
       cwd: root,
       env: {
         ...process.env,
