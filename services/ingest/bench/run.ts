@@ -159,12 +159,12 @@ function spawnIngest(env: Record<string, string>) {
 
 /**
  * The process-level variables the container image sets for every service (deploy/docker/Dockerfile's
- * MALLOC_* ENV), so the measured ingest runs as deployed; a variable in the bench's own environment wins.
+ * MALLOC_* and NODE_OPTIONS), so the measured ingest runs as deployed; the bench's own environment wins.
  */
 function imageEnv(): Record<string, string> {
   const dockerfile = readFileSync(`${repoRoot}deploy/docker/Dockerfile`, 'utf8');
   const code = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
-  return Object.fromEntries([...code.matchAll(/\b(MALLOC_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries([...code.matchAll(/\b(MALLOC_[A-Z_]+|NODE_OPTIONS)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
 async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {

@@ -34,14 +34,15 @@ export const ingestConfigSchema = z.object({
   FETCH_MAX_BYTES_PER_PARTITION: envInt({ min: 1024, max: 64 * 1024 * 1024, default: 24 * 1024 * 1024 }),
   /**
    * Most bytes of one fetch response over all partitions: bounds what one fetch holds in memory. Under
-   * a backlog up to three fetches are in memory at once (a fetch's buffer is freed only when the
-   * garbage collector next reclaims the old generation), so the peak is about 3 × this plus ~150 MiB.
+   * a backlog up to three fetches are in memory at once (a fetch's buffer is freed only when a full
+   * garbage collection finds its messages dead), so the peak is about 3 × this plus ~160 MiB.
    */
   FETCH_MAX_BYTES: envInt({ min: 1024, max: 256 * 1024 * 1024, default: 24 * 1024 * 1024 }),
   /**
    * How far V8 lets the JavaScript heap grow past what survived the last full collection, in percent
    * (V8's `--heap-growing-percent`), set when the ingest starts; 0 leaves V8's own factor (up to
-   * 300 %). 50 keeps a backlog's heap at about half of V8's own choice for about 8 % more CPU.
+   * 300 %). In the benchmark's backlog, 50 peaked at 236 MiB instead of 355 for about 15 % fewer
+   * events per second (README, Benchmarks).
    */
   HEAP_GROWING_PERCENT: envInt({ min: 0, max: 1000, default: 50 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
