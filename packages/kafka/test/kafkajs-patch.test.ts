@@ -1,19 +1,25 @@
-// The project's patch of kafkajs's network reader (patches/kafkajs@2.2.4.patch): a response of 1 MiB
-// or more is copied into one buffer of its size as its chunks arrive, instead of being held as chunks
-// and concatenated at the end (twice its size at the peak). These tests feed kafkajs's own Connection
-// the byte stream of many responses, cut at arbitrary points, and check every response comes out
-// whole, in order, and without a large concatenation; then a real broker's large fetches.
+// The project's patch of kafkajs's network reader (patches/kafkajs@2.2.4.patch):
+// - a response of 1 MiB or more is copied into one buffer of its size as its chunks arrive, instead of
+//   being held as chunks and concatenated at the end (twice its size at the peak). These tests feed
+//   kafkajs's own Connection the byte stream of many responses, cut at arbitrary points, and check
+//   every response comes out whole, in order, and without a large concatenation; then a real
+//   broker's large fetches.
+// - a reconnect starts reading afresh: kafkajs kept what a closed socket left of a response and read
+//   the new socket's bytes as its continuation, misframing every response after it. Checked with a
+//   real TCP server that closes the first socket in the middle of a response.
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EachBatchPayload } from 'kafkajs';
-import { freshTopics, testKafka, uniqueId } from '@flopwatch/test-harness';
+import { freshTopics, testKafka, uniqueId, waitFor } from '@flopwatch/test-harness';
 
 const require = createRequire(import.meta.url);
 const kafkajsRoot = require.resolve('kafkajs').replace(/index\.js$/, '');
 const Connection = require(`${kafkajsRoot}src/network/connection.js`) as new (options: object) => ConnectionInternals;
 const { createLogger, LEVELS } = require(`${kafkajsRoot}src/loggers/index.js`) as { createLogger: (o: object) => unknown; LEVELS: { NOTHING: number } };
+const defaultSocketFactory = require(`${kafkajsRoot}src/network/socketFactory.js`) as () => unknown;
 
 interface Fulfilled {
   size: number;
@@ -23,6 +29,9 @@ interface Fulfilled {
 interface ConnectionInternals {
   requestQueue: { fulfillRequest: (response: Fulfilled) => void };
   processData: (chunk: Buffer) => void;
+  connect(): Promise<boolean>;
+  disconnect(): Promise<boolean>;
+  isConnected(): boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -120,5 +129,37 @@ describe('kafkajs network reader (patched)', () => {
     expect(seen).toEqual(values.map(digest));
     // At least one fetch was over the 1 MiB from which responses are preallocated.
     expect(largest * 4096).toBeGreaterThan(MiB);
+  });
+
+  it('starts afresh on a new socket: what a closed socket left of a response is not read as the next one', async () => {
+    const small = randomBytes(100);
+    const sockets: Socket[] = [];
+    // A real TCP server: the first connection gets half of a 2 MiB response and is closed, the
+    // second a whole small response.
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      if (sockets.length === 1) socket.end(frame(1, randomBytes(2 * MiB)).subarray(0, MiB + 123));
+      else socket.write(frame(2, small));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const connection = new Connection({
+      host: '127.0.0.1', port, logger: createLogger({ level: LEVELS.NOTHING, logCreator: () => () => {} }),
+      socketFactory: defaultSocketFactory(), connectionTimeout: 5_000, requestTimeout: 5_000,
+    });
+    const got: Fulfilled[] = [];
+    connection.requestQueue.fulfillRequest = (r) => got.push({ ...r, payload: Buffer.from(r.payload) });
+    try {
+      await connection.connect();
+      await waitFor(() => !connection.isConnected(), { what: 'the server to close the first socket', timeoutMs: 10_000 });
+      await connection.connect();
+      await waitFor(() => got.length > 0, { what: 'the second socket\'s response', timeoutMs: 10_000 });
+      expect(got.map((r) => r.correlationId)).toEqual([2]);
+      expect(got[0]!.payload.equals(small)).toBe(true);
+    } finally {
+      await connection.disconnect();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
