@@ -17,7 +17,6 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,12 +43,23 @@ function sources(dir) {
   return out;
 }
 
+/** esbuild, or an error that says how to get it (it is a dev dependency of the workspace root). */
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error('esbuild is not installed: run `pnpm install` at the workspace root (or `node scripts/bootstrap.mjs`) and try again');
+  }
+}
+
 /**
  * Compiles every target; resolves with what it did. Throws (with esbuild's messages, naming file and
  * line) when a file does not compile.
  */
 export async function buildWorkspace({ log = (line) => console.log(line) } = {}) {
   const started = performance.now();
+  const { build } = await loadEsbuild();
   let files = 0;
   const targets = buildTargets();
   for (const { dir, outDir } of targets) {
