@@ -5,6 +5,7 @@ import { internals, type KafkaClient } from './client.js';
 import { KafkaPortError, toKafkaPortError } from './errors.js';
 import { consumerLag, type PartitionLag } from './lag.js';
 import { consumerOptionsSchema, validateOptions } from './options.js';
+import { backoff, sleep } from '@flopwatch/runtime';
 
 export interface TopicPartition {
   topic: string;
@@ -30,6 +31,8 @@ export interface ConsumedBatch extends TopicPartition {
   messages: ConsumedMessage[];
   /** Log end offset of the partition when fetched. */
   highWatermark: string;
+  /** First offset of the batch. */
+  firstOffset: string;
   /** Tells the coordinator this member is alive; call it during long batches. */
   heartbeat(): Promise<void>;
   /** True when a seek is pending for this partition: the rest of the batch should be dropped. */
@@ -50,6 +53,21 @@ export interface BatchConsumerOptions {
   maxWaitTimeMs?: number;
   /** Partitions processed at once (default 1). */
   concurrency?: number;
+  /**
+   * Fetch a partition's next batch while this one is still being handled (default false). kafkajs
+   * fetches again only once every batch of its last fetch is handled, so without this the process idles
+   * through each fetch's round trip and through the last batch's slowest step. With it, a batch's
+   * offset is *resolved* (kafkajs's read position) as soon as its handler starts, and *committed* only
+   * once the handler resolves; kafkajs never commits resolved offsets by itself with `autoCommit` off.
+   * One batch per partition is handled at a time, in order, and batches wait while those in the
+   * background hold more than `fetchAheadBytes`; each batch's bytes are copied out of the fetch
+   * response first, so a slow batch does not keep a whole response alive.
+   * A failed batch is not retried by kafkajs (it already moved on): its partition is sought back to the
+   * batch's first offset, after a backoff, and the batch behind it is dropped and fetched again.
+   */
+  fetchAhead?: boolean;
+  /** fetchAhead: most bytes of messages handled in the background at once (default 2 × maxBytes). */
+  fetchAheadBytes?: number;
   log?: Logger;
   /**
    * Handles one batch of one partition. Resolving commits the batch (last offset + 1); throwing
@@ -69,6 +87,8 @@ export interface ConsumerStats {
   assignments: TopicPartition[];
   batches: number;
   failedBatches: number;
+  /** fetchAhead: batches that arrived while earlier batches were still being handled in the background. */
+  fetchedAhead: number;
 }
 
 export interface BatchConsumerEvents {
@@ -113,7 +133,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
   });
   const events = new EventEmitter();
   const closeController = new AbortController();
-  const stats: ConsumerStats = { state: 'idle', rebalances: 0, assignments: [], batches: 0, failedBatches: 0 };
+  const stats: ConsumerStats = { state: 'idle', rebalances: 0, assignments: [], batches: 0, failedBatches: 0, fetchedAhead: 0 };
   let joins = 0;
   // Settles once onAssigned and its seeks are done for the current assignment; batches wait for it.
   let assignmentGate: Promise<void> = Promise.resolve();
@@ -169,6 +189,38 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
     }
   };
 
+  const failed = (topic: string, partition: number, firstOffset: string, err: unknown): KafkaPortError => {
+    stats.failedBatches += 1;
+    const error = err instanceof KafkaPortError ? err : new KafkaPortError('KAFKA_HANDLER', 'batch handler failed', { cause: err, retryable: true, details: { topic, partition, firstOffset } });
+    log.warn({ err: error, topic, partition, firstOffset }, 'batch failed, will be redelivered');
+    events.emit('batchFailed', { topic, partition, error });
+    return error;
+  };
+
+  const commit = async (payload: EachBatchPayload, topic: string, partition: number, last: string): Promise<string> => {
+    const next = (BigInt(last) + 1n).toString();
+    try {
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+    } catch (err) {
+      throw toKafkaPortError('KAFKA_COMMIT', 'offset commit failed', err, { topic, partition, offset: next });
+    }
+    return next;
+  };
+
+  const toBatch = (payload: EachBatchPayload): ConsumedBatch => {
+    const { batch } = payload;
+    return {
+      topic: batch.topic,
+      partition: batch.partition,
+      firstOffset: batch.firstOffset() ?? '0',
+      highWatermark: batch.highWatermark,
+      messages: batch.messages.map(toConsumedMessage),
+      heartbeat: () => payload.heartbeat(),
+      isStale: () => payload.isStale(),
+      signal: closeController.signal,
+    };
+  };
+
   const handle = async (payload: EachBatchPayload): Promise<void> => {
     const { batch } = payload;
     const { topic, partition } = batch;
@@ -178,35 +230,79 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
       // A seek from onAssigned is pending: these messages precede the resume point; kafkajs
       // applies the seek on the next fetch.
       if (payload.isStale() || !payload.isRunning()) return;
-      await options.onBatch({
-        topic,
-        partition,
-        highWatermark: batch.highWatermark,
-        messages: batch.messages.map(toConsumedMessage),
-        heartbeat: () => payload.heartbeat(),
-        isStale: () => payload.isStale(),
-        signal: closeController.signal,
-      });
+      await options.onBatch(toBatch(payload));
     } catch (err) {
-      stats.failedBatches += 1;
-      const error =
-        err instanceof KafkaPortError ? err : new KafkaPortError('KAFKA_HANDLER', 'batch handler failed', { cause: err, retryable: true, details: { topic, partition, firstOffset: batch.firstOffset() } });
-      log.warn({ err: error, topic, partition, firstOffset: batch.firstOffset() }, 'batch failed, will be redelivered');
-      events.emit('batchFailed', { topic, partition, error });
       // Always retriable for kafkajs (a TypeError would otherwise crash the consumer for good):
       // its runner then retries the fetch loop from the last resolved offset.
-      throw error;
+      throw failed(topic, partition, batch.firstOffset() ?? '?', err);
     }
     const last = batch.lastOffset();
-    const next = (BigInt(last) + 1n).toString();
     payload.resolveOffset(last);
-    try {
-      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
-    } catch (err) {
-      throw toKafkaPortError('KAFKA_COMMIT', 'offset commit failed', err, { topic, partition, offset: next });
-    }
+    const next = await commit(payload, topic, partition, last);
     stats.batches += 1;
     events.emit('committed', { topic, partition, offset: next, messages: batch.messages.length, durationMs: Date.now() - started });
+  };
+
+  // fetchAhead: the batch of each partition still being handled in the background. Its promise never
+  // rejects; it settles once the batch is committed, or has failed and its partition was sought back.
+  const inFlight = new Map<string, Promise<void>>();
+  // Bytes of the batches in the background; a batch waits while they exceed the budget (one batch at
+  // least always runs), so a backlog holds about the budget plus the fetch that arrived meanwhile.
+  const budget = options.fetchAheadBytes ?? (options.maxBytes ?? 10 * 1_048_576) * 2;
+  let inFlightBytes = 0;
+  const bytesFreed = new EventEmitter();
+  const failures = new Map<string, number>();
+  const retryDelay = backoff({ initialMs: 100, maxMs: 5_000 });
+
+  const handleAhead = async (payload: EachBatchPayload): Promise<void> => {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const key = `${topic}|${partition}`;
+    // Before anything waits: the batch's bytes move out of the fetch's buffer, which a single
+    // message left pointing into it would keep whole while this partition's earlier batches run.
+    const bytes = detachFromFetch(batch);
+    if (inFlight.size > 0) stats.fetchedAhead += 1;
+    await awaitAssignment();
+    // One batch of a partition at a time, in order. If the one before failed, its partition was sought
+    // back and this batch is stale: it is dropped here and fetched again after the failed one.
+    await inFlight.get(key);
+    while (inFlightBytes > 0 && inFlightBytes + bytes > budget && !closeController.signal.aborted) {
+      await new Promise((resolve) => bytesFreed.once('freed', resolve));
+    }
+    if (payload.isStale() || !payload.isRunning() || closeController.signal.aborted) return;
+    const started = Date.now();
+    const consumed = toBatch(payload);
+    const last = batch.lastOffset();
+    // kafkajs's next fetch of this partition starts after this batch; nothing is committed yet.
+    payload.resolveOffset(last);
+    inFlightBytes += bytes;
+    const job = (async () => {
+      try {
+        await options.onBatch(consumed);
+        const next = await commit(payload, topic, partition, last);
+        failures.delete(key);
+        stats.batches += 1;
+        events.emit('committed', { topic, partition, offset: next, messages: consumed.messages.length, durationMs: Date.now() - started });
+      } catch (err) {
+        failed(topic, partition, consumed.firstOffset, err);
+        if (closeController.signal.aborted) return; // closing: the committed offset is where the next owner starts
+        const attempt = failures.get(key) ?? 0;
+        failures.set(key, attempt + 1);
+        await sleep(retryDelay(attempt), closeController.signal).catch(() => {});
+        try {
+          consumer.seek({ topic, partition, offset: consumed.firstOffset });
+        } catch (seekErr) {
+          log.warn({ err: seekErr, topic, partition, offset: consumed.firstOffset }, 'seek back after a failed batch failed; the partition resumes from its committed offset on the next assignment');
+        }
+      } finally {
+        inFlightBytes -= bytes;
+        bytesFreed.emit('freed');
+      }
+    })();
+    inFlight.set(key, job);
+    void job.finally(() => {
+      if (inFlight.get(key) === job) inFlight.delete(key);
+    });
   };
 
   const self: BatchConsumer = {
@@ -224,7 +320,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: options.concurrency ?? 1,
-          eachBatch: handle,
+          eachBatch: options.fetchAhead ? handleAhead : handle,
         });
         stats.state = 'running';
         log.info({ topics: options.topics }, 'consumer started');
@@ -241,7 +337,11 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
       closing ??= (async () => {
         untrack();
         closeController.abort(new KafkaPortError('KAFKA_CLOSED', 'consumer is closing'));
+        bytesFreed.emit('freed'); // batches waiting for the budget see the abort and drop out
         await starting?.catch(() => undefined);
+        // Batches handled in the background finish (or fail on the abort) and commit while this
+        // member still owns their partitions.
+        await Promise.all(inFlight.values());
         // disconnect() stops the fetch loop, waits for the batch in flight, and leaves the group.
         await consumer.disconnect();
         for (const remove of removeListeners) remove();
@@ -272,4 +372,42 @@ function normalizeHeaders(headers: IHeaders | undefined): Record<string, Buffer>
     if (last !== undefined) out[name] = Buffer.isBuffer(last) ? last : Buffer.from(last);
   }
   return out;
+}
+
+/**
+ * Copies a batch's keys, values and header values into one buffer of its own and points kafkajs's
+ * message objects at it; returns its size. kafkajs's messages are views into the whole fetch response,
+ * so one message kept alive keeps the whole response (up to FETCH_MAX_BYTES). `rawMessages` (kafkajs
+ * 2.2.4's Batch keeps the messages it filtered out there too, and its runner keeps the last message)
+ * is walked as well: those are the same objects, plus any filtered ones.
+ */
+function detachFromFetch(batch: EachBatchPayload['batch']): number {
+  const all = (batch as unknown as { rawMessages?: KafkaMessage[] }).rawMessages ?? batch.messages;
+  let size = 0;
+  for (const m of all) {
+    size += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+    for (const name in m.headers) {
+      const v = m.headers[name];
+      if (Buffer.isBuffer(v)) size += v.length;
+      else if (Array.isArray(v)) for (const x of v) if (Buffer.isBuffer(x)) size += x.length;
+    }
+  }
+  const own = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  const take = (b: Buffer): Buffer => {
+    b.copy(own, at);
+    const view = own.subarray(at, at + b.length);
+    at += b.length;
+    return view;
+  };
+  for (const m of all as Array<{ key: Buffer | null; value: Buffer | null; headers?: IHeaders }>) {
+    if (m.key) m.key = take(m.key);
+    if (m.value) m.value = take(m.value);
+    for (const name in m.headers) {
+      const v = m.headers[name];
+      if (Buffer.isBuffer(v)) m.headers[name] = take(v);
+      else if (Array.isArray(v)) m.headers[name] = v.map((x) => (Buffer.isBuffer(x) ? take(x) : x));
+    }
+  }
+  return size;
 }

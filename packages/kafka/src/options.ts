@@ -20,6 +20,8 @@ export const consumerOptionsSchema = z.object({
   maxBytes: z.number().int().positive().optional(),
   maxWaitTimeMs: z.number().int().nonnegative().optional(),
   concurrency: z.number().int().min(1).optional(),
+  fetchAhead: z.boolean().optional(),
+  fetchAheadBytes: z.number().int().positive().optional(),
 });
 
 export const topicSpecSchema = z.object({

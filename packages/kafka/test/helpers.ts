@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { createLogger, type Logger } from '@flopwatch/runtime';
 import { kafkaBrokers, uniqueId } from '@flopwatch/test-harness';
 import { createKafkaClient, type KafkaClient } from '../src/index.js';
@@ -17,6 +18,19 @@ export function testLogger(): { log: Logger; records: Record<string, unknown>[] 
 
 export function testClient(log = testLogger().log): KafkaClient {
   return createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('kafka-test'), logger: log, retry: { retries: 3, initialRetryTimeMs: 100 } });
+}
+
+/** A factory of test clients for the calling test file; each is closed after its test. */
+export function testClients(): (log?: Logger) => KafkaClient {
+  const clients: KafkaClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  return (log) => {
+    const c = testClient(log);
+    clients.push(c);
+    return c;
+  };
 }
 
 /** Polls `check` until it returns true or the time runs out. */

@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freshTopics, uniqueId } from '@flopwatch/test-harness';
-import { createBatchConsumer, createProducer, KafkaPortError, type BatchConsumer, type ConsumedMessage, type KafkaClient } from '../src/index.js';
-import { testClient, testLogger, waitFor } from './helpers.js';
+import { createBatchConsumer, createProducer, KafkaPortError, type BatchConsumer, type ConsumedMessage } from '../src/index.js';
+import { testClients, testLogger, waitFor } from './helpers.js';
 
 describe('producer and batch consumer', () => {
-  const clients: KafkaClient[] = [];
-  const client = () => {
-    const c = testClient();
-    clients.push(c);
-    return c;
-  };
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-  });
+  const client = testClients();
 
   it('round-trips messages with keys, null keys and headers, and commits after the batch', async () => {
     const [topic] = await freshTopics(['roundtrip'], { numPartitions: 1 });
@@ -144,10 +136,11 @@ describe('producer and batch consumer', () => {
     expect(a.stats().rebalances).toBeGreaterThanOrEqual(2);
   });
 
-  it('closes while a batch is in flight only after the batch finishes', async () => {
+  // With fetchAhead the batch runs in the background, outside kafkajs's own wait for its handler.
+  it.each([false, true])('closes while a batch is in flight only after the batch finishes and commits it (fetchAhead %s)', async (fetchAhead) => {
     const [topic] = await freshTopics(['close'], { numPartitions: 1 });
     const kafka = client();
-    await createProducer(kafka).send(topic, [{ value: 'x' }]);
+    await createProducer(kafka).send(topic, [{ value: 'x' }, { value: 'y' }]);
     let inFlight = false;
     let finished = false;
     let aborted = false;
@@ -155,9 +148,11 @@ describe('producer and batch consumer', () => {
       groupId: uniqueId('group'),
       topics: [topic],
       fromBeginning: true,
+      fetchAhead,
+      maxWaitTimeMs: 100, // kafkajs's own stop waits for the fetch in flight: keep it shorter than the batch
       onBatch: async ({ signal }) => {
         inFlight = true;
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 1_500));
         aborted = signal.aborted;
         finished = true;
       },
@@ -167,6 +162,7 @@ describe('producer and batch consumer', () => {
     await consumer.close();
     expect(finished).toBe(true);
     expect(aborted).toBe(true);
+    expect((await consumer.lag())[0]?.committed).toBe('2');
     await expect(consumer.start()).rejects.toMatchObject({ code: 'KAFKA_CLOSED' });
   });
 
@@ -183,8 +179,7 @@ describe('producer and batch consumer', () => {
 
   it('logs through pino: kafkajs records carry their namespace, send failures are warnings', async () => {
     const { log, records } = testLogger();
-    const kafka = testClient(log);
-    clients.push(kafka);
+    const kafka = client(log);
     expect(() => createProducer(kafka, { retry: { retries: 0 } })).toThrow(expect.objectContaining({ code: 'KAFKA_OPTIONS' }));
     await createProducer(kafka, { retry: { retries: 1, initialRetryTimeMs: 50 } }).send(uniqueId('missing'), [{ value: 'x' }]).catch(() => undefined);
     expect(records.some((r) => r.level === 'warn' && r.component === 'kafka-producer' && r.msg === 'send failed')).toBe(true);

@@ -6,6 +6,8 @@
 // For (b) and (d) it prints CPU seconds per million events of the consumer and of Redis (INFO CPU),
 // so a reader sees which side is the limit. The default shape is what DCGM collectors send: every node of a job reports
 // its own 8 GPUs (1 to 8 nodes per job); `--shape whole` sends one report per job instead.
+// The ingest runs with the image's memory variables and the caller's environment, so
+// `FETCH_AHEAD=true pnpm bench:ingest` measures the ingest fetching ahead; the report names what was set.
 // Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -357,6 +359,8 @@ async function main(): Promise<void> {
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   console.log('');
   console.log(`flopwatch ingest benchmark — ${N} events (${SHAPE} reports), ${TENANTS} tenants, ${jobs} jobs, ${SLICES.length} usage slices, ${PARTITIONS} partitions, ${new Date().toISOString()}`);
+  const tuned = ['FETCH_AHEAD', 'FETCH_MAX_BYTES', 'FETCH_MAX_BYTES_PER_PARTITION', 'HEAP_GROWING_PERCENT', 'NODE_OPTIONS'].filter((k) => process.env[k] !== undefined);
+  console.log(`  ingest settings                          ${tuned.length > 0 ? tuned.map((k) => `${k}=${process.env[k]}`).join(' ') : 'defaults'}${process.env.BENCH_CONCURRENCY ? ` PARTITION_CONCURRENCY=${process.env.BENCH_CONCURRENCY}` : ''}`);
   console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
   console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);

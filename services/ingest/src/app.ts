@@ -34,6 +34,10 @@ export interface IngestDeps {
   partitionConcurrency?: number;
   /** Fetch sizes (FETCH_MAX_BYTES_PER_PARTITION, FETCH_MAX_BYTES). */
   fetch?: { maxBytesPerPartition: number; maxBytes: number };
+  /** Fetch a partition's next batch while its last one is applied (see BatchConsumerOptions.fetchAhead); default false. */
+  fetchAhead?: boolean;
+  /** With fetchAhead: most bytes applied in the background at once (default 2 × fetch.maxBytes). */
+  fetchAheadBytes?: number;
   /** How often the registry change stream is polled for re-evaluation (ms). Default 1000. */
   registryPollMs?: number;
   sessionTimeoutMs?: number;
@@ -95,6 +99,8 @@ export function createIngest(deps: IngestDeps): Ingest {
         fromBeginning: true,
         concurrency: deps.partitionConcurrency ?? 12,
         ...(deps.fetch ?? {}),
+        fetchAhead: deps.fetchAhead ?? false,
+        ...(deps.fetchAheadBytes ? { fetchAheadBytes: deps.fetchAheadBytes } : {}),
         sessionTimeoutMs: deps.sessionTimeoutMs ?? 30_000,
         // Kafka's guidance: heartbeat at most a third of the session timeout.
         heartbeatIntervalMs: Math.min(3_000, Math.floor((deps.sessionTimeoutMs ?? 30_000) / 3)),

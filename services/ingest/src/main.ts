@@ -51,6 +51,8 @@ try {
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     partitionConcurrency: config.PARTITION_CONCURRENCY,
     fetch: { maxBytesPerPartition: config.FETCH_MAX_BYTES_PER_PARTITION, maxBytes: config.FETCH_MAX_BYTES },
+    fetchAhead: config.FETCH_AHEAD,
+    ...(config.FETCH_AHEAD_BYTES > 0 ? { fetchAheadBytes: config.FETCH_AHEAD_BYTES } : {}),
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
     metricsSubjects: config.METRICS_SUBJECTS,
   });

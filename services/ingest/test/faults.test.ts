@@ -10,7 +10,8 @@ const { cleanups, env } = ingestTestEnv();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('ingest under faults', () => {
+// Every fault, with the next fetch waiting for the last one's batches (the default) and fetching ahead.
+describe.each([false, true])('ingest under faults (FETCH_AHEAD=%s)', (fetchAhead) => {
   it('keeps totals equal to the ground truth when the process is killed with SIGKILL mid-stream three times and restarted', async () => {
     const topics = await testTopics();
     const { store, prefix } = env();
@@ -19,13 +20,14 @@ describe('ingest under faults', () => {
     const chunks = Array.from({ length: 8 }, (_, i) => events.slice(i * 90, (i + 1) * 90));
     const { producer, close } = await testProducer();
     cleanups.push(close);
-    const envVars = { REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topics.telemetry, SLURM_TOPIC: topics.slurm, DLQ_TOPIC: topics.dlq, INGEST_GROUP_ID: groupId, TOPIC_PARTITIONS: '3', KAFKA_SESSION_TIMEOUT: '6s' };
+    const envVars = { REDIS_PREFIX: prefix, TELEMETRY_TOPIC: topics.telemetry, SLURM_TOPIC: topics.slurm, DLQ_TOPIC: topics.dlq, INGEST_GROUP_ID: groupId, TOPIC_PARTITIONS: '3', KAFKA_SESSION_TIMEOUT: '6s', FETCH_AHEAD: String(fetchAhead) };
 
     let kills = 0;
     for (let round = 0; round < 4; round++) {
       const proc = spawnIngest(envVars);
       cleanups.push(async () => void proc.child.kill('SIGKILL'));
       await waitFor(() => proc.lines.some((l) => l.includes('ingest ready')), { what: 'the ingest to be ready', timeoutMs: 60_000 });
+      expect(proc.lines.some((l) => l.includes(`"FETCH_AHEAD":${fetchAhead}`))).toBe(true);
       await producer.send(topics.telemetry, encode(chunks[2 * round]!));
       await sleep(150);
       await producer.send(topics.telemetry, encode(chunks[2 * round + 1]!));
@@ -58,11 +60,11 @@ describe('ingest under faults', () => {
     const { producer, close } = await testProducer();
     cleanups.push(close);
 
-    const a = await startIngest({ topics, groupId, store });
+    const a = await startIngest({ topics, groupId, store, fetchAhead });
     cleanups.push(() => a.close());
     await producer.send(topics.telemetry, encode(all.slice(0, half)));
     await sleep(300);
-    const b = await startIngest({ topics, groupId, store: createStore({ redis, prefix: store.keys.prefix }) }); // joins: rebalance
+    const b = await startIngest({ topics, groupId, store: createStore({ redis, prefix: store.keys.prefix }), fetchAhead }); // joins: rebalance
     cleanups.push(() => b.close());
     await producer.send(topics.telemetry, encode(all.slice(half)));
     await sleep(300);
@@ -94,7 +96,7 @@ describe('ingest under faults', () => {
     const second = stream(4, 2, 20, 20);
     const { producer, close } = await testProducer();
     cleanups.push(close);
-    const ingest = await startIngest({ topics, groupId, store });
+    const ingest = await startIngest({ topics, groupId, store, fetchAhead });
     cleanups.push(() => ingest.close());
 
     await producer.send(topics.telemetry, encode(first));
