@@ -250,7 +250,12 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
   // least always runs), so a backlog holds about the budget plus the fetch that arrived meanwhile.
   const budget = options.fetchAheadBytes ?? (options.maxBytes ?? 10 * 1_048_576) * 2;
   let inFlightBytes = 0;
-  const bytesFreed = new EventEmitter();
+  let budgetWaiters: (() => void)[] = [];
+  const bytesFreed = (): void => {
+    const waiting = budgetWaiters;
+    budgetWaiters = [];
+    for (const wake of waiting) wake();
+  };
   const failures = new Map<string, number>();
   const retryDelay = backoff({ initialMs: 100, maxMs: 5_000 });
 
@@ -267,7 +272,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
     // back and this batch is stale: it is dropped here and fetched again after the failed one.
     await inFlight.get(key);
     while (inFlightBytes > 0 && inFlightBytes + bytes > budget && !closeController.signal.aborted) {
-      await new Promise((resolve) => bytesFreed.once('freed', resolve));
+      await new Promise<void>((resolve) => budgetWaiters.push(resolve));
     }
     if (payload.isStale() || !payload.isRunning() || closeController.signal.aborted) return;
     const started = Date.now();
@@ -296,7 +301,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
         }
       } finally {
         inFlightBytes -= bytes;
-        bytesFreed.emit('freed');
+        bytesFreed();
       }
     })();
     inFlight.set(key, job);
@@ -337,7 +342,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
       closing ??= (async () => {
         untrack();
         closeController.abort(new KafkaPortError('KAFKA_CLOSED', 'consumer is closing'));
-        bytesFreed.emit('freed'); // batches waiting for the budget see the abort and drop out
+        bytesFreed(); // batches waiting for the budget see the abort and drop out
         await starting?.catch(() => undefined);
         // Batches handled in the background finish (or fail on the abort) and commit while this
         // member still owns their partitions.
