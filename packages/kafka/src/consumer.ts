@@ -294,6 +294,7 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
         const attempt = failures.get(key) ?? 0;
         failures.set(key, attempt + 1);
         await sleep(retryDelay(attempt), closeController.signal).catch(() => {});
+        if (closeController.signal.aborted) return;
         try {
           consumer.seek({ topic, partition, offset: consumed.firstOffset });
         } catch (seekErr) {
