@@ -52,15 +52,27 @@ export interface SecureRedis {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a redis-server on a free port and waits until it answers. A port taken between `freePort()`
+ * and the server's bind (another test starting something) makes the server exit: it is started again
+ * on another port, up to three times.
+ */
+async function startNode(o: SecureRedisOptions, extraArgs: (port: number) => string[] = () => []): Promise<{ port: number; proc: ChildProcess }> {
+  let last = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const proc = spawn('redis-server', [...serverArgs(port, o), ...extraArgs(port)], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && proc.exitCode === null && !answers(port, o); i++) await sleep(50);
+    if (answers(port, o)) return { port, proc };
+    last = proc.exitCode !== null ? `exited with ${proc.exitCode} (port ${port} taken?)` : `did not answer on port ${port} within 10 s`;
+    await stopAll([proc]);
+  }
+  throw new Error(`redis-server with ${o.tls ? 'TLS' : 'no TLS'}${o.password ? ' and a password' : ''} did not start: ${last} (is redis-server built with TLS?)`);
+}
+
 /** A single redis-server with a password and/or TLS on a free port. */
 export async function startSecureRedis(o: SecureRedisOptions): Promise<SecureRedis> {
-  const port = await freePort();
-  const proc = spawn('redis-server', serverArgs(port, o), { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !answers(port, o); i++) await sleep(50);
-  if (!answers(port, o)) {
-    await stopAll([proc]);
-    throw new Error(`redis-server with ${o.tls ? 'TLS' : 'no TLS'}${o.password ? ' and a password' : ''} on port ${port} did not start (is redis-server built with TLS?)`);
-  }
+  const { port, proc } = await startNode(o);
   return { port, url: `${o.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, stop: () => stopAll([proc]) };
 }
 
@@ -70,20 +82,25 @@ export interface SecureRedisCluster {
   stop(): Promise<void>;
 }
 
-/** Three cluster-mode redis-servers with a password (and TLS between everyone when `tls`), joined into a cluster. */
-export async function startSecureRedisCluster(o: SecureRedisOptions & { password: string }): Promise<SecureRedisCluster> {
+/**
+ * Three cluster-mode redis-servers on free loopback ports, joined with `redis-cli --cluster create`:
+ * with a password when `password` (and TLS between everyone when `tls`); plain with `{}`.
+ */
+export async function startSecureRedisCluster(o: SecureRedisOptions): Promise<SecureRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'flopwatch-secure-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const procs = ports.map((port) =>
-    spawn('redis-server', [...serverArgs(port, o), '--masterauth', o.password, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-      '--cluster-node-timeout', '2000', '--dir', dir, ...(o.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : [])], { stdio: 'ignore' }),
-  );
+  const procs: ChildProcess[] = [];
+  const ports: number[] = [];
   const stop = async () => {
     await stopAll(procs);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) for (let i = 0; i < 100 && !answers(port, o); i++) await sleep(50);
+    for (let n = 0; n < 3; n++) {
+      const node = await startNode(o, (port) => [...(o.password ? ['--masterauth', o.password] : []), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+        '--cluster-node-timeout', '2000', '--dir', dir, ...(o.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : [])]);
+      procs.push(node.proc);
+      ports.push(node.port);
+    }
     const create = spawnSync('redis-cli', [...cliArgs(ports[0]!, o), '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     const ok = (port: number) => spawnSync('redis-cli', [...cliArgs(port, o), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok');
