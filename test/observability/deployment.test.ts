@@ -72,10 +72,10 @@ describe('deploy/docker/Dockerfile', () => {
 
   it("sets the same malloc and V8 young-generation settings as the ingest's `pnpm start`", () => {
     const code = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
-    const image = [...code.matchAll(/\b(MALLOC_[A-Z_]+=\S+)/g)].map((m) => m[1]).sort();
+    const image = [...code.matchAll(/\b((?:MALLOC_[A-Z_]+|GLIBC_TUNABLES)=\S+)/g)].map((m) => m[1]).sort();
     const start = JSON.parse(readFileSync(`${ROOT}services/ingest/package.json`, 'utf8')).scripts.start as string;
-    expect(image).toEqual(['MALLOC_MMAP_THRESHOLD_=1048576']);
-    expect([...start.matchAll(/\b(MALLOC_[A-Z_]+=\S+)/g)].map((m) => m[1]).sort()).toEqual(image);
+    expect(image).toEqual(['GLIBC_TUNABLES=glibc.malloc.hugetlb=1', 'MALLOC_MMAP_THRESHOLD_=1048576']);
+    expect([...start.matchAll(/\b((?:MALLOC_[A-Z_]+|GLIBC_TUNABLES)=\S+)/g)].map((m) => m[1]).sort()).toEqual(image);
     expect(code).toMatch(/\bNODE_OPTIONS=--max-semi-space-size=16\b/);
     expect(start).toMatch(/ node --max-semi-space-size=16 dist\/main\.js$/);
   });

@@ -1,4 +1,4 @@
-// `pnpm bench:ingest [--events N] [--tenants N] [--shape per-node|whole] [--instances N] [--steady-seconds S] [--skip-naive] [--keep]`
+// `pnpm bench:ingest [--events N] [--tenants N] [--shape per-node|whole] [--instances N] [--steady-seconds S] [--steady-rate R] [--warmup-seconds S] [--skip-naive] [--steady-only] [--keep]`
 // Measures, in one run on this machine: (a) the raw kafkajs consume rate of a pre-filled topic (the
 // ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
 // ingest's peak RSS, Redis memory per 1,000 active usage slices, and produce → alert latency at a
@@ -29,8 +29,12 @@ const { values: args } = parseArgs({
     shape: { type: 'string', default: 'per-node' },
     'steady-seconds': { type: 'string', default: '20' },
     'steady-rate': { type: 'string', default: '5000' },
+    // The steady stream runs this long before the first probe: a freshly started ingest compiles its
+    // hot code and opens its connections during its first second (probes then took 200-320 ms).
+    'warmup-seconds': { type: 'string', default: '3' },
     instances: { type: 'string', default: '1' },
     'skip-naive': { type: 'boolean', default: false },
+    'steady-only': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -38,6 +42,7 @@ const N = Number(args.events);
 const TENANTS = Number(args.tenants);
 const JOBS = Number(args['jobs-per-tenant']);
 const STEADY_S = Number(args['steady-seconds']);
+const WARMUP_S = Number(args['warmup-seconds']);
 const STEADY_RATE = Number(args['steady-rate']);
 const INSTANCES = Number(args.instances);
 const SHAPE = args.shape === 'whole' ? 'whole' : 'per-node';
@@ -161,12 +166,12 @@ function spawnIngest(env: Record<string, string>) {
 
 /**
  * The process-level variables the container image sets for every service (deploy/docker/Dockerfile's
- * MALLOC_* and NODE_OPTIONS), so the measured ingest runs as deployed; the bench's own environment wins.
+ * MALLOC_*, GLIBC_TUNABLES and NODE_OPTIONS), so the measured ingest runs as deployed; the bench's own environment wins.
  */
 function imageEnv(): Record<string, string> {
   const dockerfile = readFileSync(`${repoRoot}deploy/docker/Dockerfile`, 'utf8');
   const code = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#')).join('\n');
-  return Object.fromEntries([...code.matchAll(/\b(MALLOC_[A-Z_]+|NODE_OPTIONS)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries([...code.matchAll(/\b(MALLOC_[A-Z_]+|GLIBC_TUNABLES|NODE_OPTIONS)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
 async function committedTotal(kafka: Kafka, groupId: string, topic: string): Promise<number> {
@@ -231,6 +236,89 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
+/** (c) Produce → alert latency of probe events mixed into a steady stream, in a fresh ingest. */
+async function steadyLatency(kafka: Kafka, redis: Redis, infra: { kafkaBrokers: string[]; redisUrl: string }): Promise<{ latencies: number[]; probes: number; peakRss: number }> {
+  say(`(c) produce → alert latency at a steady ${STEADY_RATE} events/s for ${WARMUP_S} s of warm-up, then ${STEADY_S} s with probes …`);
+  const ingest = spawnIngest({ KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl, REDIS_PREFIX: `${run}-steady:`, TELEMETRY_TOPIC: `${run}.steady`, SLURM_TOPIC: '', DLQ_TOPIC: `${run}.steady.dlq`, INGEST_GROUP_ID: `${run}-steady`, TOPIC_PARTITIONS: String(PARTITIONS) });
+  await sleep(4_000);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  // Each probe is a fresh unregistered tenant passing 10^23 operations on Tier 1 H100s in one event:
+  // it raises unverified-at-scale, whose raisedAt minus the probe's produce time is the latency.
+  const probeSentAt = new Map<string, number>();
+  const tickMs = 50;
+  // Ten probes a second (200 in the default 20 s): with fewer, "p99" is just the slowest probe.
+  const PROBE_EVERY_TICKS = 2;
+  const perTick = Math.round((STEADY_RATE * tickMs) / 1000);
+  const warmupTicks = Math.round((WARMUP_S * 1000) / tickMs);
+  const ticks = warmupTicks + Math.round((STEADY_S * 1000) / tickMs);
+  let k = 0;
+  const t0 = performance.now();
+  for (let tick = 0; tick < ticks; tick++) {
+    const messages = [];
+    for (let m = 0; m < perTick; m++, k++) {
+      const slice = SLICES[k % SLICES.length]!;
+      messages.push({ key: `tenant-${slice.tenant}`, value: JSON.stringify(report(k, Date.now() - 120_000 + Math.floor(k / SLICES.length), { ...slice, gpus: 8 })) });
+    }
+    if (tick >= warmupTicks && tick % PROBE_EVERY_TICKS === PROBE_EVERY_TICKS - 1) {
+      const probe = `probe-${tick}`;
+      const nowMs = Date.now(); // one clock reading: the interval must be exactly the policy's hour
+      const e = event(k, nowMs - 3_700_000, 100_000, 0, 0);
+      e.data.tenantId = probe; e.subject = probe; e.id = `${probe}/1`; e.data.jobId = probe;
+      e.data.accelerator.model = 'nvidia-h100-sxm5-80gb'; e.data.cluster.country = 'US'; e.data.utilization = { tensorActive: 0.5 };
+      e.data.interval = { start: new Date(nowMs - 3_700_000).toISOString(), end: new Date(nowMs - 100_000).toISOString() };
+      messages.push({ key: probe, value: JSON.stringify(e) });
+      probeSentAt.set(probe, nowMs);
+    }
+    await producer.send({ topic: `${run}.steady`, messages });
+    const behind = t0 + (tick + 1) * tickMs - performance.now();
+    if (behind > 0) await sleep(behind);
+  }
+  await producer.disconnect();
+  // Wait for every probe's alert (a slow tail is what p99 is about), at most 30 s.
+  const bySubject = new Map<string, number>();
+  const waitUntil = Date.now() + 30_000;
+  while (Date.now() < waitUntil) {
+    bySubject.clear();
+    const alertIds = await redis.zrange(`${run}-steady:{alerts}:index`, 0, -1);
+    for (const id of alertIds) {
+      const alert = JSON.parse((await redis.get(`${run}-steady:{alerts}:a:${id}`)) ?? 'null') as { rule: string; subject: string; raisedAt: string } | null;
+      if (alert?.rule === 'unverified-at-scale' && probeSentAt.has(alert.subject)) bySubject.set(alert.subject, Date.parse(alert.raisedAt) - probeSentAt.get(alert.subject)!);
+    }
+    if (bySubject.size >= probeSentAt.size) break;
+    await sleep(500);
+  }
+  const latencies = [...bySubject.values()];
+  // BENCH_DUMP_LATENCIES=1 prints every probe as "ms since the first probe:latency ms".
+  if (process.env.BENCH_DUMP_LATENCIES) {
+    const first = Math.min(...probeSentAt.values());
+    say([...probeSentAt.entries()].map(([id, at]) => `${at - first}:${bySubject.get(id) ?? 'none'}`).join(' '));
+  }
+  const peakRss = ingest.peakRss();
+  await ingest.stop();
+  return { latencies, probes: probeSentAt.size, peakRss };
+
+}
+
+function latencyLine({ latencies, probes }: { latencies: number[]; probes: number }): string {
+  return `p50 ${percentile(latencies, 50)} ms, p90 ${percentile(latencies, 90)} ms, p99 ${percentile(latencies, 99)} ms, max ${Math.max(...latencies)} ms (${latencies.length}/${probes} probes)`;
+}
+
+/** Removes the run's topics (a million events) and keys, which would otherwise pile up run after run. */
+async function cleanUp(kafka: Kafka, redis: Redis, topic: string): Promise<void> {
+  if (!args.keep) {
+    say('removing the run\'s topics and keys (--keep to keep them) …');
+    await purgePrefix(redis, `${run}:`);
+    await purgePrefix(redis, `${run}-steady:`);
+    await purgePrefix(redis, `${run}-naive:`);
+    const cleanup = kafka.admin();
+    await cleanup.connect();
+    await cleanup.deleteTopics({ topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`] });
+    await cleanup.disconnect();
+  }
+  redis.disconnect();
+}
+
 async function main(): Promise<void> {
   const infra = await ensureInfra(process.env, (l) => say(l));
   // The measured ingest runs from its compiled files, as in production.
@@ -242,6 +330,14 @@ async function main(): Promise<void> {
   const topic = `${run}.telemetry`;
   await admin.createTopics({ waitForLeaders: true, topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`].map((t) => ({ topic: t, numPartitions: PARTITIONS })) });
   await admin.disconnect();
+
+  if (args['steady-only']) {
+    const steady = await steadyLatency(kafka, redis, infra);
+    console.log(`\nflopwatch ingest benchmark, (c) only — ${SHAPE} reports over ${SLICES.length} usage slices, ${new Date().toISOString()}`);
+    console.log(`  produce → alert at ${STEADY_RATE} events/s    ${latencyLine(steady)}, after ${WARMUP_S} s of warm-up; ingest peak RSS ${(steady.peakRss / 1048576).toFixed(1)} MiB`);
+    await cleanUp(kafka, redis, topic);
+    return;
+  }
 
   say(`pre-filling ${topic} with ${N} events over ${TENANTS} tenants × ${JOBS} jobs, ${SLICES.length} usage slices (${SHAPE} reports) …`);
   await produceAll(kafka, topic);
@@ -306,60 +402,12 @@ async function main(): Promise<void> {
     say(`    ${Math.round(naive.eventsPerSecond)} events/s; CPU per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
   }
 
-  say(`(c) produce → alert latency at a steady ${STEADY_RATE} events/s for ${STEADY_S} s …`);
-  const steady = spawnIngest({ KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl, REDIS_PREFIX: `${run}-steady:`, TELEMETRY_TOPIC: `${run}.steady`, SLURM_TOPIC: '', DLQ_TOPIC: `${run}.steady.dlq`, INGEST_GROUP_ID: `${run}-steady`, TOPIC_PARTITIONS: String(PARTITIONS) });
-  await sleep(4_000);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  // Each probe is a fresh unregistered tenant passing 10^23 operations on Tier 1 H100s in one event:
-  // it raises unverified-at-scale, whose raisedAt minus the probe's produce time is the latency.
-  const probeSentAt = new Map<string, number>();
-  const tickMs = 50;
-  const perTick = Math.round((STEADY_RATE * tickMs) / 1000);
-  const ticks = Math.round((STEADY_S * 1000) / tickMs);
-  let k = 0;
-  const t0 = performance.now();
-  for (let tick = 0; tick < ticks; tick++) {
-    const messages = [];
-    for (let m = 0; m < perTick; m++, k++) {
-      const slice = SLICES[k % SLICES.length]!;
-      messages.push({ key: `tenant-${slice.tenant}`, value: JSON.stringify(report(k, Date.now() - 120_000 + Math.floor(k / SLICES.length), { ...slice, gpus: 8 })) });
-    }
-    if (tick % 10 === 5) {
-      const probe = `probe-${tick}`;
-      const nowMs = Date.now(); // one clock reading: the interval must be exactly the policy's hour
-      const e = event(k, nowMs - 3_700_000, 100_000, 0, 0);
-      e.data.tenantId = probe; e.subject = probe; e.id = `${probe}/1`; e.data.jobId = probe;
-      e.data.accelerator.model = 'nvidia-h100-sxm5-80gb'; e.data.cluster.country = 'US'; e.data.utilization = { tensorActive: 0.5 };
-      e.data.interval = { start: new Date(nowMs - 3_700_000).toISOString(), end: new Date(nowMs - 100_000).toISOString() };
-      messages.push({ key: probe, value: JSON.stringify(e) });
-      probeSentAt.set(probe, nowMs);
-    }
-    await producer.send({ topic: `${run}.steady`, messages });
-    const behind = t0 + (tick + 1) * tickMs - performance.now();
-    if (behind > 0) await sleep(behind);
-  }
-  await producer.disconnect();
-  // Wait for every probe's alert (a slow tail is what p99 is about), at most 30 s.
-  const latencies: number[] = [];
-  const waitUntil = Date.now() + 30_000;
-  while (Date.now() < waitUntil) {
-    latencies.length = 0;
-    const alertIds = await redis.zrange(`${run}-steady:{alerts}:index`, 0, -1);
-    for (const id of alertIds) {
-      const alert = JSON.parse((await redis.get(`${run}-steady:{alerts}:a:${id}`)) ?? 'null') as { rule: string; subject: string; raisedAt: string } | null;
-      if (alert?.rule === 'unverified-at-scale' && probeSentAt.has(alert.subject)) latencies.push(Date.parse(alert.raisedAt) - probeSentAt.get(alert.subject)!);
-    }
-    if (latencies.length >= probeSentAt.size) break;
-    await sleep(500);
-  }
-  const steadyRss = steady.peakRss();
-  await steady.stop();
+  const steady = await steadyLatency(kafka, redis, infra);
 
   const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
   console.log('');
   console.log(`flopwatch ingest benchmark — ${N} events (${SHAPE} reports), ${TENANTS} tenants, ${jobs} jobs, ${SLICES.length} usage slices, ${PARTITIONS} partitions, ${new Date().toISOString()}`);
-  const tuned = ['FETCH_AHEAD', 'FETCH_MAX_BYTES', 'FETCH_MAX_BYTES_PER_PARTITION', 'HEAP_GROWING_PERCENT', 'NODE_OPTIONS'].filter((k) => process.env[k] !== undefined);
+  const tuned = ['FETCH_AHEAD', 'GLIBC_TUNABLES', 'MALLOC_MMAP_THRESHOLD_', 'FETCH_MAX_BYTES', 'FETCH_MAX_BYTES_PER_PARTITION', 'HEAP_GROWING_PERCENT', 'NODE_OPTIONS'].filter((k) => process.env[k] !== undefined);
   console.log(`  ingest settings                          ${tuned.length > 0 ? tuned.map((k) => `${k}=${process.env[k]}`).join(' ') : 'defaults'}${process.env.BENCH_CONCURRENCY ? ` PARTITION_CONCURRENCY=${process.env.BENCH_CONCURRENCY}` : ''}`);
   console.log(`  (a) raw kafkajs consume (ceiling)        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
@@ -370,21 +418,10 @@ async function main(): Promise<void> {
     console.log(`  (d) naive pipeline, same topic          ${Math.round(naive.eventsPerSecond).toLocaleString('en-US')} events/s (concurrency ${naive.concurrency}); CPU s per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
     console.log(`      flopwatch / naive                    ${(pipeline / naive.eventsPerSecond).toFixed(2)}`);
   }
-  console.log(`      ingest peak RSS (per instance)       ${mib(peakRss)} (steady run: ${mib(steadyRss)})`);
+  console.log(`      ingest peak RSS (per instance)       ${mib(peakRss)} (steady run: ${mib(steady.peakRss)})`);
   console.log(`      Redis memory per 1,000 active slices ${mib(((memAfter - memBefore) / SLICES.length) * 1000)} (${mib(memAfter - memBefore)} for ${SLICES.length} slices of ${jobs} jobs)`);
-  console.log(`      produce → alert at ${STEADY_RATE} events/s    p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms (${latencies.length}/${probeSentAt.size} probes)`);
-  // The run's topics (a million events) and keys would otherwise pile up run after run.
-  if (!args.keep) {
-    say('removing the run\'s topics and keys (--keep to keep them) …');
-    await purgePrefix(redis, `${run}:`);
-    await purgePrefix(redis, `${run}-steady:`);
-    await purgePrefix(redis, `${run}-naive:`);
-    const cleanup = kafka.admin();
-    await cleanup.connect();
-    await cleanup.deleteTopics({ topics: [topic, `${run}.dlq`, `${run}.steady`, `${run}.steady.dlq`] });
-    await cleanup.disconnect();
-  }
-  redis.disconnect();
+  console.log(`      produce → alert at ${STEADY_RATE} events/s    ${latencyLine(steady)}, after ${WARMUP_S} s of warm-up`);
+  await cleanUp(kafka, redis, topic);
 }
 
 main().catch((err: unknown) => {
