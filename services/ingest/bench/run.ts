@@ -161,7 +161,8 @@ function spawnIngest(env: Record<string, string>) {
   }, 250);
   /** CPU seconds (user + system) the process has used so far. */
   const cpuSeconds = (): number => processCpuSeconds(child.pid);
-  return { child, peakRss: () => peakRss, cpuSeconds, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+  const minorFaults = (): number => processMinorFaults(child.pid);
+  return { child, peakRss: () => peakRss, cpuSeconds, minorFaults, stop: async () => { clearInterval(timer); child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }
 
 /**
@@ -194,6 +195,19 @@ function processCpuSeconds(pid: number | undefined): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Minor page faults a process has taken so far (/proc/<pid>/stat), NaN when it is gone. Each is the
+ * kernel handing over a fresh page; on a VM that can cost microseconds (README, Benchmarks).
+ */
+function processMinorFaults(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
   } catch {
     return NaN;
   }
@@ -355,6 +369,7 @@ async function main(): Promise<void> {
   let started = 0;
   let last = 0;
   let cpuAtStart = 0;
+  let faultsAtStart = 0;
   let redisCpuAtStart = 0;
   let scriptsAtStart = { calls: 0, usec: 0 };
   const broker = brokerPid();
@@ -365,6 +380,7 @@ async function main(): Promise<void> {
     if (done > 0 && started === 0) {
       started = performance.now();
       cpuAtStart = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0);
+      faultsAtStart = ingests.reduce((sum, i) => sum + i.minorFaults(), 0);
       redisCpuAtStart = await redisCpuSeconds(redis);
       scriptsAtStart = await scriptCalls(redis);
       brokerCpuAtStart = processCpuSeconds(broker);
@@ -380,6 +396,7 @@ async function main(): Promise<void> {
   const pipeline = N / ((performance.now() - started) / 1000);
   // From the first commit on: start-up (module loading, group join) is not the hot path.
   const ingestCpu = ingests.reduce((sum, i) => sum + i.cpuSeconds(), 0) - cpuAtStart;
+  const ingestFaults = ingests.reduce((sum, i) => sum + i.minorFaults(), 0) - faultsAtStart;
   const redisCpu = (await redisCpuSeconds(redis)) - redisCpuAtStart;
   const brokerCpu = processCpuSeconds(broker) - brokerCpuAtStart;
   const machineAtEnd = machineCpu();
@@ -413,7 +430,7 @@ async function main(): Promise<void> {
   console.log(`  (b) ingest end to end (applied in Redis) ${Math.round(pipeline).toLocaleString('en-US')} events/s (${INSTANCES} instance${INSTANCES > 1 ? 's' : ''})`);
   console.log(`  (c) b / a                                ${(pipeline / ceiling).toFixed(2)}`);
   console.log(`      CPU s per million events (b)          ingest ${perMillion(ingestCpu).toFixed(1)} s (${INSTANCES > 1 ? 'all instances, ' : ''}2 cores = 2 s/s), Redis ${perMillion(redisCpu).toFixed(1)} s (1 core; other clients of this Redis included), broker ${Number.isNaN(brokerCpu) ? 'n/a (not local)' : `${perMillion(brokerCpu).toFixed(1)} s`}; ${scripts.calls.toLocaleString('en-US')} script calls (${(N / Math.max(1, scripts.calls)).toFixed(1)} events each), ${Math.round(scripts.usec / Math.max(1, scripts.calls))} µs each`);
-  console.log(`      machine CPU busy during (b)           ${(100 * machineBusy).toFixed(0)} % of ${availableParallelism()} cores`);
+  console.log(`      machine CPU busy during (b)           ${(100 * machineBusy).toFixed(0)} % of ${availableParallelism()} cores; ingest minor page faults ${Math.round(perMillion(ingestFaults)).toLocaleString('en-US')} per million events`);
   if (naive) {
     console.log(`  (d) naive pipeline, same topic          ${Math.round(naive.eventsPerSecond).toLocaleString('en-US')} events/s (concurrency ${naive.concurrency}); CPU s per million events: naive ${perMillion(naive.cpuSeconds).toFixed(1)} s, Redis ${perMillion(naive.redisCpuSeconds).toFixed(1)} s`);
     console.log(`      flopwatch / naive                    ${(pipeline / naive.eventsPerSecond).toFixed(2)}`);
