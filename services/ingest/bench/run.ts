@@ -3,7 +3,8 @@
 // ceiling), (b) the ingest end to end (consumed → applied in Redis) as a real process, (c) b/a, the
 // ingest's peak RSS, Redis memory per 1,000 active usage slices, and produce → alert latency at a
 // steady 5,000 events/s, (d) a naive pipeline on the same topic (see naive.ts) and flopwatch/naive.
-// For (b) and (d) it prints CPU seconds per million events of the consumer and of Redis (INFO CPU),
+// For (b) and (d) it prints CPU seconds per million events of the consumer and of Redis (INFO CPU)
+// (and for (b) the ingest's minor page faults),
 // so a reader sees which side is the limit. The default shape is what DCGM collectors send: every node of a job reports
 // its own 8 GPUs (1 to 8 nodes per job); `--shape whole` sends one report per job instead.
 // The ingest runs with the image's memory variables and the caller's environment, so
