@@ -2,6 +2,7 @@
 // test worker. Order: KAFKA_BROKERS / REDIS_URL when set → testcontainers when a container runtime
 // answers → the project's own launcher (deploy/local), the same code `pnpm infra:up` runs.
 import type { TestProject } from 'vitest/node';
+import { silenceKafkajsNegativeTimeoutWarning } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
 import { containerRuntimeAvailable, startContainers } from './containers.js';
 import { buildWorkspace } from '../../scripts/build.mjs';
@@ -15,6 +16,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
   const log = (line: string) => console.log(`[test-infra] ${line}`);
+  // The launcher's readiness probe is a kafkajs client (kafkajs#1751 warns under Node 24).
+  silenceKafkajsNegativeTimeoutWarning();
   // Services a test starts as a process run from their compiled files, as in production.
   await buildWorkspace({ log });
   let teardown: (() => Promise<void>) | undefined;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
 import { Redis } from 'ioredis';
+import { silenceKafkajsNegativeTimeoutWarning } from '@flopwatch/kafka';
 
 /** A short unique suffix: each test gets its own topics, groups and key prefixes. */
 export const uniqueId = (label = 't'): string => `${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -11,6 +12,8 @@ export const kafkaBrokers = (): string[] => inject('kafkaBrokers');
 export const redisUrl = (): string => inject('redisUrl');
 
 export function testKafka(clientId = uniqueId('client')): Kafka {
+  // As createKafkaClient does: kafkajs's known negative timer (kafkajs#1751) warns under Node 24.
+  silenceKafkajsNegativeTimeoutWarning();
   return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
 }
 

@@ -17,3 +17,4 @@ export { consumerLag, type PartitionLag } from './lag.js';
 export { readTopicRange, type ReadTopicRangeOptions, type ReadTopicRangeResult, type PartitionRange, type RangeProgress } from './range.js';
 export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, type KafkaErrorCode } from './errors.js';
 export { verifyKafkaConnection, isTlsFailure, type VerifyResult } from './verify.js';
+export { silenceKafkajsNegativeTimeoutWarning } from './node-warnings.js';
