@@ -312,7 +312,6 @@ async function steadyLatency(kafka: Kafka, redis: Redis, infra: { kafkaBrokers: 
   const peakRss = ingest.peakRss();
   await ingest.stop();
   return { latencies, probes: probeSentAt.size, peakRss };
-
 }
 
 function latencyLine({ latencies, probes }: { latencies: number[]; probes: number }): string {
