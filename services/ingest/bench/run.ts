@@ -280,6 +280,9 @@ async function steadyLatency(kafka: Kafka, redis: Redis, infra: { kafkaBrokers: 
       const nowMs = Date.now(); // one clock reading: the interval must be exactly the policy's hour
       const e = event(k, nowMs - 3_700_000, 100_000, 0, 0);
       e.data.tenantId = probe; e.subject = probe; e.id = `${probe}/1`; e.data.jobId = probe;
+      // Its own lineage, as a fresh tenant's run has: sharing tenant-0's, the probes fed one lineage
+      // from ever more accounts (structuring), whose evaluation grew with every probe and swamped (c).
+      e.data.lineage = { id: `${probe}/model`, parentId: null };
       e.data.accelerator.model = 'nvidia-h100-sxm5-80gb'; e.data.cluster.country = 'US'; e.data.utilization = { tensorActive: 0.5 };
       e.data.interval = { start: new Date(nowMs - 3_700_000).toISOString(), end: new Date(nowMs - 100_000).toISOString() };
       messages.push({ key: probe, value: JSON.stringify(e) });
