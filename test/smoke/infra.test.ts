@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, freshPrefix, freshTopics, testKafka, testRedis } from '@flopwatch/test-harness';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('the test infrastructure', () => {
   const redis = testRedis();
@@ -45,4 +49,18 @@ describe('the test infrastructure', () => {
     await redis.set(`${prefix}last-event`, received.value.id);
     expect(await redis.get(`${prefix}last-event`)).toBe(event.id);
   });
+});
+
+describe('the launcher scripts (pnpm infra:up, infra:status, infra:down)', () => {
+  // Under Node 24, kafkajs's request-queue timer (kafkajs#1751) made the launcher print a
+  // TimeoutNegativeWarning whenever it probed a broker; the scripts start it with that one warning
+  // disabled. `infra:status` probes the launcher's own broker and changes nothing. Under Node 20 the
+  // warning does not exist, so this test bites in CI's Node 24 run.
+  it('report on stdout and print nothing on stderr', () => {
+    const r = spawnSync('pnpm', ['--silent', 'run', 'infra:status'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[infra] kafka');
+    expect(r.stdout).toContain('[infra] redis');
+    expect(r.stderr).toBe('');
+  }, 120_000);
 });
