@@ -1,4 +1,6 @@
 // `pnpm infra:up | infra:down | infra:status`: a real Kafka and Redis on a machine without Docker.
+// package.json starts it with `--disable-warning=TimeoutNegativeWarning`: its kafkajs probes trip
+// kafkajs#1751 under Node 24, which the services avoid through @flopwatch/kafka (node-warnings.ts).
 import { InfraError } from './errors.js';
 import { ensureInfra } from './infra.js';
 import { kafkaStatus, stopKafka } from './kafka.js';
