@@ -5,7 +5,7 @@
 // --collector (also run services/collector against local dcgm-exporter stand-ins).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix } from '@flopwatch/store';
 import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
 import { buildWorkspace } from './build.mjs';
-import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, storeRegistrar, waitForDrain } from '@flopwatch/simulator';
+import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, waitForDrain } from '@flopwatch/simulator';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, collector: { type: 'boolean', default: false } } });
 const seconds = Number(args.duration ?? (args.ci ? 30 : 120));
@@ -75,9 +75,9 @@ async function waitHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
 
 interface QueueRow { id: string; rule: string; scope: string; subject: string; severity: string; alertCount: number; tenants: string[] }
 /** The first cases of the queue as the console shows it, each marked when it concerns the loophole's shells. */
-async function topCases(apiUrl: string, shells: string[]): Promise<{ total: number; top: (QueueRow & { loophole: boolean })[] } | null> {
+async function topCases(apiUrl: string, shells: string[]): Promise<{ total: number; top: (QueueRow & { loophole: boolean })[] }> {
   const res = await fetch(`${apiUrl}/v1/cases?limit=6`, { headers: { authorization: `Bearer ${analystKey}` } });
-  if (!res.ok) return null;
+  if (!res.ok) throw new Error(`the case queue (GET /v1/cases) answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const body = (await res.json()) as { cases: QueueRow[]; total: number };
   return { total: body.total, top: body.cases.map((c) => ({ ...c, loophole: c.tenants.some((t) => shells.includes(t)) })) };
 }
@@ -87,9 +87,7 @@ const infra = await ensureInfra(process.env, (line) => say(line));
 await buildWorkspace({ log: say });
 const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
 start('ingest', 'services/ingest/dist/main.js', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
-const hasApi = existsSync(`${root}services/api/src/main.ts`);
-const hasNotifier = existsSync(`${root}services/notifier/src/main.ts`);
-if (hasApi) start('api', 'services/api/dist/main.js', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
+start('api', 'services/api/dist/main.js', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
 // --collector: two nodes of eight H100s behind dcgm-exporter stand-ins, a pod of `demo-team` on each.
 const DCGM_TENANT = 'demo-dcgm-tenant';
 const dcgm = args.collector
@@ -105,7 +103,7 @@ if (dcgm && mappingDir) {
   });
   say(`dcgm-exporter stand-ins at ${dcgm.urls.join(', ')}: the collector reports tenant ${DCGM_TENANT} every 10 s`);
 }
-if (hasNotifier) start('notifier', 'services/notifier/dist/main.js', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
+start('notifier', 'services/notifier/dist/main.js', { ...base, ALERTS_TOPIC: `${run}.alerts`, OUTBOX_GROUP: `${run}-notifier`, OPS_PORT: String(ports.notifier), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', PUBLIC_API_URL: `http://127.0.0.1:${ports.api}` });
 
 // The endpoint's secret, shown once when the API registers it; the receiver checks every signature
 // with the Standard Webhooks reference library, as a real consumer would.
@@ -147,14 +145,15 @@ purgeRun = async () => {
 };
 let exitCode = 0;
 try {
-  await waitHttp(`http://127.0.0.1:${ports.ingest}/readyz`);
-  const apiUp = hasApi && (await waitHttp(`http://127.0.0.1:${ports.api}/healthz`));
+  // Every service must answer: tenants are registered and cases read through the API, as an operator
+  // would, and a demo that carried on without one would show less and still pass.
+  for (const url of [`http://127.0.0.1:${ports.ingest}/readyz`, `http://127.0.0.1:${ports.api}/healthz`]) {
+    if (!(await waitHttp(url))) throw new Error(`${url} did not answer within 60 s (the service's log lines are above)`);
+  }
   const apiUrl = `http://127.0.0.1:${ports.api}`;
-  if (apiUp) {
-    const res = await fetch(`${apiUrl}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, description: 'pnpm demo receiver' }) });
-    if (res.ok) webhookSecret = ((await res.json()) as { secret: string }).secret;
-    say(res.ok ? `webhook receiver ${receiverUrl} registered through the API (signatures verified with its whsec_ secret)` : `webhook registration answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  } else say('API not running: tenants go straight into the registry and no webhook is registered');
+  const res = await fetch(`${apiUrl}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, description: 'pnpm demo receiver' }) });
+  if (res.ok) webhookSecret = ((await res.json()) as { secret: string }).secret;
+  say(res.ok ? `webhook receiver ${receiverUrl} registered through the API (signatures verified with its whsec_ secret)` : `webhook registration answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
 
   await ensureTopics(kafka, [{ topic, partitions: 12 }]);
   const producer = createProducer(kafka, { idempotent: true, log });
@@ -174,7 +173,7 @@ try {
   let lastLine = 0;
   await runScenarios({
     plans, producer, topic, compression: span / (seconds * 1000),
-    registrar: apiUp ? apiRegistrar({ url: apiUrl, apiKey }) : storeRegistrar(store),
+    registrar: apiRegistrar({ url: apiUrl, apiKey }),
     onRegistered: (c) => say(`registered ${c.tenants} tenants, ${c.lineages} lineages via ${c.via}`),
     onProgress: (p) => {
       if (Date.now() - lastLine < 10_000) return;
@@ -194,15 +193,14 @@ try {
   console.log(`\n${bold('summary')}  ${alerts.length} alerts raised`);
   console.log(`  loophole group (${shells.length} shell accounts): ${caught ? 'CAUGHT — structuring and frontier-approach at 100 % of 1e26' : 'NOT caught'}`);
   console.log(`  benign Tier 1 lab (helios-labs, same volume): ${benignFlagged.length === 0 ? 'not flagged' : `flagged ${benignFlagged.length} times`}`);
-  const queue = apiUp ? await topCases(apiUrl, shells) : null;
-  if (queue) {
-    console.log(`  cases      ${queue.total} cases group the ${alerts.length} alerts (one per rule and subject); the top of the queue:`);
-    for (const c of queue.top) console.log(`    ${c.severity.padEnd(8)} ${c.rule.padEnd(18)} ${c.scope}:${c.subject.padEnd(16)} ${c.alertCount} alert${c.alertCount === 1 ? ' ' : 's'} ${c.loophole ? '(loophole group)' : ''}`);
-    console.log(`\n  ${bold('console')}    http://127.0.0.1:${ports.api}/console/  sign in with the analyst key ${analystKey}`);
-    if (queue.top[0]) console.log(`             the top case: http://127.0.0.1:${ports.api}/console/#/cases/${queue.top[0].id}`);
-  }
-  console.log(`  API docs   ${hasApi ? `http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})` : '(api not built yet)'}`);
-  console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest)${hasApi ? `, http://127.0.0.1:${ports.api}/metrics (api)` : ''}${hasNotifier ? `, http://127.0.0.1:${ports.notifier}/metrics (notifier)` : ''}`);
+  const queue = await topCases(apiUrl, shells);
+  console.log(`  cases      ${queue.total} cases group the ${alerts.length} alerts (one per rule and subject); the top of the queue:`);
+  for (const c of queue.top) console.log(`    ${c.severity.padEnd(8)} ${c.rule.padEnd(18)} ${c.scope}:${c.subject.padEnd(16)} ${c.alertCount} alert${c.alertCount === 1 ? ' ' : 's'} ${c.loophole ? '(loophole group)' : ''}`);
+  console.log(`\n  ${bold('console')}    http://127.0.0.1:${ports.api}/console/  sign in with the analyst key ${analystKey}`);
+  if (queue.top[0]) console.log(`             the top case: http://127.0.0.1:${ports.api}/console/#/cases/${queue.top[0].id}`);
+
+  console.log(`  API docs   http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})`);
+  console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest), http://127.0.0.1:${ports.api}/metrics (api), http://127.0.0.1:${ports.notifier}/metrics (notifier)`);
   let collectorOk = true;
   if (dcgm) {
     const totals = await store.accounting.tenantTotals(DCGM_TENANT);
@@ -210,7 +208,7 @@ try {
     collectorOk = gpuHours > 0;
     console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${((totals.ops ?? 0) * 1e12).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
   }
-  const loopholeOnTop = queue === null || (queue.top[0]?.loophole ?? false);
+  const loopholeOnTop = queue.top[0]?.loophole ?? false;
   if (!loopholeOnTop) console.log('  the top of the queue is NOT a loophole case');
   exitCode = caught && benignFlagged.length === 0 && collectorOk && loopholeOnTop ? 0 : 1;
   if (!args.ci && process.stdin.isTTY) {
