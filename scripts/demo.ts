@@ -152,8 +152,9 @@ try {
   }
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const res = await fetch(`${apiUrl}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, description: 'pnpm demo receiver' }) });
-  if (res.ok) webhookSecret = ((await res.json()) as { secret: string }).secret;
-  say(res.ok ? `webhook receiver ${receiverUrl} registered through the API (signatures verified with its whsec_ secret)` : `webhook registration answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  if (!res.ok) throw new Error(`registering the webhook receiver (POST /v1/webhooks) answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  webhookSecret = ((await res.json()) as { secret: string }).secret;
+  say(`webhook receiver ${receiverUrl} registered through the API (signatures verified with its whsec_ secret)`);
 
   await ensureTopics(kafka, [{ topic, partitions: 12 }]);
   const producer = createProducer(kafka, { idempotent: true, log });
@@ -198,7 +199,6 @@ try {
   for (const c of queue.top) console.log(`    ${c.severity.padEnd(8)} ${c.rule.padEnd(18)} ${c.scope}:${c.subject.padEnd(16)} ${c.alertCount} alert${c.alertCount === 1 ? ' ' : 's'} ${c.loophole ? '(loophole group)' : ''}`);
   console.log(`\n  ${bold('console')}    http://127.0.0.1:${ports.api}/console/  sign in with the analyst key ${analystKey}`);
   if (queue.top[0]) console.log(`             the top case: http://127.0.0.1:${ports.api}/console/#/cases/${queue.top[0].id}`);
-
   console.log(`  API docs   http://127.0.0.1:${ports.api}/docs  (key: ${apiKey})`);
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest), http://127.0.0.1:${ports.api}/metrics (api), http://127.0.0.1:${ports.notifier}/metrics (notifier)`);
   let collectorOk = true;
