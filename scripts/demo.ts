@@ -73,11 +73,14 @@ async function waitHttp(url: string, timeoutMs = 60_000): Promise<boolean> {
   return false;
 }
 
+/** A service the demo needs did not answer as it should: reported in one line, not as a stack trace. */
+class DemoFailure extends Error {}
+
 interface QueueRow { id: string; rule: string; scope: string; subject: string; severity: string; alertCount: number; tenants: string[] }
 /** The first cases of the queue as the console shows it, each marked when it concerns the loophole's shells. */
 async function topCases(apiUrl: string, shells: string[]): Promise<{ total: number; top: (QueueRow & { loophole: boolean })[] }> {
   const res = await fetch(`${apiUrl}/v1/cases?limit=6`, { headers: { authorization: `Bearer ${analystKey}` } });
-  if (!res.ok) throw new Error(`the case queue (GET /v1/cases) answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  if (!res.ok) throw new DemoFailure(`the case queue (GET /v1/cases) answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const body = (await res.json()) as { cases: QueueRow[]; total: number };
   return { total: body.total, top: body.cases.map((c) => ({ ...c, loophole: c.tenants.some((t) => shells.includes(t)) })) };
 }
@@ -148,11 +151,11 @@ try {
   // Every service must answer: tenants are registered and cases read through the API, as an operator
   // would, and a demo that carried on without one would show less and still pass.
   for (const url of [`http://127.0.0.1:${ports.ingest}/readyz`, `http://127.0.0.1:${ports.api}/healthz`]) {
-    if (!(await waitHttp(url))) throw new Error(`${url} did not answer within 60 s (the service's log lines are above)`);
+    if (!(await waitHttp(url))) throw new DemoFailure(`${url} did not answer within 60 s (the service's log lines are above)`);
   }
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const res = await fetch(`${apiUrl}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, description: 'pnpm demo receiver' }) });
-  if (!res.ok) throw new Error(`registering the webhook receiver (POST /v1/webhooks) answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  if (!res.ok) throw new DemoFailure(`registering the webhook receiver (POST /v1/webhooks) answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   webhookSecret = ((await res.json()) as { secret: string }).secret;
   say(`webhook receiver ${receiverUrl} registered through the API (signatures verified with its whsec_ secret)`);
 
@@ -215,6 +218,10 @@ try {
     say('services keep running; Ctrl-C stops everything the demo started');
     await new Promise(() => undefined);
   }
+} catch (err) {
+  if (!(err instanceof DemoFailure)) throw err;
+  say(`FAILED: ${err.message}`);
+  exitCode = 1;
 } finally {
   receiver.close();
   await stopAll();
