@@ -34,7 +34,7 @@
   not on every report; the value of the slice field says where its index stands, so deciding needs
   no read. Queries of the indexes allow for the slack, so every verdict is exact. Reports of one
   slice share a class (lineage, country, tier, model, control, H100-equivalents) that is parsed once
-  per call (the caller sends each class once), and sums are kept per class and hour, then spread
+  per call (the caller sends each class and each slice once), and sums are kept per class and hour, then spread
   over the breakdown fields once. Times are formatted at most once per distinct value per call.
 
   KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
@@ -65,10 +65,13 @@
   ARGV[5] the classes of the call's slices, a MessagePack array of arrays: lineageId ('' for none),
           country, tier, modelId, controlled ('1' controlled hardware in a Tier 1 country | 'c'
           controlled elsewhere | '0'), h100e
-  ARGV[6] the reports, a MessagePack array of arrays: jobKey, node ('' = whole job), startMs, endMs,
-          teraOpsPerMs, upperTeraOpsPerMs, milliGpus, class (0-based index into ARGV[5])
+  ARGV[6] the call's usage slices, each once, in the order of their first report: a MessagePack
+          array of [jobKey, node] ('' = the whole job)
+  ARGV[7] the reports, in log order: one flat MessagePack array of numbers, 7 per report: slice
+          (0-based index into ARGV[6]), class (0-based index into ARGV[5]), startMs, endMs,
+          teraOpsPerMs, upperTeraOpsPerMs, milliGpus
           (MessagePack, unpacked in C by Redis' cmsgpack: numbers arrive as numbers, nothing is
-          split or converted in Lua)
+          split or converted in Lua; a report is no table of its own and names no string)
 
   Measures (what a rule counts; see docs/rules.md). Beside the fields above:
     totals   ctl_ops                        tera-ops on controlled (3A090) hardware anywhere
@@ -91,6 +94,8 @@
 ]]
 local K_TOTALS, K_DAYS, K_HOURS, K_COVER, K_SLICES, K_GRAN, K_JOBS, K_JOBOPS, K_LINEAGES, K_ACTIVE =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+-- Globals read in loops, as locals (a global is a table lookup each time).
+local floor, type = math.floor, type
 local DAY_MS, HOUR_MS = 86400000, 3600000
 local TOP_JOBS_KEPT = 100
 local CHUNK = 500
@@ -235,12 +240,12 @@ local pruneLimit = tonumber(ARGV[4])
 if not (activeWindow and lateness and maxInterval and pruneLimit) then
   return redis.error_reply('ERR apply-usage: ARGV[1..4] must be numbers')
 end
-local ACTIVE_SLACK = math.floor(activeWindow / 4)
+local ACTIVE_SLACK = floor(activeWindow / 4)
 
 -- Phase 1: unpack and check every class and report before anything is read or written.
 local function unpackArray(arg, what)
   local ok, value = pcall(cmsgpack.unpack, arg or '')
-  if not ok or type(value) ~= 'table' then error('apply-usage: ' .. what .. ' (ARGV[' .. (what == 'classes' and 5 or 6) .. ']) is not a MessagePack array') end
+  if not ok or type(value) ~= 'table' then error('apply-usage: ' .. what .. ' (ARGV[' .. ({ classes = 5, slices = 6, reports = 7 })[what] .. ']) is not a MessagePack array') end
   return value
 end
 local classOrder = unpackArray(ARGV[5], 'classes')
@@ -257,41 +262,53 @@ for i, c in ipairs(classOrder) do
     ops = 0, ub = 0, gpu = 0, counted = 0, hours = {},
   }
 end
-local reports = unpackArray(ARGV[6], 'reports')
-for i, r in ipairs(reports) do
-  local n = i - 1
-  local job, node, c = r[1], r[2], classOrder[(tonumber(r[8]) or -1) + 1]
-  if type(job) ~= 'string' or type(node) ~= 'string' or not c then
-    error('apply-usage: report ' .. n .. ' is not [job, node, start, end, rate, upper rate, milli-GPUs, class]')
+-- The call's slices, each once: { job, node, key, granularity }; their jobs, each once, in order.
+local sliceList = unpackArray(ARGV[6], 'slices')
+local jobKeys, sliceKeys, seenJob = {}, {}, {}
+for i, sl in ipairs(sliceList) do
+  local job, node = sl[1], sl[2]
+  if type(job) ~= 'string' or type(node) ~= 'string' or job == '' then
+    error('apply-usage: slice ' .. (i - 1) .. ' is not [job, node] with a job')
   end
-  if not finite(r[3]) then error('apply-usage: start of report ' .. n .. ' is not a finite number') end
-  if not finite(r[4]) then error('apply-usage: end of report ' .. n .. ' is not a finite number') end
-  if not finite(r[5]) then error('apply-usage: rate of report ' .. n .. ' is not a finite number') end
-  if not finite(r[6]) then error('apply-usage: upper rate of report ' .. n .. ' is not a finite number') end
-  if not finite(r[7]) then error('apply-usage: milli-GPUs of report ' .. n .. ' is not a finite number') end
-  if job == '' or not (r[4] > r[3]) then error('apply-usage: report ' .. n .. ' has no job or an empty interval') end
-  r[8] = c
-end
--- A report is the unpacked array itself (no second table): these name its fields.
-local JOB, NODE, S, E, RATE, UPPER, MGPU, CLASS, KEY = 1, 2, 3, 4, 5, 6, 7, 8, 9
-
--- Each job's granularity and each slice's state, read with one HMGET per 500 (a rejected report's
--- slice is read and left alone); the totals with one HMGET.
-local jobKeys, sliceKeys, seenJob, seenSlice = {}, {}, {}, {}
-for _, r in ipairs(reports) do
-  local job = r[JOB]
+  local key, g = job, 'w'
+  if node ~= '' then
+    key = job .. '|' .. node
+    if string.find(node, '/', 1, true) then g = 'g' else g = 'n' end
+  end
+  sliceList[i] = { job = job, node = node, key = key, gran = g }
+  sliceKeys[i] = key
   if not seenJob[job] then
     seenJob[job] = true
     jobKeys[#jobKeys + 1] = job
   end
-  local key = job
-  if r[NODE] ~= '' then key = job .. '|' .. r[NODE] end
-  r[KEY] = key
-  if not seenSlice[key] then
-    seenSlice[key] = true
-    sliceKeys[#sliceKeys + 1] = key
+end
+-- The reports: one flat array of numbers, REPORT_FIELDS per report (no table per report).
+local flat = unpackArray(ARGV[7], 'reports')
+local REPORT_FIELDS = 7
+local nReports = #flat / REPORT_FIELDS
+if nReports ~= floor(nReports) then error('apply-usage: reports (ARGV[7]) hold ' .. #flat .. ' numbers, not a multiple of ' .. REPORT_FIELDS) end
+local nSlices, nClasses = #sliceList, #classOrder
+for i = 1, nReports do
+  local b = (i - 1) * REPORT_FIELDS
+  local sl, c, s, e, rate, upper, mgpu = flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4], flat[b + 5], flat[b + 6], flat[b + 7]
+  -- One test for the common case (arithmetic on anything but numbers raises); when it fails, the
+  -- checks below name what is wrong (a sum that overflows alone passes them).
+  local x = sl + c + s + e + rate + upper + mgpu
+  if not (x - x == 0 and e > s and sl >= 0 and sl < nSlices and sl % 1 == 0 and c >= 0 and c < nClasses and c % 1 == 0) then
+    local n = i - 1
+    if not (type(sl) == 'number' and sl >= 0 and sl < nSlices and sl % 1 == 0) then error('apply-usage: slice of report ' .. n .. ' is not an index into the slices') end
+    if not (type(c) == 'number' and c >= 0 and c < nClasses and c % 1 == 0) then error('apply-usage: class of report ' .. n .. ' is not an index into the classes') end
+    if not finite(s) then error('apply-usage: start of report ' .. n .. ' is not a finite number') end
+    if not finite(e) then error('apply-usage: end of report ' .. n .. ' is not a finite number') end
+    if not finite(rate) then error('apply-usage: rate of report ' .. n .. ' is not a finite number') end
+    if not finite(upper) then error('apply-usage: upper rate of report ' .. n .. ' is not a finite number') end
+    if not finite(mgpu) then error('apply-usage: milli-GPUs of report ' .. n .. ' is not a finite number') end
+    if not (e > s) then error('apply-usage: report ' .. n .. ' has an empty interval') end
   end
 end
+
+-- Each job's granularity and each slice's state, read with one HMGET per 500 (a rejected report's
+-- slice is read and left alone); the totals with one HMGET.
 local storedGran = hmgetMany(K_GRAN, jobKeys, {})
 local storedCover = hmgetMany(K_COVER, sliceKeys, {})
 local TOTALS = { 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end', 'held_cutoff', 'prune_at', 'h100e_active',
@@ -311,14 +328,10 @@ local touchedLineages, lineageOrder = {}, {}
 local slices, sliceOrder = {}, {}   -- slice key -> state (loadSlice) plus lastEnd, counted this call
 local jobs, jobOrder = {}, {}       -- job key -> { gran, known, idx, ops, lastEnd }
 
-local function granularity(node)
-  if node == '' then return 'w' end
-  if string.find(node, '/', 1, true) then return 'g' end
-  return 'n'
-end
-
-for i, r in ipairs(reports) do
-  local c, s, e, jobKey = r[CLASS], r[S], r[E], r[JOB]
+for i = 1, nReports do
+  local b = (i - 1) * REPORT_FIELDS
+  local sl, c, s, e = sliceList[flat[b + 1] + 1], classOrder[flat[b + 2] + 1], flat[b + 3], flat[b + 4]
+  local jobKey = sl.job
   if c.lineage ~= '' and not touchedLineages[c.lineage] then
     touchedLineages[c.lineage] = true
     lineageOrder[#lineageOrder + 1] = c.lineage
@@ -332,24 +345,36 @@ for i, r in ipairs(reports) do
     jobs[jobKey] = job
     jobOrder[#jobOrder + 1] = jobKey
   end
-  local g = granularity(r[NODE])
+  local g = sl.gran
   if e < watermark - lateness then
     rejected[#rejected + 1] = { i - 1, 'interval_too_late' }
   elseif job.gran and job.gran ~= g then
     rejected[#rejected + 1] = { i - 1, 'mixed_granularity' }
   else
     job.gran = g
-    local key = r[KEY]
+    local key = sl.key
     local slice = slices[key]
     if not slice then
       slice = loadSlice(storedCover[key])
       slices[key] = slice
       sliceOrder[#sliceOrder + 1] = key
     end
+    -- The common case, a report continuing the slice's latest range or following it, inline.
     local portion
-    portion, slice.ranges = cover(slice.ranges, s, e)
+    local ranges = slice.ranges
+    local n = #ranges
+    local last = ranges[n]
+    if not last or s > last[2] then
+      ranges[n + 1] = { s, e }
+      portion = e - s
+    elseif s == last[2] then
+      last[2] = e
+      portion = e - s
+    else
+      portion, slice.ranges = cover(ranges, s, e)
+    end
     local coveredMs = (e - s) - portion
-    local mgpu = r[MGPU]
+    local mgpu = flat[b + 7]
     if portion <= 0 then
       duplicates = duplicates + 1
       dupGpuUs = dupGpuUs + mgpu * coveredMs
@@ -359,14 +384,15 @@ for i, r in ipairs(reports) do
         overlapGpuUs = overlapGpuUs + mgpu * coveredMs
       end
       counted = counted + 1
-      local ops = math.floor(portion * r[RATE] + 0.5)
+      local ops = floor(portion * flat[b + 5] + 0.5)
       countedMs = countedMs + portion
       job.ops = job.ops + ops
       c.ops = c.ops + ops
-      c.ub = c.ub + math.floor(portion * r[UPPER] + 0.5)
+      c.ub = c.ub + floor(portion * flat[b + 6] + 0.5)
       c.gpu = c.gpu + mgpu * portion
       c.counted = c.counted + 1
-      add(c.hours, math.floor(e / HOUR_MS), ops)
+      local hour, hours = floor(e / HOUR_MS), c.hours
+      hours[hour] = (hours[hour] or 0) + ops
       if c.ctl1 then
         slice.newH100e, slice.newH100eS = c.h100e, c.h100eS
         if not slice.heldEnd or e > slice.heldEnd then slice.heldEnd = e end
@@ -405,7 +431,7 @@ for _, c in ipairs(classOrder) do
       if c.ctl1 then add(lineageInc, c.lineage .. ' ctl1', c.ops) end
     end
     for hour, ops in pairs(c.hours) do
-      local day = math.floor(hour / 24)
+      local day = floor(hour / 24)
       add(hourInc, hour, ops)
       add(dayInc, day, ops)
       if c.ctl then

@@ -97,6 +97,8 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 /** Idle slices and jobs pruned per script call: clean-up is amortised over the calls that follow. */
 const PRUNE_PER_CALL = 200;
 const FIELDS_BEFORE_REJECTIONS = 15;
+/** Numbers per report in the script's flat reports argument. */
+const REPORT_FIELDS = 7;
 
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|READONLY|NOREPLICAS|OOM)\b/;
 const TRANSIENT_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError']);
@@ -148,12 +150,14 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       k.granularity(tenantId), k.jobs(tenantId), k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId),
       activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL,
     ];
-    // Two MessagePack arguments, unpacked by Redis in C: the slices' classes, each once, and the
-    // reports, each naming its class (see the script's header).
+    // Three MessagePack arguments, unpacked by Redis in C (see the script's header): the slices'
+    // classes and the slices, each once, and the reports as one flat array of numbers naming them.
     const classes: (string | number)[][] = [];
     const classIndex = new Map<string, number>();
-    const reports: (string | number)[][] = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
+    const slices: string[][] = [];
+    const sliceIndex = new Map<string, Map<string, number>>(); // job → node → index: no key string per report
+    const reports: number[] = new Array(records.length * REPORT_FIELDS);
+    for (let i = 0, at = 0; i < records.length; i++) {
       const r = records[i]!;
       const ctl = r.controlledTier1 ? '1' : r.controlled ? 'c' : '0';
       const key = `${r.lineageId ?? ''}\t${r.country}\t${r.tier}\t${r.acceleratorId}\t${ctl}\t${r.h100e}`;
@@ -163,9 +167,24 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
         classes.push([r.lineageId ?? '', r.country, String(r.tier), r.acceleratorId, ctl, r.h100e]);
         classIndex.set(key, c);
       }
-      reports[i] = [r.jobKey, r.node ?? '', r.startMs, r.endMs, r.teraOpsPerMs, r.upperTeraOpsPerMs, r.milliGpus, c];
+      const node = r.node ?? '';
+      let byNode = sliceIndex.get(r.jobKey);
+      if (!byNode) sliceIndex.set(r.jobKey, (byNode = new Map()));
+      let s = byNode.get(node);
+      if (s === undefined) {
+        s = slices.length;
+        slices.push([r.jobKey, node]);
+        byNode.set(node, s);
+      }
+      reports[at++] = s;
+      reports[at++] = c;
+      reports[at++] = r.startMs;
+      reports[at++] = r.endMs;
+      reports[at++] = r.teraOpsPerMs;
+      reports[at++] = r.upperTeraOpsPerMs;
+      reports[at++] = r.milliGpus;
     }
-    args.push(packr.pack(classes), packr.pack(reports));
+    args.push(packr.pack(classes), packr.pack(slices), packr.pack(reports));
     const reply = await redis.applyUsage(...args);
     const n = (i: number) => Number(reply[i] ?? 0);
     const watermarkMs = n(13);

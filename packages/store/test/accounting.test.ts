@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
@@ -174,6 +175,34 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'apply_failed']]);
       expect(r!.rejected[0]!.message).toMatch(/rate of report 0 is not a finite number/);
       expect(r!.totals.teraOps).toBe(2 * oneHour);
+    });
+
+    it('names the field of a malformed report, and writes nothing, whatever else the call holds', async () => {
+      const cases: [Partial<Parameters<typeof record>[0]>, RegExp][] = [
+        [{ startMs: T0, endMs: T0 }, /report 0 has an empty interval/],
+        [{ milliGpus: Number.POSITIVE_INFINITY }, /milli-GPUs of report 0 is not a finite number/],
+        [{ upperTeraOpsPerMs: Number.NaN }, /upper rate of report 0 is not a finite number/],
+        [{ endMs: Number.NaN }, /end of report 0 is not a finite number/],
+      ];
+      for (const [bad, message] of cases) {
+        const [r] = await store.accounting.applyBatch([record({ offset: '1', jobKey: 'c/ok' }), record({ offset: '2', ...bad })]);
+        expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'apply_failed']]);
+        expect(r!.rejected[0]!.message).toMatch(message);
+      }
+      // Straight to the script: a report naming a slice the call does not hold fails the whole call.
+      const k = store.keys.tenant;
+      const t = 'tenant-malformed';
+      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t)];
+      const packr = new Packr({ useRecords: false, moreTypes: false });
+      const classes = packr.pack([['', 'US', '1', 'nvidia-h100-sxm5-80gb', '1', 8]]);
+      const slices = packr.pack([['c/1', 'h1']]);
+      const call = (reports: number[]) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, classes, slices, packr.pack(reports));
+      await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 0, 3, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/class of report 1 is not an index into the classes/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 7/);
+      expect(await store.redis.exists(...keys)).toBe(0);
+      // The same call, well formed, counts.
+      expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000]))[0]).toBe(1);
     });
 
     it('sums a lineage over every tenant that feeds it', async () => {
