@@ -34,8 +34,8 @@
   not on every report; the value of the slice field says where its index stands, so deciding needs
   no read. Queries of the indexes allow for the slack, so every verdict is exact. Reports of one
   slice share a class (lineage, country, tier, model, control, H100-equivalents) that is parsed once
-  per call (the caller sends each class and each slice once), and sums are kept per class and hour, then spread
-  over the breakdown fields once. Times are formatted at most once per distinct value per call.
+  per call (the caller sends each class and each slice once), and sums are kept per class and hour,
+  then spread over the breakdown fields once. Times are formatted at most once per distinct value per call.
 
   KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
                           ops:model:<id>, covered_gpu_us:duplicate, covered_gpu_us:overlap,
@@ -262,7 +262,7 @@ for i, c in ipairs(classOrder) do
     ops = 0, ub = 0, gpu = 0, counted = 0, hours = {},
   }
 end
--- The call's slices, each once: { job, node, key, granularity }; their jobs, each once, in order.
+-- The call's slices, each once: { job, key, granularity }; their jobs, each once, in order.
 local sliceList = unpackArray(ARGV[6], 'slices')
 local jobKeys, sliceKeys, seenJob = {}, {}, {}
 for i, sl in ipairs(sliceList) do
@@ -275,7 +275,7 @@ for i, sl in ipairs(sliceList) do
     key = job .. '|' .. node
     if string.find(node, '/', 1, true) then g = 'g' else g = 'n' end
   end
-  sliceList[i] = { job = job, node = node, key = key, gran = g }
+  sliceList[i] = { job = job, key = key, gran = g }
   sliceKeys[i] = key
   if not seenJob[job] then
     seenJob[job] = true
@@ -359,20 +359,8 @@ for i = 1, nReports do
       slices[key] = slice
       sliceOrder[#sliceOrder + 1] = key
     end
-    -- The common case, a report continuing the slice's latest range or following it, inline.
     local portion
-    local ranges = slice.ranges
-    local n = #ranges
-    local last = ranges[n]
-    if not last or s > last[2] then
-      ranges[n + 1] = { s, e }
-      portion = e - s
-    elseif s == last[2] then
-      last[2] = e
-      portion = e - s
-    else
-      portion, slice.ranges = cover(ranges, s, e)
-    end
+    portion, slice.ranges = cover(slice.ranges, s, e)
     local coveredMs = (e - s) - portion
     local mgpu = flat[b + 7]
     if portion <= 0 then
