@@ -14,4 +14,5 @@ export {
   type UrlPolicy,
 } from './url-policy.js';
 export { permanentFailure, sendWebhook, type SendOptions, type SendResult } from './send.js';
+export { maskEndpointUrl } from './mask.js';
 export { alertMessageId, messageBody, randomMessageId, type WebhookEventType } from './message.js';

@@ -9,7 +9,7 @@ import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
 import { registerConsole } from './plugins/console.js';
 import { registerDocs } from './plugins/docs.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
@@ -43,6 +43,7 @@ export async function buildApp(deps: ApiDeps) {
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { maxParamLength: 256 },
+    frameworkErrors,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -166,6 +166,32 @@ describe('errors and limits', () => {
     expect(res.json().error.details.fields).toEqual([field]);
   });
 
+  it.each([
+    ['/v1/tenants/%E0%A4%A', 400, /not a valid URL/],
+    ['/v1/tenants/%zz', 400, /not a valid URL/],
+    [`/v1/tenants/${'a'.repeat(257)}`, 414, /longer than 256 characters/],
+  ])('answers the router\'s own refusal of %s (%i) in the error envelope', async (url, status, message) => {
+    const res = await api.app.inject({ url, headers: auth('admin') });
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({ error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(message), details: null } });
+  });
+
+  it('refuses a KYC country code that is not assigned, naming the field, as telemetry does', async () => {
+    const unassigned = await api.app.inject({ method: 'PUT', url: '/v1/tenants/t-4', headers: auth('admin'), payload: { ...tenant('t-4'), hqCountry: 'ZZ' } });
+    expect(unassigned.statusCode).toBe(400);
+    expect(unassigned.json().error.details.fields).toEqual(['body.hqCountry']);
+    const owner = await api.app.inject({ method: 'PUT', url: '/v1/tenants/t-4', headers: auth('admin'), payload: { ...tenant('t-4'), beneficialOwners: [{ name: 'A', country: 'SG' }, { name: 'B', country: 'QQ' }] } });
+    expect(owner.statusCode).toBe(400);
+    expect(owner.json().error.details.fields).toEqual(['body.beneficialOwners.1.country']);
+    expect((await api.app.inject({ url: '/v1/tenants/t-4', headers: auth('admin') })).statusCode).toBe(404);
+    const imported = await api.app.inject({
+      method: 'POST', url: '/v1/tenants/import', headers: { ...auth('admin'), 'content-type': 'application/x-ndjson' },
+      payload: [JSON.stringify(tenant('t-5', { hqCountry: 'SG' })), JSON.stringify({ ...tenant('t-6'), ultimateParent: { name: 'P', country: 'QQ' } })].join('\n'),
+    });
+    expect(imported.json()).toMatchObject({ imported: 1, rejected: [{ line: 2, id: 't-6', error: expect.stringMatching(/ultimateParent\.country.*QQ/) }] });
+  });
+
   it('answers 413 to a body over the limit', async () => {
     const small = await startApi({ limits: { bodyLimit: 2048 } });
     try {

@@ -29,6 +29,28 @@ describe('webhook routes', () => {
     expect(one.json()).toMatchObject({ id: created.id, failingSince: null, disabled: null });
   });
 
+  it('shows a URL that may carry a token whole to admins only, and keeps it masked in the audit trail', async () => {
+    const url = 'https://93.184.216.34/services/T0001/B0002/s3cr3t-t0ken?token=abc';
+    const { id } = (await create({ url })).json<{ id: string }>();
+    const admin = await api.app.inject({ method: 'GET', url: `/v1/webhooks/${id}`, headers: auth('admin') });
+    expect(admin.json().url).toBe(url);
+    for (const role of ['viewer', 'analyst'] as const) {
+      const one = await api.app.inject({ method: 'GET', url: `/v1/webhooks/${id}`, headers: auth(role) });
+      expect(one.json().url).toMatch(/^https:\/\/93\.184\.216\.34\/… \(sha256:[0-9a-f]{12}\)$/);
+      const list = await api.app.inject({ method: 'GET', url: '/v1/webhooks', headers: auth(role) });
+      expect(list.body).not.toContain('s3cr3t');
+    }
+    expect((await api.app.inject({ method: 'DELETE', url: `/v1/webhooks/${id}`, headers: auth('admin') })).statusCode).toBe(204);
+    const audit = await api.app.inject({ url: `/v1/audit?object=webhook:${id}`, headers: auth('admin') });
+    expect(audit.json().entries.map((e: { action: string }) => e.action)).toEqual(['webhook.delete', 'webhook.create']);
+    expect(audit.body).not.toContain('s3cr3t');
+    expect(audit.body).not.toContain('token=abc');
+    const exported = await api.app.inject({ url: '/v1/audit/export', headers: auth('admin') });
+    expect(exported.statusCode).toBe(200);
+    expect(exported.body).toContain(`webhook:${id}`);
+    expect(exported.body).not.toContain('s3cr3t');
+  });
+
   it.each([
     ['https://127.0.0.1/hook', /127\.0\.0\.1 is in a loopback range/],
     ['https://169.254.169.254/latest/meta-data', /169\.254\.169\.254 is in a linkLocal range/],

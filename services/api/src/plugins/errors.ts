@@ -16,6 +16,9 @@ const FASTIFY_CODES: Record<string, { status: number; code: ApiErrorCode; messag
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'VALIDATION_FAILED', message: 'content-length: does not match the body' },
   FST_ERR_HANDLER_TIMEOUT: { status: 503, code: 'TIMEOUT', message: 'the request took too long; try again' },
+  // Raised by the router before any route runs; they reach `frameworkErrors`, not the error handler.
+  FST_ERR_BAD_URL: { status: 400, code: 'VALIDATION_FAILED', message: 'url: is not a valid URL (a malformed %-escape)' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'VALIDATION_FAILED', message: 'url: a path parameter is longer than 256 characters' },
 };
 
 function toBody(err: FastifyError | Error): { status: number; body: ErrorBody } {
@@ -48,14 +51,22 @@ function toBody(err: FastifyError | Error): { status: number; body: ErrorBody } 
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; the request id identifies it in the logs', details: null } } };
 }
 
+function sendError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const { status, body } = toBody(err);
+  if (status >= 500) request.log.error({ err }, 'request failed');
+  else request.log.info({ code: body.error.code, status, problem: body.error.message }, 'request rejected');
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the errors its router raises before a route is chosen (a
+ * malformed %-escape, a path parameter over `maxParamLength`) get the same envelope as every other.
+ */
+export const frameworkErrors = (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => void sendError(err, request, reply);
+
 /** The one error handler and the 404 handler: every error is `{ error: { code, message, details } }`. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = toBody(err);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: body.error.code, status, problem: body.error.message }, 'request rejected');
-    return reply.code(status).type('application/json; charset=utf-8').send(body);
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null } };
     return reply.code(404).send(body);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { countryCodeSchema, describeZodError, idSchema, kycStatusSchema, tenantSchema, type Tenant } from '@flopwatch/contracts';
+import { isCountryCode } from '@flopwatch/catalog';
 import { tenantRisk } from '@flopwatch/policy';
 import type { GroupChange } from '@flopwatch/store';
 import { READERS, requireRole, type Principal } from '../auth.js';
@@ -20,8 +21,24 @@ export const riskSchema = z.object({
   reasons: z.array(z.string()),
 });
 
+/**
+ * Every country of a KYC record must be an assigned ISO 3166-1 code, as telemetry's must: an
+ * unassigned one (`ZZ`, `QQ`) would otherwise land in no tier list and be treated as Tier 2.
+ */
+function assignedCountries(tenant: { hqCountry: string; ultimateParent: { country: string } | null; beneficialOwners: { country: string }[] }, ctx: z.RefinementCtx): void {
+  const check = (code: string, path: (string | number)[]) => {
+    if (!isCountryCode(code)) ctx.addIssue({ code: 'custom', path, message: `"${code}" is not an assigned ISO 3166-1 alpha-2 country code`, input: code });
+  };
+  check(tenant.hqCountry, ['hqCountry']);
+  if (tenant.ultimateParent) check(tenant.ultimateParent.country, ['ultimateParent', 'country']);
+  tenant.beneficialOwners.forEach((o, i) => check(o.country, ['beneficialOwners', i, 'country']));
+}
+
+const tenantInputBase = tenantSchema.omit({ updatedAt: true }).extend({ id: idSchema.optional() }).strict();
 /** What PUT takes: the tenant record; `id` may be left out (the path names it), `updatedAt` is set by the API. */
-export const tenantInputSchema = tenantSchema.omit({ updatedAt: true }).extend({ id: idSchema.optional() }).strict();
+export const tenantInputSchema = tenantInputBase.superRefine(assignedCountries);
+/** One line of an import: the same record with its `id`. */
+const importLineSchema = tenantInputBase.required({ id: true }).superRefine(assignedCountries);
 
 const groupChangeSchema = z.object({ groupId: z.string(), members: z.array(z.string()) });
 const tenantViewSchema = z.object({ tenant: tenantSchema, risk: riskSchema, group: z.object({ id: z.string(), members: z.array(z.string()) }).nullable() });
@@ -134,7 +151,7 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
         rejected.push({ line: i + 1, id: null, error: 'not valid JSON' });
         continue;
       }
-      const parsed = tenantInputSchema.required({ id: true }).safeParse(json);
+      const parsed = importLineSchema.safeParse(json);
       const maybeId = (json as { id?: unknown } | null)?.id;
       if (!parsed.success) {
         rejected.push({ line: i + 1, id: typeof maybeId === 'string' ? maybeId : null, error: describeZodError(parsed.error) });

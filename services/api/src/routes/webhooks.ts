@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alertRuleSchema, idSchema, severitySchema } from '@flopwatch/contracts';
 import { DEAD_LETTER_REASONS, type Delivery, type WebhookEndpoint } from '@flopwatch/store';
-import { assertEndpointUrl, DEFAULT_URL_POLICY, generateSecret, messageBody, randomMessageId, WebhookError, type Resolver, type UrlPolicy } from '@flopwatch/webhooks';
+import { assertEndpointUrl, DEFAULT_URL_POLICY, generateSecret, maskEndpointUrl, messageBody, randomMessageId, WebhookError, type Resolver, type UrlPolicy } from '@flopwatch/webhooks';
 import { READERS, requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -49,6 +49,13 @@ const deliverySchema = z.object({
   deadReason: z.enum(DEAD_LETTER_REASONS).nullable().describe('why it is a dead letter: retries_exhausted, url_policy (address refused), http_rejected (a 4xx other than 408/425/429), endpoint_disabled'),
 }).meta({ id: 'WebhookDelivery' });
 
+/**
+ * Endpoint URLs often carry the receiver's token (in the path or the query): only admins read them
+ * whole; everyone else, the audit trail and its exports get the masked form (scheme, host, fingerprint).
+ */
+const masked = (endpoint: WebhookEndpoint): WebhookEndpoint => ({ ...endpoint, url: maskEndpointUrl(endpoint.url) });
+const forCaller = (endpoint: WebhookEndpoint, role: string | undefined): WebhookEndpoint => (role === 'admin' ? endpoint : masked(endpoint));
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const toDeliveryView = (d: Delivery) => ({
   id: d.id, endpointId: d.endpointId, messageId: d.messageId, eventType: d.eventType, alertId: d.alertId, status: d.status, attempts: d.attempts,
@@ -82,7 +89,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
   app.get('/webhooks', {
     onRequest: requireRole(...READERS),
     schema: { tags: ['webhooks'], summary: 'Webhook endpoints (secrets are never shown again)', response: { 200: z.object({ webhooks: z.array(endpointSchema) }), ...errors() } },
-  }, async () => ({ webhooks: await store.listEndpoints() }));
+  }, async (request) => ({ webhooks: (await store.listEndpoints()).map((e) => forCaller(e, request.principal?.role)) }));
 
   app.post('/webhooks', {
     onRequest: requireRole('admin'),
@@ -101,7 +108,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     };
     const secret = generateSecret();
     await store.createEndpoint(endpoint, secret);
-    await audit.append({ actor: request.principal!.name, action: 'webhook.create', object: `webhook:${endpoint.id}`, before: null, after: endpoint, requestId: request.id });
+    await audit.append({ actor: request.principal!.name, action: 'webhook.create', object: `webhook:${endpoint.id}`, before: null, after: masked(endpoint), requestId: request.id });
     return reply.code(201).send({ ...endpoint, secret });
   });
 
@@ -122,7 +129,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     schema: { tags: ['webhooks'], summary: 'One endpoint and since when it has been failing', params: endpointParams, response: { 200: endpointSchema.extend({ failingSince: z.string().nullable() }), ...errors(404) } },
   }, async (request) => {
     const endpoint = await endpointOr404(request.params.id);
-    return { ...endpoint, failingSince: iso(await store.failingSince(endpoint.id)) };
+    return { ...forCaller(endpoint, request.principal?.role), failingSince: iso(await store.failingSince(endpoint.id)) };
   });
 
   app.delete('/webhooks/:id', {
@@ -131,7 +138,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
   }, async (request, reply) => {
     const endpoint = await endpointOr404(request.params.id);
     await store.deleteEndpoint(endpoint.id);
-    await audit.append({ actor: request.principal!.name, action: 'webhook.delete', object: `webhook:${endpoint.id}`, before: endpoint, after: null, requestId: request.id });
+    await audit.append({ actor: request.principal!.name, action: 'webhook.delete', object: `webhook:${endpoint.id}`, before: masked(endpoint), after: null, requestId: request.id });
     return reply.code(204).send(null);
   });
 
