@@ -9,8 +9,9 @@
 //
 // Why compiled files and not tsx at run time: an ingest started through tsx holds about 70 MiB more
 // (tsx's module loader thread and its transform cache: 147 MiB idle against 76 MiB), and memory is
-// what the ingest's budget is short of (README, Benchmarks). esbuild only strips the types; the type
-// checking is `pnpm typecheck`'s (tsc), so the two cannot disagree about what the code means.
+// what the ingest's budget is short of (CONTRIBUTING.md; docs/benchmarks.md, Tuning). esbuild only
+// strips the types; the type checking is `pnpm typecheck`'s (tsc), so the two cannot disagree about
+// what the code means.
 //
 // Every run starts from empty output folders and takes about a second, so a build is never stale.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';

@@ -11,7 +11,7 @@ import { cacheDir, stateDir } from './paths.js';
 export const KAFKA_VERSION = '4.2.1';
 /** The 3.x line still tested by `.ci/run` (FLOPWATCH_KAFKA_VERSION=3.9.1). */
 export const KAFKA_3_VERSION = '3.9.1';
-/** Versions `.ci/run` and the README name as tested. */
+/** Versions `.ci/run` and CONTRIBUTING.md name as tested. */
 export const TESTED_KAFKA_VERSIONS = [KAFKA_VERSION, KAFKA_3_VERSION] as const;
 const MAIN_CLASS = 'kafka.Kafka';
 

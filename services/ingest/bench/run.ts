@@ -203,7 +203,7 @@ function processCpuSeconds(pid: number | undefined): number {
 
 /**
  * Minor page faults a process has taken so far (/proc/<pid>/stat), NaN when it is gone. Each is the
- * kernel handing over a fresh page; on a VM that can cost microseconds (README, Benchmarks).
+ * kernel handing over a fresh page; on a VM that can cost microseconds (docs/benchmarks.md, Tuning).
  */
 function processMinorFaults(pid: number | undefined): number {
   if (!pid) return NaN;

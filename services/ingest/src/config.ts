@@ -42,7 +42,7 @@ export const ingestConfigSchema = z.object({
    * Fetch a partition's next batch while its last one is still being applied in Redis (offsets are
    * still committed only once applied; docs/accounting.md). Under a backlog the benchmark measured
    * about 20 % more events per second for about 140 MiB more peak memory, so it is off by default
-   * (README, Benchmarks).
+   * (docs/benchmarks.md, Tuning).
    */
   FETCH_AHEAD: envBoolean(false),
   /**
@@ -54,7 +54,7 @@ export const ingestConfigSchema = z.object({
    * How far V8 lets the JavaScript heap grow past what survived the last full collection, in percent
    * (V8's `--heap-growing-percent`), set when the ingest starts; 0 leaves V8's own factor (up to
    * 300 %). In the benchmark's backlog, 50 peaked at 236 MiB instead of 355 for about 15 % fewer
-   * events per second (README, Benchmarks).
+   * events per second (docs/benchmarks.md, Tuning).
    */
   HEAP_GROWING_PERCENT: envInt({ min: 0, max: 1000, default: 50 }),
   /** Redis URL, or comma-separated seed nodes with REDIS_CLUSTER=true. */
