@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { precisionSchema } from '@flopwatch/contracts';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
-import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 
 const optional = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().min(1).optional());
 
@@ -12,6 +12,7 @@ export const collectorConfigSchema = z
     KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
     /** Kafka client id, shown in broker logs and quotas. */
     KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-collector'),
+    ...kafkaSecurityEnv,
     /** Topic the usage events go to (key = tenant id); created with TOPIC_PARTITIONS when missing. */
     TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
     /** Partitions of the telemetry topic when the collector creates it. */
@@ -22,6 +23,7 @@ export const collectorConfigSchema = z
     REDIS_CLUSTER: envBoolean(false),
     /** Prefix of every Redis key; separates deployments sharing one Redis. */
     REDIS_PREFIX: z.string().default('fw:'),
+    ...redisSecurityEnv,
     /** The policy pack; the Slurm poller splits intervals to its `limits.maxIntervalSeconds`. */
     POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
     /** YAML: Kubernetes namespace → tenant (`namespaces`) and Slurm account → tenant (`accounts`). */

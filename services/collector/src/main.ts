@@ -1,8 +1,8 @@
 // Composition root of the collector: config → logger → mappings → clients → createCollector → start; close on signal.
-import { createKafkaClient } from '@flopwatch/kafka';
+import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createKeys } from '@flopwatch/store';
+import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
+import { connectRedis, createKeys, verifyRedisConnection } from '@flopwatch/store';
 import { createCollector } from './app.js';
 import { collectorConfigSchema } from './config.js';
 import { createTargetList } from './dcgm/targets.js';
@@ -10,9 +10,12 @@ import { loadSlurmMapping, loadTenantMapping } from './mapping.js';
 import { createSlurmrestdClient } from './slurm/client.js';
 
 const config = exitOnConfigError(() => loadConfig(collectorConfigSchema, process.env));
+const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'collector', level: config.LOG_LEVEL });
 const shutdown = createShutdown({ log, timeoutMs: 30_000 });
 installSignalHandlers(shutdown, { log });
+// A crash still sends the open DCGM period (the collector's close step) before the process exits.
+installCrashHandlers(shutdown, { log });
 
 try {
   const pack = loadPolicyPack(config.POLICY_FILE);
@@ -24,11 +27,15 @@ try {
   if (dcgmOn && !dcgmCluster) throw new Error(`DCGM_CLUSTER "${config.DCGM_CLUSTER}" has no entry under clusters in ${config.SLURM_MAPPING_FILE}`);
   log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-collector' });
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-collector', security: security.redis });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
   shutdown.add('kafka', () => kafka.close());
+  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
+  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
+  const kafkaCheck = await verifyKafkaConnection(kafka);
+  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   const metricsRegistry = createMetricsRegistry({ service: 'collector' });
   const collector = createCollector({
     kafka,
