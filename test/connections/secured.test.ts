@@ -451,9 +451,11 @@ describe('the collector process on secured connections', () => {
     for (const secret of ['alice-Pa55word', REDIS_PASSWORD]) expect(output).not.toContain(secret);
   }, 120_000);
 
-  it('produces over mutual TLS (KAFKA_TLS_* files) and stops cleanly on SIGTERM', async () => {
+  it('produces over mutual TLS (KAFKA_TLS_* files) from an exporter found by DNS, and stops cleanly on SIGTERM', async () => {
     const { env } = base();
-    for (const k of ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) delete env[k];
+    for (const k of ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'DCGM_TARGETS']) delete env[k];
+    // The stand-in listens on 127.0.0.1: `localhost` is the name a headless Service would be.
+    env.DCGM_DNS_SD = `localhost:${new URL(exporter.urls[0]!).port}`;
     const proc = spawnService('collector', { ...env, KAFKA_BROKERS: kafka.tls, KAFKA_TLS_CA_FILE: certs.ca, KAFKA_TLS_CERT_FILE: certs.clientCert, KAFKA_TLS_KEY_FILE: certs.clientKey });
     const reader = plain();
     try {

@@ -6,6 +6,7 @@ import { connectRedis, createKeys, verifyRedisConnection } from '@flopwatch/stor
 import { createCollector } from './app.js';
 import { collectorConfigSchema } from './config.js';
 import { createTargetList } from './dcgm/targets.js';
+import { createDnsTargets, joinTargetLists, parseDnsTarget } from './dns-sd.js';
 import { loadSlurmMapping, loadTenantMapping } from './mapping.js';
 import { createSlurmrestdClient } from './slurm/client.js';
 
@@ -22,7 +23,7 @@ try {
   // The schema requires both files whenever a source is on, and it refuses a start with none on.
   const tenants = loadTenantMapping(config.TENANT_MAPPING_FILE!);
   const mapping = loadSlurmMapping(config.SLURM_MAPPING_FILE!);
-  const dcgmOn = config.DCGM_TARGETS.length > 0 || config.DCGM_FILE_SD !== undefined;
+  const dcgmOn = config.DCGM_TARGETS.length > 0 || config.DCGM_FILE_SD !== undefined || config.DCGM_DNS_SD.length > 0;
   const dcgmCluster = dcgmOn ? mapping.clusters[config.DCGM_CLUSTER!] : undefined;
   if (dcgmOn && !dcgmCluster) throw new Error(`DCGM_CLUSTER "${config.DCGM_CLUSTER}" has no entry under clusters in ${config.SLURM_MAPPING_FILE}`);
   log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
@@ -37,6 +38,12 @@ try {
   const kafkaCheck = await verifyKafkaConnection(kafka);
   if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   const metricsRegistry = createMetricsRegistry({ service: 'collector' });
+  // Exporters behind DNS names (a headless Service): resolved before the first round, then every round.
+  const dns = config.DCGM_DNS_SD.length > 0 ? createDnsTargets({ targets: config.DCGM_DNS_SD.map(parseDnsTarget), intervalMs: config.DCGM_SCRAPE_INTERVAL, log }) : null;
+  if (dns) {
+    shutdown.add('dcgm-dns-sd', () => dns.close());
+    await dns.refresh();
+  }
   const collector = createCollector({
     kafka,
     redis,
@@ -46,7 +53,7 @@ try {
     topic: { name: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS },
     dcgm: dcgmCluster
       ? {
-          targets: createTargetList({ urls: config.DCGM_TARGETS, fileSd: config.DCGM_FILE_SD, log }),
+          targets: joinTargetLists(createTargetList({ urls: config.DCGM_TARGETS, fileSd: config.DCGM_FILE_SD, log }), ...(dns ? [dns] : [])),
           scrapeIntervalMs: config.DCGM_SCRAPE_INTERVAL,
           periodMs: config.DCGM_REPORT_PERIOD,
           scrapeTimeoutMs: config.DCGM_SCRAPE_TIMEOUT,
