@@ -111,6 +111,15 @@ describe('POST /v1/telemetry with bound ingest keys', () => {
   });
 });
 
+describe('GET /v1/whoami of an ingest key', () => {
+  it('shows what the key may report for', async () => {
+    const whoami = async (key: string) => (await api.app.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `Bearer ${key}` } })).json();
+    expect(await whoami(BOTH)).toEqual({ name: 'both', role: 'ingest', reportsFor: { clusters: ['cluster-a', 'cluster-c'], sources: ['slurm://'] } });
+    expect(await whoami(SITE_1)).toEqual({ name: 'site-1', role: 'ingest', reportsFor: { clusters: ['*'], sources: ['collector://site-1/'] } });
+    expect(await whoami(UNBOUND)).toEqual({ name: 'legacy', role: 'ingest', reportsFor: { clusters: [], sources: [] } });
+  });
+});
+
 describe('API_KEYS entries', () => {
   const hex = hashKey('k');
   it('keeps the old forms valid and reads the bounds of an ingest entry', () => {
