@@ -416,16 +416,22 @@ describe('the collector process on secured connections', () => {
   };
   const plain = () => createKafkaClient({ brokers: [kafka.plaintext], clientId: uniqueId('reader'), logger: silent });
 
-  it('produces DCGM reports over SCRAM-SHA-512 with a TLS Redis, and on a crash logs it, closes its clients and exits 1', async () => {
+  it('on a crash over SCRAM-SHA-512 and a TLS Redis: logs it, produces the open DCGM period, closes its clients and exits 1', async () => {
     const { id, env } = base();
-    const proc = spawnService('collector', { ...env, NODE_OPTIONS: `--import=${crashInjector}`, FLOPWATCH_TEST_CRASH: 'exception' });
+    // An hour's report period: what reaches the topic after the crash was sent by the crash's shutdown.
+    const proc = spawnService('collector', { ...env, DCGM_REPORT_PERIOD: '1h', NODE_OPTIONS: `--import=${crashInjector}`, FLOPWATCH_TEST_CRASH: 'exception' });
     const reader = plain();
+    let before = 0;
     let events: UsageEvent[] = [];
     try {
       await waitFor(() => proc.lines.some((l) => l.includes('collector ready')) || proc.child.exitCode !== null, { timeoutMs: 60_000, what: 'the collector to start' });
       expect(proc.child.exitCode, proc.lines.join('\n')).toBeNull();
-      // Reports of whole 2-second periods reach the topic while it runs.
-      await waitFor(async () => (await readAll(reader, env.TELEMETRY_TOPIC!)).length > 0, { timeoutMs: 60_000, intervalMs: 1_000, what: 'DCGM reports on the secured topic' });
+      const ops = (JSON.parse(proc.lines.find((l) => l.includes('ops server listening'))!) as { url: string }).url;
+      const scrapes = async () => Number(/^flopwatch_collector_dcgm_scrapes_total\{[^}]*result="ok"[^}]*\} (\d+)/m.exec(await (await fetch(`${ops}/metrics`)).text())?.[1] ?? 0);
+      before = (await readAll(reader, env.TELEMETRY_TOPIC!)).length;
+      // A scrape after that read is in the open period when the crash comes.
+      const seen = await scrapes();
+      await waitFor(async () => (await scrapes()) > seen, { timeoutMs: 30_000, what: 'a scrape of the stand-in' });
       proc.child.kill('SIGUSR2');
       expect(await exitWithin(proc), proc.lines.join('\n')).toBe(1);
       events = (await readAll(reader, env.TELEMETRY_TOPIC!)).map((m) => usageEventSchema.parse(JSON.parse(m.value)));
@@ -433,7 +439,7 @@ describe('the collector process on secured connections', () => {
       if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
       await reader.close();
     }
-    expect(events.length).toBeGreaterThan(0);
+    expect(events.length).toBeGreaterThan(before);
     for (const e of events) {
       expect(e.data).toMatchObject({ tenantId: `${id}-tenant`, node: 'sec-node', cluster: { id: 'sec-cluster', country: 'US' } });
       expect(e.data.utilization?.tensorActive).toBeGreaterThan(0);
