@@ -1,10 +1,11 @@
 // `pnpm dlq:replay --reason unknown_accelerator[,other] [--since <RFC3339|7d>] [--until <RFC3339|1h>] [--dry-run]`
 // Re-publishes dead letters of the chosen reasons to their source topics (see services/ingest/src/dlq-replay.ts).
-// Reads KAFKA_BROKERS and DLQ_TOPIC like the ingest (defaults: 127.0.0.1:9092, gpu.telemetry.dlq.v1).
+// Reads KAFKA_BROKERS, DLQ_TOPIC and the Kafka TLS/SASL settings (KAFKA_TLS*, KAFKA_SASL_*) like the
+// ingest (defaults: 127.0.0.1:9092, gpu.telemetry.dlq.v1, plaintext without SASL).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createKafkaClient } from '@flopwatch/kafka';
-import { createLogger, exitOnConfigError, loadConfig } from '../packages/runtime/src/index.js';
+import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
+import { createLogger, exitOnConfigError, kafkaSecurity, kafkaSecurityEnv, loadConfig } from '../packages/runtime/src/index.js';
 import { ingestConfigSchema } from '../services/ingest/src/config.js';
 import { DlqReplayError, parseReasons, parseTime, replayDeadLetters, type DlqReplaySummary } from '../services/ingest/src/dlq-replay.js';
 
@@ -37,8 +38,9 @@ if (args.help) {
 
 const configSchema = ingestConfigSchema
   .pick({ KAFKA_BROKERS: true, DLQ_TOPIC: true })
-  .extend({ LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') });
+  .extend({ ...kafkaSecurityEnv, LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn') });
 const config = exitOnConfigError(() => loadConfig(configSchema, process.env));
+const security = exitOnConfigError(() => kafkaSecurity(config));
 const now = Date.now();
 let reasons;
 let since: number | undefined;
@@ -55,13 +57,16 @@ try {
 
 const dlqTopic = args.topic ?? config.DLQ_TOPIC;
 const log = createLogger({ service: 'dlq-replay', level: config.LOG_LEVEL });
-const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'flopwatch-dlq-replay', logger: log });
+const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'flopwatch-dlq-replay', logger: log, security });
 const window = `${since === undefined ? 'the start' : new Date(since).toISOString()} to ${until === undefined ? 'the end' : new Date(until).toISOString()}`;
 console.log(`dlq:replay: ${dlqTopic} on ${config.KAFKA_BROKERS.join(',')}, reasons ${reasons.join(', ')}, dead-lettered from ${window}${args['dry-run'] ? ' (dry run: nothing is published)' : ''}`);
 
 let lastPrint = 0;
 let exitCode = 0;
 try {
+  // Wrong credentials or TLS settings end the run here with one line naming the connection.
+  const check = await verifyKafkaConnection(kafka);
+  if (!check.ok) log.warn({ reason: check.transient }, 'kafka not reachable yet; the read retries');
   const summary = await replayDeadLetters({
     kafka,
     dlqTopic,

@@ -1,7 +1,12 @@
 // A local stand-in for dcgm-exporter (`pnpm demo --collector`): one HTTP server per node serving the
 // exporter's text format with the labels dcgm-exporter writes, tensor activity changing every scrape.
+// Run as a file (`node scripts/lib/dcgm-stand-in.ts`, Node 24 strips the types) it is one node's exporter
+// on DCGM_STAND_IN_LISTEN (default 0.0.0.0:9400), named after the machine: docker-compose.yml's
+// `dcgm-exporter` service.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 export interface StandInNode {
   hostname: string;
@@ -10,8 +15,11 @@ export interface StandInNode {
   pod: { namespace: string; name: string; gpus: number };
 }
 
-/** Starts one exporter per node on loopback; returns their /metrics URLs and a close function. */
-export async function startDcgmStandIn(nodes: StandInNode[]): Promise<{ urls: string[]; close(): Promise<void> }> {
+/**
+ * Starts one exporter per node, on loopback and any free port unless `listen` says otherwise (nodes
+ * after the first take the ports after `listen.port`); returns their /metrics URLs and a close function.
+ */
+export async function startDcgmStandIn(nodes: StandInNode[], listen: { host?: string; port?: number } = {}): Promise<{ urls: string[]; close(): Promise<void> }> {
   const servers: Server[] = [];
   const urls: string[] = [];
   for (const node of nodes) {
@@ -29,9 +37,18 @@ export async function startDcgmStandIn(nodes: StandInNode[]): Promise<{ urls: st
       }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(`${lines.join('\n')}\n`);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(listen.port ? listen.port + servers.length : 0, listen.host ?? '127.0.0.1', resolve));
     servers.push(server);
     urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`);
   }
   return { urls, close: async () => void (await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))) };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [host, port] = (process.env.DCGM_STAND_IN_LISTEN ?? '0.0.0.0:9400').split(':');
+  const node = hostname();
+  // Eight GPUs; four of them held by a pod of DCGM_STAND_IN_NAMESPACE (the tenant mapping's namespace).
+  const standIn = await startDcgmStandIn([{ hostname: node, gpus: 8, pod: { namespace: process.env.DCGM_STAND_IN_NAMESPACE ?? 'team-a', name: `trainer-${node}`, gpus: 4 } }], { host, port: Number(port) });
+  console.log(`dcgm-exporter stand-in for node ${node} on ${host}:${port}/metrics`);
+  process.once('SIGTERM', () => void standIn.close().then(() => process.exit(0)));
 }

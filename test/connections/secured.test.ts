@@ -1,31 +1,37 @@
 // Secured connections against real servers that demand them: a Kafka broker (the launcher's default
 // version) with a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and an SSL listener that
 // requires client certificates; redis-servers with `requirepass` and TLS, single and Cluster. The real
-// ingest runs against them as a process; wrong settings must stop it at start with one line naming the
-// connection, no stack trace and no secret.
+// ingest and the collector run against them as processes, and `pnpm dlq:replay` reads the DLQ through
+// them; wrong settings must stop each at start with one line naming the connection, no stack trace and
+// no secret.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaClient, createProducer, ensureTopics, verifyKafkaConnection, type KafkaPortError } from '@flopwatch/kafka';
+import { createKafkaClient, createProducer, ensureTopics, readTopicRange, verifyKafkaConnection, type KafkaClient, type KafkaPortError } from '@flopwatch/kafka';
 import { kafkaSecurity, redisSecurity } from '@flopwatch/runtime';
 import { connectRedis, createStore, verifyRedisConnection, type RedisConnectionError } from '@flopwatch/store';
 import { loadPolicyPack } from '@flopwatch/policy';
-import type { UsageEvent } from '@flopwatch/contracts';
+import { usageEventSchema, type UsageEvent } from '@flopwatch/contracts';
 import {
   makeTestCertificates,
   startSecureKafka,
   startSecureRedis,
   startSecureRedisCluster,
+  spawnService,
   uniqueId,
   usageEvent,
   waitFor,
   type SecureKafka,
+  type ServiceProcess,
   type SecureRedis,
   type TestCertificates,
 } from '@flopwatch/test-harness';
 import { groundTruth, spawnIngest, storedTotals } from '../../services/ingest/test/helpers.js';
+import { DLQ_HEADERS } from '../../services/ingest/src/pipeline.js';
+import { startDcgmStandIn } from '../../scripts/lib/dcgm-stand-in.js';
 
 const silent = pino({ level: 'silent' });
 const USERS = [
@@ -223,24 +229,47 @@ describe('Redis with a password and TLS', () => {
   }, 90_000);
 });
 
+/** A service's settings for SCRAM-SHA-512 Kafka as alice and the TLS + password Redis, under `id`. */
+const securedEnv = (id: string): Record<string, string> => ({
+  KAFKA_BROKERS: kafka.sasl,
+  KAFKA_SASL_MECHANISM: 'scram-sha-512',
+  KAFKA_SASL_USERNAME: 'alice',
+  KAFKA_SASL_PASSWORD: 'alice-Pa55word',
+  REDIS_URL: redisTls.url,
+  REDIS_PASSWORD,
+  REDIS_TLS_CA_FILE: certs.ca,
+  REDIS_PREFIX: `${id}:`,
+  TELEMETRY_TOPIC: `${id}-telemetry`,
+  TOPIC_PARTITIONS: '2',
+});
+
+/** A process's exit code, or 'still running' (then killed) when it outlives `ms`. */
+async function exitWithin(proc: ServiceProcess, ms = 45_000): Promise<number | null | 'still running'> {
+  const code = await Promise.race([proc.exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms))]);
+  if (code === 'still running') proc.child.kill('SIGKILL');
+  return code;
+}
+
+/** The process stops at start with exit 1 and a line matching `expected`: no stack trace, no secret. */
+async function expectStartFailure(proc: ServiceProcess, expected: RegExp): Promise<void> {
+  const code = await exitWithin(proc);
+  const output = proc.lines.join('\n');
+  expect(code, output).toBe(1);
+  expect(output).toMatch(expected);
+  expect(output).not.toMatch(/^\s+at /m);
+  expect(output).not.toContain('"stack"');
+  for (const secret of ['alice-Pa55word', REDIS_PASSWORD, 'wrong-Kafka-pw', 'wrong-Redis-pw']) expect(output).not.toContain(secret);
+}
+
 describe('the ingest process on secured connections', () => {
   const base = () => {
     const id = uniqueId('sec');
     return {
       id,
       env: {
-        KAFKA_BROKERS: kafka.sasl,
-        KAFKA_SASL_MECHANISM: 'scram-sha-512',
-        KAFKA_SASL_USERNAME: 'alice',
-        KAFKA_SASL_PASSWORD: 'alice-Pa55word',
-        REDIS_URL: redisTls.url,
-        REDIS_PASSWORD,
-        REDIS_TLS_CA_FILE: certs.ca,
-        REDIS_PREFIX: `${id}:`,
-        TELEMETRY_TOPIC: `${id}-telemetry`,
+        ...securedEnv(id),
         SLURM_TOPIC: '',
         DLQ_TOPIC: `${id}-dlq`,
-        TOPIC_PARTITIONS: '2',
         INGEST_GROUP_ID: `${id}-group`,
       } as Record<string, string>,
     };
@@ -338,15 +367,165 @@ describe('the ingest process on secured connections', () => {
       const { env } = base();
       const change = { ...c.change };
       if ('REDIS_TLS_CA_FILE' in change) change.REDIS_TLS_CA_FILE = certs.otherCa;
-      const proc = spawnIngest({ ...env, ...change });
-      const code = await Promise.race([proc.exited, new Promise((r) => setTimeout(() => r('still running'), 45_000))]);
-      if (code === 'still running') proc.child.kill('SIGKILL');
-      const output = proc.lines.join('\n');
-      expect(code, output).toBe(1);
-      expect(output).toMatch(c.expected);
-      expect(output).not.toMatch(/^\s+at /m);
-      expect(output).not.toContain('"stack"');
-      for (const secret of ['alice-Pa55word', REDIS_PASSWORD, 'wrong-Kafka-pw', 'wrong-Redis-pw']) expect(output).not.toContain(secret);
+      await expectStartFailure(spawnIngest({ ...env, ...change }), c.expected);
     });
   }
+});
+
+/** Every message of `topic`, read through `client` (values as text). */
+async function readAll(client: KafkaClient, topic: string): Promise<{ key: string | null; value: string; headers: Record<string, string> }[]> {
+  const out: { key: string | null; value: string; headers: Record<string, string> }[] = [];
+  await readTopicRange(client, {
+    topic,
+    idleTimeoutMs: 10_000,
+    onMessages: async (_p, messages) => {
+      for (const m of messages) {
+        const headers = Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        out.push({ key: m.key?.toString() ?? null, value: m.value?.toString() ?? '', headers });
+      }
+    },
+  });
+  return out;
+}
+
+describe('the collector process on secured connections', () => {
+  const crashInjector = new URL('../../services/ingest/test/fixtures/crash-on-signal.mjs', import.meta.url).pathname;
+  let exporter: Awaited<ReturnType<typeof startDcgmStandIn>>;
+  beforeAll(async () => {
+    // One node, two GPUs, both held by a pod of namespace sec-ns.
+    exporter = await startDcgmStandIn([{ hostname: 'sec-node', gpus: 2, pod: { namespace: 'sec-ns', name: 'sec-pod', gpus: 2 } }]);
+  });
+  afterAll(async () => exporter?.close());
+
+  const base = () => {
+    const id = uniqueId('col');
+    writeFileSync(join(certs.dir, `${id}-tenants.yaml`), `namespaces: { sec-ns: ${id}-tenant }\naccounts: {}\n`);
+    writeFileSync(join(certs.dir, `${id}-slurm.yaml`), 'partitions: { gpu: { accelerator: nvidia-h100-sxm5-80gb } }\nclusters: { sec-cluster: { country: US } }\n');
+    return {
+      id,
+      env: {
+        ...securedEnv(id),
+        TENANT_MAPPING_FILE: join(certs.dir, `${id}-tenants.yaml`),
+        SLURM_MAPPING_FILE: join(certs.dir, `${id}-slurm.yaml`),
+        DCGM_TARGETS: exporter.urls.join(','),
+        DCGM_CLUSTER: 'sec-cluster',
+        DCGM_SCRAPE_INTERVAL: '1s',
+        DCGM_REPORT_PERIOD: '2s',
+      } as Record<string, string>,
+    };
+  };
+  const plain = () => createKafkaClient({ brokers: [kafka.plaintext], clientId: uniqueId('reader'), logger: silent });
+
+  it('on a crash over SCRAM-SHA-512 and a TLS Redis: logs it, produces the open DCGM period, closes its clients and exits 1', async () => {
+    const { id, env } = base();
+    // An hour's report period: what reaches the topic after the crash was sent by the crash's shutdown.
+    const proc = spawnService('collector', { ...env, DCGM_REPORT_PERIOD: '1h', NODE_OPTIONS: `--import=${crashInjector}`, FLOPWATCH_TEST_CRASH: 'exception' });
+    const reader = plain();
+    let before = 0;
+    let events: UsageEvent[] = [];
+    try {
+      await waitFor(() => proc.lines.some((l) => l.includes('collector ready')) || proc.child.exitCode !== null, { timeoutMs: 60_000, what: 'the collector to start' });
+      expect(proc.child.exitCode, proc.lines.join('\n')).toBeNull();
+      const ops = (JSON.parse(proc.lines.find((l) => l.includes('ops server listening'))!) as { url: string }).url;
+      const scrapes = async () => Number(/^flopwatch_collector_dcgm_scrapes_total\{[^}]*result="ok"[^}]*\} (\d+)/m.exec(await (await fetch(`${ops}/metrics`)).text())?.[1] ?? 0);
+      before = (await readAll(reader, env.TELEMETRY_TOPIC!)).length;
+      // A scrape after that read is in the open period when the crash comes.
+      const seen = await scrapes();
+      await waitFor(async () => (await scrapes()) > seen, { timeoutMs: 30_000, what: 'a scrape of the stand-in' });
+      proc.child.kill('SIGUSR2');
+      expect(await exitWithin(proc), proc.lines.join('\n')).toBe(1);
+      events = (await readAll(reader, env.TELEMETRY_TOPIC!)).map((m) => usageEventSchema.parse(JSON.parse(m.value)));
+    } finally {
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+      await reader.close();
+    }
+    expect(events.length).toBeGreaterThan(before);
+    for (const e of events) {
+      expect(e.data).toMatchObject({ tenantId: `${id}-tenant`, node: 'sec-node', cluster: { id: 'sec-cluster', country: 'US' } });
+      expect(e.data.utilization?.tensorActive).toBeGreaterThan(0);
+    }
+    const logged = proc.lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { level: string; msg: string; kind?: string; step?: string; err?: { message?: string } }];
+      } catch {
+        return [];
+      }
+    });
+    expect(logged.find((l) => l.level === 'fatal' && l.kind === 'uncaughtException')?.err?.message).toBe('injected uncaught exception');
+    expect(logged.filter((l) => l.msg === 'closed').map((l) => l.step)).toEqual(expect.arrayContaining(['collector', 'ops-server', 'kafka', 'redis']));
+    const output = proc.lines.join('\n');
+    for (const secret of ['alice-Pa55word', REDIS_PASSWORD]) expect(output).not.toContain(secret);
+  }, 120_000);
+
+  it('produces over mutual TLS (KAFKA_TLS_* files) from an exporter found by DNS, and stops cleanly on SIGTERM', async () => {
+    const { env } = base();
+    for (const k of ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'DCGM_TARGETS']) delete env[k];
+    // The stand-in listens on 127.0.0.1: `localhost` is the name a headless Service would be.
+    env.DCGM_DNS_SD = `localhost:${new URL(exporter.urls[0]!).port}`;
+    const proc = spawnService('collector', { ...env, KAFKA_BROKERS: kafka.tls, KAFKA_TLS_CA_FILE: certs.ca, KAFKA_TLS_CERT_FILE: certs.clientCert, KAFKA_TLS_KEY_FILE: certs.clientKey });
+    const reader = plain();
+    try {
+      await waitFor(() => proc.lines.some((l) => l.includes('collector ready')) || proc.child.exitCode !== null, { timeoutMs: 60_000, what: 'the collector to start over TLS' });
+      expect(proc.child.exitCode, proc.lines.join('\n')).toBeNull();
+      await waitFor(async () => (await readAll(reader, env.TELEMETRY_TOPIC!)).length > 0, { timeoutMs: 60_000, intervalMs: 1_000, what: 'DCGM reports over TLS' });
+    } finally {
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      await reader.close();
+    }
+    expect(proc.lines.join('\n')).not.toContain('BEGIN PRIVATE KEY');
+  }, 120_000);
+
+  const cases: { what: string; change: Record<string, string>; expected: RegExp }[] = [
+    { what: 'a wrong SCRAM password', change: { KAFKA_SASL_PASSWORD: 'wrong-Kafka-pw' }, expected: /^collector failed to start: Kafka \(127\.0\.0\.1:\d+, plaintext, SASL scram-sha-512 as alice\): authentication failed/m },
+    { what: 'a wrong Redis password', change: { REDIS_PASSWORD: 'wrong-Redis-pw' }, expected: /^collector failed to start: Redis \(rediss:\/\/127\.0\.0\.1:\d+\): authentication failed/m },
+    { what: 'a Kafka SASL mechanism without a password', change: { KAFKA_SASL_PASSWORD: '' }, expected: /KAFKA_SASL_PASSWORD.*is required/ },
+  ];
+  for (const c of cases) {
+    it(`stops at start on ${c.what}, with one line naming the connection, no stack trace and no secret`, async () => {
+      await expectStartFailure(spawnService('collector', { ...base().env, ...c.change }), c.expected);
+    });
+  }
+});
+
+describe('pnpm dlq:replay on a secured broker', () => {
+  const repoRoot = new URL('../../', import.meta.url).pathname;
+  const replay = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      execFile(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'scripts/dlq-replay.ts', ...args], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'silent', ...env } }, (error, out, err) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, out, err });
+      });
+    });
+
+  it('re-publishes dead letters read over SCRAM-SHA-256, and refuses a wrong password with one line and no secret', async () => {
+    const id = uniqueId('replay');
+    const [dlq, source] = [`${id}-dlq`, `${id}-source`];
+    const plain = createKafkaClient({ brokers: [kafka.plaintext], clientId: uniqueId('setup'), logger: silent });
+    const values = ['{"id":"e-1"}', '{"id":"e-2"}'];
+    try {
+      await ensureTopics(plain, [{ topic: dlq, partitions: 1 }, { topic: source, partitions: 1 }]);
+      const producer = createProducer(plain, { idempotent: true });
+      await producer.connect();
+      await producer.send(dlq, values.map((value, i) => ({
+        key: `tenant-${i}`,
+        value,
+        headers: { [DLQ_HEADERS.reason]: 'unknown_accelerator', [DLQ_HEADERS.message]: 'test', [DLQ_HEADERS.topic]: source, [DLQ_HEADERS.partition]: '0', [DLQ_HEADERS.offset]: String(i) },
+      })));
+
+      const sasl = { KAFKA_BROKERS: kafka.sasl, KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'alice' };
+      const refused = await replay(['--reason', 'unknown_accelerator', '--topic', dlq], { ...sasl, KAFKA_SASL_PASSWORD: 'wrong-Kafka-pw' });
+      expect(refused.code, refused.out + refused.err).toBe(1);
+      expect(refused.err).toMatch(/^dlq:replay failed: KAFKA_AUTH: Kafka \(127\.0\.0\.1:\d+, plaintext, SASL scram-sha-256 as alice\): authentication failed/m);
+      expect(refused.out + refused.err).not.toContain('wrong-Kafka-pw');
+      expect(await readAll(plain, source)).toEqual([]);
+
+      const done = await replay(['--reason', 'unknown_accelerator', '--topic', dlq], { ...sasl, KAFKA_SASL_PASSWORD: 'alice-Pa55word' });
+      expect(done.code, done.out + done.err).toBe(0);
+      expect(done.out).toContain('selected 2, re-published 2');
+      expect((await readAll(plain, source)).map((m) => [m.key, m.value])).toEqual(values.map((v, i) => [`tenant-${i}`, v]));
+      expect(done.out + done.err).not.toContain('alice-Pa55word');
+    } finally {
+      await plain.close();
+    }
+  }, 120_000);
 });

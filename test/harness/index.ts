@@ -72,4 +72,4 @@ export { freePort } from './ports.js';
 export { requireSlurm, startSlurm, type TestSlurm } from './slurm.js';
 export { makeTestCertificates, type TestCertificates } from './tls.js';
 export { startSecureKafka, startSecureRedis, startSecureRedisCluster, type SecureKafka, type SecureRedis, type SecureRedisCluster, type SecureRedisOptions } from './secure-servers.js';
-export { serviceMain, type ServiceName } from './services.js';
+export { serviceMain, spawnService, type ServiceName, type ServiceProcess } from './services.js';

@@ -8,9 +8,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { loadConfig } from '@flopwatch/runtime';
+import { collectorConfigSchema } from '../../services/collector/src/config.js';
+import { parseDnsTarget } from '../../services/collector/src/dns-sd.js';
+import { loadSlurmMapping, loadTenantMapping } from '../../services/collector/src/mapping.js';
 import { ROOT } from './services.js';
 
 function requireTool(name: string, install: string): void {
@@ -24,30 +28,61 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Namespace': Namespace,
   'v1/Secret': Secret,
   'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
+type ComposeService = { image?: string; healthcheck?: unknown; environment?: Record<string, string | number>; volumes?: string[]; command?: string[]; depends_on?: Record<string, unknown> };
+
+/** The compose file as docker-compose itself reads it (`config`: validated, interpolated, normalized). */
+function composeServices(): Record<string, ComposeService> {
+  requireTool('docker-compose', 'apt-get install -y docker-compose');
+  // Debian's docker-compose (1.29) validates against the compose specification as it was before the
+  // top-level `name` key; everything else in the file goes through its schema and interpolation.
+  const dir = mkdtempSync(join(tmpdir(), 'flopwatch-compose-'));
+  try {
+    const file = join(dir, 'docker-compose.yml');
+    writeFileSync(file, readFileSync(`${ROOT}docker-compose.yml`, 'utf8').replace(/^name: .*$/m, ''));
+    const check = spawnSync('docker-compose', ['-f', file, '--project-directory', ROOT, 'config'], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    return parseAllDocuments(check.stdout)[0]!.toJS().services as Record<string, ComposeService>;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('docker-compose.yml', () => {
   it('is a valid compose file with every service health-checked', () => {
-    requireTool('docker-compose', 'apt-get install -y docker-compose');
-    // Debian's docker-compose (1.29) validates against the compose specification as it was before the
-    // top-level `name` key; everything else in the file goes through its schema and interpolation.
-    const dir = mkdtempSync(join(tmpdir(), 'flopwatch-compose-'));
-    try {
-      const file = join(dir, 'docker-compose.yml');
-      writeFileSync(file, readFileSync(`${ROOT}docker-compose.yml`, 'utf8').replace(/^name: .*$/m, ''));
-      const check = spawnSync('docker-compose', ['-f', file, '--project-directory', ROOT, 'config'], { encoding: 'utf8' });
-      expect(check.status, check.stderr).toBe(0);
-      const services = parseAllDocuments(check.stdout)[0]!.toJS().services as Record<string, { healthcheck?: unknown }>;
-      expect(Object.keys(services).sort()).toEqual(['alertmanager', 'api', 'grafana', 'ingest', 'kafka', 'notifier', 'prometheus', 'redis']);
-      for (const [name, s] of Object.entries(services)) expect(s.healthcheck, `${name} healthcheck`).toBeDefined();
-      const all = services as Record<string, { image?: string; environment?: Record<string, string> }>;
-      expect(all.alertmanager!.image).toMatch(/^prom\/alertmanager:v\d+\.\d+\.\d+$/);
-      expect(all.notifier!.environment!.ALERTMANAGER_URL).toBe('http://alertmanager:9093');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const services = composeServices();
+    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'api', 'collector', 'dcgm-exporter', 'grafana', 'ingest', 'kafka', 'notifier', 'prometheus', 'redis']);
+    for (const [name, s] of Object.entries(services)) expect(s.healthcheck, `${name} healthcheck`).toBeDefined();
+    expect(services.alertmanager!.image).toMatch(/^prom\/alertmanager:v\d+\.\d+\.\d+$/);
+    expect(services.notifier!.environment!.ALERTMANAGER_URL).toBe('http://alertmanager:9093');
+  });
+
+  it('runs the collector against the dcgm-exporter stand-ins, with settings the collector accepts', () => {
+    const services = composeServices();
+    const collector = services.collector!;
+    const standIn = services['dcgm-exporter']!;
+    // DCGM_DNS_SD names the stand-in service and the port it listens on.
+    const env = Object.fromEntries(Object.entries(collector.environment!).map(([k, v]) => [k, String(v)]));
+    const [target] = env.DCGM_DNS_SD!.split(',').map(parseDnsTarget);
+    expect(target).toEqual({ name: 'dcgm-exporter', port: Number(String(standIn.environment!.DCGM_STAND_IN_LISTEN).split(':')[1]) });
+    expect(collector.depends_on).toHaveProperty('dcgm-exporter');
+    // The stand-in runs the repository's file on the Node release of the service images.
+    expect(standIn.command).toEqual(['node', 'scripts/lib/dcgm-stand-in.ts']);
+    expect(standIn.image).toBe(/^ARG NODE_IMAGE=(\S+)$/m.exec(readFileSync(`${ROOT}deploy/docker/Dockerfile`, 'utf8'))![1]);
+    // The mapping files are the mounted host files: the collector's config and loaders accept them, and
+    // the stand-in's pod namespace is a tenant's.
+    for (const volume of collector.volumes!) {
+      const [host, container] = volume.split(':') as [string, string];
+      for (const v of ['TENANT_MAPPING_FILE', 'SLURM_MAPPING_FILE']) if (env[v]!.startsWith(`${container}/`)) env[v] = host + env[v]!.slice(container.length);
     }
+    env.POLICY_FILE = `${ROOT}deploy/policy/default.yaml`;
+    const config = loadConfig(collectorConfigSchema, env);
+    expect(Object.keys(loadSlurmMapping(config.SLURM_MAPPING_FILE!).clusters)).toContain(config.DCGM_CLUSTER);
+    expect(loadTenantMapping(config.TENANT_MAPPING_FILE!).namespaces[String(standIn.environment!.DCGM_STAND_IN_NAMESPACE)]).toBeDefined();
   });
 
   it("routes Prometheus' alerts to the stack's Alertmanager, whose config amtool accepts", () => {
@@ -92,6 +127,7 @@ describe('deploy/k8s', () => {
       expect(kinds).toContain(`Deployment/flopwatch-${name}`);
       expect(kinds).toContain(`PodDisruptionBudget/flopwatch-${name}`);
     }
+    expect(kinds).toContain('Deployment/flopwatch-collector');
     for (const o of objects) {
       const Model = MODELS[`${o.apiVersion}/${o.kind}`];
       expect(Model, `no schema for ${o.apiVersion} ${o.kind}`).toBeDefined();
@@ -99,13 +135,13 @@ describe('deploy/k8s', () => {
     }
   });
 
-  it('lets only Prometheus reach the ops ports of the ingest and the notifier', () => {
+  it('lets only Prometheus reach the ops ports of the ingest, the notifier and the collector', () => {
     const build = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
     expect(build.status, build.stderr).toBe(0);
     type Policy = { kind: string; metadata: { name: string }; spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { from?: unknown[]; ports: { port: number }[] }[] } };
     type Deploy = { kind: string; metadata: { name: string }; spec: { template: { spec: { containers: { ports: { containerPort: number }[] }[] } } } };
     const objects = parseAllDocuments(build.stdout).map((d) => d.toJS() as Policy & Deploy);
-    for (const name of ['ingest', 'notifier']) {
+    for (const name of ['ingest', 'notifier', 'collector']) {
       const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `flopwatch-${name}`)!;
       const opsPort = deployment.spec.template.spec.containers[0]!.ports[0]!.containerPort;
       const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.spec.podSelector.matchLabels['app.kubernetes.io/name'] === `flopwatch-${name}`);
@@ -126,12 +162,92 @@ describe('deploy/k8s', () => {
     const build = spawnSync('kubectl', ['kustomize', `${ROOT}deploy/k8s`], { encoding: 'utf8' });
     expect(build.status, build.stderr).toBe(0);
     const images = [...build.stdout.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!);
-    expect(images).toHaveLength(3);
+    expect(images).toHaveLength(4);
     for (const image of images) expect(image).toMatch(/^[^:@\s]+(:(?!latest$)[\w.-]+|@sha256:[0-9a-f]{64})$/);
   });
 
   it('ships the same policy pack as deploy/policy', () => {
     expect(readFileSync(`${ROOT}deploy/k8s/policy/default.yaml`, 'utf8')).toBe(readFileSync(`${ROOT}deploy/policy/default.yaml`, 'utf8'));
+  });
+});
+
+describe('deploy/k8s: the collector and its exporter discovery', () => {
+  type Container = { name: string; env?: { name: string; value?: string }[]; envFrom?: { configMapRef?: { name: string } }[]; volumeMounts: { name: string; mountPath: string }[]; readinessProbe?: unknown; livenessProbe?: unknown; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
+  type Obj = {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    data?: Record<string, string>;
+    automountServiceAccountToken?: boolean;
+    spec: {
+      replicas?: number;
+      strategy?: { type: string };
+      clusterIP?: string;
+      ports?: { port: number }[];
+      template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean; containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] } };
+    };
+  };
+  const build = (dir: string) => {
+    const out = spawnSync('kubectl', ['kustomize', `${ROOT}${dir}`], { encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+  };
+  const find = (objects: Obj[], kind: string, name: string) => objects.find((o) => o.kind === kind && (o.metadata.name === name || o.metadata.name.startsWith(`${name}-`)))!;
+
+  it('runs one replica, never two at once, with probes, resources and no API token', () => {
+    requireTool('kubectl', 'apt-get install -y kubernetes-client');
+    const objects = build('deploy/k8s');
+    const d = find(objects, 'Deployment', 'flopwatch-collector');
+    expect(d.spec.replicas).toBe(1);
+    expect(d.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(d.spec.template.spec.serviceAccountName).toBe('flopwatch-collector');
+    expect(find(objects, 'ServiceAccount', 'flopwatch-collector').automountServiceAccountToken).toBe(false);
+    expect(d.spec.template.spec.automountServiceAccountToken).toBe(false);
+    const [c] = d.spec.template.spec.containers;
+    expect(c!.readinessProbe).toMatchObject({ httpGet: { path: '/readyz' } });
+    expect(c!.livenessProbe).toMatchObject({ httpGet: { path: '/healthz' } });
+    expect(Object.keys(c!.resources?.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+    expect(c!.resources?.limits?.memory).toBeDefined();
+  });
+
+  it("starts from its ConfigMaps: the collector's own config schema and mapping loaders accept them", () => {
+    const objects = build('deploy/k8s');
+    const d = find(objects, 'Deployment', 'flopwatch-collector');
+    const [c] = d.spec.template.spec.containers;
+    const env: Record<string, string> = {};
+    for (const from of c!.envFrom ?? []) Object.assign(env, find(objects, 'ConfigMap', from.configMapRef!.name).data);
+    for (const e of c!.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    // The mapping files are where the mappings ConfigMap is mounted, under the names its keys give.
+    const mount = (file: string) => c!.volumeMounts.find((m) => file.startsWith(`${m.mountPath}/`))!;
+    const dir = mkdtempSync(join(tmpdir(), 'flopwatch-collector-k8s-'));
+    try {
+      for (const variable of ['TENANT_MAPPING_FILE', 'SLURM_MAPPING_FILE']) {
+        const path = env[variable]!;
+        const volume = d.spec.template.spec.volumes.find((v) => v.name === mount(path).name)!;
+        const data = find(objects, 'ConfigMap', volume.configMap!.name).data!;
+        const key = path.slice(mount(path).mountPath.length + 1);
+        expect(Object.keys(data), variable).toContain(key);
+        writeFileSync(join(dir, key), data[key]!);
+        env[variable] = join(dir, key);
+      }
+      env.POLICY_FILE = `${ROOT}deploy/k8s/policy/default.yaml`;
+      const config = loadConfig(collectorConfigSchema, env);
+      expect(config.DCGM_DNS_SD.length).toBeGreaterThan(0);
+      const mapping = loadSlurmMapping(config.SLURM_MAPPING_FILE!);
+      expect(Object.keys(mapping.clusters)).toContain(config.DCGM_CLUSTER);
+      expect(Object.keys(loadTenantMapping(config.TENANT_MAPPING_FILE!).namespaces).length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves DCGM_DNS_SD to the headless Service that deploy/k8s/dcgm-discovery puts beside the exporters', () => {
+    const env = find(build('deploy/k8s'), 'ConfigMap', 'flopwatch-collector-config').data!;
+    const [target] = env.DCGM_DNS_SD!.split(',').map(parseDnsTarget);
+    const service = find(build('deploy/k8s/dcgm-discovery'), 'Service', 'flopwatch-dcgm-exporter');
+    expect(service.spec.clusterIP).toBe('None');
+    expect(target!.name).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc`);
+    expect(service.spec.ports!.map((p) => p.port)).toContain(target!.port);
+    expect(() => new Service(service as never).validate()).not.toThrow();
   });
 });
 
@@ -152,7 +268,7 @@ describe('deploy/k8s/monitoring (prometheus-operator and the Grafana sidecar)', 
     requireTool('kubectl', 'apt-get install -y kubernetes-client');
     const services = base().filter((o) => o.kind === 'Service') as (Obj & { spec: { ports: { name: string }[] } })[];
     const monitors = build().filter((o) => o.kind === 'ServiceMonitor') as (Obj & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] } })[];
-    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['flopwatch-api', 'flopwatch-ingest', 'flopwatch-notifier']);
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['flopwatch-api', 'flopwatch-collector', 'flopwatch-ingest', 'flopwatch-notifier']);
     for (const m of monitors) {
       expect(m.apiVersion).toBe('monitoring.coreos.com/v1');
       const selected = services.filter((s) => Object.entries(m.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));

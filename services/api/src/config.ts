@@ -41,7 +41,11 @@ export const apiConfigSchema = z.object({
   TOPIC_PARTITIONS: envInt({ min: 1, max: 10_000, default: 12 }),
   /** The policy pack (YAML); the service refuses to start on an invalid one. */
   POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
-  /** API keys as `role:sha256hex` or `role:name:sha256hex`, comma-separated (`pnpm --filter @flopwatch/api hash-key <key>`). */
+  /**
+   * API keys as `role:sha256hex` or `role:name:sha256hex`, comma-separated (the API package's `hash-key` script hashes a key).
+   * An `ingest` key names what it may report for after its hash: `ingest:name:hex cluster=<id> source=<prefix>`
+   * (repeatable, `cluster=*` for any); one without bounds is refused by POST /v1/telemetry (services/api/README.md).
+   */
   API_KEYS: z.string().default(''),
   /** A file with one such entry per line (# comments allowed); adds to API_KEYS. */
   API_KEYS_FILE: z.string().optional(),

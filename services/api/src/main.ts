@@ -20,6 +20,8 @@ try {
   const pack = loadPolicyPack(config.POLICY_FILE);
   const apiKeys = parseApiKeys([config.API_KEYS, config.API_KEYS_FILE ? readFileSync(config.API_KEYS_FILE, 'utf8') : ''].join('\n'));
   if (apiKeys.length === 0) log.warn('no API keys configured (API_KEYS / API_KEYS_FILE): every /v1 route will answer 401');
+  const unbound = apiKeys.filter((k) => k.role === 'ingest' && !k.scope).map((k) => k.name);
+  if (unbound.length > 0) log.warn({ keys: unbound }, 'ingest keys bound to no cluster or source: POST /v1/telemetry refuses them (add cluster=<id> and/or source=<prefix>, or cluster=* for any)');
   log.info({ config: redactConfig(config), policyVersion: pack.version, apiKeys: apiKeys.length }, 'starting');
 
   const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-api', security: security.redis });

@@ -29,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -37,7 +37,8 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
   const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('api'), logger: silent });
   const producer = createProducer(kafka, { idempotent: true, log: silent });
   const pack = defaultPack();
-  const spec = (Object.keys(KEYS) as Role[]).map((r) => `${r}:${ACTOR[r]}:${hashKey(KEYS[r])}`).join(',');
+  // The shared ingest key may report for any cluster; telemetry-scope.test.ts binds its own keys (extraKeys).
+  const spec = [...(Object.keys(KEYS) as Role[]).map((r) => `${r}:${ACTOR[r]}:${hashKey(KEYS[r])}${r === 'ingest' ? ' cluster=*' : ''}`), ...(opts.extraKeys ? [opts.extraKeys] : [])].join(',');
   const app = await buildApp({
     store,
     pack,

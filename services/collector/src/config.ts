@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { precisionSchema } from '@flopwatch/contracts';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
-import { envBoolean, envDuration, envInt, envList } from '@flopwatch/runtime';
+import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
+import { parseDnsTarget } from './dns-sd.js';
 
 const optional = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().min(1).optional());
 
@@ -12,6 +13,7 @@ export const collectorConfigSchema = z
     KAFKA_BROKERS: envList({ default: ['127.0.0.1:9092'] }),
     /** Kafka client id, shown in broker logs and quotas. */
     KAFKA_CLIENT_ID: z.string().min(1).default('flopwatch-collector'),
+    ...kafkaSecurityEnv,
     /** Topic the usage events go to (key = tenant id); created with TOPIC_PARTITIONS when missing. */
     TELEMETRY_TOPIC: z.string().min(1).default('gpu.telemetry.v1'),
     /** Partitions of the telemetry topic when the collector creates it. */
@@ -22,6 +24,7 @@ export const collectorConfigSchema = z
     REDIS_CLUSTER: envBoolean(false),
     /** Prefix of every Redis key; separates deployments sharing one Redis. */
     REDIS_PREFIX: z.string().default('fw:'),
+    ...redisSecurityEnv,
     /** The policy pack; the Slurm poller splits intervals to its `limits.maxIntervalSeconds`. */
     POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_PATH),
     /** YAML: Kubernetes namespace → tenant (`namespaces`) and Slurm account → tenant (`accounts`). */
@@ -32,6 +35,12 @@ export const collectorConfigSchema = z
     DCGM_TARGETS: envList({ default: [], min: 0 }),
     /** A Prometheus file_sd file (JSON or YAML) listing dcgm-exporter targets; re-read when it changes. */
     DCGM_FILE_SD: optional,
+    /**
+     * DNS names of dcgm-exporter pods, `name:port`, comma-separated: every IPv4 address a name resolves to
+     * is scraped at `http://<ip>:<port>/metrics`, re-resolved every scrape interval. On Kubernetes, a
+     * headless Service over the exporter pods (deploy/k8s/dcgm-discovery); in Compose, a service name.
+     */
+    DCGM_DNS_SD: envList({ default: [], min: 0 }),
     /** How often every exporter is scraped; one missed scrape leaves a gap of this length. */
     DCGM_SCRAPE_INTERVAL: envDuration({ min: 1_000, max: 300_000, default: 15_000 }),
     /** One scrape must answer within this. */
@@ -69,9 +78,16 @@ export const collectorConfigSchema = z
     const need = (name: keyof typeof c, why: string) => {
       if (c[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
     };
-    const dcgm = c.DCGM_TARGETS.length > 0 || c.DCGM_FILE_SD !== undefined;
+    const dcgm = c.DCGM_TARGETS.length > 0 || c.DCGM_FILE_SD !== undefined || c.DCGM_DNS_SD.length > 0;
+    for (const entry of c.DCGM_DNS_SD) {
+      try {
+        parseDnsTarget(entry);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['DCGM_DNS_SD'], message: (err as Error).message });
+      }
+    }
     const slurm = c.SLURMRESTD_URL !== undefined;
-    if (!dcgm && !slurm) ctx.addIssue({ code: 'custom', path: ['DCGM_TARGETS'], message: 'no source is on: set DCGM_TARGETS or DCGM_FILE_SD, and/or SLURMRESTD_URL' });
+    if (!dcgm && !slurm) ctx.addIssue({ code: 'custom', path: ['DCGM_TARGETS'], message: 'no source is on: set DCGM_TARGETS, DCGM_FILE_SD or DCGM_DNS_SD, and/or SLURMRESTD_URL' });
     if (dcgm || slurm) {
       need('TENANT_MAPPING_FILE', 'to map namespaces and accounts to tenants');
       need('SLURM_MAPPING_FILE', 'for cluster countries (and Slurm partitions)');

@@ -1,35 +1,49 @@
 // Composition root of the collector: config → logger → mappings → clients → createCollector → start; close on signal.
-import { createKafkaClient } from '@flopwatch/kafka';
+import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createKeys } from '@flopwatch/store';
+import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
+import { connectRedis, createKeys, verifyRedisConnection } from '@flopwatch/store';
 import { createCollector } from './app.js';
 import { collectorConfigSchema } from './config.js';
 import { createTargetList } from './dcgm/targets.js';
+import { createDnsTargets, joinTargetLists, parseDnsTarget } from './dns-sd.js';
 import { loadSlurmMapping, loadTenantMapping } from './mapping.js';
 import { createSlurmrestdClient } from './slurm/client.js';
 
 const config = exitOnConfigError(() => loadConfig(collectorConfigSchema, process.env));
+const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'collector', level: config.LOG_LEVEL });
 const shutdown = createShutdown({ log, timeoutMs: 30_000 });
 installSignalHandlers(shutdown, { log });
+// A crash still sends the open DCGM period (the collector's close step) before the process exits.
+installCrashHandlers(shutdown, { log });
 
 try {
   const pack = loadPolicyPack(config.POLICY_FILE);
   // The schema requires both files whenever a source is on, and it refuses a start with none on.
   const tenants = loadTenantMapping(config.TENANT_MAPPING_FILE!);
   const mapping = loadSlurmMapping(config.SLURM_MAPPING_FILE!);
-  const dcgmOn = config.DCGM_TARGETS.length > 0 || config.DCGM_FILE_SD !== undefined;
+  const dcgmOn = config.DCGM_TARGETS.length > 0 || config.DCGM_FILE_SD !== undefined || config.DCGM_DNS_SD.length > 0;
   const dcgmCluster = dcgmOn ? mapping.clusters[config.DCGM_CLUSTER!] : undefined;
   if (dcgmOn && !dcgmCluster) throw new Error(`DCGM_CLUSTER "${config.DCGM_CLUSTER}" has no entry under clusters in ${config.SLURM_MAPPING_FILE}`);
   log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-collector' });
+  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-collector', security: security.redis });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
   shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log });
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
   shutdown.add('kafka', () => kafka.close());
+  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
+  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
+  const kafkaCheck = await verifyKafkaConnection(kafka);
+  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   const metricsRegistry = createMetricsRegistry({ service: 'collector' });
+  // Exporters behind DNS names (a headless Service): resolved before the first round, then every round.
+  const dns = config.DCGM_DNS_SD.length > 0 ? createDnsTargets({ targets: config.DCGM_DNS_SD.map(parseDnsTarget), intervalMs: config.DCGM_SCRAPE_INTERVAL, log }) : null;
+  if (dns) {
+    shutdown.add('dcgm-dns-sd', () => dns.close());
+    await dns.refresh();
+  }
   const collector = createCollector({
     kafka,
     redis,
@@ -39,7 +53,7 @@ try {
     topic: { name: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS },
     dcgm: dcgmCluster
       ? {
-          targets: createTargetList({ urls: config.DCGM_TARGETS, fileSd: config.DCGM_FILE_SD, log }),
+          targets: joinTargetLists(createTargetList({ urls: config.DCGM_TARGETS, fileSd: config.DCGM_FILE_SD, log }), ...(dns ? [dns] : [])),
           scrapeIntervalMs: config.DCGM_SCRAPE_INTERVAL,
           periodMs: config.DCGM_REPORT_PERIOD,
           scrapeTimeoutMs: config.DCGM_SCRAPE_TIMEOUT,

@@ -1,10 +1,8 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach } from 'vitest';
-import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, serviceMain, uniqueId, usageEvent } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, spawnService, uniqueId, usageEvent, type ServiceProcess } from '@flopwatch/test-harness';
 import { estimateOperations, loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
 import { consumerLag, createKafkaClient, createProducer, type KafkaProducer } from '@flopwatch/kafka';
 import { countedTeraOps, createStore, teraOpsPerMs, type Store } from '@flopwatch/store';
@@ -122,28 +120,11 @@ export async function caughtUp(groupId: string, topics: Pick<Topics, 'telemetry'
   }
 }
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
-export interface IngestProcess {
-  child: ChildProcess;
-  /** Log lines (JSON) the process printed. */
-  lines: string[];
-  exited: Promise<number | null>;
-}
+export type IngestProcess = ServiceProcess;
 
 /** Runs the ingest as a real process (services/ingest/dist/main.js, as an operator would), with env overrides. */
 export function spawnIngest(env: Record<string, string>): IngestProcess {
-  const child = spawn(process.execPath, [serviceMain('ingest')], {
-    cwd: repoRoot,
-    env: { ...process.env, OPS_PORT: '0', LOG_LEVEL: 'info', KAFKA_BROKERS: kafkaBrokers().join(','), REDIS_URL: redisUrl(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const collect = (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, exited };
+  return spawnService('ingest', { KAFKA_BROKERS: kafkaBrokers().join(','), REDIS_URL: redisUrl(), ...env });
 }
 
 /**

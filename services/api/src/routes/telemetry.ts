@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { describeZodError, usageEventSchema, type UsageEvent } from '@flopwatch/contracts';
 import { validateUsage } from '@flopwatch/policy';
-import { requireRole } from '../auth.js';
+import { assertInScope, requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { errors } from '../schemas.js';
@@ -43,12 +43,14 @@ export const telemetryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
     schema: {
       tags: ['telemetry'],
       summary: 'Send usage events (one CloudEvent or a batch); all or nothing',
-      description: 'Content types: application/cloudevents+json, application/cloudevents-batch+json, application/json. Every event is validated (schema and policy: known accelerator and country, interval within limits) before any is sent; a batch with an invalid event is rejected whole (400, each invalid event named) and nothing of it reaches Kafka.',
+      description: 'Content types: application/cloudevents+json, application/cloudevents-batch+json, application/json. Every event is validated (schema and policy: known accelerator and country, interval within limits) before any is sent; a batch with an invalid event is rejected whole (400, each invalid event named) and nothing of it reaches Kafka. An `ingest` key reports only for the clusters and CloudEvents sources its API_KEYS entry names: a batch with any event outside them is refused whole (403, each such event named with its cluster and source).',
       body: bodySchema,
       response: { 202: z.object({ accepted: z.number().int(), results: z.array(resultSchema) }), ...errors(413, 415, 503), 400: z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.object({ results: z.array(resultSchema) }).or(z.record(z.string(), z.unknown())).nullable() }) }) },
     },
   }, async (request, reply) => {
     const batch = Array.isArray(request.body) ? request.body : [request.body];
+    // An ingest key reports only for its clusters/sources (API_KEYS): 403 naming the events, none sent.
+    assertInScope(request.principal!, batch);
     const checked = batch.map((input, i) => check(input, i, deps));
     const rejected = checked.filter((c) => c.result.status === 'rejected');
     if (rejected.length > 0) {
