@@ -1,6 +1,6 @@
 // Composition root of the collector: config → logger → mappings → clients → createCollector → start; close on signal.
 import { createKafkaClient } from '@flopwatch/kafka';
-import { loadPolicyPack } from '@flopwatch/policy';
+import { catalogOf, loadPolicyPack } from '@flopwatch/policy';
 import { createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
 import { connectRedis, createKeys } from '@flopwatch/store';
 import { createCollector } from './app.js';
@@ -44,8 +44,12 @@ try {
           periodMs: config.DCGM_REPORT_PERIOD,
           scrapeTimeoutMs: config.DCGM_SCRAPE_TIMEOUT,
           cluster: { id: config.DCGM_CLUSTER!, ...dcgmCluster },
+          slurmClusters: mapping.clusters,
           precision: config.DCGM_PRECISION,
           tenants,
+          catalog: catalogOf(pack),
+          unsentMax: config.DCGM_UNSENT_MAX,
+          unsentMaxAgeMs: config.DCGM_UNSENT_MAX_AGE,
         }
       : null,
     slurm: config.SLURMRESTD_URL
