@@ -352,6 +352,30 @@ describe('DCGM exporter source', () => {
     expect(byModel['ops:model:nvidia-a100-sxm4-80gb']).toBeUndefined();
   });
 
+  it('never moves a late answer into another slot: the slot it was for is missed and counted', async () => {
+    const { emit, metrics, totals } = await pipeline();
+    let slot = 0;
+    const late = 2; // the answer for this slot comes when the slot has ended
+    const gpus = [{ index: 0, labels: `${common('node-late', 0, H100)},container="c",namespace="late",pod="l-0"` }];
+    let source: ReturnType<typeof fakeClockSource> | undefined;
+    const e = await exporter(() => {
+      if (slot === late) source!.clock.now = source!.T0 + (slot + 1) * S;
+      return page(8, gpus, slot);
+    });
+    source = fakeClockSource([e.url()], { emit, metrics, tenants: { namespaces: { late: 'tenant-late' }, accounts: {} } });
+    for (slot = 0; slot < 4; slot++) {
+      source.clock.now = source.T0 + slot * S + S / 2;
+      expect(await source.source.scrape(e.url(), source.clock.now)).toBe(slot !== late);
+    }
+    await source.source.flush(source.T0 + P);
+    expect(await counter(metrics.slotsMissed, { target: e.url() })).toBe(1);
+    // Slots 0-1 and 3 are reported (two events around the gap); slot 2 is in neither.
+    const ops = tera(2 * S, H100_BF16 * (tensor(8, 0, 0) + tensor(8, 0, 1)) * (S / 1000)) + tera(S, H100_BF16 * tensor(8, 0, 3) * (S / 1000));
+    await waitFor(async () => (await totals('tenant-late')).gpuUs === 1000 * 3 * S, { timeoutMs: 30_000, what: 'three slots counted' });
+    expect(Math.abs((await totals('tenant-late')).ops - ops)).toBeLessThanOrEqual(2);
+    expect(await counter(metrics.events, { source: 'dcgm' })).toBe(2);
+  });
+
   it('bounds the unsent reports: the oldest are dropped and counted, and the source is not ready while it cannot deliver', async () => {
     const { emit, metrics, totals, topics } = await pipeline();
     // A real producer, closed: every send through it fails, as when Kafka refuses the reports.
