@@ -357,12 +357,12 @@ describe('DCGM exporter source', () => {
     let slot = 0;
     const late = 2; // the answer for this slot comes when the slot has ended
     const gpus = [{ index: 0, labels: `${common('node-late', 0, H100)},container="c",namespace="late",pod="l-0"` }];
-    let source: ReturnType<typeof fakeClockSource> | undefined;
+    const box: { source?: ReturnType<typeof fakeClockSource> } = {};
     const e = await exporter(() => {
-      if (slot === late) source!.clock.now = source!.T0 + (slot + 1) * S;
+      if (slot === late) box.source!.clock.now = box.source!.T0 + (slot + 1) * S;
       return page(8, gpus, slot);
     });
-    source = fakeClockSource([e.url()], { emit, metrics, tenants: { namespaces: { late: 'tenant-late' }, accounts: {} } });
+    const source = (box.source = fakeClockSource([e.url()], { emit, metrics, tenants: { namespaces: { late: 'tenant-late' }, accounts: {} } }));
     for (slot = 0; slot < 4; slot++) {
       source.clock.now = source.T0 + slot * S + S / 2;
       expect(await source.source.scrape(e.url(), source.clock.now)).toBe(slot !== late);
