@@ -101,7 +101,7 @@ if (dcgm && mappingDir) {
   writeFileSync(join(mappingDir, 'tenants.yaml'), `namespaces: { demo-team: ${DCGM_TENANT} }\n`);
   writeFileSync(join(mappingDir, 'slurm.yaml'), 'partitions: {}\nclusters: { demo-cluster: { country: US, region: us-east-1 } }\n');
   start('collector', 'services/collector/dist/main.js', {
-    ...base, OPS_PORT: String(ports.collector), DCGM_TARGETS: dcgm.urls.join(','), DCGM_CLUSTER: 'demo-cluster', DCGM_SCRAPE_INTERVAL: '2s', DCGM_REPORT_PERIOD: '10s',
+    ...base, OPS_PORT: String(ports.collector), DCGM_TARGETS: dcgm.urls.join(','), DCGM_CLUSTER: 'demo-cluster', DCGM_SCRAPE_INTERVAL: '2s', DCGM_SCRAPE_TIMEOUT: '1s', DCGM_REPORT_PERIOD: '10s',
     TENANT_MAPPING_FILE: join(mappingDir, 'tenants.yaml'), SLURM_MAPPING_FILE: join(mappingDir, 'slurm.yaml'),
   });
   say(`dcgm-exporter stand-ins at ${dcgm.urls.join(', ')}: the collector reports tenant ${DCGM_TENANT} every 10 s`);

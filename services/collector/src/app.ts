@@ -13,6 +13,8 @@ export { createSlurmSource, type SlurmSource, type SlurmSourceDeps } from './slu
 export { createSlurmrestdClient, type SlurmrestdClient, type SlurmrestdOptions } from './slurm/client.js';
 export { createTargetList, targetUrl, type TargetList } from './dcgm/targets.js';
 export { createPeriodAggregator, type GpuObservation, type NodeReport } from './dcgm/aggregate.js';
+export { createScrapeSchedule, scrapeOffset } from './dcgm/schedule.js';
+export { createUnsentBuffer, type Delivery } from './dcgm/unsent.js';
 export { parsePromText, type PromSample } from './dcgm/prom-text.js';
 export { readJob, gpusFromGresDetail, type SlurmJob } from './slurm/jobs.js';
 export { createEmitter, type Emit } from './emit.js';
@@ -29,7 +31,7 @@ export interface CollectorDeps {
   log: Logger;
   topic: { name: string; partitions: number };
   /** Null: the DCGM source is off. */
-  dcgm: SourceOptions<Omit<DcgmSourceDeps, 'hpcJobAccount'>> | null;
+  dcgm: SourceOptions<Omit<DcgmSourceDeps, 'hpcJob' | 'now'>> | null;
   /** Null: the Slurm source is off. */
   slurm: (SourceOptions<Omit<SlurmSourceDeps, 'redis' | 'keys'>> & { pollIntervalMs: number }) | null;
   /** The clock (epoch ms). */
@@ -39,8 +41,9 @@ export interface CollectorDeps {
 export interface Collector {
   /** Creates the topic, connects the producer and starts each source's loop. */
   start(): Promise<void>;
+  /** Not ready before start, after close, and while the DCGM source cannot deliver (old unsent reports, or drops). */
   readiness(): { ready: boolean; checks: Record<string, unknown> };
-  /** Stops the loops, produces what the DCGM source has observed so far, and disconnects; idempotent. */
+  /** Stops the loops and scrape schedules, produces what the DCGM source has observed so far, and disconnects; idempotent. */
   close(): Promise<void>;
 }
 
@@ -84,27 +87,27 @@ export function createCollector(deps: CollectorDeps): Collector {
         loops.push(loop('slurm', async () => void (await source.poll(now())), () => pollIntervalMs));
       }
       if (deps.dcgm) {
-        const source = createDcgmSource({ ...deps.dcgm, hpcJobAccount: (id) => slurm?.accountOf(id), emit, metrics, log });
+        const source = createDcgmSource({ ...deps.dcgm, hpcJob: (id) => slurm?.jobInfo(id), now, emit, metrics, log });
         dcgm = source;
+        source.start();
         const slotMs = deps.dcgm.scrapeIntervalMs;
-        // After a round, the next one is in the middle of the next slot: one scrape per slot, far from
-        // the boundaries a little clock jitter could cross.
-        loops.push(loop('dcgm', () => source.round(now()), () => {
-          const t = now();
-          return (Math.floor(t / slotMs) + 1) * slotMs + slotMs / 2 - t;
-        }));
+        // Each target scrapes on its own schedule; this loop only follows the target list and closes
+        // finished periods, at every slot boundary, whatever any scrape is doing.
+        loops.push(loop('dcgm', () => source.tick(now()), () => slotMs - (now() % slotMs) + 1));
       }
       log.info({ topic: deps.topic.name, dcgm: Boolean(deps.dcgm), slurm: Boolean(deps.slurm) }, 'collector ready');
     },
     readiness() {
-      const ready = producer !== undefined && !abort.signal.aborted;
-      return { ready, checks: { ...health, unsentDcgmReports: dcgm?.unsent() ?? 0 } };
+      const delivery = dcgm?.delivery();
+      const ready = producer !== undefined && !abort.signal.aborted && (delivery?.ready ?? true);
+      return { ready, checks: { ...health, ...(delivery ? { dcgmDelivery: delivery } : {}) } };
     },
     close() {
       closing ??= (async () => {
         abort.abort(new Error('collector closing'));
         await Promise.allSettled(loops);
         loops = [];
+        await dcgm?.stop();
         // What was observed of the open period is a true report; sending it now loses nothing.
         await dcgm?.flush(Number.POSITIVE_INFINITY).catch((err: unknown) => log.warn({ err }, 'final DCGM reports not produced'));
         await producer?.close();

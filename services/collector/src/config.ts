@@ -43,10 +43,14 @@ export const collectorConfigSchema = z
     DCGM_DNS_SD: envList({ default: [], min: 0 }),
     /** How often every exporter is scraped; one missed scrape leaves a gap of this length. */
     DCGM_SCRAPE_INTERVAL: envDuration({ min: 1_000, max: 300_000, default: 15_000 }),
-    /** One scrape must answer within this. */
+    /** One scrape must answer within this; shorter than DCGM_SCRAPE_INTERVAL, so a scrape and its answer fit in one slot. */
     DCGM_SCRAPE_TIMEOUT: envDuration({ min: 100, max: 60_000, default: 10_000 }),
     /** Report period, aligned to the clock; a whole number of scrape intervals. */
     DCGM_REPORT_PERIOD: envDuration({ min: 1_000, max: 3_600_000, default: 60_000 }),
+    /** Most DCGM reports kept in memory while Kafka refuses them; beyond it the oldest are dropped (counted, alerted). */
+    DCGM_UNSENT_MAX: envInt({ min: 1, max: 10_000_000, default: 100_000 }),
+    /** A DCGM report unsent for longer than this makes /readyz answer not ready. */
+    DCGM_UNSENT_MAX_AGE: envDuration({ min: 1_000, max: 86_400_000, default: 300_000 }),
     /** Cluster id of the exporters' nodes; its country comes from SLURM_MAPPING_FILE's `clusters`. */
     DCGM_CLUSTER: optional,
     /** Precision whose dense peak the DCGM reports are estimated at. */
@@ -94,6 +98,7 @@ export const collectorConfigSchema = z
     }
     if (dcgm) {
       need('DCGM_CLUSTER', 'when DCGM targets are set');
+      if (c.DCGM_SCRAPE_TIMEOUT >= c.DCGM_SCRAPE_INTERVAL) ctx.addIssue({ code: 'custom', path: ['DCGM_SCRAPE_TIMEOUT'], message: `must be shorter than DCGM_SCRAPE_INTERVAL (${c.DCGM_SCRAPE_INTERVAL} ms): a scrape and its answer must fit in one slot` });
       if (c.DCGM_REPORT_PERIOD % c.DCGM_SCRAPE_INTERVAL !== 0) ctx.addIssue({ code: 'custom', path: ['DCGM_REPORT_PERIOD'], message: 'must be a whole number of DCGM_SCRAPE_INTERVAL' });
     }
     if (slurm && c.SLURMRESTD_TOKEN === undefined && c.SLURMRESTD_TOKEN_FILE === undefined) {

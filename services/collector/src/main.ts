@@ -1,6 +1,6 @@
 // Composition root of the collector: config → logger → mappings → clients → createCollector → start; close on signal.
 import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
-import { loadPolicyPack } from '@flopwatch/policy';
+import { catalogOf, loadPolicyPack } from '@flopwatch/policy';
 import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
 import { connectRedis, createKeys, verifyRedisConnection } from '@flopwatch/store';
 import { createCollector } from './app.js';
@@ -58,8 +58,12 @@ try {
           periodMs: config.DCGM_REPORT_PERIOD,
           scrapeTimeoutMs: config.DCGM_SCRAPE_TIMEOUT,
           cluster: { id: config.DCGM_CLUSTER!, ...dcgmCluster },
+          slurmClusters: mapping.clusters,
           precision: config.DCGM_PRECISION,
           tenants,
+          catalog: catalogOf(pack),
+          unsentMax: config.DCGM_UNSENT_MAX,
+          unsentMaxAgeMs: config.DCGM_UNSENT_MAX_AGE,
         }
       : null,
     slurm: config.SLURMRESTD_URL

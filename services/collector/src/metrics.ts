@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export const SOURCES = ['dcgm', 'slurm'] as const;
-export const DCGM_SKIP_REASONS = ['idle', 'unmapped_job', 'unknown_model', 'bad_sample', 'invalid_event'] as const;
+export const DCGM_SKIP_REASONS = ['idle', 'unmapped_job', 'unmapped_cluster', 'unknown_model', 'bad_sample', 'invalid_event'] as const;
 export const SLURM_SKIP_REASONS = ['unmapped_account', 'unmapped_partition', 'unmapped_cluster', 'unreadable_gpus', 'invalid_event'] as const;
 
 /** The collector's metrics; every labelled series exists from the start, at zero. */
@@ -16,6 +16,10 @@ export function createCollectorMetrics(registry: Registry) {
     scrapes: new Counter({ name: 'flopwatch_collector_dcgm_scrapes_total', help: 'Scrapes of DCGM exporters, by result (ok, error).', labelNames: ['result'], registers }),
     targetUp: new Gauge({ name: 'flopwatch_collector_dcgm_target_up', help: 'Whether the last scrape of a DCGM exporter succeeded (1) or not (0).', labelNames: ['target'], registers }),
     targets: new Gauge({ name: 'flopwatch_collector_dcgm_targets', help: 'DCGM exporters currently configured or discovered.', registers }),
+    slotsMissed: new Counter({ name: 'flopwatch_collector_dcgm_slots_missed_total', help: 'Scrape slots of a DCGM exporter left unobserved (no answer, an error, an answer after its slot, or a slot never scraped): each is a gap of one scrape interval of that node\'s GPUs.', labelNames: ['target'], registers }),
+    unsentReports: new Gauge({ name: 'flopwatch_collector_dcgm_unsent_reports', help: 'DCGM reports Kafka refused, kept in memory to be sent again (bounded by DCGM_UNSENT_MAX).', registers }),
+    reportsDropped: new Counter({ name: 'flopwatch_collector_dcgm_reports_dropped_total', help: 'DCGM reports dropped unsent because the unsent buffer was full (oldest first): usage never delivered.', registers }),
+    gpuSecondsDropped: new Counter({ name: 'flopwatch_collector_dcgm_gpu_seconds_dropped_total', help: 'GPU-seconds of the DCGM reports dropped unsent.', registers }),
     slurmSkipped: new Counter({ name: 'flopwatch_collector_slurm_jobs_skipped_total', help: 'Running GPU jobs skipped on a poll, by reason.', labelNames: ['reason'], registers }),
     polls: new Counter({ name: 'flopwatch_collector_slurm_polls_total', help: 'Polls of slurmrestd, by result (ok, error).', labelNames: ['result'], registers }),
     slurmUp: new Gauge({ name: 'flopwatch_collector_slurm_up', help: 'Whether the last poll of a slurmrestd endpoint succeeded (1) or not (0); absent when the Slurm source is off.', labelNames: ['endpoint'], registers }),

@@ -28,6 +28,8 @@ export interface SlurmSource {
   poll(nowMs: number): Promise<boolean>;
   /** The account of a job seen in the last successful listing. */
   accountOf(jobId: string): string | undefined;
+  /** The account and cluster of a job seen in the last successful listing. */
+  jobInfo(jobId: string): { account: string; cluster: string } | undefined;
 }
 
 type SkipReason = (typeof SLURM_SKIP_REASONS)[number];
@@ -46,7 +48,7 @@ const DEFAULT_PRECISION = 'bf16';
  */
 export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
   const log = deps.log.child({ component: 'slurm' });
-  let accounts = new Map<string, string>();
+  let listed = new Map<string, { account: string; cluster: string }>();
   let healthy: boolean | undefined;
 
   function skip(job: SlurmJob, reason: SkipReason, detail: string) {
@@ -104,7 +106,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       deps.metrics.slurmUp.labels(deps.client.endpoint).set(1);
       if (healthy === false) log.info('slurmrestd answers again');
       healthy = true;
-      accounts = new Map(jobs.map((j) => [j.jobId, j.account]));
+      listed = new Map(jobs.map((j) => [j.jobId, { account: j.account, cluster: j.cluster }]));
       const toMs = Math.floor(nowMs / 1000) * 1000;
       const byCluster = new Map<string, SlurmJob[]>();
       for (const job of jobs) byCluster.set(job.cluster, [...(byCluster.get(job.cluster) ?? []), job]);
@@ -149,6 +151,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       deps.metrics.runningJobs.labels(deps.client.endpoint).set(gpuJobs);
       return true;
     },
-    accountOf: (jobId) => accounts.get(jobId),
+    accountOf: (jobId) => listed.get(jobId)?.account,
+    jobInfo: (jobId) => listed.get(jobId),
   };
 }
