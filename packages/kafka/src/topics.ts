@@ -1,6 +1,7 @@
 import type { ITopicMetadata } from 'kafkajs';
 import { internals, type KafkaClient } from './client.js';
 import { toKafkaPortError } from './errors.js';
+import { topicMessageLimit } from './limits.js';
 import { topicSpecSchema, validateOptions } from './options.js';
 
 export interface TopicSpec {
@@ -76,6 +77,43 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
     throw toKafkaPortError('KAFKA_TOPIC', 'ensuring topics failed', err, { topics: specs.map((s) => s.topic) });
   }
   return result;
+}
+
+/**
+ * What a dead-letter topic's `max.message.bytes` exceeds its sources' by: a dead letter is a source
+ * message plus the ingest's headers (reason, a message of at most 2,000 characters, the source
+ * coordinates), so one the source topic took always fits the DLQ.
+ */
+export const DEAD_LETTER_HEADROOM_BYTES = 65_536;
+
+export interface DeadLetterTopic {
+  topic: string;
+  created: boolean;
+  /** The DLQ's max.message.bytes as the broker reads it now. */
+  maxMessageBytes: number;
+  /** The largest of its sources' max.message.bytes plus DEAD_LETTER_HEADROOM_BYTES. */
+  required: number;
+}
+
+/**
+ * Creates the dead-letter topic of `sources` (when missing) with a `max.message.bytes` of the
+ * largest of theirs plus DEAD_LETTER_HEADROOM_BYTES, so every message the sources hold can be
+ * dead-lettered whole. An existing DLQ is left as it is (changing a topic's config is an operator's
+ * call, and kafkajs' AlterConfigs would replace its other overrides); when its limit is lower, a
+ * warning names both figures — dead letters too large for it then go as truncated copies.
+ */
+export async function ensureDeadLetterTopic(client: KafkaClient, spec: TopicSpec & { sources: string[] }): Promise<DeadLetterTopic> {
+  const log = client.log.child({ component: 'kafka-topics' });
+  let largest = 0;
+  for (const source of spec.sources) largest = Math.max(largest, (await topicMessageLimit(client, source)).bytes);
+  const required = largest + DEAD_LETTER_HEADROOM_BYTES;
+  const { sources, ...topicSpec } = spec;
+  const { created } = await ensureTopics(client, [{ ...topicSpec, configs: { ...spec.configs, 'max.message.bytes': String(required) } }]);
+  const maxMessageBytes = (await topicMessageLimit(client, spec.topic)).bytes;
+  if (maxMessageBytes < required) {
+    log.warn({ topic: spec.topic, maxMessageBytes, required, sources }, 'dead-letter topic accepts smaller messages than its sources: large dead letters go as truncated copies; raise its max.message.bytes');
+  }
+  return { topic: spec.topic, created: created.includes(spec.topic), maxMessageBytes, required };
 }
 
 /**
