@@ -2,13 +2,18 @@
 // (its override, or the broker's `message.max.bytes` it defaults to). Read with the admin API
 // (DescribeConfigs) and cached per topic by the producer; re-read when the broker refuses a request
 // the cached limit allowed, and before a record is named too large (the limit may have been raised).
-import { ConfigResourceTypes } from 'kafkajs';
+import type { ConfigResourceTypes } from 'kafkajs';
 import type { Logger } from 'pino';
 import { internals, type KafkaClient } from './client.js';
 import { KafkaPortError, toKafkaPortError } from './errors.js';
 
 /** Kafka's default `message.max.bytes` (1 MiB + 12): the limit assumed when the broker's cannot be read. */
 export const KAFKA_DEFAULT_MESSAGE_BYTES = 1_048_588;
+
+// kafkajs' ConfigResourceTypes (Kafka's resource types), as values: kafkajs is CommonJS and Node's
+// ESM loader does not see that export by name.
+const TOPIC = 2 as ConfigResourceTypes;
+const BROKER = 4 as ConfigResourceTypes;
 
 /** How long a limit that could not be read (the fallback) is kept before asking the broker again. */
 const FALLBACK_TTL_MS = 60_000;
@@ -34,7 +39,7 @@ export async function topicMessageLimit(client: KafkaClient, topic: string): Pro
   try {
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+      resources: [{ type: TOPIC, name: topic, configNames: ['max.message.bytes'] }],
     });
     const fromTopic = positive(resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
     if (fromTopic !== undefined) return { bytes: fromTopic, source: 'topic' };
@@ -43,7 +48,7 @@ export async function topicMessageLimit(client: KafkaClient, topic: string): Pro
     if (broker) {
       const answer = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.BROKER, name: String(broker.nodeId), configNames: ['message.max.bytes'] }],
+        resources: [{ type: BROKER, name: String(broker.nodeId), configNames: ['message.max.bytes'] }],
       });
       const fromBroker = positive(answer.resources[0]?.configEntries.find((e) => e.configName === 'message.max.bytes')?.configValue);
       if (fromBroker !== undefined) return { bytes: fromBroker, source: 'broker' };

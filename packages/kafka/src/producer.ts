@@ -1,7 +1,7 @@
 import { CompressionTypes, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { internals, type KafkaClient } from './client.js';
-import { KafkaPortError, toKafkaPortError, type RecordsTooLarge, type TooLargeRecord } from './errors.js';
+import { KafkaPortError, recordsTooLarge, toKafkaPortError, type RecordsTooLarge, type TooLargeRecord } from './errors.js';
 import { createMessageLimits } from './limits.js';
 import { nextRequest, RECORD_BATCH_OVERHEAD, singleRecordBatchBytes, sizeMessages } from './record-size.js';
 
@@ -89,6 +89,71 @@ export function createProducer(client: KafkaClient, options: ProducerOptions = {
   let closing: Promise<void> | undefined;
   const untrack = client[internals].track(() => self.close());
 
+  /** The send itself: requests within the topic's limit, one after another. */
+  const sendBounded = async (topic: string, messages: OutgoingMessage[]): Promise<SendResult[]> => {
+    const sized = sizeMessages(messages, gzip);
+    let limit = await limits.get(topic);
+    // The bytes a request may take: the limit, halved when the broker refuses what the estimate says fits.
+    let budget = limit.bytes;
+    let reread = false;
+    const reread1 = async () => {
+      reread = true;
+      limit = await limits.refresh(topic);
+      budget = limit.bytes;
+    };
+    const results: SendResult[] = [];
+    const tooLarge: TooLargeRecord[] = [];
+    let sent = 0;
+    let requests = 0;
+    // Requests go one after another (never in parallel), each a contiguous slice of the messages:
+    // a partition's messages keep their order.
+    for (let start = 0; start < messages.length; ) {
+      let next = nextRequest(sized, start, budget);
+      if (next.count === 0 && next.bytes <= limit.bytes) next = { count: 1, bytes: next.bytes };
+      if (next.count === 0) {
+        // Read the limit again before naming a record too large: it may have been raised.
+        if (!reread) {
+          await reread1();
+          continue;
+        }
+        tooLarge.push({ index: start, bytes: next.bytes });
+        log.warn({ topic, index: start, bytes: next.bytes, maxMessageBytes: limit.bytes }, 'record larger than the topic accepts; not sent');
+        start += 1;
+        continue;
+      }
+      const slice = messages.slice(start, start + next.count);
+      try {
+        results.push(...(await produce(topic, slice)));
+        requests += 1;
+        sent += slice.length;
+        start += next.count;
+      } catch (err) {
+        if (!isMessageTooLarge(err)) throw toKafkaPortError('KAFKA_SEND', 'send failed', err, { topic, count: messages.length, sent });
+        // The topic's limit was lowered since it was read, or cannot be read (the fallback is
+        // wrong): read it again once, then halve the budget until the broker takes the requests. A
+        // record refused alone after that is too large. (A request to several partitions may have
+        // been written for some of them before the refusal: those messages are sent again.)
+        log.warn({ topic, count: slice.length, estimatedBytes: next.bytes, maxMessageBytes: limit.bytes, source: limit.source }, 'broker refused a request as too large; re-planning');
+        if (!reread) await reread1();
+        else if (slice.length === 1) {
+          tooLarge.push({ index: start, bytes: next.bytes });
+          log.warn({ topic, index: start, bytes: next.bytes, maxMessageBytes: limit.bytes }, 'record refused by the broker as too large; not sent');
+          start += 1;
+        } else budget = Math.max(RECORD_BATCH_OVERHEAD + 1, Math.floor(next.bytes / 2));
+      }
+    }
+    if (requests > 1) log.debug({ topic, messages: messages.length, requests, maxMessageBytes: limit.bytes }, 'send split into requests by the topic limit');
+    if (tooLarge.length > 0) {
+      const details: RecordsTooLarge = { topic, limit: limit.bytes, records: tooLarge, sent };
+      throw new KafkaPortError(
+        'KAFKA_RECORD_TOO_LARGE',
+        `${tooLarge.length} of ${messages.length} records exceed the ${limit.bytes}-byte max.message.bytes of topic ${topic} and were not sent (the others were); first: message[${tooLarge[0]!.index}] of ${tooLarge[0]!.bytes} bytes`,
+        { retryable: false, details: details as unknown as Record<string, unknown> },
+      );
+    }
+    return results;
+  };
+
   const self: KafkaProducer = {
     connect() {
       if (closing) return Promise.reject(new KafkaPortError('KAFKA_CLOSED', 'producer is closed'));
@@ -105,71 +170,14 @@ export function createProducer(client: KafkaClient, options: ProducerOptions = {
       if (closing) throw new KafkaPortError('KAFKA_CLOSED', 'producer is closed', { details: { topic } });
       await self.connect();
       if (messages.length === 0) return [];
-      const sized = sizeMessages(messages, gzip);
-      let limit = await limits.get(topic);
-      // Refused requests' budget: the limit, halved when the broker refuses what the estimate says fits.
-      let budget = limit.bytes;
-      let reread = false;
-      const reread1 = async () => {
-        reread = true;
-        limit = await limits.refresh(topic);
-        budget = limit.bytes;
-      };
-      const results: SendResult[] = [];
-      const tooLarge: TooLargeRecord[] = [];
-      let sent = 0;
-      let requests = 0;
-      // Requests go one after another (never in parallel), each a contiguous slice of the messages:
-      // a partition's messages keep their order.
-      for (let start = 0; start < messages.length; ) {
-        let next = nextRequest(sized, start, budget);
-        if (next.count === 0 && next.bytes <= limit.bytes) next = { count: 1, bytes: next.bytes };
-        if (next.count === 0) {
-          // Read the limit again before naming a record too large: it may have been raised.
-          if (!reread) {
-            await reread1();
-            continue;
-          }
-          tooLarge.push({ index: start, bytes: next.bytes });
-          log.warn({ topic, index: start, bytes: next.bytes, maxMessageBytes: limit.bytes }, 'record larger than the topic accepts; not sent');
-          start += 1;
-          continue;
-        }
-        const slice = messages.slice(start, start + next.count);
-        try {
-          results.push(...(await produce(topic, slice)));
-          requests += 1;
-          sent += slice.length;
-          start += next.count;
-        } catch (err) {
-          if (!isMessageTooLarge(err)) {
-            const error = toKafkaPortError('KAFKA_SEND', 'send failed', err, { topic, count: messages.length, sent });
-            log.warn({ err: error, topic, sent }, 'send failed');
-            throw error;
-          }
-          // The topic's limit was lowered since it was read, or cannot be read (the fallback is
-          // wrong): read it again once, then halve the budget until the broker takes the requests. A
-          // record refused alone after that is too large. (A request to several partitions may have
-          // been written for some of them before the refusal: those messages are sent again.)
-          log.warn({ topic, count: slice.length, estimatedBytes: next.bytes, maxMessageBytes: limit.bytes, source: limit.source }, 'broker refused a request as too large; re-planning');
-          if (!reread) await reread1();
-          else if (slice.length === 1) {
-            tooLarge.push({ index: start, bytes: next.bytes });
-            log.warn({ topic, index: start, bytes: next.bytes, maxMessageBytes: limit.bytes }, 'record refused by the broker as too large; not sent');
-            start += 1;
-          } else budget = Math.max(RECORD_BATCH_OVERHEAD + 1, Math.floor(next.bytes / 2));
-        }
+      try {
+        return await sendBounded(topic, messages);
+      } catch (err) {
+        if (recordsTooLarge(err)) throw err;
+        const error = toKafkaPortError('KAFKA_SEND', 'send failed', err, { topic, count: messages.length });
+        log.warn({ err: error, topic }, 'send failed');
+        throw error;
       }
-      if (requests > 1) log.debug({ topic, messages: messages.length, requests, maxMessageBytes: limit.bytes }, 'send split into requests by the topic limit');
-      if (tooLarge.length > 0) {
-        const details: RecordsTooLarge = { topic, limit: limit.bytes, records: tooLarge, sent };
-        throw new KafkaPortError(
-          'KAFKA_RECORD_TOO_LARGE',
-          `${tooLarge.length} of ${messages.length} records exceed the ${limit.bytes}-byte max.message.bytes of topic ${topic} and were not sent (the others were); first: message[${tooLarge[0]!.index}] of ${tooLarge[0]!.bytes} bytes`,
-          { retryable: false, details: details as unknown as Record<string, unknown> },
-        );
-      }
-      return results;
     },
     async tooLarge(topic, messages) {
       if (messages.length === 0) return { limit: (await limits.get(topic)).bytes, records: [] };
