@@ -24,6 +24,12 @@ export function varintBytes(n: number): number {
 }
 
 const byteLength = (v: string | Buffer): number => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length);
+/** A header value's bytes with its varint length; kafkajs writes a null one as the varint -1. */
+const headerValueBytes = (v: string | Buffer | null | undefined): number => {
+  if (v === null || v === undefined) return 1;
+  const n = byteLength(v);
+  return varintBytes(n) + n;
+};
 
 /**
  * The bytes of a record that do not depend on its place in a batch: attributes (1), key, value and
@@ -42,8 +48,7 @@ export function recordContentBytes(m: OutgoingMessage): number {
   size += varintBytes(headers.length);
   for (const [name, value] of headers) {
     const k = Buffer.byteLength(name, 'utf8');
-    const hv = byteLength(value);
-    size += varintBytes(k) + k + varintBytes(hv) + hv;
+    size += varintBytes(k) + k + headerValueBytes(value);
   }
   return size;
 }

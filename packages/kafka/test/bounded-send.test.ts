@@ -66,29 +66,55 @@ describe('bounded send', () => {
   it('splits a burst far above the topic limit into several requests; every message arrives once, in order per key', async () => {
     const limit = 16_384;
     const [topic] = await freshTopics(['bounded-burst'], { numPartitions: 3, ...limitConfig(limit) });
-    const kafka = client();
-    const producer = createProducer(kafka);
+    const { log, records } = testLogger();
+    const kafka = client(log);
+    const producer = createProducer(kafka, { log });
     const keys = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d', 'tenant-e'];
     const messages: OutgoingMessage[] = Array.from({ length: 600 }, (_, i) => ({
       key: keys[i % keys.length]!,
       value: JSON.stringify({ i, pad: 'x'.repeat(200 + (i % 7) * 50) }),
       headers: { 'content-type': 'application/json' },
     }));
-    const totalValueBytes = messages.reduce((s, m) => s + Buffer.byteLength(m.value as string), 0);
     const results = await producer.send(topic, messages);
-    // Each request answers one base offset per partition it wrote; the values alone need this many requests.
-    const requests = results.length;
-    expect(requests).toBeGreaterThanOrEqual(Math.ceil(totalValueBytes / limit));
+    expect(records.filter((r) => r.msg === 'broker refused a request as too large; re-planning')).toEqual([]);
 
     const got = await readAll(kafka, topic);
     const all = [...got.values()].flat();
     expect(all).toHaveLength(messages.length);
+    // Each request answers one base offset per partition it wrote, so a partition's answers count its
+    // batches; its values alone need at least this many batches of the limit.
+    for (const [partition, list] of got) {
+      const valueBytes = list.reduce((s, m) => s + m.value!.length, 0);
+      expect(valueBytes).toBeGreaterThan(2 * limit);
+      expect(results.filter((r) => r.partition === partition).length).toBeGreaterThanOrEqual(Math.ceil(valueBytes / limit));
+    }
     for (const key of keys) {
       const seen = all.filter((m) => m.key?.toString() === key).map((m) => JSON.parse(m.value!.toString()).i as number);
       const sent = messages.map((m, i) => (m.key === key ? i : -1)).filter((i) => i >= 0);
       // One key lives on one partition, in offset order: exactly the sent order.
       expect(seen).toEqual(sent);
     }
+  });
+
+  it('bounds batches with explicit timestamps days apart on several partitions, and the broker never refuses one', async () => {
+    const limit = 16_384;
+    const [topic] = await freshTopics(['bounded-timestamps'], { numPartitions: 3, ...limitConfig(limit) });
+    const { log, records } = testLogger();
+    const kafka = client(log);
+    const producer = createProducer(kafka, { log });
+    const now = Date.now();
+    // Timestamps from 30 days ago to now, out of order, some messages without one (stamped "now").
+    const messages: OutgoingMessage[] = Array.from({ length: 400 }, (_, i) => ({
+      key: `k${i % 11}`,
+      value: randomBytes(150 + ((i * 31) % 400)),
+      headers: { n: String(i) },
+      ...(i % 5 === 0 ? {} : { timestamp: now - ((i * 7_777_777) % (30 * 86_400_000)) }),
+    }));
+    await producer.send(topic, messages);
+    expect(records.filter((r) => r.msg === 'broker refused a request as too large; re-planning')).toEqual([]);
+    const all = [...(await readAll(kafka, topic)).values()].flat();
+    expect(all.map((m) => Number(m.headers.n!.toString())).sort((a, b) => a - b)).toEqual(messages.map((_, i) => i));
+    expect(all.filter((m) => messages[Number(m.headers.n!.toString())]!.timestamp !== undefined).every((m) => m.timestamp === messages[Number(m.headers.n!.toString())]!.timestamp)).toBe(true);
   });
 
   it('fills each request up to the estimate exactly: the broker takes every request and refuses each one with one more record', async () => {
