@@ -2,8 +2,9 @@
 // a burst goes whole in several requests; one too large for any request goes as a truncated copy
 // with its source coordinates, and the partition moves on.
 import { describe, expect, it } from 'vitest';
+import { ConfigResourceTypes } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { freshTopics, kafkaBrokers, uniqueId, waitFor } from '@flopwatch/test-harness';
+import { freshTopics, kafkaBrokers, testKafka, uniqueId, waitFor } from '@flopwatch/test-harness';
 import { createKafkaClient, readTopicRange, type ConsumedMessage } from '@flopwatch/kafka';
 import type { UsageEvent } from '@flopwatch/contracts';
 import { DLQ_HEADERS } from '../src/app.js';
@@ -51,6 +52,27 @@ async function expectTotals(store: ReturnType<typeof env>['store'], events: Usag
 const header = (m: ConsumedMessage, name: string) => m.headers[name]?.toString();
 
 describe('dead letters bounded by the DLQ topic limit', () => {
+  it('creates a missing DLQ topic with a max.message.bytes above both of its sources\'', async () => {
+    const [telemetry] = await freshTopics(['telemetry-big'], { configEntries: [{ name: 'max.message.bytes', value: '3000000' }] });
+    const [slurm] = await freshTopics(['slurm']);
+    const topics: Topics = { telemetry, slurm, dlq: uniqueId('dlq-new') };
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const limit = async (topic: string) => {
+        const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+        return Number(resources[0]!.configEntries[0]!.configValue);
+      };
+      const sources = Math.max(await limit(telemetry), await limit(slurm));
+      running.push(await startIngest({ topics, groupId: uniqueId('group'), store: env().store }));
+      // Read back from the broker: the sources' largest limit plus 64 KiB for the dead-letter headers.
+      expect(await limit(topics.dlq)).toBe(sources + 65_536);
+      expect(await limit(topics.dlq)).toBeGreaterThan(await limit(telemetry));
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('sends a burst of dead letters far above the DLQ limit whole, in order, in several requests', async () => {
     const dlqLimit = 32_768;
     const topics = await topicsWithSmallDlq(dlqLimit);
