@@ -1,7 +1,7 @@
 import type { ITopicMetadata } from 'kafkajs';
 import { internals, type KafkaClient } from './client.js';
 import { toKafkaPortError } from './errors.js';
-import { topicMessageLimit } from './limits.js';
+import { KAFKA_DEFAULT_MESSAGE_BYTES, topicMessageLimit } from './limits.js';
 import { topicSpecSchema, validateOptions } from './options.js';
 
 export interface TopicSpec {
@@ -89,8 +89,8 @@ export const DEAD_LETTER_HEADROOM_BYTES = 65_536;
 export interface DeadLetterTopic {
   topic: string;
   created: boolean;
-  /** The DLQ's max.message.bytes as the broker reads it now. */
-  maxMessageBytes: number;
+  /** The DLQ's max.message.bytes as the broker reads it now; null when it cannot be read. */
+  maxMessageBytes: number | null;
   /** The largest of its sources' max.message.bytes plus DEAD_LETTER_HEADROOM_BYTES. */
   required: number;
 }
@@ -104,13 +104,23 @@ export interface DeadLetterTopic {
  */
 export async function ensureDeadLetterTopic(client: KafkaClient, spec: TopicSpec & { sources: string[] }): Promise<DeadLetterTopic> {
   const log = client.log.child({ component: 'kafka-topics' });
+  // Without DescribeConfigs permission the limits cannot be read: Kafka's default is assumed for a
+  // source (warned), and the DLQ's own is reported as null; the ingest still starts.
+  const limitOf = (topic: string) =>
+    topicMessageLimit(client, topic).then(
+      (l) => l.bytes,
+      (err: unknown) => {
+        log.warn({ err, topic }, "topic max.message.bytes unreadable (DescribeConfigs); assuming Kafka's default");
+        return null;
+      },
+    );
   let largest = 0;
-  for (const source of spec.sources) largest = Math.max(largest, (await topicMessageLimit(client, source)).bytes);
+  for (const source of spec.sources) largest = Math.max(largest, (await limitOf(source)) ?? KAFKA_DEFAULT_MESSAGE_BYTES);
   const required = largest + DEAD_LETTER_HEADROOM_BYTES;
   const { sources, ...topicSpec } = spec;
   const { created } = await ensureTopics(client, [{ ...topicSpec, configs: { ...spec.configs, 'max.message.bytes': String(required) } }]);
-  const maxMessageBytes = (await topicMessageLimit(client, spec.topic)).bytes;
-  if (maxMessageBytes < required) {
+  const maxMessageBytes = await limitOf(spec.topic);
+  if (maxMessageBytes !== null && maxMessageBytes < required) {
     log.warn({ topic: spec.topic, maxMessageBytes, required, sources }, 'dead-letter topic accepts smaller messages than its sources: large dead letters go as truncated copies; raise its max.message.bytes');
   }
   return { topic: spec.topic, created: created.includes(spec.topic), maxMessageBytes, required };
