@@ -64,8 +64,9 @@ function truncatedCopy(letter: OutgoingMessage, limit: number): OutgoingMessage 
     [DLQ_HEADERS.offset]: String(h[DLQ_HEADERS.offset] ?? ''),
     [DLQ_HEADERS.originalBytes]: String(value.length),
   };
-  // Coordinates and reason always fit a topic of any sensible limit (> 1 KiB); below that only they go.
-  return fitRecord({ key, value, headers }, limit) ?? { key: null, value: Buffer.alloc(0), headers: { [DLQ_HEADERS.reason]: headers[DLQ_HEADERS.reason]!, [DLQ_HEADERS.topic]: headers[DLQ_HEADERS.topic]!, [DLQ_HEADERS.partition]: headers[DLQ_HEADERS.partition]!, [DLQ_HEADERS.offset]: headers[DLQ_HEADERS.offset]! } };
+  // These headers fit any sensible limit (well under 1 KiB); below that, the reason and coordinates alone.
+  const bare = Object.fromEntries([DLQ_HEADERS.reason, DLQ_HEADERS.topic, DLQ_HEADERS.partition, DLQ_HEADERS.offset].map((name) => [name, headers[name]!]));
+  return fitRecord({ key, value, headers }, limit) ?? { key: null, value: Buffer.alloc(0), headers: bare };
 }
 
 /**
