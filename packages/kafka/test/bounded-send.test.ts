@@ -9,6 +9,7 @@ import {
   DEAD_LETTER_HEADROOM_BYTES,
   ensureDeadLetterTopic,
   ensureTopics,
+  fitRecord,
   KafkaPortError,
   readTopicRange,
   recordsTooLarge,
@@ -165,6 +166,12 @@ describe('bounded send', () => {
     const got = (await readAll(kafka, topic)).get(0)!;
     expect(got.map((m) => m.value!.length)).toEqual([5, exact.length, 4]);
     expect(records.some((r) => r.level === 'warn' && r.index === 1 && r.msg === 'record larger than the topic accepts; not sent')).toBe(true);
+
+    // fitRecord cuts a value to exactly what fits: the n + 73 bytes above make n = limit - 73.
+    const fitted = fitRecord({ key: 'k', value: Buffer.alloc(3 * limit, 'f') }, limit)!;
+    expect(fitted.value.length).toBe(limit - 73);
+    expect(await rawSend(topic, [{ key: 'k', value: fitted.value as Buffer }])).toBe('ok');
+    expect(fitRecord({ key: 'k', value: 'v', headers: { big: Buffer.alloc(limit) } }, limit)).toBeUndefined();
   });
 
   it('reads the limit again when the broker refuses a request (the topic limit was lowered) and when a record looks too large (it was raised)', async () => {
