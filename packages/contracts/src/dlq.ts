@@ -17,6 +17,9 @@ export const DLQ_REASONS = [
   'mixed_granularity',
   'interval_too_late',
   'apply_failed',
+  // The dead letter itself was larger than the DLQ topic accepts: a truncated copy (see
+  // services/ingest/README.md, "Dead letters too large for the DLQ"); never replayable.
+  'message_too_large',
 ] as const;
 export type DlqReason = (typeof DLQ_REASONS)[number];
 

@@ -6,6 +6,7 @@ export const KAFKA_ERROR_CODES = [
   'KAFKA_AUTH', // SASL rejected the credentials, or the broker expects TLS/SASL the client does not use
   'KAFKA_TLS', // the TLS handshake failed (unknown CA, wrong host, missing client certificate)
   'KAFKA_SEND', // a produce request failed
+  'KAFKA_RECORD_TOO_LARGE', // records larger than the topic's max.message.bytes were not sent (the others were); never retryable
   'KAFKA_TOPIC', // topic administration failed
   'KAFKA_TOPIC_NOT_FOUND', // the topic does not exist (and is not auto-created)
   'KAFKA_COMMIT', // committing offsets failed
@@ -63,4 +64,31 @@ export function toKafkaPortError(code: KafkaErrorCode, message: string, err: unk
         ? links.slice(1).every((l) => l.retriable !== false)
         : first?.retriable ?? true;
   return new KafkaPortError(code, message, { cause: err, retryable, details: { ...details, ...(type ? { kafkaType: type } : {}) } });
+}
+
+/** A record no produce request to the topic can carry: its index in the send, and its batch's bytes. */
+export interface TooLargeRecord {
+  index: number;
+  bytes: number;
+}
+
+/** What a KAFKA_RECORD_TOO_LARGE error carries in `details`. */
+export interface RecordsTooLarge {
+  topic: string;
+  /** The topic's max.message.bytes the records were measured against. */
+  limit: number;
+  /** The records not sent, by their index in the send's message array, in order. */
+  records: TooLargeRecord[];
+  /** Messages of the send that were written (all the others). */
+  sent: number;
+}
+
+/**
+ * The records a send left out because no request could carry them, when `err` is the
+ * KAFKA_RECORD_TOO_LARGE error of `KafkaProducer.send` (every other message of the send was
+ * written); undefined for any other error.
+ */
+export function recordsTooLarge(err: unknown): RecordsTooLarge | undefined {
+  if (!(err instanceof KafkaPortError) || err.code !== 'KAFKA_RECORD_TOO_LARGE') return undefined;
+  return err.details as unknown as RecordsTooLarge;
 }

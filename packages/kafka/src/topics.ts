@@ -1,6 +1,7 @@
 import type { ITopicMetadata } from 'kafkajs';
 import { internals, type KafkaClient } from './client.js';
 import { toKafkaPortError } from './errors.js';
+import { KAFKA_DEFAULT_MESSAGE_BYTES, topicMessageLimit } from './limits.js';
 import { topicSpecSchema, validateOptions } from './options.js';
 
 export interface TopicSpec {
@@ -76,6 +77,53 @@ export async function ensureTopics(client: KafkaClient, specs: TopicSpec[]): Pro
     throw toKafkaPortError('KAFKA_TOPIC', 'ensuring topics failed', err, { topics: specs.map((s) => s.topic) });
   }
   return result;
+}
+
+/**
+ * What a dead-letter topic's `max.message.bytes` exceeds its sources' by: a dead letter is a source
+ * message plus the ingest's headers (reason, a message of at most 2,000 characters, the source
+ * coordinates), so one the source topic took always fits the DLQ.
+ */
+export const DEAD_LETTER_HEADROOM_BYTES = 65_536;
+
+export interface DeadLetterTopic {
+  topic: string;
+  created: boolean;
+  /** The DLQ's max.message.bytes as the broker reads it now; null when it cannot be read. */
+  maxMessageBytes: number | null;
+  /** The largest of its sources' max.message.bytes plus DEAD_LETTER_HEADROOM_BYTES. */
+  required: number;
+}
+
+/**
+ * Creates the dead-letter topic of `sources` (when missing) with a `max.message.bytes` of the
+ * largest of theirs plus DEAD_LETTER_HEADROOM_BYTES, so every message the sources hold can be
+ * dead-lettered whole. An existing DLQ is left as it is (changing a topic's config is an operator's
+ * call, and kafkajs' AlterConfigs would replace its other overrides); when its limit is lower, a
+ * warning names both figures — dead letters too large for it then go as truncated copies.
+ */
+export async function ensureDeadLetterTopic(client: KafkaClient, spec: TopicSpec & { sources: string[] }): Promise<DeadLetterTopic> {
+  const log = client.log.child({ component: 'kafka-topics' });
+  // Without DescribeConfigs permission the limits cannot be read: Kafka's default is assumed for a
+  // source (warned), and the DLQ's own is reported as null; the ingest still starts.
+  const limitOf = (topic: string) =>
+    topicMessageLimit(client, topic).then(
+      (l) => l.bytes,
+      (err: unknown) => {
+        log.warn({ err, topic }, "topic max.message.bytes unreadable (DescribeConfigs); assuming Kafka's default");
+        return null;
+      },
+    );
+  let largest = 0;
+  for (const source of spec.sources) largest = Math.max(largest, (await limitOf(source)) ?? KAFKA_DEFAULT_MESSAGE_BYTES);
+  const required = largest + DEAD_LETTER_HEADROOM_BYTES;
+  const { sources, ...topicSpec } = spec;
+  const { created } = await ensureTopics(client, [{ ...topicSpec, configs: { ...spec.configs, 'max.message.bytes': String(required) } }]);
+  const maxMessageBytes = await limitOf(spec.topic);
+  if (maxMessageBytes !== null && maxMessageBytes < required) {
+    log.warn({ topic: spec.topic, maxMessageBytes, required, sources }, 'dead-letter topic accepts smaller messages than its sources: large dead letters go as truncated copies; raise its max.message.bytes');
+  }
+  return { topic: spec.topic, created: created.includes(spec.topic), maxMessageBytes, required };
 }
 
 /**

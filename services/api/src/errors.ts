@@ -12,6 +12,7 @@ export const API_ERROR_CODES = [
   'CONFLICT', // e.g. an illegal alert transition
   'RATE_LIMITED',
   'INVALID_EVENTS', // a telemetry batch with invalid events (none sent)
+  'EVENT_TOO_LARGE', // a telemetry event larger than the topic's max.message.bytes (no resend can succeed)
   'UNAVAILABLE', // a dependency (Redis, Kafka) failed; retry later
   'TIMEOUT',
   'INTERNAL',

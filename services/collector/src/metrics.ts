@@ -10,6 +10,8 @@ export function createCollectorMetrics(registry: Registry) {
   const metrics = {
     events: new Counter({ name: 'flopwatch_collector_events_produced_total', help: 'Usage events produced to the telemetry topic, by source.', labelNames: ['source'], registers }),
     gpuSeconds: new Counter({ name: 'flopwatch_collector_gpu_seconds_reported_total', help: 'GPU-seconds covered by the produced events, by source.', labelNames: ['source'], registers }),
+    tooLarge: new Counter({ name: 'flopwatch_collector_events_too_large_total', help: 'Usage events larger than the telemetry topic accepts (max.message.bytes): never sent, logged with their ids; the others of their send went out.', labelNames: ['source'], registers }),
+    tooLargeGpuSeconds: new Counter({ name: 'flopwatch_collector_gpu_seconds_too_large_total', help: 'GPU-seconds of the usage events too large to send (flopwatch_collector_events_too_large_total): reported by the source, never counted.', labelNames: ['source'], registers }),
     produceErrors: new Counter({ name: 'flopwatch_collector_produce_errors_total', help: 'Failed sends to Kafka (the events are kept and sent again on the next round).', labelNames: ['source'], registers }),
     dcgmSkipped: new Counter({ name: 'flopwatch_collector_dcgm_samples_skipped_total', help: 'GPU samples that produced no usage, by reason (idle: no job on the GPU; unmapped_job: no tenant for its namespace or HPC job).', labelNames: ['reason'], registers }),
     dcgmSamples: new Counter({ name: 'flopwatch_collector_dcgm_samples_total', help: 'GPU samples of a job kept for a report.', registers }),
@@ -29,6 +31,8 @@ export function createCollectorMetrics(registry: Registry) {
     metrics.events.labels(source).inc(0);
     metrics.gpuSeconds.labels(source).inc(0);
     metrics.produceErrors.labels(source).inc(0);
+    metrics.tooLarge.labels(source).inc(0);
+    metrics.tooLargeGpuSeconds.labels(source).inc(0);
   }
   for (const reason of DCGM_SKIP_REASONS) metrics.dcgmSkipped.labels(reason).inc(0);
   for (const reason of SLURM_SKIP_REASONS) metrics.slurmSkipped.labels(reason).inc(0);

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { SlurmMapping } from '@flopwatch/contracts';
-import { consumerLag, createBatchConsumer, createProducer, ensureTopics, type BatchConsumer, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
+import { consumerLag, createBatchConsumer, createProducer, ensureDeadLetterTopic, ensureTopics, type BatchConsumer, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
 import { readExposure } from './exposure.js';
@@ -75,7 +75,10 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     async start() {
-      await ensureTopics(deps.kafka, [...topics, deps.topics.dlq].map((topic) => ({ topic, partitions: deps.topics.partitions })));
+      await ensureTopics(deps.kafka, topics.map((topic) => ({ topic, partitions: deps.topics.partitions })));
+      // The DLQ takes any message its sources take, with the ingest's headers (a smaller existing one is
+      // logged; dead letters too large for it go as truncated copies).
+      await ensureDeadLetterTopic(deps.kafka, { topic: deps.topics.dlq, partitions: deps.topics.partitions, sources: topics });
       producer = createProducer(deps.kafka, { idempotent: true, log });
       await producer.connect();
       const view = createRegistryView(deps.store);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DlqReason, SlurmMapping } from '@flopwatch/contracts';
-import type { ConsumedBatch, KafkaProducer, OutgoingMessage } from '@flopwatch/kafka';
+import { fitRecord, recordsTooLarge, type ConsumedBatch, type KafkaProducer, type OutgoingMessage } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import { backoff, sleep } from '@flopwatch/runtime';
 import { isTransientRedisError, type RejectedRecord, type Store, type TenantApplyResult, type UsageRecord } from '@flopwatch/store';
@@ -37,7 +37,37 @@ export const DLQ_HEADERS = {
   topic: 'flopwatch-source-topic',
   partition: 'flopwatch-source-partition',
   offset: 'flopwatch-source-offset',
+  /** On a truncated copy (reason message_too_large): the reason the message was dead-lettered for. */
+  originalReason: 'flopwatch-dlq-original-reason',
+  /** On a truncated copy: the bytes of the original value. */
+  originalBytes: 'flopwatch-dlq-original-bytes',
 } as const;
+
+/** Bytes of the key kept on a truncated copy (keys are tenant ids; a huge one is cut too). */
+const COPY_KEY_BYTES = 1024;
+
+/**
+ * The dead letter sent in place of one larger than the DLQ topic accepts: the source coordinates,
+ * the reason it was refused for, its original size and as much of its value as fits; its original
+ * headers are left out (they may be what made it large).
+ */
+function truncatedCopy(letter: OutgoingMessage, limit: number): OutgoingMessage {
+  const h = letter.headers ?? {};
+  const value = typeof letter.value === 'string' ? Buffer.from(letter.value) : letter.value;
+  const key = letter.key === null || letter.key === undefined ? null : Buffer.from(letter.key).subarray(0, COPY_KEY_BYTES);
+  const headers: Record<string, string | Buffer> = {
+    [DLQ_HEADERS.reason]: 'message_too_large' satisfies DlqReason,
+    [DLQ_HEADERS.originalReason]: String(h[DLQ_HEADERS.reason] ?? ''),
+    [DLQ_HEADERS.message]: `dead letter of ${value.length} bytes exceeds the dead-letter topic's ${limit}-byte max.message.bytes; value truncated. ${String(h[DLQ_HEADERS.message] ?? '')}`.slice(0, 500),
+    [DLQ_HEADERS.topic]: String(h[DLQ_HEADERS.topic] ?? ''),
+    [DLQ_HEADERS.partition]: String(h[DLQ_HEADERS.partition] ?? ''),
+    [DLQ_HEADERS.offset]: String(h[DLQ_HEADERS.offset] ?? ''),
+    [DLQ_HEADERS.originalBytes]: String(value.length),
+  };
+  // These headers fit any sensible limit (well under 1 KiB); below that, the reason and coordinates alone.
+  const bare = Object.fromEntries([DLQ_HEADERS.reason, DLQ_HEADERS.topic, DLQ_HEADERS.partition, DLQ_HEADERS.offset].map((name) => [name, headers[name]!]));
+  return fitRecord({ key, value, headers }, limit) ?? { key: null, value: Buffer.alloc(0), headers: bare };
+}
 
 /**
  * Processes one consumed batch: decode and validate each message, apply the valid reports in Redis
@@ -91,6 +121,39 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
+  /**
+   * Sends dead letters (the producer splits them by the DLQ topic's max.message.bytes) and counts
+   * each under the reason it went with. One too large for the DLQ topic is sent after the others as a
+   * truncated copy (`message_too_large`, its coordinates and first reason in headers), so the
+   * partition moves on: never retried forever, never dropped.
+   */
+  async function sendDeadLetters(letters: OutgoingMessage[], batch: ConsumedBatch): Promise<void> {
+    const count = (list: OutgoingMessage[]) => {
+      for (const l of list) deps.metrics.deadLettered.inc({ reason: String(l.headers?.[DLQ_HEADERS.reason]) });
+    };
+    try {
+      await deps.producer.send(deps.dlqTopic, letters);
+      count(letters);
+      return;
+    } catch (err) {
+      const tooLarge = recordsTooLarge(err);
+      if (!tooLarge) throw err;
+      const skipped = new Set(tooLarge.records.map((r) => r.index));
+      count(letters.filter((_, i) => !skipped.has(i)));
+      const copies = tooLarge.records.map(({ index, bytes }) => {
+        const letter = letters[index]!;
+        log.warn(
+          { topic: batch.topic, partition: batch.partition, offset: String(letter.headers?.[DLQ_HEADERS.offset]), reason: String(letter.headers?.[DLQ_HEADERS.reason]), bytes, dlqMaxMessageBytes: tooLarge.limit },
+          'dead letter larger than the DLQ topic accepts; sending a truncated copy',
+        );
+        return truncatedCopy(letter, tooLarge.limit);
+      });
+      // Each copy fits the limit just read; a failure here fails the batch, which is redelivered.
+      await deps.producer.send(deps.dlqTopic, copies);
+      count(copies);
+    }
+  }
+
   const decode = createDecoder({ pack: deps.pack, slurm: deps.slurm, maxMessageBytes: deps.maxMessageBytes });
   let decoding: Promise<void> = Promise.resolve();
 
@@ -102,7 +165,6 @@ export function createPipeline(deps: PipelineDeps) {
     const decoded: Decoded = { records: [], facts: [] };
     const dead: OutgoingMessage[] = [];
     const deadLetter = (m: (typeof batch.messages)[number], reason: DlqReason, message: string) => {
-      deps.metrics.deadLettered.inc({ reason });
       dead.push({
         key: m.key,
         value: m.value ?? Buffer.alloc(0),
@@ -141,7 +203,7 @@ export function createPipeline(deps: PipelineDeps) {
     let sending: Promise<unknown> = Promise.resolve();
     const send = () => {
       const letters = dead.splice(0);
-      sending = sending.then(() => deps.producer.send(deps.dlqTopic, letters));
+      sending = sending.then(() => sendDeadLetters(letters, batch));
       sending.catch(() => {}); // awaited below; a failure fails the batch, which is redelivered
     };
     if (dead.length > 0) send();

@@ -7,7 +7,7 @@
 // OUTBOX_CLAIM_IDLE); a permanent one is dead-lettered at once and marks the channel.
 import type { Logger } from 'pino';
 import { caseId, type Alert } from '@flopwatch/contracts';
-import type { KafkaProducer } from '@flopwatch/kafka';
+import { recordsTooLarge, type KafkaProducer } from '@flopwatch/kafka';
 import { isRetryable } from '@flopwatch/runtime';
 import type { Store } from '@flopwatch/store';
 import { alertMessageId, messageBody, type WebhookEventType } from '@flopwatch/webhooks';
@@ -85,18 +85,30 @@ export function createFanOut(options: FanOutOptions) {
 
   async function publish(events: Event[]): Promise<void> {
     if (events.length === 0) return;
+    // The producer splits the alerts into requests within the topic's max.message.bytes; an alert too
+    // large for any request is left out (the others are sent) and dead-lettered here, never retried.
+    const refused = new Set<number>();
     try {
       await options.producer.send(options.topic, events.map(record));
     } catch (err) {
-      if (isRetryable(err) || events.length === 1) {
+      const tooLarge = recordsTooLarge(err);
+      if (tooLarge) {
+        for (const { index, bytes } of tooLarge.records) {
+          refused.add(index);
+          const why = new Error(`the alert's record of ${bytes} bytes exceeds the ${tooLarge.limit}-byte max.message.bytes of topic ${tooLarge.topic}`, { cause: err });
+          await deadLetter(events[index]!, 'kafka', 'record_too_large', why);
+        }
+      } else if (isRetryable(err) || events.length === 1) {
         if (isRetryable(err)) throw err;
         return deadLetter(events[0]!, 'kafka', 'kafka_rejected', err);
+      } else {
+        // A permanent error names no record: send them one by one so only the bad one is dead-lettered.
+        for (const e of events) await publish([e]);
+        return;
       }
-      // A permanent error names no record: send them one by one so only the bad one is dead-lettered.
-      for (const e of events) await publish([e]);
-      return;
     }
-    for (const e of events) {
+    for (const [i, e] of events.entries()) {
+      if (refused.has(i)) continue;
       metrics.published.inc({ type: e.type });
       await mark(e, 'kafka', 'done');
     }

@@ -108,7 +108,30 @@ describe('channels of one outbox entry', () => {
 });
 
 describe('Kafka channel', () => {
-  it('dead-letters at once the alert the broker refuses for good (larger than the topic allows) and still publishes and delivers the rest', async () => {
+  it('publishes a burst of alerts far above the topic limit whole, in several requests, each once', async () => {
+    const { prefix, store, group } = setup();
+    const limit = 8_000;
+    const [topic] = await freshTopics(['alerts-burst'], { numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(limit) }] });
+    const alerts = Array.from({ length: 40 }, (_, i) => {
+      const a = makeAlert(`tenant-burst-${i}`);
+      a.hardware.models = Array.from({ length: 10 }, (_, m) => `model-${m}-${'x'.repeat(60)}`);
+      return a;
+    });
+    const bytes = alerts.reduce((s, a) => s + JSON.stringify(a).length, 0);
+    expect(bytes).toBeGreaterThan(5 * limit);
+    for (const a of alerts) await store.alerts.raise(a);
+    const n = await startNotifier({ prefix, topic, group });
+    cleanups.push(n.close);
+    const kafka = await collectTopic(topic);
+    cleanups.push(kafka.close);
+    await waitFor(() => kafka.records.length >= alerts.length, { what: 'every alert on the topic', timeoutMs: 20_000 });
+    await waitFor(async () => ((await redis.xpending(store.keys.alerts.outbox, group)) as [number])[0] === 0 && (await redis.xlen(store.keys.alerts.outbox)) === 0, { what: 'every entry acknowledged' });
+    expect(kafka.records.map((r) => r.value.id).sort()).toEqual(alerts.map((a) => a.id).sort());
+    expect(await counterValue(n.metrics, 'flopwatch_notifier_alerts_published_total')).toBe(alerts.length);
+    expect(await store.notifyChannels.listDeadLetters()).toEqual([]);
+  });
+
+  it('dead-letters at once the alert too large for any request to the topic (record_too_large) and still publishes and delivers the rest', async () => {
     const { prefix, store, group } = setup();
     const [topic] = await freshTopics(['alerts-small'], { numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4000' }] });
     const secrets: string[] = [];
@@ -132,11 +155,12 @@ describe('Kafka channel', () => {
       const list = await store.notifyChannels.listDeadLetters();
       return list.length > 0 ? list : null;
     }, { what: 'the Kafka dead letter', timeoutMs: 20_000 });
-    expect(letter).toMatchObject({ channel: 'kafka', reason: 'kafka_rejected', alertId: big.id });
+    expect(letter).toMatchObject({ channel: 'kafka', reason: 'record_too_large', alertId: big.id });
+    expect(letter!.error).toMatch(/exceeds the 4000-byte max\.message\.bytes/);
     await waitFor(() => kafka.records.length === 1 && receiver.received.length === 2, { what: 'the small alert in Kafka and both at the webhook', timeoutMs: 20_000 });
     expect(kafka.records[0]!.value.id).toBe(small.id);
     await waitFor(async () => ((await redis.xpending(store.keys.alerts.outbox, group)) as [number])[0] === 0 && (await redis.xlen(store.keys.alerts.outbox)) === 0, { what: 'both entries acknowledged' });
-    expect(await counterValue(n.metrics, 'flopwatch_notifier_dead_letters_total', { channel: 'kafka', reason: 'kafka_rejected' })).toBe(1);
+    expect(await counterValue(n.metrics, 'flopwatch_notifier_dead_letters_total', { channel: 'kafka', reason: 'record_too_large' })).toBe(1);
     expect(await store.notifyChannels.listDeadLetters()).toHaveLength(1);
   });
 });
