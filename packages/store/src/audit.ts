@@ -323,9 +323,10 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
      *    the error, and throws ChangeUnconfirmedError;
      * 3. the intent is confirmed: removed and its entry appended, in one script. If that fails the
      *    change stands and so does its intent, which `verify` names until settle() confirms it.
-     * `entryOf` completes the entry from what `apply` returned (e.g. the record before the change).
+     * `entryOf` completes the entry from what `apply` returned (e.g. the record before the change), or
+     * returns null when `apply` says it changed nothing (the intent is then dropped).
      */
-    async record<T>(entry: NewAuditEntry, apply: () => Promise<T>, entryOf: (result: T) => Partial<NewAuditEntry> = () => ({})): Promise<T> {
+    async record<T>(entry: NewAuditEntry, apply: () => Promise<T>, entryOf: (result: T) => Partial<NewAuditEntry> | null = () => ({})): Promise<T> {
       const id = `${now().getTime()}-${randomBytes(6).toString('hex')}`;
       const intent: Omit<AuditIntent, 'id'> = {
         at: (entry.at ?? now()).toISOString(), actor: entry.actor, action: entry.action, object: entry.object, after: entry.after ?? null,
@@ -344,10 +345,12 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
         await redis.hset(keys.audit.intents, id, JSON.stringify({ ...intent, error: message.slice(0, 500) })).catch(() => {});
         throw new ChangeUnconfirmedError(id, entry.object, err);
       }
-      const final = { ...entry, ...entryOf(result) };
+      const completed = entryOf(result);
+      const final = completed === null ? null : { ...entry, ...completed };
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await confirm(id, final);
+          if (final === null) await redis.hdel(keys.audit.intents, id);
+          else await confirm(id, final);
           break;
         } catch {
           // The change stands; its intent too, until a later attempt or settle() confirms it.

@@ -29,6 +29,31 @@ export interface Subjects {
  * rule table); the rest are evaluated in full from snapshots of the books.
  */
 export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationContext, linkedLineages: Iterable<string> = []): Promise<Alert[]> {
+  let subjects: { tenants: string[]; groups: string[]; lineages: string[] };
+  try {
+    subjects = await subjectsToEvaluate(results, ctx, linkedLineages);
+  } catch (err) {
+    // Not even the subjects could be worked out: the batch's tenants and links are kept instead.
+    await ctx.store.pendingEvaluations.begin({ tenants: results.map((r) => r.tenantId), lineages: [...linkedLineages] });
+    throw err;
+  }
+  return evaluateDurably(subjects, ctx);
+}
+
+/**
+ * Evaluates the subjects, recorded first in the store's pending evaluations and removed only once the
+ * evaluation succeeded: one that cannot finish (a case that kept changing, a Redis failure, a crash, a
+ * bug) stays there, and the re-evaluation loop retries it (reevaluate.ts) until it does.
+ */
+export async function evaluateDurably(subjects: { tenants: string[]; groups: string[]; lineages: string[] }, ctx: EvaluationContext): Promise<Alert[]> {
+  const mark = await ctx.store.pendingEvaluations.begin(subjects);
+  const raised = await evaluateSubjects(subjects, ctx);
+  await ctx.store.pendingEvaluations.done(subjects, mark);
+  return raised;
+}
+
+/** The tenants, groups and lineages a batch's new totals may have changed the alerts of. */
+async function subjectsToEvaluate(results: TenantApplyResult[], ctx: EvaluationContext, linkedLineages: Iterable<string>) {
   const { pack, view, store } = ctx;
   const floor = lineageFloorOps(pack);
   const tenants: string[] = [];
@@ -60,7 +85,7 @@ export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationC
   // cumulative counts grew with their ancestors'.
   const touched = results.flatMap((r) => [...r.lineages.keys()]);
   const descendants = await view.descendants(touched);
-  return evaluateSubjects({ tenants, groups, lineages: [...lineages, ...descendants] }, ctx);
+  return { tenants, groups: [...groups], lineages: [...new Set([...lineages, ...descendants])] };
 }
 
 /** Memoised snapshots for one evaluation: each tenant and lineage is read once. */
