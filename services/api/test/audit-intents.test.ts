@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@flopwatch/test-harness';
-import { auth, startApi, tenant, type TestApi } from './helpers.js';
+import { caseId } from '@flopwatch/contracts';
+import { auth, raiseAlert, startApi, tenant, type TestApi } from './helpers.js';
 
 let api: TestApi | undefined;
 afterEach(async () => api?.close());
@@ -58,5 +59,31 @@ describe('a change and its audit entry over the API', () => {
     expect(entries.map((e) => e.action)).toEqual(['webhook.delete', 'tenant.put', 'webhook.rotate_secret', 'webhook.create']);
     expect(entries.map((e) => e.seq)).toEqual([4, 3, 2, 1]);
     expect((await app.inject({ url: '/v1/audit/verify', headers: auth('analyst') })).json()).toMatchObject({ ok: true, checked: 4, unconfirmed: [] });
+  });
+
+  it('loses nothing when KYC changes, case comments and alert raises all arrive at once while the sealer runs, and the chain is gapless', async () => {
+    api = await startApi({ auditSealing: { intervalMs: 10 } });
+    const { app, store } = api;
+    const TENANTS = 50;
+    const SUBJECTS = 40;
+    const LEVELS = [0.1, 0.25, 0.5];
+    const COMMENTS = 30;
+    await raiseAlert(store, { subject: 'commented', level: 0.1 });
+    const commented = caseId({ rule: 'tenant-approach', scope: 'tenant', subject: 'commented' });
+    const results = await Promise.all([
+      ...Array.from({ length: TENANTS }, (_, i) => app.inject({ method: 'PUT', url: `/v1/tenants/k${i}`, headers: auth('admin'), payload: tenant(`k${i}`) }).then((r) => r.statusCode)),
+      ...Array.from({ length: COMMENTS }, (_, i) => app.inject({ method: 'POST', url: `/v1/cases/${commented}/comments`, headers: auth('analyst'), payload: { text: `note ${i}` } }).then((r) => r.statusCode)),
+      ...Array.from({ length: SUBJECTS }, (_, s) => LEVELS.map((level) => raiseAlert(store, { subject: `s${s}`, level }).then(() => 200))).flat(),
+    ]);
+    expect(results.filter((code) => code !== 200)).toEqual([]);
+    // The commented case's opening, every comment, every tenant, every raise (one case per subject: open, then a level each).
+    const expected = 1 + COMMENTS + TENANTS + SUBJECTS * LEVELS.length;
+    const verified = (await app.inject({ url: '/v1/audit/verify', headers: auth('analyst') })).json();
+    expect(verified).toMatchObject({ ok: true, checked: expected, firstSeq: 1, lastSeq: expected, broken: null, unsealed: 0, unconfirmed: [] });
+    for (let i = 0; i < TENANTS; i += 7) {
+      expect((await app.inject({ url: `/v1/audit?object=tenant:k${i}`, headers: auth('analyst') })).json().entries).toEqual([expect.objectContaining({ action: 'tenant.put', before: null })]);
+    }
+    const comments = (await app.inject({ url: `/v1/audit?object=case:${commented}&limit=100`, headers: auth('analyst') })).json().entries.filter((e: { action: string }) => e.action === 'case.comment');
+    expect(comments).toHaveLength(COMMENTS);
   });
 });
