@@ -222,7 +222,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
 
   /** Seals the oldest waiting entries (one script); the number sealed, or null when the lease is not ours. */
   async function sealBatch(): Promise<number | null> {
-    for (;;) {
+    for (let attempt = 0; attempt < 10; attempt++) {
       const h = await head();
       const waiting = await redis.xrange(keys.audit.unsealed, '-', '+', 'COUNT', SEAL_BATCH);
       if (waiting.length === 0) return 0;
@@ -242,6 +242,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       // process): read again.
       if (reply >= 0) return reply;
     }
+    return 0; // the head kept moving under this sealer: the next round goes on from it
   }
 
   // One sealing run at a time per instance; the lease keeps instances apart.
