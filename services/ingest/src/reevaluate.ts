@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PolicyPack } from '@flopwatch/policy';
 import { sleep } from '@flopwatch/runtime';
 import type { Alert } from '@flopwatch/contracts';
-import type { RegistryChange, Store } from '@flopwatch/store';
+import { isTransientRedisError, type RegistryChange, type Store } from '@flopwatch/store';
 import { evaluateDurably } from './alerts.js';
 import type { RegistryView } from './registry-view.js';
 import type { IngestMetrics } from './metrics.js';
@@ -95,6 +95,7 @@ export function startReevaluation(opts: ReevaluationOptions): Reevaluation {
         raisedOn(await evaluateDurably(subject, ctx), 'a retried evaluation');
         finished++;
       } catch (err) {
+        if (isTransientRedisError(err)) throw err; // Redis is down: the next round tries them all again
         if ((err as { retryable?: unknown }).retryable === true) opts.metrics.evaluationsDeferred.inc({ source: 'retry' });
         log.warn({ err, subject }, 'pending evaluation failed again; kept for the next round');
       }
@@ -116,10 +117,20 @@ export function startReevaluation(opts: ReevaluationOptions): Reevaluation {
           await store.registryChanges.ensureGroup(opts.group);
           ensured = true;
         }
-        const changes = await round();
-        const retried = await retryPending();
+        // Each step on its own: a registry change that keeps failing holds back no pending evaluation.
+        let busy = false;
+        try {
+          busy = (await round()) > 0;
+        } catch (err) {
+          log.warn({ err }, 'registry re-evaluation failed, retrying');
+        }
+        try {
+          busy = (await retryPending()) > 0 || busy;
+        } catch (err) {
+          log.warn({ err }, 'retrying pending evaluations failed, retrying');
+        }
         await gauge();
-        if (changes > 0 || retried > 0) continue;
+        if (busy) continue;
       } catch (err) {
         log.warn({ err }, 'registry re-evaluation failed, retrying');
       }
