@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog, type NewAuditEntry } from './audit.js';
+import type { AuditLog, NewAuditEntry } from './audit.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
@@ -116,18 +116,15 @@ export function createAlertCases({ redis, keys, audit }: { redis: RedisClient; k
 
     /**
      * Replaces the record with `next` only if it is still `readText`, puts an `alert.updated` entry in
-     * the outbox and writes the audit entry (default: `alert.update` by flopwatch), in one script
-     * (lua/transition-alert-4.lua). A move of the audit head alone (another record changed) is retried.
+     * the outbox and appends the audit entry (default: `alert.update` by flopwatch), in one script
+     * (lua/transition-alert-3.lua).
      */
     async replace(id: string, readText: string, next: object, entry?: Omit<NewAuditEntry, 'object'>): Promise<ReplaceResult> {
       const e = { actor: 'flopwatch', action: 'alert.update', before: null, after: null, ...entry, object: `alert:${id}` };
-      for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
-        const write = audit.write(await audit.head(), e);
-        const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, keys.audit.log, keys.audit.head,
-          ...write.args, id, sha1(readText), JSON.stringify(next));
-        if (reply !== -2) return reply === 1 ? 'replaced' : reply === 0 ? 'conflict' : 'missing';
-      }
-      throw new AuditContentionError(`alert ${id}`);
+      const write = audit.write(e);
+      const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, keys.audit.unsealed,
+        ...write.args, id, sha1(readText), JSON.stringify(next));
+      return reply === 1 ? 'replaced' : reply === 0 ? 'conflict' : 'missing';
     },
   };
 }

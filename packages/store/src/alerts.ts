@@ -1,6 +1,6 @@
-import { caseId, caseSummary, caseWithAlert, type Alert } from '@flopwatch/contracts';
+import { createHash } from 'node:crypto';
+import { caseId, caseSummary, caseWithAlert, type Alert, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
-import type { Casebook } from './casebook.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
@@ -12,40 +12,42 @@ export interface AlertStoreOptions {
   redis: RedisClient & ScriptCommands;
   keys: Keys;
   audit: AuditLog;
-  casebook: Casebook;
 }
 
 /** Who raises alerts when the alert's history does not say. */
 const DEFAULT_ACTOR = 'flopwatch-ingest';
 
-export function createAlertStore({ redis, keys, audit, casebook }: AlertStoreOptions) {
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
   return {
     /**
      * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
-     * entry of that change, in one script (lua/raise-alert-7.lua); true when this call created it.
+     * entry of that change (unsealed, sealed later), in one script (lua/raise-alert-6.lua); true when
+     * this call created it. Only raises of the same case can conflict (compare-and-set on the case's
+     * version): they re-read it and retry.
      */
     async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
       const actor = alert.history[0]?.actor ?? DEFAULT_ACTOR;
       const id = caseId(alert);
       for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
-        // Head first: a case change after this read moves the head, and the script then refuses.
-        const head = await audit.head();
-        const current = await casebook.get(id);
+        const text = await redis.get(keys.cases.record(id));
+        const current = text === null ? null : (JSON.parse(text) as Case);
         const next = caseWithAlert(current, alert, actor);
         // open | level | reopen; a lower level raised late is only listed in the case.
         const event = !current ? 'open' : next.history.length > current.history.length ? next.history.at(-1)!.action : 'alert';
-        const write = audit.write(head, {
+        const write = audit.write({
           actor, action: `case.${event}`, object: `case:${id}`,
           before: caseSummary(current), after: caseSummary(next), note: `alert ${alert.id} (${alert.rule}, level ${alert.level}, ${alert.severity})`,
           at: new Date(alert.raisedAt),
         });
         const reply = await redis.raiseAlert(
-          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.log, keys.audit.head,
-          ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt),
+          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.unsealed,
+          ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt), text === null ? '' : sha1(text),
         );
         if (reply !== -2) return reply === 1;
       }
-      throw new AuditContentionError(`alert ${alert.id}`);
+      throw new AuditContentionError(`case ${id} (alert ${alert.id})`);
     },
 
     /** Which of these alert ids already exist. */

@@ -1,7 +1,9 @@
 // The audit log is a hash chain: each entry carries the hash of the one before it, and its own hash
 // is SHA-256 over that and the entry's canonical form. Editing, removing or reordering an entry
-// breaks the chain at that entry, and verify() names it. Redis' Lua has no SHA-256, so hashes are
-// computed here; the scripts compare-and-set the chain head so two writers never fork the chain.
+// breaks the chain at that entry, and verify() names it. Writers do not compute it: they append
+// their entry unsealed, in the same step as their change; one sealer (audit-sealer.ts) gives the
+// entries their seq, prev and hash in the order they were written. Redis' Lua has no SHA-256, so
+// the hashes are computed here and sent to the sealing script.
 import { createHash } from 'node:crypto';
 
 /** prev of the first entry. */
@@ -29,10 +31,4 @@ export function parseHead(raw: string | null): { raw: string; seq: number; hash:
   if (!raw) return { raw: '', seq: 0, hash: GENESIS };
   const [seq, hash] = raw.split(' ');
   return { raw, seq: Number(seq), hash: hash ?? '' };
-}
-
-/** A new entry's chain fields and the ARGV[1..10] every audited script takes (see lua/append-audit-2.lua). */
-export function chainArgs(head: { raw: string; seq: number; hash: string }, e: Omit<ChainFields, 'seq'>, minId: string): (string | number)[] {
-  const fields: ChainFields = { ...e, seq: head.seq + 1 };
-  return [head.raw, fields.seq, fields.at, fields.actor, fields.action, fields.object, fields.data, head.hash, chainHash(head.hash, fields), minId];
 }

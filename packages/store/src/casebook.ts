@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isClosed, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog, type NewAuditEntry } from './audit.js';
 import type { Keys } from './keys.js';
@@ -40,6 +41,8 @@ export class CaseNotFoundError extends Error {
 const CHUNK = 200;
 const MAX_CASES = 20_000;
 
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
 const matches = (c: Case, f: CaseFilter) =>
   (f.rule === undefined || c.rule === f.rule) &&
   (f.severity === undefined || c.severity === f.severity) &&
@@ -78,18 +81,18 @@ export function createCasebook({ redis, keys, audit }: { redis: RedisClient; key
 
     /**
      * Applies `change` to the case as it stands and writes the new case with its audit entry in one
-     * script (lua/update-case-4.lua); re-reads and re-applies when another change landed in between.
+     * script (lua/update-case-3.lua); re-reads and re-applies when another change landed in between
+     * (compare-and-set on the case's version).
      * `change` may throw (e.g. an illegal transition): nothing is written then.
      */
     async update(id: string, change: (c: Case) => CaseChange): Promise<Case> {
       for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {
-        const head = await audit.head();
-        const current = await get(id);
-        if (!current) throw new CaseNotFoundError(id);
-        const { next, audit: entry } = change(current);
-        const write = audit.write(head, { ...entry, object: `case:${id}` });
-        const reply = await scripts.updateCase(keys.cases.record(id), keys.cases.index, keys.audit.log, keys.audit.head,
-          ...write.args, id, JSON.stringify(next), Date.parse(next.openedAt));
+        const text = await redis.get(keys.cases.record(id));
+        if (text === null) throw new CaseNotFoundError(id);
+        const { next, audit: entry } = change(JSON.parse(text) as Case);
+        const write = audit.write({ ...entry, object: `case:${id}` });
+        const reply = await scripts.updateCase(keys.cases.record(id), keys.cases.index, keys.audit.unsealed,
+          ...write.args, id, JSON.stringify(next), Date.parse(next.openedAt), sha1(text));
         if (reply === 1) return next;
         if (reply === -1) throw new CaseNotFoundError(id);
       }

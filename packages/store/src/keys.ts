@@ -7,7 +7,7 @@
 //                 (alerts and case changes are rare; one slot lets one script change a case and write
 //                 its audit entry atomically)
 //   {registry}    registry indexes (tenant list, identifier → tenants)
-//   {audit}       the append-only audit stream
+//   {eval}        subjects whose alert evaluation has not finished yet (retried until it does)
 //   {ck:<checkpoint>} which lineage wrote a checkpoint, and lineages that read it before it was known
 //   {c:<cluster>} the collector's progress through a Slurm cluster's running jobs
 //   {webhooks}    webhook endpoints, their secrets, deliveries, the retry schedule and dead letters
@@ -20,6 +20,7 @@ export function createKeys(prefix = 'fw:') {
   const alerts = `${prefix}{alerts}`;
   const registry = `${prefix}{registry}`;
   const webhooks = `${prefix}{webhooks}`;
+  const evaluations = `${prefix}{eval}`;
   return {
     prefix,
     tenant: {
@@ -141,10 +142,20 @@ export function createKeys(prefix = 'fw:') {
       history: (endpointId: string) => `${webhooks}:history:${endpointId}`,
     },
     audit: {
-      /** STREAM: the append-only, hash-chained audit log (see audit-chain.ts). */
+      /** STREAM: the append-only, hash-chained audit log: sealed entries only (see audit-chain.ts, audit-sealer.ts). */
       log: `${alerts}:audit`,
-      /** STRING: "<seq> <hash>" of the newest entry; every writer compares-and-sets it. */
+      /** STRING: "<seq> <hash>" of the newest sealed entry; only the sealer writes it. */
       head: `${alerts}:audit:head`,
+      /** STREAM: entries written with their change, not yet sealed into the chain (no seq, prev, hash). */
+      unsealed: `${alerts}:audit:unsealed`,
+      /** HASH: intent id → JSON of a change made in another slot, recorded before it, until its entry is confirmed. */
+      intents: `${alerts}:audit:intents`,
+      /** STRING: the sealer's lease (owner token, with an expiry): one sealer at a time. */
+      sealer: `${alerts}:audit:sealer`,
+    },
+    evaluations: {
+      /** ZSET: subject (`t:<tenant>`, `l:<lineage>`, `g:<group>`) → when its latest evaluation was asked for (Redis time, µs). */
+      pending: `${evaluations}:pending`,
     },
   };
 }

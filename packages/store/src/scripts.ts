@@ -40,7 +40,10 @@ function readScripts(): ScriptFile[] {
 export interface ScriptCommands {
   applyUsage(...keysAndArgs: (string | number | Buffer)[]): Promise<(string | number)[]>;
   raiseAlert(...keysAndArgs: (string | number)[]): Promise<number>;
-  appendAudit(...keysAndArgs: (string | number)[]): Promise<number>;
+  sealAudit(...keysAndArgs: (string | number)[]): Promise<number>;
+  confirmIntent(...keysAndArgs: (string | number)[]): Promise<number>;
+  markEvaluations(...keysAndArgs: (string | number)[]): Promise<number>;
+  clearEvaluations(...keysAndArgs: (string | number)[]): Promise<number>;
   updateCase(...keysAndArgs: (string | number)[]): Promise<number>;
   transitionAlert(...keysAndArgs: (string | number)[]): Promise<number>;
 }

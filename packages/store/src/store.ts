@@ -12,6 +12,7 @@ import { createRegistry } from './registry.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
 import { createWebhookStore } from './webhooks.js';
+import { createPendingEvaluations } from './pending-evaluations.js';
 import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
 import { createUsage } from './usage.js';
 
@@ -46,7 +47,7 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     redis: client,
     keys,
     accounting,
-    alerts: createAlertStore({ redis: client, keys, audit, casebook }),
+    alerts: createAlertStore({ redis: client, keys, audit }),
     registry,
     lineageLinks: createLineageLinks({ redis: client, keys, registry }),
     registryChanges: createRegistryChanges({ redis: client, keys }),
@@ -57,6 +58,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
     books,
     webhooks: createWebhookStore({ redis: client, keys }),
+    /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
+    pendingEvaluations: createPendingEvaluations({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
     /** The alert outbox read through a consumer group (one reader per notifier instance). */
     outbox: (options: OutboxReaderOptions) => createOutboxReader(client, keys.alerts.outbox, options),

@@ -48,7 +48,7 @@ describe('audit log', () => {
     expect(await store.audit.verify({})).toMatchObject({ ok: true, checked: 3, firstSeq: 1, lastSeq: 3, broken: null });
   });
 
-  it('keeps one chain under concurrent writers (compare-and-set on the head)', async () => {
+  it('keeps one chain under concurrent writers (sealed in the order written)', async () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.audit.append({ actor: 'root', action: 'tenant.put', object: `tenant:c${i}`, before: null, after: null })));
     expect(await store.audit.verify({})).toMatchObject({ ok: true, checked: 20, lastSeq: 20 });
   });
@@ -57,6 +57,7 @@ describe('audit log', () => {
 describe('audit chain verification', () => {
   async function threeEntries() {
     for (let i = 0; i < 3; i++) await store.audit.append({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: { i } });
+    await store.audit.seal();
     return redis.xrange(store.keys.audit.log, '-', '+');
   }
 
@@ -88,6 +89,7 @@ describe('audit chain verification', () => {
       await store.audit.append({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: { i } });
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    await store.audit.seal();
     const entries = await redis.xrange(store.keys.audit.log, '-', '+');
     const since = new Date(Number(entries[1]![0].split('-')[0]));
     expect(await store.audit.verify({ since })).toMatchObject({ ok: true, firstSeq: 2 });
@@ -102,7 +104,10 @@ describe('audit chain verification', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     // A retention of 20 ms: the three entries written 50 ms ago are past it.
     const later = createAuditLog({ redis: client, keys, retentionDays: 20 / 86_400_000 });
+    await today.seal();
     await later.append({ actor: 'root', action: 'tenant.put', object: 'tenant:t3', before: null, after: null });
+    await today.releaseLease();
+    await later.seal(); // trims as it seals
     const kept = await redis.xrange(keys.audit.log, '-', '+');
     expect(kept).toHaveLength(1);
     expect(await later.verify({})).toMatchObject({ ok: true, checked: 1, firstSeq: 4 });
@@ -155,18 +160,18 @@ describe('cases', () => {
   it('leaves neither the change nor its entry when the audit entry cannot be written', async () => {
     const alert = makeAlert({ raisedAt: at(0) });
     const id = caseId(alert);
-    // The audit log key holds the wrong type: the entry cannot be appended.
-    await redis.set(store.keys.audit.log, 'not a stream');
+    // The unsealed audit stream's key holds the wrong type: the entry cannot be appended.
+    await redis.set(store.keys.audit.unsealed, 'not a stream');
     await expect(store.alerts.raise(alert)).rejects.toThrow(/AUDIT_LOG_WRONGTYPE/);
     expect(await store.alerts.get(alert.id)).toBeNull();
     expect(await store.casebook.get(id)).toBeNull();
     expect(await redis.exists(store.keys.alerts.outbox, store.keys.audit.head)).toBe(0);
 
-    await redis.del(store.keys.audit.log);
+    await redis.del(store.keys.audit.unsealed);
     await store.alerts.raise(alert);
+    await store.audit.seal();
     const before = await redis.get(store.keys.cases.record(id));
-    await redis.rename(store.keys.audit.log, `${store.keys.audit.log}:saved`);
-    await redis.set(store.keys.audit.log, 'not a stream');
+    await redis.set(store.keys.audit.unsealed, 'not a stream');
     await expect(store.casebook.update(id, comment('lost?'))).rejects.toThrow(/AUDIT_LOG_WRONGTYPE/);
     expect(await redis.get(store.keys.cases.record(id))).toBe(before);
     expect(await redis.get(store.keys.audit.head)).toMatch(/^1 [0-9a-f]{64}$/);

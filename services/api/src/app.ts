@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { authenticate, bearerToken, createKeyring } from './auth.js';
+import { startAuditSealing } from './audit-sealing.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
 import { registerConsole } from './plugins/console.js';
@@ -89,6 +90,11 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
 
   await registerConsole(app, deps.consoleDir);
+
+  if (deps.auditSealing !== false) {
+    const sealer = startAuditSealing(deps.store, deps.metricsRegistry, deps.log.child({ component: 'audit-sealer' }), deps.auditSealing ?? {});
+    app.addHook('onClose', () => sealer.close());
+  }
 
   await app.ready();
   return app;

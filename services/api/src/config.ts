@@ -63,7 +63,7 @@ export const apiConfigSchema = z.object({
   REQUEST_TIMEOUT: envDuration({ min: 1_000, default: 30_000 }),
   /** /metrics without a key (true), or behind a key of any role (false). */
   METRICS_PUBLIC: envBoolean(true),
-  /** Audit entries older than this many days are trimmed as new ones are written; 0 keeps everything (export first: docs/audit.md, Archiving). */
+  /** Audit entries older than this many days are trimmed as new ones are sealed into the chain; 0 keeps everything (export first: docs/audit.md, Archiving). */
   AUDIT_RETENTION_DAYS: envInt({ min: 0, max: 36_600, default: 0 }),
   /** The console's built files, served at /console (default: services/console/dist of this checkout). */
   CONSOLE_DIR: z.string().min(1).optional(),

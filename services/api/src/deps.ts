@@ -32,6 +32,11 @@ export interface ApiDeps {
   /** /metrics without a key. Default true. */
   metricsPublic?: boolean;
   now?: () => Date;
+  /**
+   * The audit sealer loop (audit-sealing.ts): on by default in every replica (a lease lets one seal);
+   * false leaves sealing to readers and other replicas.
+   */
+  auditSealing?: { intervalMs?: number; intentGraceMs?: number } | false;
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
 }

@@ -1,4 +1,4 @@
-import { ALERT_SCHEMA_VERSION, alertId, type Alert, type SubjectSnapshot, type TenantSnapshot } from '@flopwatch/contracts';
+import { ALERT_SCHEMA_VERSION, alertId, caseId, type Alert, type SubjectSnapshot, type TenantSnapshot } from '@flopwatch/contracts';
 import { evaluateSubject, evaluationTime, lineageFloorOps, maxSeverity, RULES, ruleLevels, tenantMayAlert, tenantRisk, type PolicyPack, type RuleOutcome } from '@flopwatch/policy';
 import { teraToOps, type Store, type TenantApplyResult } from '@flopwatch/store';
 import type { RegistryView } from './registry-view.js';
@@ -29,6 +29,31 @@ export interface Subjects {
  * rule table); the rest are evaluated in full from snapshots of the books.
  */
 export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationContext, linkedLineages: Iterable<string> = []): Promise<Alert[]> {
+  let subjects: { tenants: string[]; groups: string[]; lineages: string[] };
+  try {
+    subjects = await subjectsToEvaluate(results, ctx, linkedLineages);
+  } catch (err) {
+    // Not even the subjects could be worked out: the batch's tenants and links are kept instead.
+    await ctx.store.pendingEvaluations.begin({ tenants: results.map((r) => r.tenantId), lineages: [...linkedLineages] });
+    throw err;
+  }
+  return evaluateDurably(subjects, ctx);
+}
+
+/**
+ * Evaluates the subjects, recorded first in the store's pending evaluations and removed only once the
+ * evaluation succeeded: one that cannot finish (a case that kept changing, a Redis failure, a crash, a
+ * bug) stays there, and the re-evaluation loop retries it (reevaluate.ts) until it does.
+ */
+export async function evaluateDurably(subjects: { tenants: string[]; groups: string[]; lineages: string[] }, ctx: EvaluationContext): Promise<Alert[]> {
+  const mark = await ctx.store.pendingEvaluations.begin(subjects);
+  const raised = await evaluateSubjects(subjects, ctx);
+  await ctx.store.pendingEvaluations.done(subjects, mark);
+  return raised;
+}
+
+/** The tenants, groups and lineages a batch's new totals may have changed the alerts of. */
+async function subjectsToEvaluate(results: TenantApplyResult[], ctx: EvaluationContext, linkedLineages: Iterable<string>) {
   const { pack, view, store } = ctx;
   const floor = lineageFloorOps(pack);
   const tenants: string[] = [];
@@ -60,7 +85,7 @@ export async function raiseAlerts(results: TenantApplyResult[], ctx: EvaluationC
   // cumulative counts grew with their ancestors'.
   const touched = results.flatMap((r) => [...r.lineages.keys()]);
   const descendants = await view.descendants(touched);
-  return evaluateSubjects({ tenants, groups, lineages: [...lineages, ...descendants] }, ctx);
+  return { tenants, groups: [...groups], lineages: [...new Set([...lineages, ...descendants])] };
 }
 
 /** Memoised snapshots for one evaluation: each tenant and lineage is read once. */
@@ -126,15 +151,32 @@ export async function evaluateSubjects(subjects: Subjects, ctx: EvaluationContex
   const unique = [...new Map(outcomes.map((o) => [o.draft.id, o])).values()];
   const narrower = new Map(unique.filter((o) => RULES[o.draft.rule].kind === 'banded').map((o) => [o.draft.id, higherLevelIds(o, pack)]));
   const existing = await store.alerts.existing([...unique.map((o) => o.draft.id), ...[...narrower.values()].flat()]);
-  const raised: Alert[] = [];
+  // One case's levels are raised in order (each sees the one before: severity never lowers, the
+  // case's history reads open → level); different cases never wait on each other.
+  const byCase = new Map<string, RuleOutcome[]>();
   for (const o of unique) {
     if (existing.has(o.draft.id)) continue;
     if ((narrower.get(o.draft.id) ?? []).some((id) => existing.has(id))) continue;
-    const alert = await buildAlert(await neverLower(o, ctx), snap.tenant, ctx);
-    if (await store.alerts.raise(alert)) raised.push(alert);
+    const key = caseId(o.draft);
+    byCase.set(key, [...(byCase.get(key) ?? []), o]);
   }
-  return raised;
+  const runs = [...byCase.values()];
+  const raisedByRun: Alert[][] = runs.map(() => []);
+  let next = 0;
+  const worker = async () => {
+    for (let r = next++; r < runs.length; r = next++) {
+      for (const o of runs[r]!) {
+        const alert = await buildAlert(await neverLower(o, ctx), snap.tenant, ctx);
+        if (await store.alerts.raise(alert)) raisedByRun[r]!.push(alert);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RAISE_CONCURRENCY, runs.length) }, worker));
+  return raisedByRun.flat();
 }
+
+/** Cases raised at once by one evaluation: enough to keep Redis busy, few enough to bound memory. */
+const RAISE_CONCURRENCY = 32;
 
 function levelIds(o: RuleOutcome, pack: PolicyPack, keep: (level: number) => boolean): string[] {
   const { rule, scope, subject } = o.draft;

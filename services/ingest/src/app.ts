@@ -40,6 +40,8 @@ export interface IngestDeps {
   fetchAheadBytes?: number;
   /** How often the registry change stream is polled for re-evaluation (ms). Default 1000. */
   registryPollMs?: number;
+  /** A pending alert evaluation is retried once it has waited this long (ms). Default 30 s. */
+  pendingEvaluationMinAgeMs?: number;
   sessionTimeoutMs?: number;
   /** Per-subject series on /metrics (METRICS_SUBJECTS); default true. */
   metricsSubjects?: boolean;
@@ -123,6 +125,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         group: deps.groupId,
         consumer: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
         ...(deps.registryPollMs ? { pollMs: deps.registryPollMs } : {}),
+        ...(deps.pendingEvaluationMinAgeMs !== undefined ? { pendingMinAgeMs: deps.pendingEvaluationMinAgeMs } : {}),
         ...(deps.now ? { now: deps.now } : {}),
       });
       log.info({ topics, groupId: deps.groupId, dlq: deps.topics.dlq, policyVersion: deps.pack.version }, 'ingest ready: consuming telemetry');

@@ -26,6 +26,9 @@ export function createIngestMetrics(registry: Registry) {
     rebalances: new Counter({ name: 'flopwatch_ingest_rebalances_total', help: 'Consumer-group rebalances this instance went through.', registers }),
     lastApplied: new Gauge({ name: 'flopwatch_ingest_last_applied_timestamp_seconds', help: 'When a batch of this partition was last applied (Unix time).', labelNames: ['topic', 'partition'], registers }),
     lastOffset: new Gauge({ name: 'flopwatch_ingest_last_applied_offset', help: 'Last offset applied, by partition.', labelNames: ['topic', 'partition'], registers }),
+    pendingEvaluations: new Gauge({ name: 'flopwatch_ingest_pending_evaluations', help: 'Subjects (tenants, lineages, groups) whose alert evaluation has not finished yet; the re-evaluation loop retries them until it does.', registers }),
+    pendingEvaluationAge: new Gauge({ name: 'flopwatch_ingest_pending_evaluation_age_seconds', help: 'How long the longest-waiting pending alert evaluation has waited since it was last asked for or attempted (0 when none); each retry restarts it, so a lasting failure shows as a depth that stays above 0.', registers }),
+    evaluationsDeferred: new Counter({ name: 'flopwatch_ingest_evaluations_deferred_total', help: 'Alert evaluations that could not finish for a reason that passes (a case that kept changing): kept as pending evaluations and retried.', labelNames: ['source'], registers }),
   };
 }
 

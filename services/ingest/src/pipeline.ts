@@ -107,8 +107,9 @@ export function createPipeline(deps: PipelineDeps) {
 
   /**
    * A step that failed for a reason retrying cannot cure (a bug, a malformed record) must not stall
-   * the partition: the books are already written, alerts are state-based and re-evaluated on the
-   * subject's next report or registry change. It is logged at error level and counted.
+   * the partition: the books are already written, alerts are state-based, and the alerts step's
+   * subjects stay in the pending evaluations, retried by the re-evaluation loop. It is logged at
+   * error level and counted.
    */
   async function orReport<T>(step: string, work: Promise<T>, fallback: T): Promise<T> {
     try {
@@ -234,11 +235,19 @@ export function createPipeline(deps: PipelineDeps) {
       const links = facts.length > 0 ? await orReport('lineage-links', untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)), []) : [];
       const linked = links.map((l) => l.lineageId);
       let refresh: Promise<void> | undefined = refreshed; // a retry reads the version again
+      // Subjects are kept as pending evaluations before the attempt and cleared after it: whatever
+      // stops it, the re-evaluation loop retries them (reevaluate.ts), so no alert is dropped.
       const raised = await orReport('alerts', untilDone('alerts', batch, async () => {
         const pending = refresh;
         refresh = undefined;
         await (pending ?? deps.view.refresh());
         return raiseAlerts(results, { store: deps.store, pack: deps.pack, view: deps.view, now }, linked);
+      }).catch((err: unknown) => {
+        // Retryable but not a Redis failure (a case that kept changing): deferred, not failed.
+        if (isTransientRedisError(err) || (err as { retryable?: unknown }).retryable !== true) throw err;
+        deps.metrics.evaluationsDeferred.inc({ source: 'batch' });
+        log.warn({ err }, 'alert evaluation deferred: kept as pending, the re-evaluation loop retries it');
+        return [];
       }), []);
       for (const a of raised) {
         deps.metrics.alerts.inc({ rule: a.rule, severity: a.severity });

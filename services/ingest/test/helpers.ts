@@ -32,7 +32,7 @@ export interface TestIngest {
 }
 
 /** Starts an ingest in this process against the run's Kafka and the given store. */
-export async function startIngest(opts: { topics: Topics; groupId: string; store: Store; pack?: PolicyPack; registry?: Registry; fetchAhead?: boolean }): Promise<TestIngest> {
+export async function startIngest(opts: { topics: Topics; groupId: string; store: Store; pack?: PolicyPack; registry?: Registry; fetchAhead?: boolean; pendingEvaluationMinAgeMs?: number }): Promise<TestIngest> {
   const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('ingest'), logger: silent });
   const ingest = createIngest({
     kafka,
@@ -45,6 +45,7 @@ export async function startIngest(opts: { topics: Topics; groupId: string; store
     groupId: opts.groupId,
     maxMessageBytes: 1024 * 1024,
     ...(opts.fetchAhead !== undefined ? { fetchAhead: opts.fetchAhead } : {}),
+    ...(opts.pendingEvaluationMinAgeMs !== undefined ? { pendingEvaluationMinAgeMs: opts.pendingEvaluationMinAgeMs } : {}),
   });
   await ingest.start();
   return {

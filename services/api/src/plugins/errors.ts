@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AuditContentionError } from '@flopwatch/store';
+import { AuditContentionError, ChangeUnconfirmedError } from '@flopwatch/store';
 import { ApiError, type ApiErrorCode } from '../errors.js';
 
 /** The body of every error the API answers. */
@@ -24,6 +24,10 @@ const FASTIFY_CODES: Record<string, { status: number; code: ApiErrorCode; messag
 function toBody(err: FastifyError | Error): { status: number; body: ErrorBody } {
   if (err instanceof ApiError) {
     return { status: err.statusCode, body: { error: { code: err.code, message: err.message, details: err.details ?? null } } };
+  }
+  if (err instanceof ChangeUnconfirmedError) {
+    // Something may have been written: never "nothing was written". Its intent names it in verify.
+    return { status: 503, body: { error: { code: 'UNAVAILABLE', message: err.message, details: { retryable: true, written: 'unknown', intent: err.intentId } } } };
   }
   if (err instanceof AuditContentionError) {
     // Nothing was written; the caller may retry at once.

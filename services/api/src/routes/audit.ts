@@ -40,7 +40,7 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         cursor: z.string().regex(/^\d+-\d+$/, 'must be the nextCursor of a previous page').optional(),
         limit: limitSchema,
       }).strict(),
-      response: { 200: z.object({ entries: z.array(auditEntrySchema), nextCursor: z.string().nullable() }), ...errors() },
+      response: { 200: z.object({ entries: z.array(auditEntrySchema), nextCursor: z.string().nullable(), unsealed: z.number().int().describe('entries written but not yet sealed into the chain (listed once they are)') }), ...errors() },
     },
   }, async (request) => {
     const { cursor, ...q } = request.query;
@@ -52,7 +52,7 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     schema: {
       tags: ['audit'],
       summary: 'Check the hash chain over a time range and name the first broken link',
-      description: "Recomputes each entry's hash, checks it carries the previous entry's hash and that seq has no gap, and — without `until` — that the log ends at the chain head. `ok: false` names the first entry that fails and why.",
+      description: "Seals what waits first, then recomputes each sealed entry's hash, checks it carries the previous entry's hash and that seq has no gap, and — without `until` — that the log ends at the chain head. `ok: false` names the first entry that fails and why (`broken`), or the changes whose audit entry is not confirmed (`unconfirmed`: a KYC, lineage or webhook change whose write failed half-way). `unsealed` counts entries not yet sealed.",
       querystring: z.object({ since: instantSchema.optional(), until: instantSchema.optional() }).strict(),
       response: {
         200: z.object({
@@ -61,6 +61,11 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
           firstSeq: z.number().int().nullable(),
           lastSeq: z.number().int().nullable(),
           broken: z.object({ id: z.string(), seq: z.number().int(), reason: z.enum(['hash_mismatch', 'prev_mismatch', 'seq_gap', 'head_mismatch']), message: z.string() }).nullable(),
+          unsealed: z.number().int().describe('entries written with their change, not yet sealed into the chain'),
+          unconfirmed: z.array(z.object({
+            id: z.string(), at: z.string(), actor: z.string(), action: z.string(), object: z.string(), after: z.unknown(),
+            note: z.string().optional(), requestId: z.string().optional(), error: z.string().optional(),
+          })).describe('changes (KYC, lineages, webhooks) recorded as intents whose audit entry is not confirmed: they may or may not have been written'),
         }),
         ...errors(),
       },

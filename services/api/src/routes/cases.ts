@@ -89,7 +89,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
   /**
    * After a case transition, moves each of its alerts that allows it the same way, so webhooks get
    * `alert.updated` and Alertmanager ends the alerts of a closed case. Each alert is its own atomic
-   * step with its own audit entry (lua/transition-alert-4.lua); one that cannot move is left as is.
+   * step with its own audit entry (lua/transition-alert-3.lua); one that cannot move is left as is.
    */
   async function moveAlerts(c: CaseView, action: TransitionAction, principal: Principal, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
     for (const { id } of c.alerts) {

@@ -61,8 +61,11 @@ export const lineageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       const chain = [lineage.parentId, ...(await registry.ancestors<Lineage>(lineage.parentId)).map((a) => a.id)];
       if (chain.includes(id)) throw new ApiError(409, 'CONFLICT', `body.parentId: ${lineage.parentId} descends from ${id}; a lineage cannot be its own ancestor`, { fields: ['body.parentId'] });
     }
-    const before = await registry.putLineage(lineage);
-    await audit.append({ actor: request.principal!.name, action: 'lineage.put', object: `lineage:${id}`, before, after: lineage, requestId: request.id });
+    const before = await audit.record(
+      { actor: request.principal!.name, action: 'lineage.put', object: `lineage:${id}`, before: null, after: lineage, requestId: request.id },
+      () => registry.putLineage(lineage),
+      (b) => ({ before: b }),
+    );
     return { lineage, created: before === null };
   });
 };

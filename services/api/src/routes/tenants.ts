@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { countryCodeSchema, describeZodError, idSchema, kycStatusSchema, tenantSchema, type Tenant } from '@flopwatch/contracts';
 import { isCountryCode } from '@flopwatch/catalog';
 import { tenantRisk } from '@flopwatch/policy';
-import type { GroupChange } from '@flopwatch/store';
+import { ChangeUnconfirmedError, type GroupChange } from '@flopwatch/store';
 import { READERS, requireRole, type Principal } from '../auth.js';
 import type { ApiDeps, RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -43,12 +43,16 @@ const importLineSchema = tenantInputBase.required({ id: true }).superRefine(assi
 const groupChangeSchema = z.object({ groupId: z.string(), members: z.array(z.string()) });
 const tenantViewSchema = z.object({ tenant: tenantSchema, risk: riskSchema, group: z.object({ id: z.string(), members: z.array(z.string()) }).nullable() });
 
-/** Stores a tenant and writes the audit entry; shared by PUT and import. */
+/** Stores a tenant with its audit entry (audit.record: both, or a recorded intent); shared by PUT and import. */
 async function saveTenant(deps: ApiDeps, input: z.infer<typeof tenantInputSchema>, id: string, actor: Principal, requestId: string, action: string) {
   const now = (deps.now ?? (() => new Date()))();
   const tenant: Tenant = { ...input, id, updatedAt: now.toISOString() };
-  const { before, groups } = await deps.store.registry.putTenant(tenant);
-  await deps.store.audit.append({ actor: actor.name, action, object: `tenant:${id}`, before, after: tenant, requestId, at: now });
+  // The change and its audit entry, or a recorded intent that verify names until it is confirmed.
+  const { before, groups } = await deps.store.audit.record(
+    { actor: actor.name, action, object: `tenant:${id}`, before: null, after: tenant, requestId, at: now },
+    () => deps.store.registry.putTenant(tenant),
+    (saved) => ({ before: saved.before }),
+  );
   return { tenant, created: before === null, groups };
 }
 
@@ -132,7 +136,9 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
       consumes: ndjsonTypes,
       body: z.string().describe('NDJSON: one tenant record (with id) per line'),
       response: {
-        200: z.object({ imported: z.number().int(), created: z.number().int(), rejected: z.array(z.object({ line: z.number().int(), id: z.string().nullable(), error: z.string() })), groupChanges: z.array(groupChangeSchema) }),
+        200: z.object({ imported: z.number().int(), created: z.number().int(), rejected: z.array(z.object({ line: z.number().int(), id: z.string().nullable(), error: z.string() })),
+          unconfirmed: z.array(z.object({ line: z.number().int(), id: z.string(), intent: z.string(), error: z.string() })).describe('lines whose write failed half-way: they may have been written; GET /v1/audit/verify names each intent until it is confirmed'),
+          groupChanges: z.array(groupChangeSchema) }),
         ...errors(413, 415),
       },
     },
@@ -140,6 +146,7 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
     const lines = request.body.split('\n');
     const rejected: { line: number; id: string | null; error: string }[] = [];
     const groupChanges: GroupChange[] = [];
+    const unconfirmed: { line: number; id: string; intent: string; error: string }[] = [];
     let imported = 0;
     let created = 0;
     for (const [i, text] of lines.entries()) {
@@ -157,12 +164,20 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
         rejected.push({ line: i + 1, id: typeof maybeId === 'string' ? maybeId : null, error: describeZodError(parsed.error) });
         continue;
       }
-      const saved = await saveTenant(deps, parsed.data, parsed.data.id, request.principal!, request.id, 'tenant.import');
+      let saved;
+      try {
+        saved = await saveTenant(deps, parsed.data, parsed.data.id, request.principal!, request.id, 'tenant.import');
+      } catch (err) {
+        // Neither imported nor rejected: it may have been written; its intent is named by verify.
+        if (!(err instanceof ChangeUnconfirmedError)) throw err;
+        unconfirmed.push({ line: i + 1, id: parsed.data.id, intent: err.intentId, error: err.message });
+        continue;
+      }
       imported++;
       if (saved.created) created++;
       groupChanges.push(...saved.groups);
     }
-    request.log.info({ imported, rejected: rejected.length }, 'tenants imported');
-    return { imported, created, rejected, groupChanges };
+    request.log.info({ imported, rejected: rejected.length, unconfirmed: unconfirmed.length }, 'tenants imported');
+    return { imported, created, rejected, unconfirmed, groupChanges };
   });
 };

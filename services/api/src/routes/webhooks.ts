@@ -107,8 +107,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
       filter: request.body.filter, createdAt: now().toISOString(), disabled: null,
     };
     const secret = generateSecret();
-    await store.createEndpoint(endpoint, secret);
-    await audit.append({ actor: request.principal!.name, action: 'webhook.create', object: `webhook:${endpoint.id}`, before: null, after: masked(endpoint), requestId: request.id });
+    await audit.record({ actor: request.principal!.name, action: 'webhook.create', object: `webhook:${endpoint.id}`, before: null, after: masked(endpoint), requestId: request.id },
+      () => store.createEndpoint(endpoint, secret));
     return reply.code(201).send({ ...endpoint, secret });
   });
 
@@ -137,8 +137,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     schema: { tags: ['webhooks'], summary: 'Remove an endpoint (pending messages to it are dropped)', params: endpointParams, response: { 204: z.null(), ...errors(404) } },
   }, async (request, reply) => {
     const endpoint = await endpointOr404(request.params.id);
-    await store.deleteEndpoint(endpoint.id);
-    await audit.append({ actor: request.principal!.name, action: 'webhook.delete', object: `webhook:${endpoint.id}`, before: masked(endpoint), after: null, requestId: request.id });
+    await audit.record({ actor: request.principal!.name, action: 'webhook.delete', object: `webhook:${endpoint.id}`, before: masked(endpoint), after: null, requestId: request.id },
+      () => store.deleteEndpoint(endpoint.id),
+      (deleted) => (deleted ? {} : null));
     return reply.code(204).send(null);
   });
 
@@ -181,10 +182,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     if (!delivery) throw notFound('delivery', id);
     const endpoint = await endpointOr404(delivery.endpointId);
     if (endpoint.disabled) throw new ApiError(409, 'CONFLICT', `webhook ${endpoint.id} is disabled: ${endpoint.disabled.reason}; enable it first`, { webhook: endpoint.id });
-    const outcome = await store.redeliver(id, now().getTime());
+    const outcome = await audit.record({ actor: request.principal!.name, action: 'webhook.redeliver', object: `delivery:${id}`, before: { status: delivery.status }, after: { status: 'pending' }, requestId: request.id },
+      () => store.redeliver(id, now().getTime()),
+      (o) => (o === 'scheduled' ? {} : null));
     if (outcome === 'not_found') throw notFound('delivery', id);
     if (outcome === 'pending') throw new ApiError(409, 'CONFLICT', `delivery ${id} is still pending`, { delivery: id });
-    await audit.append({ actor: request.principal!.name, action: 'webhook.redeliver', object: `delivery:${id}`, before: { status: delivery.status }, after: { status: 'pending' }, requestId: request.id });
     return reply.code(202).send(toDeliveryView((await store.getDelivery(id))!));
   });
 
@@ -197,8 +199,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
   }, async (request, reply) => {
     const endpoint = await endpointOr404(request.params.id);
     if (endpoint.disabled) throw new ApiError(409, 'CONFLICT', `webhook ${endpoint.id} is disabled: ${endpoint.disabled.reason}; enable it first`, { webhook: endpoint.id });
-    const scheduled = await store.redeliverDeadLetters(endpoint.id, now().getTime());
-    await audit.append({ actor: request.principal!.name, action: 'webhook.redeliver_dead_letters', object: `webhook:${endpoint.id}`, before: null, after: { scheduled: scheduled.length }, requestId: request.id });
+    const scheduled = await audit.record({ actor: request.principal!.name, action: 'webhook.redeliver_dead_letters', object: `webhook:${endpoint.id}`, before: null, after: null, requestId: request.id },
+      () => store.redeliverDeadLetters(endpoint.id, now().getTime()),
+      (ids) => ({ after: { scheduled: ids.length } }));
     return reply.code(202).send({ scheduled });
   });
 
@@ -215,8 +218,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     const secret = generateSecret();
     const grace = request.body.graceSeconds === undefined ? graceMs : request.body.graceSeconds * 1000;
     const at = now().getTime();
-    if (!(await store.rotateSecret(endpoint.id, secret, grace, at))) throw notFound('webhook', endpoint.id);
-    await audit.append({ actor: request.principal!.name, action: 'webhook.rotate_secret', object: `webhook:${endpoint.id}`, before: null, after: { graceMs: grace }, requestId: request.id });
+    const rotated = await audit.record({ actor: request.principal!.name, action: 'webhook.rotate_secret', object: `webhook:${endpoint.id}`, before: null, after: { graceMs: grace }, requestId: request.id },
+      () => store.rotateSecret(endpoint.id, secret, grace, at),
+      (ok) => (ok ? {} : null));
+    if (!rotated) throw notFound('webhook', endpoint.id);
     return { secret, previousSecretsExpireAt: new Date(at + grace).toISOString() };
   });
 
@@ -225,8 +230,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRouteOptions> = async (
     schema: { tags: ['webhooks'], summary: 'Enable an endpoint that was disabled for failing', params: endpointParams, response: { 200: endpointSchema, ...errors(404) } },
   }, async (request) => {
     const endpoint = await endpointOr404(request.params.id);
-    const enabled = (await store.enableEndpoint(endpoint.id))!;
-    await audit.append({ actor: request.principal!.name, action: 'webhook.enable', object: `webhook:${endpoint.id}`, before: { disabled: endpoint.disabled }, after: { disabled: null }, requestId: request.id });
+    const enabled = await audit.record({ actor: request.principal!.name, action: 'webhook.enable', object: `webhook:${endpoint.id}`, before: { disabled: endpoint.disabled }, after: { disabled: null }, requestId: request.id },
+      () => store.enableEndpoint(endpoint.id),
+      (e) => (e ? {} : null));
+    if (!enabled) throw notFound('webhook', endpoint.id);
     return enabled;
   });
 };
