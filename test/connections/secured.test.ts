@@ -410,6 +410,7 @@ describe('the collector process on secured connections', () => {
         DCGM_TARGETS: exporter.urls.join(','),
         DCGM_CLUSTER: 'sec-cluster',
         DCGM_SCRAPE_INTERVAL: '1s',
+        DCGM_SCRAPE_TIMEOUT: '500ms',
         DCGM_REPORT_PERIOD: '2s',
       } as Record<string, string>,
     };
