@@ -148,3 +148,53 @@ export function runEndMs(job: SlurmJob, nowMs: number): number | undefined {
   } else ran = wallEnd - job.startMs;
   return job.startMs + Math.max(0, ran);
 }
+
+// slurmdb v0.0.38 writes `state: { current: "COMPLETED" }`; v0.0.40+ a list of flags there.
+function accountingStateOf(v: unknown): string {
+  if (v && typeof v === 'object' && 'current' in v) return stateOf((v as { current?: unknown }).current);
+  return stateOf(v);
+}
+
+/** GPUs of slurmdb's `tres.allocated` (`{ type: "gres", name: "gpu", count }`, one entry per GPU type). */
+function gpusFromAllocatedTres(tres: unknown): number {
+  const allocated = tres && typeof tres === 'object' ? (tres as { allocated?: unknown }).allocated : undefined;
+  if (!Array.isArray(allocated)) return 0;
+  let total = 0;
+  for (const t of allocated) {
+    if (!t || typeof t !== 'object') continue;
+    const { type, name, count } = t as { type?: unknown; name?: unknown; count?: unknown };
+    // `gpu` is the total; typed entries (`gpu:h100`) repeat parts of it.
+    if (type === 'gres' && name === 'gpu') total += numberOf(count) ?? 0;
+  }
+  return total;
+}
+
+/**
+ * Reads one job of slurmdbd's `GET /slurmdb/v0.0.XX/jobs` into the shape of a listed job. slurmdbd
+ * keeps `time.elapsed`, the run time without suspensions, so the job reads as one never suspended
+ * that ran [start, start + elapsed]: runEndMs gives the same end as for the listed job.
+ */
+export function readAccountingJob(raw: Raw): SlurmJob | null {
+  const id = numberOf(raw.job_id);
+  if (id === undefined) return null;
+  const time = (raw.time && typeof raw.time === 'object' ? raw.time : {}) as Raw;
+  const state = accountingStateOf(raw.state);
+  const startMs = seconds(time.start);
+  const elapsed = numberOf(time.elapsed);
+  const nodes = typeof raw.nodes === 'string' ? raw.nodes : '';
+  const gpus = gpusFromAllocatedTres(raw.tres);
+  return {
+    jobId: String(id),
+    account: typeof raw.account === 'string' ? raw.account : '',
+    cluster: typeof raw.cluster === 'string' ? raw.cluster : '',
+    partition: typeof raw.partition === 'string' ? raw.partition : '',
+    state,
+    startMs,
+    endMs: ENDED_STATES.has(state) && startMs !== undefined && elapsed !== undefined && elapsed >= 0 ? startMs + elapsed * 1000 : undefined,
+    suspendMs: undefined,
+    preSuspendMs: 0,
+    gpus,
+    nodes,
+    perNode: gpus === 0 ? undefined : nodeShares(nodes, gpus),
+  };
+}
