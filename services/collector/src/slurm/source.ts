@@ -207,6 +207,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       for (const cluster of byCluster.keys()) marksOf.set(cluster, await deps.redis.hgetall(deps.keys.collector.slurmMarks(cluster)));
       // After an outage longer than MinJobAge, jobs may have ended unlisted: slurmdbd still has them.
       let recoveredFromAccounting = false;
+      let recoveredJobs = 0;
       if (polled && deps.client.accountingJobs) {
         const listedIds = new Set(jobs.map((j) => j.jobId));
         let since = polled.previous !== undefined && toMs - polled.previous > minJobAgeMs ? polled.previous : undefined;
@@ -225,10 +226,9 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
             if (!marksOf.has(job.cluster)) marksOf.set(job.cluster, await deps.redis.hgetall(deps.keys.collector.slurmMarks(job.cluster)));
           }
           if (recovered.length > 0) log.info({ jobs: recovered.length, since: new Date(since).toISOString() }, 'ended jobs no longer listed read from slurmdbd');
-          deps.metrics.slurmRecovered.inc(recovered.length);
+          recoveredJobs = recovered.length;
         }
       }
-      if (!recoveredFromAccounting) polled?.unobserved();
       let gpuJobs = 0;
       for (const [cluster, clusterJobs] of byCluster) {
         const key = deps.keys.collector.slurmMarks(cluster);
@@ -285,6 +285,9 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       }
       // A cluster with neither jobs nor marks left is forgotten.
       const seen = await Promise.all([...byCluster].map(async ([c, js]) => (js.length > 0 || (await deps.redis.hlen(deps.keys.collector.slurmMarks(c))) > 0 ? [c] : [])));
+      // Counted once the poll went through: a failed send makes the next poll cover the same gap.
+      deps.metrics.slurmRecovered.inc(recoveredJobs);
+      if (!recoveredFromAccounting) polled?.unobserved();
       await polled?.record(seen.flat());
       deps.metrics.runningJobs.labels(deps.client.endpoint).set(gpuJobs);
       return true;
