@@ -42,6 +42,9 @@ describe('readJob', () => {
     expect(runEndMs(readJob({ ...base, job_state: 'COMPLETED', end_time: 1042 })!, 5_000_000)).toBe(1_042_000);
     expect(runEndMs(readJob({ ...base, job_state: 'PENDING' })!, 5_000_000)).toBeUndefined();
     expect(runEndMs(readJob({ ...base, job_state: 'FAILED', end_time: 0 })!, 5_000_000)).toBeUndefined();
+    // As slurmrestd 22.05.8 lists a job just requeued: COMPLETING, its start reset, its end at the time limit.
+    const requeued = readJob({ ...base, job_state: 'COMPLETING', start_time: 1796553542, end_time: 6091520778 })!;
+    expect(runEndMs(requeued, 1796553543_000)).toBeUndefined();
   });
 
   it('reads v0.0.39+ numbers wrapped as { set, infinite, number } and v0.0.40+ state lists', () => {

@@ -26,9 +26,9 @@ let producer: KafkaProducer;
 const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  // Sixteen GPUs and sixteen CPUs: the three tests' jobs (one core each) run at once. slurmdbd keeps
+  // Sixteen GPUs and sixteen CPUs: the tests' jobs (one core each) run at once. slurmdbd keeps
   // the accounting; only the test that reads it gives its poller the /slurmdb endpoints.
-  const accounts = ['long', 'j45', 'short', 'cancel', 'susp', 'down', 'lost', 'db-marked', 'db-unseen'].map((n) => `acct-${n}`);
+  const accounts = ['long', 'j45', 'short', 'cancel', 'susp', 'down', 'lost', 'db-marked', 'db-unseen', 'requeue'].map((n) => `acct-${n}`);
   slurm = await startSlurm({ cluster: 'slurm-a', cpus: 16, gpus: 16, minJobAgeSeconds: MIN_JOB_AGE_S, accounting: true, accounts: [...accounts, 'tenant-a'] });
   kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('collector'), logger: silent });
   producer = createProducer(kafka, { idempotent: true, log: silent });
@@ -121,7 +121,7 @@ function listed(id: string): boolean {
   }
 }
 
-// The three tests run at once: each maps only its own accounts, so the others' jobs are skipped as unmapped.
+// The tests run at once: each maps only its own accounts, so the others' jobs are skipped as unmapped.
 describe.concurrent('Slurm poller', () => {
   it('counts jobs of 5 s, 45 s and minutes, a cancelled and a suspended one, and one that ended while the collector was down, per node to Slurm\'s own run time across restarts; a job that left the listing during a longer outage is counted as unrecovered', async () => {
     const { totals, source, redis, store } = await pipeline();
@@ -346,4 +346,26 @@ describe.concurrent('Slurm poller', () => {
     expect(await counter(after.metrics.polls, { result: 'accounting_ok' })).toBe(1);
     expect(await counter(after.metrics.slurmUnrecovered)).toBe(0);
   }, 240_000);
+
+  it('counts a requeued job\'s run to its last poll and names the rest: slurmrestd keeps no end for a requeued run', async () => {
+    const { totals, source, redis, store } = await pipeline();
+    const id = slurm.sbatch(['--gres=gpu:h100:1', '-A', 'acct-requeue', '--wrap', 'sleep 600']);
+    cleanups.push(async () => slurm.cancel(id));
+    const startMs = startOf(await untilState(id, isRunning, 'to run'));
+    await sleep(2_000);
+    const { poller, metrics } = source({ 'acct-requeue': 'tenant-requeue' });
+    const polledUntil = await pollNow(poller);
+    await sleep(1_000);
+    slurm.scontrol(['requeue', id]);
+    // Polled while it passes through COMPLETING (its start reset, its end at the time limit) and once pending.
+    await pollNow(poller);
+    await untilState(id, (f) => f.JobState === 'PENDING', 'to be pending again');
+    await pollNow(poller);
+    expect(await counter(metrics.slurmUnrecovered)).toBe(1);
+    expect(await redis.hget(store.keys.collector.slurmMarks('slurm-a'), id)).toBeNull();
+    // Counted from its start to the poll before the requeue, nothing more (every event was sent before
+    // the counter is read, so the counter is the whole of what was reported).
+    await waitFor(async () => (await totals('tenant-requeue')).gpuUs === 1000 * (polledUntil - startMs), { timeoutMs: 30_000, what: 'the first run counted to its last poll' });
+    expect(await counter(metrics.gpuSeconds, { source: 'slurm' })).toBe((polledUntil - startMs) / 1000);
+  }, 120_000);
 });

@@ -133,12 +133,15 @@ export function readJob(raw: Raw): SlurmJob | null {
 /**
  * Where the job's run time ends on a timeline that starts at its start and leaves out suspended
  * time: start + time run (epoch ms), as of `nowMs` for a running job, of its end for an ended one,
- * of its suspension for a suspended one. Undefined when the job never ran or its end is unknown.
+ * of its suspension for a suspended one; never past `nowMs`. Undefined when the job is not running,
+ * suspended or ended, or its end is unknown or still to come.
  */
 export function runEndMs(job: SlurmJob, nowMs: number): number | undefined {
   if (job.startMs === undefined) return undefined;
   const ended = ENDED_STATES.has(job.state);
-  if (ended && job.endMs === undefined) return undefined;
+  // An end still to come is none: a requeued job passes through COMPLETING with its start reset to
+  // the requeue and its end at start + time limit (slurmrestd 22.05).
+  if (ended && (job.endMs === undefined || job.endMs > nowMs)) return undefined;
   if (!ended && job.state !== 'RUNNING' && job.state !== 'SUSPENDED') return undefined;
   const wallEnd = ended ? job.endMs! : nowMs;
   let ran: number;
@@ -146,7 +149,7 @@ export function runEndMs(job: SlurmJob, nowMs: number): number | undefined {
     // Suspended now: it ran `pre_sus_time`. Resumed since: that, plus the time since the resume.
     ran = job.state === 'SUSPENDED' ? job.preSuspendMs : job.preSuspendMs + Math.max(0, wallEnd - job.suspendMs);
   } else ran = wallEnd - job.startMs;
-  return job.startMs + Math.max(0, ran);
+  return job.startMs + Math.min(Math.max(0, ran), Math.max(0, wallEnd - job.startMs));
 }
 
 // slurmdb v0.0.38 writes `state: { current: "COMPLETED" }`; v0.0.40+ a list of flags there.

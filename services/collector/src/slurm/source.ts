@@ -55,24 +55,26 @@ interface Mark {
   t: number;
   done: boolean;
   alloc: NodeShare[] | undefined;
+  /** The start of the run the mark is of: a requeued job runs again under its id from a later start. */
+  start: number | undefined;
 }
 
 function readMark(text: string): Mark | undefined {
-  if (/^\d+$/.test(text)) return { t: Number(text), done: false, alloc: undefined };
+  if (/^\d+$/.test(text)) return { t: Number(text), done: false, alloc: undefined, start: undefined };
   try {
-    const raw = JSON.parse(text) as { t?: unknown; d?: unknown; n?: unknown };
+    const raw = JSON.parse(text) as { t?: unknown; d?: unknown; n?: unknown; s?: unknown };
     if (typeof raw.t !== 'number') return undefined;
     const alloc = Array.isArray(raw.n)
       ? raw.n.flatMap((e) => (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' ? [{ node: e[0], gpus: e[1] / 1000 }] : []))
       : undefined;
-    return { t: raw.t, done: raw.d === 1, alloc: alloc && alloc.length > 0 ? alloc : undefined };
+    return { t: raw.t, done: raw.d === 1, alloc: alloc && alloc.length > 0 ? alloc : undefined, start: typeof raw.s === 'number' ? raw.s : undefined };
   } catch {
     return undefined;
   }
 }
 
 function writeMark(mark: Mark): string {
-  return JSON.stringify({ t: mark.t, ...(mark.done ? { d: 1 } : {}), ...(mark.alloc ? { n: mark.alloc.map((s) => [s.node, Math.round(s.gpus * 1000)]) } : {}) });
+  return JSON.stringify({ t: mark.t, ...(mark.start === undefined ? {} : { s: mark.start }), ...(mark.done ? { d: 1 } : {}), ...(mark.alloc ? { n: mark.alloc.map((s) => [s.node, Math.round(s.gpus * 1000)]) } : {}) });
 }
 
 /**
@@ -98,6 +100,12 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
   function skip(job: SlurmJob, reason: SkipReason, detail: string) {
     deps.metrics.slurmSkipped.labels(reason).inc();
     log.debug({ jobId: job.jobId, cluster: job.cluster, state: job.state, reason, detail }, 'GPU job skipped');
+  }
+
+  function unrecovered(jobId: string, cluster: string, mark: Mark | undefined, msg: string) {
+    deps.metrics.slurmUnrecovered.labels(deps.client.endpoint).inc();
+    const gpus = mark?.alloc?.reduce((a, s) => a + s.gpus, 0);
+    log.warn({ jobId, cluster, reportedUntil: mark ? new Date(mark.t).toISOString() : undefined, gpus }, msg);
   }
 
   function eventsOf(job: SlurmJob, shares: NodeShare[], fromMs: number, toMs: number, tenantId: string): UsageEvent[] | SkipReason {
@@ -235,9 +243,19 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
         const marks = marksOf.get(cluster) ?? {};
         const events: UsageEvent[] = [];
         const advanced: Record<string, string> = {};
+        const requeued: string[] = [];
         for (const job of clusterJobs) {
           const runEnd = runEndMs(job, toMs);
-          if (runEnd === undefined) continue;
+          if (runEnd === undefined) {
+            // Pending again with a mark of a run not ended: requeued (scontrol requeue, preemption,
+            // node failure). The listing has no end for that run: its time after the mark is lost.
+            const stored = marks[job.jobId] === undefined ? undefined : readMark(marks[job.jobId]!);
+            if (stored && !stored.done && job.state === 'PENDING') {
+              unrecovered(job.jobId, cluster, stored, 'job requeued before its end was seen: its time after the mark is not counted');
+              requeued.push(job.jobId);
+            }
+            continue;
+          }
           if (job.gpus === undefined) {
             skip(job, 'unreadable_gpus', 'gres_detail, tres_alloc_str and the GPU request name no readable GPU count');
             continue;
@@ -245,7 +263,9 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
           if (job.gpus === 0) continue;
           if (job.state === 'RUNNING') gpuJobs++;
           if (!deps.emitJobs) continue;
-          const mark = marks[job.jobId] === undefined ? undefined : readMark(marks[job.jobId]!);
+          const stored = marks[job.jobId] === undefined ? undefined : readMark(marks[job.jobId]!);
+          // A mark of an earlier run (the job was requeued) says nothing about this one.
+          const mark = stored && (stored.start === undefined || stored.start === job.startMs) ? stored : undefined;
           if (mark?.done) continue;
           const tenantId = deps.tenants.accounts[job.account];
           if (!tenantId) {
@@ -266,20 +286,19 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
             }
             events.push(...jobEvents);
           }
-          advanced[job.jobId] = writeMark({ t: Math.max(fromMs, runEnd), done: ENDED_STATES.has(job.state), alloc: shares });
+          advanced[job.jobId] = writeMark({ t: Math.max(fromMs, runEnd), done: ENDED_STATES.has(job.state), alloc: shares, start: job.startMs });
         }
         // The mark moves only once Kafka has the events: a failed send is reported again next poll.
         await deps.emit('slurm', events);
         if (Object.keys(advanced).length > 0) await deps.redis.hset(key, advanced);
+        if (requeued.length > 0) await deps.redis.hdel(key, ...requeued);
         // A job that left the listing drops its mark; if its end was never reported, that end is lost.
         const present = new Set(clusterJobs.map((j) => j.jobId));
         const gone = Object.keys(marks).filter((id) => !present.has(id));
         for (const id of gone) {
           const mark = readMark(marks[id]!);
           if (mark?.done) continue;
-          deps.metrics.slurmUnrecovered.labels(deps.client.endpoint).inc();
-          const gpus = mark?.alloc?.reduce((a, s) => a + s.gpus, 0);
-          log.warn({ jobId: id, cluster, reportedUntil: mark ? new Date(mark.t).toISOString() : undefined, gpus }, 'job left the listing before its end was seen (collector down longer than MinJobAge): its time after the mark is not counted');
+          unrecovered(id, cluster, mark, 'job left the listing before its end was seen (collector down longer than MinJobAge): its time after the mark is not counted');
         }
         if (gone.length > 0) await deps.redis.hdel(key, ...gone);
       }
