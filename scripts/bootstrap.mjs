@@ -80,6 +80,12 @@ function testPrerequisites() {
     // slurmctld's JWT authentication (AuthAltTypes=auth/jwt, what slurmrestd's tokens need): a plugin
     // file, not a command, and only a recommendation of slurmctld, so --no-install-recommends skips it.
     ['/usr/lib/*/slurm-wlm/auth_jwt.so', 'slurm-wlm-jwt-plugin'],
+    // The collector's recovery from Slurm's accounting database: slurmdbd on MariaDB (the test harness
+    // starts mariadbd when it is installed but not running).
+    ['slurmdbd', 'slurmdbd'],
+    ['sacctmgr', 'slurm-client'],
+    ['mariadbd', 'mariadb-server'],
+    ['mariadb', 'mariadb-client'],
   ];
   const has = (cmd) => spawnSync('sh', ['-c', cmd.startsWith('/') ? `ls ${cmd}` : `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
   const packages = [...new Set(tools.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];

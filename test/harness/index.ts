@@ -69,7 +69,7 @@ export { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
 export { usageEvent, waitFor, type UsageEventSpec } from './events.js';
 export { startPrivateRedis, type PrivateRedis } from './redis-server.js';
 export { freePort } from './ports.js';
-export { requireSlurm, startSlurm, type TestSlurm } from './slurm.js';
+export { requireSlurm, startSlurm, type SlurmOptions, type TestSlurm } from './slurm.js';
 export { makeTestCertificates, type TestCertificates } from './tls.js';
 export { startSecureKafka, startSecureRedis, startSecureRedisCluster, type SecureKafka, type SecureRedis, type SecureRedisCluster, type SecureRedisOptions } from './secure-servers.js';
 export { serviceMain, spawnService, type ServiceName, type ServiceProcess } from './services.js';

@@ -4,6 +4,7 @@ export { PRECISIONS, precisionSchema, type Precision } from './precision.js';
 export { USAGE_EVENT_TYPE, usageDataSchema, usageEventSchema, type UsageData, type UsageEvent } from './usage-event.js';
 export { DLQ_REASONS, describeZodError, type DlqReason } from './dlq.js';
 export { slurmJobRecordSchema, gpusFromTres, type SlurmJobRecord } from './slurm-record.js';
+export { expandHostlist, splitGpus, nodeShares, gpusOfGresEntry, MAX_HOSTLIST_NODES, type NodeShare } from './slurm-nodes.js';
 export { slurmRecordToUsageEvents, slurmMappingSchema, type SlurmMapping, type SlurmMappingOptions } from './slurm-mapping.js';
 export { KYC_STATUSES, kycStatusSchema, tenantSchema, type KycStatus, type Tenant } from './tenant.js';
 export { lineageSchema, type Lineage } from './lineage.js';

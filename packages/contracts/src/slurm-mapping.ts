@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ContractError } from './errors.js';
 import { describeZodError } from './dlq.js';
 import { precisionSchema, type Precision } from './precision.js';
+import { splitGpus, expandHostlist, type NodeShare } from './slurm-nodes.js';
 import { gpusFromTres, slurmJobRecordSchema, type SlurmJobRecord } from './slurm-record.js';
 import { USAGE_EVENT_TYPE, usageEventSchema, type UsageEvent } from './usage-event.js';
 
@@ -28,8 +29,11 @@ export interface SlurmMappingOptions {
 const DEFAULT_PRECISION: Precision = 'bf16';
 
 /**
- * Maps one job record to contiguous usage events no longer than `maxIntervalSeconds`, with ids
- * `<cluster>/<jobid>/<start>` so a redelivered record yields the same events. No GPUs → no events.
+ * Maps one job record to contiguous usage events no longer than `maxIntervalSeconds`. With a node
+ * list (`nodes`) the job is reported per node, its GPUs split evenly over the nodes in thousandths
+ * (the parts add up to the total), ids `<cluster>/<jobid>/<node>/<start>`; without one it is
+ * reported whole, ids `<cluster>/<jobid>/<start>`. A redelivered record yields the same events.
+ * No GPUs → no events.
  */
 export function slurmRecordToUsageEvents(input: unknown, mapping: SlurmMapping, options: SlurmMappingOptions): UsageEvent[] {
   const parsed = slurmJobRecordSchema.safeParse(input);
@@ -53,13 +57,21 @@ export function slurmRecordToUsageEvents(input: unknown, mapping: SlurmMapping, 
   if (!(options.maxIntervalSeconds > 0)) {
     throw new RangeError(`maxIntervalSeconds must be positive, got ${options.maxIntervalSeconds}`);
   }
+  let shares: (NodeShare | { node: undefined; gpus: number })[] = [{ node: undefined, gpus }];
+  if (record.nodes !== undefined && record.nodes.trim() !== '') {
+    const nodes = expandHostlist(record.nodes);
+    if (nodes === undefined || nodes.length === 0) {
+      throw new ContractError('invalid_slurm_record', `job ${record.jobid}: unreadable node list "${record.nodes.slice(0, 200)}"`);
+    }
+    shares = splitGpus(gpus, nodes);
+  }
   const startMs = parseSlurmTime(record['@start']);
   const endMs = parseSlurmTime(record['@end']);
   const events: UsageEvent[] = [];
   const stepMs = Math.floor(options.maxIntervalSeconds * 1000);
   for (let from = startMs; from < endMs; from += stepMs) {
     const to = Math.min(from + stepMs, endMs);
-    events.push(toEvent(record, { from, to, gpus, accelerator: partition.accelerator, precision: partition.precision ?? DEFAULT_PRECISION, cluster, source: options.source }));
+    for (const share of shares) events.push(toEvent(record, { from, to, node: share.node, gpus: share.gpus, accelerator: partition.accelerator, precision: partition.precision ?? DEFAULT_PRECISION, cluster, source: options.source }));
   }
   return events;
 }
@@ -67,6 +79,8 @@ export function slurmRecordToUsageEvents(input: unknown, mapping: SlurmMapping, 
 interface Piece {
   from: number;
   to: number;
+  /** The node this piece covers; undefined for a whole-job report. */
+  node: string | undefined;
   gpus: number;
   accelerator: string;
   precision: Precision;
@@ -80,12 +94,13 @@ function toEvent(record: SlurmJobRecord, piece: Piece): UsageEvent {
     specversion: '1.0',
     type: USAGE_EVENT_TYPE,
     source: piece.source ?? `slurm://${record.cluster}`,
-    id: `${record.cluster}/${record.jobid}/${start}`,
+    id: piece.node === undefined ? `${record.cluster}/${record.jobid}/${start}` : `${record.cluster}/${record.jobid}/${piece.node}/${start}`,
     time: rfc3339(piece.to),
     subject: record.account,
     data: {
       tenantId: record.account,
       jobId: String(record.jobid),
+      ...(piece.node === undefined ? {} : { node: piece.node }),
       cluster: { id: record.cluster, country: piece.cluster.country, ...(piece.cluster.region === undefined ? {} : { region: piece.cluster.region }) },
       accelerator: { model: piece.accelerator, count: piece.gpus },
       interval: { start, end: rfc3339(piece.to) },

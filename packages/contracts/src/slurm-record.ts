@@ -13,6 +13,8 @@ export const slurmJobRecordSchema = z.looseObject({
   '@end': slurmTimeSchema,
   elapsed: z.number().nonnegative(),
   tres_alloc: z.string().max(4096).optional(),
+  // The job's nodes as a hostlist expression (`gpu[01-04]`): the record is then reported per node.
+  nodes: z.string().max(65_536).optional(),
   state: z.string().min(1).max(64),
 });
 export type SlurmJobRecord = z.infer<typeof slurmJobRecordSchema>;

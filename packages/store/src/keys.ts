@@ -118,8 +118,10 @@ export function createKeys(prefix = 'fw:') {
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
     },
     collector: {
-      /** HASH: job id → end (epoch ms) of the last interval the Slurm poller produced for that running job of the cluster. */
+      /** HASH: job id → the Slurm poller's mark of that job of the cluster (JSON: end of what was produced, final or not, GPUs per node). */
       slurmMarks: (cluster: string) => `${prefix}{c:${cluster}}:slurm-marks`,
+      /** HASH of one slurmrestd endpoint: `at` → time (epoch ms) of its last successful poll, `clusters` → JSON list of the clusters it listed. */
+      slurmPolled: (endpoint: string) => `${prefix}slurm-polled:${endpoint}`,
     },
     webhooks: {
       /** STRING: one endpoint (JSON, without its secrets). */

@@ -71,6 +71,10 @@ export const collectorConfigSchema = z
     SLURMRESTD_TIMEOUT: envDuration({ min: 100, max: 120_000, default: 15_000 }),
     /** Produce usage for running Slurm jobs; false lists jobs only to map DCGM `hpc_job` labels to accounts. */
     SLURM_EMIT_JOBS: envBoolean(true),
+    /** slurmctld's MinJobAge (how long an ended job stays listed): polls further apart than this may miss jobs, which is counted. */
+    SLURM_MIN_JOB_AGE: envDuration({ min: 1_000, max: 30 * 86_400_000, default: 300_000 }),
+    /** slurmrestd also serves slurmdbd's `/slurmdb/<version>/jobs` (openapi/dbv…): after an outage longer than MinJobAge, unlisted ended jobs are read from it. */
+    SLURMRESTD_ACCOUNTING: envBoolean(false),
     /** Address of the /metrics, /healthz and /readyz listener. */
     OPS_HOST: z.string().default('127.0.0.1'),
     /** Port of the /metrics, /healthz and /readyz listener (0: any free port). */

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export const SOURCES = ['dcgm', 'slurm'] as const;
 export const DCGM_SKIP_REASONS = ['idle', 'unmapped_job', 'unmapped_cluster', 'unknown_model', 'bad_sample', 'invalid_event'] as const;
-export const SLURM_SKIP_REASONS = ['unmapped_account', 'unmapped_partition', 'unmapped_cluster', 'unreadable_gpus', 'invalid_event'] as const;
+export const SLURM_SKIP_REASONS = ['unmapped_account', 'unmapped_partition', 'unmapped_cluster', 'unreadable_gpus', 'unreadable_nodes', 'invalid_event'] as const;
 
 /** The collector's metrics; every labelled series exists from the start, at zero. */
 export function createCollectorMetrics(registry: Registry) {
@@ -23,8 +23,11 @@ export function createCollectorMetrics(registry: Registry) {
     reportsDropped: new Counter({ name: 'flopwatch_collector_dcgm_reports_dropped_total', help: 'DCGM reports dropped unsent because the unsent buffer was full (oldest first): usage never delivered.', registers }),
     gpuSecondsDropped: new Counter({ name: 'flopwatch_collector_dcgm_gpu_seconds_dropped_total', help: 'GPU-seconds of the DCGM reports dropped unsent.', registers }),
     slurmSkipped: new Counter({ name: 'flopwatch_collector_slurm_jobs_skipped_total', help: 'Running GPU jobs skipped on a poll, by reason.', labelNames: ['reason'], registers }),
-    polls: new Counter({ name: 'flopwatch_collector_slurm_polls_total', help: 'Polls of slurmrestd, by result (ok, error).', labelNames: ['result'], registers }),
+    polls: new Counter({ name: 'flopwatch_collector_slurm_polls_total', help: 'Polls of slurmrestd, by result (ok, error; accounting_ok, accounting_error: reads of slurmdbd after an outage).', labelNames: ['result'], registers }),
     slurmUp: new Gauge({ name: 'flopwatch_collector_slurm_up', help: 'Whether the last poll of a slurmrestd endpoint succeeded (1) or not (0); absent when the Slurm source is off.', labelNames: ['endpoint'], registers }),
+    slurmUnrecovered: new Counter({ name: 'flopwatch_collector_slurm_jobs_unrecovered_total', help: 'Slurm GPU jobs that left the slurmrestd listing before their end was reported (the collector was down longer than MinJobAge, no slurmdbd to read them back): their time after the last mark is not counted.', labelNames: ['endpoint'], registers }),
+    slurmRecovered: new Counter({ name: 'flopwatch_collector_slurm_jobs_recovered_total', help: 'Ended Slurm jobs no longer listed by slurmrestd (an outage longer than MinJobAge) read back from slurmdbd and reported.', registers }),
+    slurmUnobservedSeconds: new Counter({ name: 'flopwatch_collector_slurm_unobserved_seconds_total', help: 'Wall-clock seconds in which a job could have started and ended unseen: gaps between successful polls of a slurmrestd endpoint beyond MinJobAge.', labelNames: ['endpoint'], registers }),
     runningJobs: new Gauge({ name: 'flopwatch_collector_slurm_running_gpu_jobs', help: 'RUNNING jobs with GPUs in the last successful poll of a slurmrestd endpoint.', labelNames: ['endpoint'], registers }),
   };
   for (const source of SOURCES) {
@@ -40,6 +43,7 @@ export function createCollectorMetrics(registry: Registry) {
     metrics.scrapes.labels(result).inc(0);
     metrics.polls.labels(result).inc(0);
   }
+  for (const result of ['accounting_ok', 'accounting_error']) metrics.polls.labels(result).inc(0);
   return metrics;
 }
 
