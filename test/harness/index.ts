@@ -17,13 +17,30 @@ export function testKafka(clientId = uniqueId('client')): Kafka {
   return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
 }
 
+/** Whether a kafkajs error (or one it wraps) is UNKNOWN_TOPIC_OR_PARTITION. */
+function isUnknownTopic(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; typeof e === 'object' && e !== null && i < 10; i++) {
+    const shape = e as { type?: string; cause?: unknown; originalError?: unknown };
+    if (shape.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    e = shape.originalError ?? shape.cause;
+  }
+  return false;
+}
+
 /** Creates fresh topics (unique names derived from `labels`) and returns their names. */
 export async function freshTopics<const L extends readonly string[]>(labels: L, options: Partial<ITopicConfig> = {}): Promise<{ [K in keyof L]: string }> {
   const names = labels.map((l) => uniqueId(l));
   const admin = testKafka().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ numPartitions: 3, replicationFactor: 1, ...options, topic })) });
+    // kafkajs's wait for leaders asks the broker's metadata, which a busy KRaft broker may not have
+    // updated yet: it answers UNKNOWN_TOPIC_OR_PARTITION ("does not host this topic-partition"), which
+    // kafkajs does not retry. The topics were created; the loop below waits for them instead.
+    await admin
+      .createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ numPartitions: 3, replicationFactor: 1, ...options, topic })) })
+      .catch((err: unknown) => {
+        if (!isUnknownTopic(err)) throw err;
+      });
     // A KRaft broker under load may still answer "does not host this topic-partition" for a moment
     // after the leaders are elected: wait until its metadata serves every new topic.
     for (let attempt = 0; ; attempt++) {
