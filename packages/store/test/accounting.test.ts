@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStore, type Store } from '../src/index.js';
+import { createStore, sliceField, type Store } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
 import { makeAlert } from './alert-fixture.js';
 import { HOUR, T0, record } from './fixtures.js';
@@ -23,7 +23,20 @@ describe.each(backends)('on $name', ({ start }) => {
   const oneHour = tera(HOUR);
   const MIN = 60_000;
   const DAY = 24 * HOUR;
-  const ranges = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.split('|')[0]]));
+  // A slice's covered time, measured and allocated together, as "start,end;start,end" (a tombstone as stored).
+  const union = (v: string): string => {
+    if (v.startsWith('~')) return v;
+    const st = sliceField(v);
+    const all = [...st.measured, ...st.allocated.map((a) => [a.startMs, a.endMs] as [number, number])].sort((a, b) => a[0] - b[0]);
+    const out: [number, number][] = [];
+    for (const [s, e] of all) {
+      const last = out[out.length - 1];
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+      else out.push([s, e]);
+    }
+    return out.map(([s, e]) => `${s},${e}`).join(';');
+  };
+  const ranges = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, union(v)]));
   const covered = async (tenantId: string) => ranges(await store.redis.hgetall(store.keys.tenant.cover(tenantId)));
 
   describe('apply-usage script', () => {
@@ -122,18 +135,39 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(r!.totals.teraOps).toBe(2 * oneHour);
     });
 
-    it('refuses a report ending more than the lateness bound before the tenant watermark, and counts one within it', async () => {
-      const late = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 45 * DAY });
-      const now = T0 + 50 * DAY;
+    it('refuses a report ending beyond the absolute age bound, and counts an older report of a slice never pruned', async () => {
+      const late = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 45 * DAY, maxAgeMs: 400 * DAY });
+      const now = T0 + 500 * DAY;
       await late.accounting.applyBatch([record({ offset: '1', jobKey: 'c/now', startMs: now - HOUR, endMs: now })]);
       const [r] = await late.accounting.applyBatch([
-        record({ offset: '2', jobKey: 'c/old', startMs: now - 46 * DAY - HOUR, endMs: now - 46 * DAY }),
-        record({ offset: '3', jobKey: 'c/backfill', startMs: now - 44 * DAY - HOUR, endMs: now - 44 * DAY }),
+        record({ offset: '2', jobKey: 'c/ancient', startMs: now - 401 * DAY - HOUR, endMs: now - 401 * DAY }),
+        record({ offset: '3', jobKey: 'c/backfill', startMs: now - 60 * DAY - HOUR, endMs: now - 60 * DAY }),
       ]);
       expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'interval_too_late']]);
-      expect(r!.rejected[0]!.message).toMatch(/more than 45 days before/);
+      expect(r!.rejected[0]!.message).toMatch(/more than 400 days \(limits.maxAgeDays\) before/);
       expect(r!.counted).toBe(1);
       expect(r!.totals.teraOps).toBe(2 * oneHour);
+    });
+
+    it('leaves a tombstone where it prunes: a report before it is refused, one across it counts its part after it, whatever the bound later', async () => {
+      const prefix = backend.prefix();
+      const small = createStore({ redis: backend.redis, prefix, maxLatenessMs: 2 * DAY, maxIntervalMs: HOUR });
+      const slice = { jobKey: 'c/long', node: 'h1' };
+      await small.accounting.applyBatch([record({ offset: '1', ...slice, startMs: T0, endMs: T0 + HOUR })]);
+      // Another job moves the watermark three days on: the slice's range ends before the horizon.
+      await small.accounting.applyBatch([record({ offset: '2', jobKey: 'c/other', startMs: T0 + 3 * DAY, endMs: T0 + 3 * DAY + HOUR })]);
+      expect(await small.redis.hget(small.keys.tenant.cover('tenant-a'), 'c/long|h1')).toBe(`~${T0 + HOUR}`);
+      expect(await small.redis.zscore(small.keys.tenant.tombs('tenant-a'), 'c/long|h1')).toBe(String(T0 + HOUR));
+      // The bound raised to 60 days: the replayed hour is still refused, naming the tombstone…
+      const raised = createStore({ redis: backend.redis, prefix, maxLatenessMs: 60 * DAY, maxIntervalMs: HOUR });
+      const [again] = await raised.accounting.applyBatch([record({ offset: '3', ...slice, startMs: T0, endMs: T0 + HOUR })]);
+      expect(again!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['3', 'interval_too_late']]);
+      expect(again!.rejected[0]!.message).toMatch(/tombstone/);
+      // …and a report across it counts only the half hour after it; the half before is named as pruned.
+      const [across] = await raised.accounting.applyBatch([record({ offset: '4', ...slice, startMs: T0 + HOUR / 2, endMs: T0 + 3 * HOUR / 2 })]);
+      expect(across!.counted).toBe(1);
+      expect(across!.covered.prunedGpuMicroseconds).toBe(512 * 1800 * 1e6);
+      expect(across!.totals.teraOps).toBe(2 * oneHour + tera(HOUR / 2));
     });
 
     it('prunes the covered time of slices idle beyond the lateness bound, keeping the totals and the top jobs', async () => {
@@ -147,8 +181,12 @@ describe.each(backends)('on $name', ({ start }) => {
       let expected = oneHour;
       for (let j = 0; j < 150; j++) expected += tera((j + 1) * 1000);
       expect(r!.totals.teraOps).toBe(expected);
-      expect(ranges(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toEqual({ 'c/new|h1': `${T0 + 3 * DAY},${T0 + 3 * DAY + HOUR}` });
+      // Each idle slice is left as a tombstone: the end of its covered time.
+      const expectedCover: Record<string, string> = { 'c/new|h1': `${T0 + 3 * DAY},${T0 + 3 * DAY + HOUR}` };
+      for (let j = 0; j < 150; j++) expectedCover[`c/${j}|h1`] = `~${T0 + (j + 1) * 1000}`;
+      expect(ranges(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toEqual(expectedCover);
       expect(await small.redis.zrange(small.keys.tenant.slices('tenant-a'), 0, -1)).toEqual(['c/new|h1']);
+      expect(await small.redis.zcard(small.keys.tenant.tombs('tenant-a'))).toBe(150);
       expect(await small.redis.hkeys(small.keys.tenant.granularity('tenant-a'))).toEqual(['c/new']);
       // Top jobs stay as evidence: c/new and the 99 largest idle jobs (c/51 … c/149) make the top 100.
       const kept = await small.redis.zrevrange(small.keys.tenant.jobOps('tenant-a'), 0, -1);
@@ -192,17 +230,18 @@ describe.each(backends)('on $name', ({ start }) => {
       // Straight to the script: a report naming a slice the call does not hold fails the whole call.
       const k = store.keys.tenant;
       const t = 'tenant-malformed';
-      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t)];
+      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t), k.coverage(t), k.tombs(t)];
       const packr = new Packr({ useRecords: false, moreTypes: false });
       const classes = packr.pack([['', 'US', '1', 'nvidia-h100-sxm5-80gb', '1', 8]]);
       const slices = packr.pack([['c/1', 'h1']]);
-      const call = (reports: number[]) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, classes, slices, packr.pack(reports));
-      await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
-      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 0, 3, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/class of report 1 is not an index into the classes/);
-      await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 7/);
+      const call = (reports: number[]) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, 400 * DAY, classes, slices, packr.pack(reports));
+      await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000, 1])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 1, 0, 3, T0, T0 + HOUR, 1, 2, 8000, 1])).rejects.toThrow(/class of report 1 is not an index into the classes/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 2])).rejects.toThrow(/kind of report 0 is not 0 \(allocated\) or 1 \(measured\)/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 8/);
       expect(await store.redis.exists(...keys)).toBe(0);
       // The same call, well formed, counts.
-      expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000]))[0]).toBe(1);
+      expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 1]))[0]).toBe(1);
     });
 
     it('sums a lineage over every tenant that feeds it', async () => {

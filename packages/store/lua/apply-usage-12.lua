@@ -92,8 +92,8 @@
   Errors: a Lua error naming the argument ("apply-usage: start of report 3 is not a finite number")
           when an argument is malformed; it is raised before any write, so nothing is written.
 ]]
-local K_TOTALS, K_DAYS, K_HOURS, K_COVER, K_SLICES, K_GRAN, K_JOBS, K_JOBOPS, K_LINEAGES, K_ACTIVE =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_TOTALS, K_DAYS, K_HOURS, K_COVER, K_SLICES, K_GRAN, K_JOBS, K_JOBOPS, K_LINEAGES, K_ACTIVE, K_COVERAGE, K_TOMBS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 -- Globals read in loops, as locals (a global is a table lookup each time).
 local floor, type = math.floor, type
 local DAY_MS, HOUR_MS = 86400000, 3600000
@@ -139,38 +139,114 @@ local function opt(v)
   return tonumber(v)
 end
 
+-- Two rates agree when they differ by no more than a rounding of their computation (the same
+-- allocation computed over intervals of different lengths differs in its last bits).
+local function same(a, b)
+  return a == b or math.abs(a - b) <= 1e-9 * math.max(math.abs(a), math.abs(b))
+end
+
 -- Adds [s, e) to a sorted list of disjoint ranges { start, end }, merging overlapping and adjacent
--- ones; returns how much of [s, e) was not covered before and the new list. The common case, a
--- report continuing the slice's latest range or following it, changes the list in place.
+-- ones; returns how much of [s, e) was not covered before, those parts (nil when they are the whole
+-- of [s, e)) and the new list. The common case, a report continuing the slice's latest range or
+-- following it, changes the list in place and builds no table but the range.
 local function cover(ranges, s, e)
   local n = #ranges
   local last = ranges[n]
   if not last or s > last[2] then
     ranges[n + 1] = { s, e }
-    return e - s, ranges
+    return e - s, nil, ranges
   end
   if s == last[2] then
     last[2] = e
-    return e - s, ranges
+    return e - s, nil, ranges
   end
-  local out, placed = {}, false
-  local uncovered, ns, ne = e - s, s, e
+  local out, segs, placed = {}, {}, false
+  local fresh, at, ns, ne = 0, s, s, e
   for i = 1, n do
     local r = ranges[i]
-    if r[2] < ns then
+    if r[2] < s then
       out[#out + 1] = r
-    elseif r[1] > ne then
+    elseif r[1] > e then
       if not placed then out[#out + 1] = { ns, ne }; placed = true end
       out[#out + 1] = r
     else
-      local os, oe = math.max(r[1], s), math.min(r[2], e)
-      if oe > os then uncovered = uncovered - (oe - os) end
+      if r[1] > at then
+        segs[#segs + 1] = { at, r[1] }
+        fresh = fresh + (r[1] - at)
+      end
+      if r[2] > at then at = r[2] end
       if r[1] < ns then ns = r[1] end
       if r[2] > ne then ne = r[2] end
     end
   end
+  if at < e then
+    segs[#segs + 1] = { at, e }
+    fresh = fresh + (e - at)
+  end
   if not placed then out[#out + 1] = { ns, ne } end
-  return uncovered, out
+  return fresh, segs, out
+end
+
+-- How much of [s, e) a sorted list of disjoint ranges covers (walked from the latest: reports
+-- mostly meet recent time).
+local function overlap(ranges, s, e)
+  local total = 0
+  for i = #ranges, 1, -1 do
+    local r = ranges[i]
+    if r[2] <= s then break end
+    if r[1] < e then total = total + (math.min(r[2], e) - math.max(r[1], s)) end
+  end
+  return total
+end
+
+-- Adds [s, e) at an allocation's rates to a slice's allocated ranges { start, end, rate, upper,
+-- milliGpus, text of the three } (sorted, disjoint; adjacent ranges merge when their rates agree).
+-- Returns the time of [s, e) no allocation covered before, those parts (nil: the whole), the time
+-- it overlaps at another rate and that rate (a conflict), and the new list.
+local function coverAllocated(ranges, s, e, rate, upper, mgpu)
+  local n = #ranges
+  local last = ranges[n]
+  if not last or s > last[2] or (s == last[2] and not (same(last[3], rate) and same(last[4], upper) and last[5] == mgpu)) then
+    ranges[n + 1] = { s, e, rate, upper, mgpu }
+    return e - s, nil, 0, nil, ranges
+  end
+  if s == last[2] then
+    last[2] = e
+    return e - s, nil, 0, nil, ranges
+  end
+  local all, segs = {}, {}
+  local fresh, at, conflictMs, conflictRate = 0, s, 0, nil
+  for i = 1, n do
+    local r = ranges[i]
+    all[#all + 1] = r
+    if r[2] > s and r[1] < e then
+      if not (same(r[3], rate) and same(r[4], upper) and r[5] == mgpu) then
+        conflictMs = conflictMs + (math.min(r[2], e) - math.max(r[1], s))
+        conflictRate = conflictRate or r[3]
+      end
+      if r[1] > at then
+        segs[#segs + 1] = { at, r[1] }
+        fresh = fresh + (r[1] - at)
+      end
+      if r[2] > at then at = r[2] end
+    end
+  end
+  if at < e then
+    segs[#segs + 1] = { at, e }
+    fresh = fresh + (e - at)
+  end
+  for _, g in ipairs(segs) do all[#all + 1] = { g[1], g[2], rate, upper, mgpu } end
+  table.sort(all, function(a, b) return a[1] < b[1] end)
+  local out = {}
+  for _, r in ipairs(all) do
+    local p = out[#out]
+    if p and p[2] == r[1] and same(p[3], r[3]) and same(p[4], r[4]) and p[5] == r[5] then
+      out[#out] = { p[1], r[2], p[3], p[4], p[5], p[6] }
+    else
+      out[#out + 1] = r
+    end
+  end
+  return fresh, segs, conflictMs, conflictRate, out
 end
 
 -- A time read from a slice's field, its text remembered (see text()).
@@ -181,34 +257,80 @@ local function known(t)
   return n
 end
 
--- A slice's field: "ranges|h100e|heldEnd|heldIdx|idleIdx" (a bare "ranges" reads as not indexed).
+local function parseRanges(v, list)
+  for a, b in string.gmatch(v, '(%-?%d+),(%-?%d+)') do
+    local s, e = tonumber(a), tonumber(b)
+    texts[s], texts[e] = a, b
+    list[#list + 1] = { s, e }
+  end
+  return list
+end
+
+-- A slice's field: "measured|allocated|h100e|heldEnd|heldIdx|idleIdx|tomb|latest" (see KEYS[4]), or
+-- a tombstone "~tomb". Fields of apply-usage-10 ("ranges|h100e|heldEnd|heldIdx|idleIdx", or bare
+-- ranges) read as measured ranges: time counted before never counts again.
 local function loadSlice(v)
-  local slice = { ranges = {}, h100eS = '' }
-  if v then
-    local ranges, h100e, heldEnd, heldIdx, idleIdx = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-    if ranges then
-      slice.h100e, slice.h100eS = opt(h100e), h100e
-      slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
-    else
-      ranges = v
+  local slice = { m = {}, a = {}, h100eS = '' }
+  if not v then return slice end
+  if string.byte(v, 1) == 126 then -- '~'
+    slice.tomb = known(string.sub(v, 2))
+    return slice
+  end
+  local m, a, h100e, heldEnd, heldIdx, idleIdx, tomb, latest = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  if not m then
+    m, h100e, heldEnd, heldIdx, idleIdx = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+    if not m then m = v end
+  end
+  parseRanges(m, slice.m)
+  if h100e then
+    slice.h100e, slice.h100eS = opt(h100e), h100e
+    slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
+  end
+  if a and a ~= '' then
+    for sa, ea, rates in string.gmatch(a, '(%-?%d+),(%-?%d+),([^;]+)') do
+      local r, u, g = string.match(rates, '^([^,]+),([^,]+),([^,]+)$')
+      local s, e = tonumber(sa), tonumber(ea)
+      texts[s], texts[e] = sa, ea
+      slice.a[#slice.a + 1] = { s, e, tonumber(r), tonumber(u), tonumber(g), rates }
     end
-    for a, b in string.gmatch(ranges, '(%-?%d+),(%-?%d+)') do
-      local s, e = tonumber(a), tonumber(b)
-      texts[s], texts[e] = a, b
-      slice.ranges[#slice.ranges + 1] = { s, e }
-    end
+  end
+  if tomb then slice.tomb = known(tomb) end
+  if latest and latest ~= '' then
+    local s, e, r = string.match(latest, '^(%-?%d+),(%-?%d+),(.+)$')
+    slice.latest = { tonumber(s), tonumber(e), tonumber(r) }
+    slice.latestS = latest
   end
   return slice
 end
 
-local function saveSlice(slice, ranges)
-  local parts = {}
-  for i = 1, #ranges do parts[i] = text(ranges[i][1]) .. ',' .. text(ranges[i][2]) end
-  local h, held, heldEnd, idle = '', '', '', ''
+-- The end of a slice's covered time (tombstone included), or nil.
+local function sliceEnd(slice)
+  local t = slice.tomb
+  local m, a = slice.m[#slice.m], slice.a[#slice.a]
+  if m and (not t or m[2] > t) then t = m[2] end
+  if a and (not t or a[2] > t) then t = a[2] end
+  return t
+end
+
+local function saveSlice(slice, m, a)
+  local parts, aparts = {}, {}
+  for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
+  for i = 1, #a do
+    local r = a[i]
+    if not r[6] then r[6] = string.format('%.17g,%.17g,%.17g', r[3], r[4], r[5]) end
+    aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
+  end
+  local h, held, heldEnd, idle, tomb, latest = '', '', '', '', '', ''
   if slice.heldIdx then h, held = slice.h100eS, text(slice.heldIdx) end
   if slice.heldEnd then heldEnd = text(slice.heldEnd) end
   if slice.idleIdx then idle = text(slice.idleIdx) end
-  return table.concat(parts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle
+  if slice.tomb then tomb = text(slice.tomb) end
+  local l = slice.latest
+  if l then
+    if not slice.latestS then slice.latestS = text(l[1]) .. ',' .. text(l[2]) .. ',' .. string.format('%.17g', l[3]) end
+    latest = slice.latestS
+  end
+  return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
 end
 
 local function finite(n)
@@ -237,18 +359,19 @@ local activeWindow = tonumber(ARGV[1])
 local lateness = tonumber(ARGV[2])
 local maxInterval = tonumber(ARGV[3])
 local pruneLimit = tonumber(ARGV[4])
-if not (activeWindow and lateness and maxInterval and pruneLimit) then
-  return redis.error_reply('ERR apply-usage: ARGV[1..4] must be numbers')
+local maxAge = tonumber(ARGV[5])
+if not (activeWindow and lateness and maxInterval and pruneLimit and maxAge) then
+  return redis.error_reply('ERR apply-usage: ARGV[1..5] must be numbers')
 end
 local ACTIVE_SLACK = floor(activeWindow / 4)
 
 -- Phase 1: unpack and check every class and report before anything is read or written.
 local function unpackArray(arg, what)
   local ok, value = pcall(cmsgpack.unpack, arg or '')
-  if not ok or type(value) ~= 'table' then error('apply-usage: ' .. what .. ' (ARGV[' .. ({ classes = 5, slices = 6, reports = 7 })[what] .. ']) is not a MessagePack array') end
+  if not ok or type(value) ~= 'table' then error('apply-usage: ' .. what .. ' (ARGV[' .. ({ classes = 6, slices = 7, reports = 8 })[what] .. ']) is not a MessagePack array') end
   return value
 end
-local classOrder = unpackArray(ARGV[5], 'classes')
+local classOrder = unpackArray(ARGV[6], 'classes')
 for i, c in ipairs(classOrder) do
   local lineage, country, tier, model, ctl, h100e = c[1], c[2], c[3], c[4], c[5], c[6]
   if type(lineage) ~= 'string' or type(country) ~= 'string' or type(model) ~= 'string' or type(ctl) ~= 'string'
@@ -263,7 +386,7 @@ for i, c in ipairs(classOrder) do
   }
 end
 -- The call's slices, each once: { job, key, granularity }; their jobs, each once, in order.
-local sliceList = unpackArray(ARGV[6], 'slices')
+local sliceList = unpackArray(ARGV[7], 'slices')
 local jobKeys, sliceKeys, seenJob = {}, {}, {}
 for i, sl in ipairs(sliceList) do
   local job, node = sl[1], sl[2]
@@ -275,7 +398,7 @@ for i, sl in ipairs(sliceList) do
     key = job .. '|' .. node
     if string.find(node, '/', 1, true) then g = 'g' else g = 'n' end
   end
-  sliceList[i] = { job = job, key = key, gran = g }
+  sliceList[i] = { job = job, key = key, gran = g, cluster = string.match(job, '^([^/]*)/') or '' }
   sliceKeys[i] = key
   if not seenJob[job] then
     seenJob[job] = true
@@ -283,18 +406,18 @@ for i, sl in ipairs(sliceList) do
   end
 end
 -- The reports: one flat array of numbers, REPORT_FIELDS per report (no table per report).
-local flat = unpackArray(ARGV[7], 'reports')
-local REPORT_FIELDS = 7
+local flat = unpackArray(ARGV[8], 'reports')
+local REPORT_FIELDS = 8
 local nReports = #flat / REPORT_FIELDS
-if nReports ~= floor(nReports) then error('apply-usage: reports (ARGV[7]) hold ' .. #flat .. ' numbers, not a multiple of ' .. REPORT_FIELDS) end
+if nReports ~= floor(nReports) then error('apply-usage: reports (ARGV[8]) hold ' .. #flat .. ' numbers, not a multiple of ' .. REPORT_FIELDS) end
 local nSlices, nClasses = #sliceList, #classOrder
 for i = 1, nReports do
   local b = (i - 1) * REPORT_FIELDS
-  local sl, c, s, e, rate, upper, mgpu = flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4], flat[b + 5], flat[b + 6], flat[b + 7]
+  local sl, c, s, e, rate, upper, mgpu, kind = flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4], flat[b + 5], flat[b + 6], flat[b + 7], flat[b + 8]
   -- One test for the common case (arithmetic on anything but numbers raises); when it fails, the
   -- checks below name what is wrong (a sum that overflows alone passes them).
-  local x = sl + c + s + e + rate + upper + mgpu
-  if not (x - x == 0 and e > s and sl >= 0 and sl < nSlices and sl % 1 == 0 and c >= 0 and c < nClasses and c % 1 == 0) then
+  local x = sl + c + s + e + rate + upper + mgpu + kind
+  if not (x - x == 0 and e > s and sl >= 0 and sl < nSlices and sl % 1 == 0 and c >= 0 and c < nClasses and c % 1 == 0 and (kind == 0 or kind == 1)) then
     local n = i - 1
     if not (type(sl) == 'number' and sl >= 0 and sl < nSlices and sl % 1 == 0) then error('apply-usage: slice of report ' .. n .. ' is not an index into the slices') end
     if not (type(c) == 'number' and c >= 0 and c < nClasses and c % 1 == 0) then error('apply-usage: class of report ' .. n .. ' is not an index into the classes') end
@@ -304,6 +427,7 @@ for i = 1, nReports do
     if not finite(upper) then error('apply-usage: upper rate of report ' .. n .. ' is not a finite number') end
     if not finite(mgpu) then error('apply-usage: milli-GPUs of report ' .. n .. ' is not a finite number') end
     if not (e > s) then error('apply-usage: report ' .. n .. ' has an empty interval') end
+    if not (kind == 0 or kind == 1) then error('apply-usage: kind of report ' .. n .. ' is not 0 (allocated) or 1 (measured)') end
   end
 end
 
@@ -312,7 +436,8 @@ end
 local storedGran = hmgetMany(K_GRAN, jobKeys, {})
 local storedCover = hmgetMany(K_COVER, sliceKeys, {})
 local TOTALS = { 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end', 'held_cutoff', 'prune_at', 'h100e_active',
-  'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap' }
+  'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap',
+  'covered_gpu_us:measured', 'covered_gpu_us:pruned', 'superseded_gpu_us', 'measured_gpu_us', 'allocated_gpu_us', 'conflicts', 'conflict_gpu_us', 'tomb_prune_at' }
 local tot, totDelta = {}, {}
 do
   local values = redis.call('HMGET', K_TOTALS, unpack(TOTALS))
@@ -323,10 +448,12 @@ local oldWatermark = tot.max_end or 0
 -- Phase 2: count.
 local watermark = oldWatermark
 local counted, duplicates, overlaps, countedMs, dupGpuUs, overlapGpuUs = 0, 0, 0, 0, 0, 0
-local rejected = {}
+local measuredCoveredGpuUs, prunedGpuUs, supersededGpuUs, conflictGpuUs = 0, 0, 0, 0
+local rejected, conflicts, clusters, clusterOrder = {}, {}, {}, {}
 local touchedLineages, lineageOrder = {}, {}
 local slices, sliceOrder = {}, {}   -- slice key -> state (loadSlice) plus lastEnd, counted this call
-local jobs, jobOrder = {}, {}       -- job key -> { gran, known, idx, ops, lastEnd }
+local jobs, jobOrder = {}, {}       -- job key -> { gran, known, idx, ops, lastEnd, measuredUs, allocatedUs, cluster }
+local oldest = watermark - maxAge
 
 for i = 1, nReports do
   local b = (i - 1) * REPORT_FIELDS
@@ -341,15 +468,15 @@ for i = 1, nReports do
     local stored = storedGran[jobKey]
     local g, idx = nil, nil
     if stored then g, idx = string.match(stored, '^([^|]*)|?(.*)$') end
-    job = { gran = g or false, known = g and true or false, idx = known(idx or ''), ops = 0, lastEnd = nil }
+    job = { gran = g or false, known = g and true or false, idx = known(idx or ''), ops = 0, lastEnd = nil, measuredUs = 0, allocatedUs = 0, cluster = sl.cluster }
     jobs[jobKey] = job
     jobOrder[#jobOrder + 1] = jobKey
   end
   local g = sl.gran
-  if e < watermark - lateness then
-    rejected[#rejected + 1] = { i - 1, 'interval_too_late' }
+  if e < oldest then
+    rejected[#rejected + 1] = { i - 1, 'interval_too_late', 0 }
   elseif job.gran and job.gran ~= g then
-    rejected[#rejected + 1] = { i - 1, 'mixed_granularity' }
+    rejected[#rejected + 1] = { i - 1, 'mixed_granularity', 0 }
   else
     job.gran = g
     local key = sl.key
@@ -359,36 +486,131 @@ for i = 1, nReports do
       slices[key] = slice
       sliceOrder[#sliceOrder + 1] = key
     end
-    local portion
-    portion, slice.ranges = cover(slice.ranges, s, e)
-    local coveredMs = (e - s) - portion
-    local mgpu = flat[b + 7]
-    if portion <= 0 then
-      duplicates = duplicates + 1
-      dupGpuUs = dupGpuUs + mgpu * coveredMs
+    local tomb = slice.tomb
+    if tomb and e <= tomb then
+      -- Before the slice's tombstone: its time was counted (or known missing) and then pruned.
+      rejected[#rejected + 1] = { i - 1, 'interval_too_late', tomb }
     else
-      if coveredMs > 0 then
-        overlaps = overlaps + 1
-        overlapGpuUs = overlapGpuUs + mgpu * coveredMs
+      local mgpu, rate, upper = flat[b + 7], flat[b + 5], flat[b + 6]
+      if tomb and s < tomb then
+        prunedGpuUs = prunedGpuUs + mgpu * (tomb - s)
+        s = tomb
       end
-      counted = counted + 1
-      local ops = floor(portion * flat[b + 5] + 0.5)
-      countedMs = countedMs + portion
-      job.ops = job.ops + ops
-      c.ops = c.ops + ops
-      c.ub = c.ub + floor(portion * flat[b + 6] + 0.5)
-      c.gpu = c.gpu + mgpu * portion
-      c.counted = c.counted + 1
-      local hour, hours = floor(e / HOUR_MS), c.hours
-      hours[hour] = (hours[hour] or 0) + ops
-      if c.ctl1 then
-        slice.newH100e, slice.newH100eS = c.h100e, c.h100eS
-        if not slice.heldEnd or e > slice.heldEnd then slice.heldEnd = e end
+      local fresh, freshOps, freshUb, freshGpu, sameKindCoveredMs = 0, 0, 0, 0, 0
+      if flat[b + 8] == 1 then
+        -- Measured: the time no measured report covered counts at this rate; where an allocation
+        -- counted it, the books add the difference (the allocated figure is taken back).
+        local newMs, segs
+        newMs, segs, slice.m = cover(slice.m, s, e)
+        sameKindCoveredMs = (e - s) - newMs
+        local latest = slice.latest
+        if latest and s < latest[2] and e > latest[1] and not same(latest[3], rate) then
+          local ov = math.min(e, latest[2]) - math.max(s, latest[1])
+          conflicts[#conflicts + 1] = { i - 1, mgpu * ov, latest[3], rate }
+          conflictGpuUs = conflictGpuUs + mgpu * ov
+        end
+        if not latest then
+          slice.latest, slice.latestS = { s, e, rate }, nil
+        elseif e >= latest[2] then
+          latest[1], latest[2], latest[3], slice.latestS = s, e, rate, nil
+        end
+        if newMs > 0 then
+          job.measuredUs = job.measuredUs + mgpu * newMs
+          local alloc = slice.a
+          local superMs = 0
+          if #alloc > 0 then
+            local function supersede(ss, se)
+              for k = #alloc, 1, -1 do
+                local r = alloc[k]
+                if r[2] <= ss then break end
+                if r[1] < se then
+                  local L = math.min(r[2], se) - math.max(r[1], ss)
+                  superMs = superMs + L
+                  freshOps = freshOps + floor(L * rate + 0.5) - floor(L * r[3] + 0.5)
+                  freshUb = freshUb + floor(L * upper + 0.5) - floor(L * r[4] + 0.5)
+                  freshGpu = freshGpu + (mgpu - r[5]) * L
+                end
+              end
+            end
+            if segs then
+              for _, sg in ipairs(segs) do supersede(sg[1], sg[2]) end
+            else
+              supersede(s, e)
+            end
+            supersededGpuUs = supersededGpuUs + mgpu * superMs
+          end
+          fresh = newMs - superMs
+          freshOps = freshOps + floor(fresh * rate + 0.5)
+          freshUb = freshUb + floor(fresh * upper + 0.5)
+          freshGpu = freshGpu + mgpu * fresh
+          if superMs > 0 and fresh == 0 then fresh = -1 end -- counted (re-rated), nothing new
+        end
+      else
+        -- Allocated: fills only time no measured report covers; time another allocation covered at
+        -- another rate is a conflict (the first counted stays).
+        local newMs, segs, conflictMs, conflictRate
+        newMs, segs, conflictMs, conflictRate, slice.a = coverAllocated(slice.a, s, e, rate, upper, mgpu)
+        sameKindCoveredMs = (e - s) - newMs
+        if conflictMs > 0 then
+          conflicts[#conflicts + 1] = { i - 1, mgpu * conflictMs, conflictRate, rate }
+          conflictGpuUs = conflictGpuUs + mgpu * conflictMs
+        end
+        if newMs > 0 then
+          job.allocatedUs = job.allocatedUs + mgpu * newMs
+          local measuredMs = 0
+          if #slice.m > 0 then
+            if segs then
+              for _, sg in ipairs(segs) do measuredMs = measuredMs + overlap(slice.m, sg[1], sg[2]) end
+            else
+              measuredMs = overlap(slice.m, s, e)
+            end
+          end
+          measuredCoveredGpuUs = measuredCoveredGpuUs + mgpu * measuredMs
+          fresh = newMs - measuredMs
+          freshOps = floor(fresh * rate + 0.5)
+          freshUb = floor(fresh * upper + 0.5)
+          freshGpu = mgpu * fresh
+        end
       end
-      if e > watermark then watermark = e end
+      if fresh == 0 then
+        duplicates = duplicates + 1
+        dupGpuUs = dupGpuUs + mgpu * sameKindCoveredMs
+      else
+        if sameKindCoveredMs > 0 then
+          overlaps = overlaps + 1
+          overlapGpuUs = overlapGpuUs + mgpu * sameKindCoveredMs
+        end
+        counted = counted + 1
+        if fresh > 0 then countedMs = countedMs + fresh end
+        job.ops = job.ops + freshOps
+        c.ops = c.ops + freshOps
+        c.ub = c.ub + freshUb
+        c.gpu = c.gpu + freshGpu
+        c.counted = c.counted + 1
+        local hour, hours = floor(e / HOUR_MS), c.hours
+        hours[hour] = (hours[hour] or 0) + freshOps
+        if c.ctl1 then
+          slice.newH100e, slice.newH100eS = c.h100e, c.h100eS
+          if not slice.heldEnd or e > slice.heldEnd then slice.heldEnd = e end
+        end
+        if e > watermark then watermark = e end
+      end
     end
     if not slice.lastEnd or e > slice.lastEnd then slice.lastEnd = e end
     if not job.lastEnd or e > job.lastEnd then job.lastEnd = e end
+  end
+end
+-- Coverage per cluster (for the ingest's metrics).
+for _, jobKey in ipairs(jobOrder) do
+  local job = jobs[jobKey]
+  if job.measuredUs > 0 or job.allocatedUs > 0 then
+    local cl = clusters[job.cluster]
+    if not cl then
+      cl = { 0, 0 }
+      clusters[job.cluster] = cl
+      clusterOrder[#clusterOrder + 1] = job.cluster
+    end
+    cl[1], cl[2] = cl[1] + job.measuredUs, cl[2] + job.allocatedUs
   end
 end
 
@@ -435,6 +657,18 @@ for _, c in ipairs(classOrder) do
 end
 if dupGpuUs > 0 then add(inc, 'covered_gpu_us:duplicate', dupGpuUs) end
 if overlapGpuUs > 0 then add(inc, 'covered_gpu_us:overlap', overlapGpuUs) end
+if measuredCoveredGpuUs > 0 then add(inc, 'covered_gpu_us:measured', measuredCoveredGpuUs) end
+if prunedGpuUs > 0 then add(inc, 'covered_gpu_us:pruned', prunedGpuUs) end
+if supersededGpuUs > 0 then add(inc, 'superseded_gpu_us', supersededGpuUs) end
+if #conflicts > 0 then
+  add(inc, 'conflicts', #conflicts)
+  add(inc, 'conflict_gpu_us', conflictGpuUs)
+end
+for _, cluster in ipairs(clusterOrder) do
+  local cl = clusters[cluster]
+  if cl[1] > 0 then add(inc, 'measured_gpu_us', cl[1]) end
+  if cl[2] > 0 then add(inc, 'allocated_gpu_us', cl[2]) end
+end
 if #dynamic > 0 then
   local values = redis.call('HMGET', K_TOTALS, unpack(dynamic))
   for k, f in ipairs(dynamic) do tot[f] = opt(values[k]) end
@@ -564,34 +798,52 @@ end
 if h100eDelta ~= 0 then add(totDelta, 'h100e_active', h100eDelta) end
 marks.held_cutoff = cutoff
 
--- Covered ranges that end before the horizon can never meet an accepted report again. Slices and
--- jobs are moved in the idle indexes when their score lags their latest end by IDLE_SLACK.
+-- Covered ranges that end before the horizon (watermark - lateness - max interval) are pruned; the
+-- slice keeps a tombstone, the end of what it pruned, so a later report counts only time after it
+-- whatever the bound is later raised to. Slices and jobs are moved in the idle indexes when their
+-- score lags their latest end by IDLE_SLACK.
 local horizon = watermark - lateness - maxInterval
-local coverWrites, coverDels, idleAdds = {}, {}, {}
+local coverWrites, coverDels, idleAdds, tombAdds = {}, {}, {}, {}
+local function prune(ranges, slice)
+  if #ranges == 0 or ranges[1][2] >= horizon then return ranges end
+  local kept = {}
+  for _, r in ipairs(ranges) do
+    if r[2] >= horizon then
+      kept[#kept + 1] = r
+    elseif not slice.tomb or r[2] > slice.tomb then
+      slice.tomb = r[2]
+    end
+  end
+  return kept
+end
 for _, key in ipairs(sliceOrder) do
   local slice = slices[key]
-  local kept = slice.ranges
+  local m, a = slice.m, slice.a
   if not slice.untouched then
-    kept = {}
-    for _, r in ipairs(slice.ranges) do
-      if r[2] >= horizon then kept[#kept + 1] = r end
-    end
+    m, a = prune(m, slice), prune(a, slice)
+    if slice.latest and slice.latest[2] < horizon then slice.latest = nil end
     if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
       slice.idleIdx = slice.lastEnd
       idleAdds[#idleAdds + 1] = text(slice.lastEnd)
       idleAdds[#idleAdds + 1] = key
     end
   end
-  if #kept > 0 or slice.heldIdx then
+  if #m > 0 or #a > 0 or slice.heldIdx then
     coverWrites[#coverWrites + 1] = key
-    coverWrites[#coverWrites + 1] = saveSlice(slice, kept)
-  else
+    coverWrites[#coverWrites + 1] = saveSlice(slice, m, a)
+  elseif not slice.tomb then
     coverDels[#coverDels + 1] = key
+  else
+    coverWrites[#coverWrites + 1] = key
+    coverWrites[#coverWrites + 1] = '~' .. text(slice.tomb)
+    tombAdds[#tombAdds + 1] = text(slice.tomb)
+    tombAdds[#tombAdds + 1] = key
   end
 end
 if #coverWrites > 0 then writeMany('HSET', K_COVER, coverWrites) end
-for i = 1, #coverDels, CHUNK do redis.call('HDEL', K_COVER, unpack(coverDels, i, math.min(i + CHUNK - 1, #coverDels))) end
 if #idleAdds > 0 then writeMany('ZADD', K_SLICES, idleAdds, 'GT') end
+for i = 1, #coverDels, CHUNK do redis.call('HDEL', K_COVER, unpack(coverDels, i, math.min(i + CHUNK - 1, #coverDels))) end
+if #tombAdds > 0 then writeMany('ZADD', K_TOMBS, tombAdds) end
 if #activeAdds > 0 then writeMany('ZADD', K_ACTIVE, activeAdds) end
 for i = 1, #activeRems, CHUNK do redis.call('ZREM', K_ACTIVE, unpack(activeRems, i, math.min(i + CHUNK - 1, #activeRems))) end
 
@@ -612,9 +864,34 @@ for _, jobKey in ipairs(jobOrder) do
       gran[#gran + 1] = job.gran .. '|' .. text(job.idx)
     end
   end
-  if job.ops > 0 then redis.call('ZINCRBY', K_JOBOPS, fmt(job.ops), jobKey) end
+  if job.ops ~= 0 then redis.call('ZINCRBY', K_JOBOPS, fmt(job.ops), jobKey) end
 end
 if #gran > 0 then writeMany('HSET', K_GRAN, gran) end
+
+-- Coverage per job: "measuredGpuUs,allocatedGpuUs", each counted once per slice-time.
+do
+  local moved = {}
+  for _, jobKey in ipairs(jobOrder) do
+    local job = jobs[jobKey]
+    if job.measuredUs > 0 or job.allocatedUs > 0 then moved[#moved + 1] = jobKey end
+  end
+  if #moved > 0 then
+    local stored = hmgetMany(K_COVERAGE, moved, {})
+    local writes = {}
+    for _, jobKey in ipairs(moved) do
+      local job = jobs[jobKey]
+      local m, a = 0, 0
+      local v = stored[jobKey]
+      if v then
+        local ms, as = string.match(v, '^(%d+),(%d+)$')
+        m, a = tonumber(ms) or 0, tonumber(as) or 0
+      end
+      writes[#writes + 1] = jobKey
+      writes[#writes + 1] = fmt(m + job.measuredUs) .. ',' .. fmt(a + job.allocatedUs)
+    end
+    writeMany('HSET', K_COVERAGE, writes)
+  end
+end
 if #jobIdle > 0 then writeMany('ZADD', K_JOBS, jobIdle, 'GT') end
 
 -- Idle slices and jobs: their covered time can no longer be met, their granularity no longer
@@ -628,24 +905,50 @@ if not tot.prune_at or horizon >= tot.prune_at then
   local idle = redis.call('ZRANGEBYSCORE', K_SLICES, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
   if #idle > 0 then
     local values = hmgetMany(K_COVER, idle, {})
-    local dels = {}
+    local dels, tombs, tombScores = {}, {}, {}
     for _, key in ipairs(idle) do
       local v = values[key]
-      if not (v and loadSlice(v).heldIdx) then dels[#dels + 1] = key end
+      local slice = v and loadSlice(v)
+      if not (slice and slice.heldIdx) then
+        dels[#dels + 1] = key
+        local t = slice and sliceEnd(slice)
+        if t then
+          tombs[#tombs + 1] = key
+          tombs[#tombs + 1] = '~' .. text(t)
+          tombScores[#tombScores + 1] = text(t)
+          tombScores[#tombScores + 1] = key
+        end
+      end
     end
-    if #dels > 0 then
-      redis.call('HDEL', K_COVER, unpack(dels))
-      redis.call('ZREM', K_SLICES, unpack(dels))
+    if #dels > 0 then redis.call('ZREM', K_SLICES, unpack(dels)) end
+    if #tombs > 0 then
+      writeMany('HSET', K_COVER, tombs)
+      writeMany('ZADD', K_TOMBS, tombScores)
     end
+  end
+  -- Tombstones beyond the absolute age bound: every report they could stop is refused by age.
+  local oldTombs = redis.call('ZRANGEBYSCORE', K_TOMBS, '-inf', '(' .. fmt(watermark - maxAge), 'LIMIT', 0, pruneLimit)
+  if #oldTombs > 0 then
+    local values = hmgetMany(K_COVER, oldTombs, {})
+    local dels = {}
+    for _, key in ipairs(oldTombs) do
+      local v = values[key]
+      if v and string.byte(v, 1) == 126 then dels[#dels + 1] = key end
+    end
+    if #dels > 0 then redis.call('HDEL', K_COVER, unpack(dels)) end
+    redis.call('ZREM', K_TOMBS, unpack(oldTombs))
   end
   local idleJobs = redis.call('ZRANGEBYSCORE', K_JOBS, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
   for _, jobKey in ipairs(idleJobs) do
     redis.call('HDEL', K_GRAN, jobKey)
     redis.call('ZREM', K_JOBS, jobKey)
     local rank = redis.call('ZREVRANK', K_JOBOPS, jobKey)
-    if rank and rank >= TOP_JOBS_KEPT then redis.call('ZREM', K_JOBOPS, jobKey) end
+    if rank and rank >= TOP_JOBS_KEPT then
+      redis.call('ZREM', K_JOBOPS, jobKey)
+      redis.call('HDEL', K_COVERAGE, jobKey)
+    end
   end
-  if #idle >= pruneLimit or #idleJobs >= pruneLimit then
+  if #idle >= pruneLimit or #idleJobs >= pruneLimit or #oldTombs >= pruneLimit then
     marks.prune_at = horizon
   else
     marks.prune_at = horizon + PRUNE_EVERY
@@ -695,10 +998,27 @@ end
 local out = { counted, duplicates, overlaps, fmt(countedMs), fmt(dupGpuUs), fmt(overlapGpuUs),
   total('ops'), total('ub'), total('gpu_us'), total('ctl1_ops'), total('r365'), total('r24'), total('h100e_active') }
 out[#out + 1] = watermark
+out[#out + 1] = fmt(measuredCoveredGpuUs)
+out[#out + 1] = fmt(prunedGpuUs)
+out[#out + 1] = fmt(supersededGpuUs)
 out[#out + 1] = #rejected
+out[#out + 1] = #conflicts
+out[#out + 1] = #clusterOrder
 for _, rej in ipairs(rejected) do
   out[#out + 1] = rej[1]
   out[#out + 1] = rej[2]
+  out[#out + 1] = rej[3]
+end
+for _, cf in ipairs(conflicts) do
+  out[#out + 1] = cf[1]
+  out[#out + 1] = fmt(cf[2])
+  out[#out + 1] = string.format('%.17g', cf[3])
+  out[#out + 1] = string.format('%.17g', cf[4])
+end
+for _, cluster in ipairs(clusterOrder) do
+  out[#out + 1] = cluster
+  out[#out + 1] = fmt(clusters[cluster][1])
+  out[#out + 1] = fmt(clusters[cluster][2])
 end
 for _, lineageId in ipairs(lineageOrder) do
   out[#out + 1] = lineageId
