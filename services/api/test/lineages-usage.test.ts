@@ -80,13 +80,13 @@ describe('usage', () => {
     expect(Date.parse(tenth.projectedAt)).toBe(NOW - 2 * HOUR + ((1e25 - 15e18) / 8e18) * DAY);
     expect(u.risk).toMatchObject({ tier: 3, trusted: false, kycStatus: 'pending' });
     expect(u.registered).toBe(true);
-    expect(u.totals.coveredGpuHours).toEqual({ duplicate: 0, overlap: 0 });
+    expect(u.totals.coveredGpuHours).toEqual({ duplicate: 0, overlap: 0, measured: 0, pruned: 0 });
 
     // The last hour reported again by a second collector: shown as covered, not counted twice.
     await api.store.accounting.applyBatch([record('u-1', NOW - 2 * HOUR, 8_000_000)]);
     const again = (await api.app.inject({ url: '/v1/tenants/u-1/usage', headers: auth('analyst') })).json();
     expect(again.totals.operations).toBe(15e18);
-    expect(again.totals.coveredGpuHours).toEqual({ duplicate: 8, overlap: 0 }); // 8 GPUs × 1 hour
+    expect(again.totals.coveredGpuHours).toEqual({ duplicate: 8, overlap: 0, measured: 0, pruned: 0 }); // 8 GPUs × 1 hour
   });
 
   it('treats an unregistered tenant as KYC status unknown', async () => {
