@@ -453,7 +453,6 @@ local rejected, conflicts, clusters, clusterOrder = {}, {}, {}, {}
 local touchedLineages, lineageOrder = {}, {}
 local slices, sliceOrder = {}, {}   -- slice key -> state (loadSlice) plus lastEnd, counted this call
 local jobs, jobOrder = {}, {}       -- job key -> { gran, known, idx, ops, lastEnd, measuredUs, allocatedUs, cluster }
-local oldest = watermark - maxAge
 
 for i = 1, nReports do
   local b = (i - 1) * REPORT_FIELDS
@@ -473,7 +472,7 @@ for i = 1, nReports do
     jobOrder[#jobOrder + 1] = jobKey
   end
   local g = sl.gran
-  if e < oldest then
+  if e < watermark - maxAge then
     rejected[#rejected + 1] = { i - 1, 'interval_too_late', 0 }
   elseif job.gran and job.gran ~= g then
     rejected[#rejected + 1] = { i - 1, 'mixed_granularity', 0 }
