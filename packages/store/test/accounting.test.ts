@@ -193,6 +193,62 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(kept).toEqual(['c/new', ...Array.from({ length: 99 }, (_, i) => `c/${149 - i}`)]);
     });
 
+    it('supersedes allocated time by measured time in either order, rounding each superseded portion on its own', async () => {
+      // An allocation (jobcomp) of a node for an hour, and DCGM measuring 20 minutes of it at another rate
+      // and GPU count. Rates chosen so no product is a whole number: the rounding shows.
+      const ra = (8 * 989.4 * 0.4) / 1000 + 1e-7;
+      const rm = (8 * 989.4 * 0.37) / 1000 + 3e-7;
+      const slice = { jobKey: 'c/42', node: 'gn-1' };
+      const allocated = record({ offset: '1', ...slice, teraOpsPerMs: ra, upperTeraOpsPerMs: 8 * 0.9894, milliGpus: 8000, startMs: T0, endMs: T0 + HOUR });
+      const measured = record({ offset: '2', ...slice, measured: true, teraOpsPerMs: rm, upperTeraOpsPerMs: 7 * 0.9894, milliGpus: 7000, startMs: T0 + 10 * MIN, endMs: T0 + 30 * MIN });
+      // Allocated first: the hour counts whole, then the measured 20 minutes add their difference
+      // floor(L × rm + 0.5) − floor(L × ra + 0.5), each portion rounded on its own.
+      await store.accounting.applyBatch([allocated]);
+      const [r] = await store.accounting.applyBatch([measured]);
+      const L = 20 * MIN;
+      expect(r!.totals.teraOps).toBe(tera(HOUR, ra) - tera(L, ra) + tera(L, rm));
+      expect(r!.totals.upperTeraOps).toBe(tera(HOUR, 8 * 0.9894) - tera(L, 8 * 0.9894) + tera(L, 7 * 0.9894));
+      expect(r!.totals.gpuMicroseconds).toBe(8000 * HOUR - 8000 * L + 7000 * L);
+      expect(r!.supersededGpuMicroseconds).toBe(7000 * L);
+      // Measured first (another tenant): the allocation counts only the 40 minutes nothing measured, as one portion.
+      const [m] = await store.accounting.applyBatch([{ ...measured, tenantId: 'tenant-b' }]);
+      const [a] = await store.accounting.applyBatch([{ ...allocated, tenantId: 'tenant-b' }]);
+      expect(m!.totals.teraOps).toBe(tera(L, rm));
+      expect(a!.totals.teraOps).toBe(tera(L, rm) + tera(HOUR - L, ra));
+      expect(a!.covered.measuredGpuMicroseconds).toBe(8000 * L);
+      expect(a!.totals.gpuMicroseconds).toBe(7000 * L + 8000 * (HOUR - L));
+      // Both orders replayed: nothing moves, and coverage counts each slice-time once per kind.
+      for (const tenantId of ['tenant-a', 'tenant-b']) {
+        const before = await store.accounting.tenantTotals(tenantId);
+        const [again] = await store.accounting.applyBatch([{ ...measured, tenantId }, { ...allocated, tenantId }, { ...measured, tenantId }]);
+        expect(again!.counted).toBe(0);
+        const after = await store.accounting.tenantTotals(tenantId);
+        expect([after.ops, after.ub, after.gpu_us]).toEqual([before.ops, before.ub, before.gpu_us]);
+        expect(after.measured_gpu_us).toBe(7000 * L);
+        expect(after.allocated_gpu_us).toBe(8000 * HOUR);
+        expect((await store.accounting.jobCoverage(tenantId, ['c/42'])).get('c/42')).toEqual({ measuredGpuMicroseconds: 7000 * L, allocatedGpuMicroseconds: 8000 * HOUR });
+        expect(after.conflicts ?? 0).toBe(0);
+      }
+      // The job's operations, the breakdowns and the day bucket moved with the difference.
+      const t = await store.accounting.tenantTotals('tenant-a');
+      expect(t['ops:model:nvidia-h100-sxm5-80gb']).toBe(t.ops);
+      expect(await store.accounting.topJobs('tenant-a')).toEqual([{ jobKey: 'c/42', teraOps: t.ops }]);
+      expect((await store.usage.dailyTeraOps('tenant-a')).days.reduce((sum, [, v]) => sum + v, 0)).toBe(t.ops);
+    });
+
+    it('drops tombstones beyond the absolute age bound', async () => {
+      const small = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 2 * DAY, maxAgeMs: 10 * DAY, maxIntervalMs: HOUR });
+      await small.accounting.applyBatch([record({ offset: '1', jobKey: 'c/old', node: 'h1' })]);
+      await small.accounting.applyBatch([record({ offset: '2', jobKey: 'c/mid', node: 'h1', startMs: T0 + 5 * DAY, endMs: T0 + 5 * DAY + HOUR })]);
+      expect(await small.redis.zrange(small.keys.tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/old|h1']);
+      // Twelve days on, c/old's tombstone is older than the age bound (any report it could stop is refused by age): dropped.
+      await small.accounting.applyBatch([record({ offset: '3', jobKey: 'c/new', node: 'h1', startMs: T0 + 12 * DAY, endMs: T0 + 12 * DAY + HOUR })]);
+      expect(await small.redis.zrange(small.keys.tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/mid|h1']);
+      expect(Object.keys(await small.redis.hgetall(small.keys.tenant.cover('tenant-a'))).sort()).toEqual(['c/mid|h1', 'c/new|h1']);
+      const [late] = await small.accounting.applyBatch([record({ offset: '4', jobKey: 'c/old', node: 'h1' })]);
+      expect(late!.rejected.map((x) => x.reason)).toEqual(['interval_too_late']);
+    });
+
     it('applies 20,000 distinct jobs of one tenant in one batch, then a neighbour', async () => {
       const perGpu = (989.4 * 0.4) / 1000;
       const batch = Array.from({ length: 20_000 }, (_, j) => record({ offset: String(j), jobKey: `array/${j}`, milliGpus: 1000, teraOpsPerMs: perGpu, h100e: 1 }));
