@@ -134,6 +134,13 @@ local function text(n)
   return t
 end
 
+-- The shortest of %.15g and %.17g that reads back as the same double (rates are stored exactly).
+local function exact(n)
+  local t = string.format('%.15g', n)
+  if tonumber(t) ~= n then t = string.format('%.17g', n) end
+  return t
+end
+
 local function opt(v)
   if v == nil or v == '' then return nil end
   return tonumber(v)
@@ -206,7 +213,8 @@ end
 local function coverAllocated(ranges, s, e, rate, upper, mgpu)
   local n = #ranges
   local last = ranges[n]
-  if not last or s > last[2] or (s == last[2] and not (same(last[3], rate) and same(last[4], upper) and last[5] == mgpu)) then
+  local agree = last and last[5] == mgpu and (last[3] == rate or same(last[3], rate)) and (last[4] == upper or same(last[4], upper))
+  if not last or s > last[2] or (s == last[2] and not agree) then
     ranges[n + 1] = { s, e, rate, upper, mgpu }
     return e - s, nil, 0, nil, ranges
   end
@@ -281,17 +289,17 @@ local function loadSlice(v)
     m, h100e, heldEnd, heldIdx, idleIdx = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
     if not m then m = v end
   end
-  parseRanges(m, slice.m)
+  if m ~= '' then parseRanges(m, slice.m) end
   if h100e then
     slice.h100e, slice.h100eS = opt(h100e), h100e
     slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
   end
   if a and a ~= '' then
-    for sa, ea, rates in string.gmatch(a, '(%-?%d+),(%-?%d+),([^;]+)') do
-      local r, u, g = string.match(rates, '^([^,]+),([^,]+),([^,]+)$')
+    local list = slice.a
+    for sa, ea, rates, r, u, g in string.gmatch(a, '(%-?%d+),(%-?%d+),(([^,;]+),([^,;]+),([^,;]+))') do
       local s, e = tonumber(sa), tonumber(ea)
       texts[s], texts[e] = sa, ea
-      slice.a[#slice.a + 1] = { s, e, tonumber(r), tonumber(u), tonumber(g), rates }
+      list[#list + 1] = { s, e, tonumber(r), tonumber(u), tonumber(g), rates }
     end
   end
   if tomb then slice.tomb = known(tomb) end
@@ -317,7 +325,7 @@ local function saveSlice(slice, m, a)
   for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
   for i = 1, #a do
     local r = a[i]
-    if not r[6] then r[6] = string.format('%.17g,%.17g,%.17g', r[3], r[4], r[5]) end
+    if not r[6] then r[6] = exact(r[3]) .. ',' .. exact(r[4]) .. ',' .. exact(r[5]) end
     aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
   end
   local h, held, heldEnd, idle, tomb, latest = '', '', '', '', '', ''
@@ -327,7 +335,7 @@ local function saveSlice(slice, m, a)
   if slice.tomb then tomb = text(slice.tomb) end
   local l = slice.latest
   if l then
-    if not slice.latestS then slice.latestS = text(l[1]) .. ',' .. text(l[2]) .. ',' .. string.format('%.17g', l[3]) end
+    if not slice.latestS then slice.latestS = text(l[1]) .. ',' .. text(l[2]) .. ',' .. exact(l[3]) end
     latest = slice.latestS
   end
   return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
@@ -398,7 +406,7 @@ for i, sl in ipairs(sliceList) do
     key = job .. '|' .. node
     if string.find(node, '/', 1, true) then g = 'g' else g = 'n' end
   end
-  sliceList[i] = { job = job, key = key, gran = g, cluster = string.match(job, '^([^/]*)/') or '' }
+  sliceList[i] = { job = job, key = key, gran = g }
   sliceKeys[i] = key
   if not seenJob[job] then
     seenJob[job] = true
@@ -436,8 +444,7 @@ end
 local storedGran = hmgetMany(K_GRAN, jobKeys, {})
 local storedCover = hmgetMany(K_COVER, sliceKeys, {})
 local TOTALS = { 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end', 'held_cutoff', 'prune_at', 'h100e_active',
-  'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap',
-  'covered_gpu_us:measured', 'covered_gpu_us:pruned', 'superseded_gpu_us', 'measured_gpu_us', 'allocated_gpu_us', 'conflicts', 'conflict_gpu_us', 'tomb_prune_at' }
+  'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap' }
 local tot, totDelta = {}, {}
 do
   local values = redis.call('HMGET', K_TOTALS, unpack(TOTALS))
@@ -465,9 +472,9 @@ for i = 1, nReports do
   local job = jobs[jobKey]
   if not job then
     local stored = storedGran[jobKey]
-    local g, idx = nil, nil
-    if stored then g, idx = string.match(stored, '^([^|]*)|?(.*)$') end
-    job = { gran = g or false, known = g and true or false, idx = known(idx or ''), ops = 0, lastEnd = nil, measuredUs = 0, allocatedUs = 0, cluster = sl.cluster }
+    local g, idx, cov = nil, nil, nil
+    if stored then g, idx, cov = string.match(stored, '^([^|]*)|?([^|]*)|?(.*)$') end
+    job = { gran = g or false, known = g and true or false, idx = known(idx or ''), cov = cov or '', ops = 0, lastEnd = nil, measuredUs = 0, allocatedUs = 0 }
     jobs[jobKey] = job
     jobOrder[#jobOrder + 1] = jobKey
   end
@@ -603,11 +610,12 @@ end
 for _, jobKey in ipairs(jobOrder) do
   local job = jobs[jobKey]
   if job.measuredUs > 0 or job.allocatedUs > 0 then
-    local cl = clusters[job.cluster]
+    local cluster = string.match(jobKey, '^([^/]*)/') or ''
+    local cl = clusters[cluster]
     if not cl then
       cl = { 0, 0 }
-      clusters[job.cluster] = cl
-      clusterOrder[#clusterOrder + 1] = job.cluster
+      clusters[cluster] = cl
+      clusterOrder[#clusterOrder + 1] = cluster
     end
     cl[1], cl[2] = cl[1] + job.measuredUs, cl[2] + job.allocatedUs
   end
@@ -656,17 +664,18 @@ for _, c in ipairs(classOrder) do
 end
 if dupGpuUs > 0 then add(inc, 'covered_gpu_us:duplicate', dupGpuUs) end
 if overlapGpuUs > 0 then add(inc, 'covered_gpu_us:overlap', overlapGpuUs) end
-if measuredCoveredGpuUs > 0 then add(inc, 'covered_gpu_us:measured', measuredCoveredGpuUs) end
-if prunedGpuUs > 0 then add(inc, 'covered_gpu_us:pruned', prunedGpuUs) end
-if supersededGpuUs > 0 then add(inc, 'superseded_gpu_us', supersededGpuUs) end
+-- Fields that move on some calls only are read with the breakdown fields (dyn), not every call.
+if measuredCoveredGpuUs > 0 then dyn('covered_gpu_us:measured', measuredCoveredGpuUs) end
+if prunedGpuUs > 0 then dyn('covered_gpu_us:pruned', prunedGpuUs) end
+if supersededGpuUs > 0 then dyn('superseded_gpu_us', supersededGpuUs) end
 if #conflicts > 0 then
-  add(inc, 'conflicts', #conflicts)
-  add(inc, 'conflict_gpu_us', conflictGpuUs)
+  dyn('conflicts', #conflicts)
+  dyn('conflict_gpu_us', conflictGpuUs)
 end
 for _, cluster in ipairs(clusterOrder) do
   local cl = clusters[cluster]
-  if cl[1] > 0 then add(inc, 'measured_gpu_us', cl[1]) end
-  if cl[2] > 0 then add(inc, 'allocated_gpu_us', cl[2]) end
+  if cl[1] > 0 then dyn('measured_gpu_us', cl[1]) end
+  if cl[2] > 0 then dyn('allocated_gpu_us', cl[2]) end
 end
 if #dynamic > 0 then
   local values = redis.call('HMGET', K_TOTALS, unpack(dynamic))
@@ -678,6 +687,30 @@ for field, delta in pairs(inc) do add(totDelta, field, delta) end
 -- bucket this tenant has seen: old buckets leaving the window are subtracted once (amortised O(1)),
 -- then this call's deltas inside the window are added. Hour buckets outside the window are pruned.
 local marks = {}
+-- Bucket increments, written per hash with one HMGET and one HSET after the windows moved (a
+-- bucket beyond 2^53 moves by HINCRBY instead).
+local pending = { [K_DAYS] = { fields = {}, delta = {} }, [K_HOURS] = { fields = {}, delta = {} } }
+local function pend(key, field, delta)
+  local p = pending[key]
+  if p.delta[field] == nil then p.fields[#p.fields + 1] = field end
+  p.delta[field] = (p.delta[field] or 0) + delta
+end
+local function flush(key)
+  local p = pending[key]
+  if #p.fields == 0 then return end
+  local values = redis.call('HMGET', key, unpack(p.fields))
+  local writes = {}
+  for k, field in ipairs(p.fields) do
+    local now = (opt(values[k]) or 0) + p.delta[field]
+    if math.abs(now) < EXACT then
+      writes[#writes + 1] = field
+      writes[#writes + 1] = fmt(now)
+    else
+      redis.call('HINCRBY', key, field, fmt(p.delta[field]))
+    end
+  end
+  if #writes > 0 then redis.call('HSET', key, unpack(writes)) end
+end
 local function roll(buckets, deltas, sumField, fromField, maxField, width, prune)
   local maxIdx = tot[maxField]
   for idx in pairs(deltas) do
@@ -703,9 +736,9 @@ local function roll(buckets, deltas, sumField, fromField, maxField, width, prune
   for idx, delta in pairs(deltas) do
     if idx >= windowStart then
       add(totDelta, sumField, delta)
-      redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
+      pend(buckets, fmt(idx), delta)
     elseif not prune then
-      redis.call('HINCRBY', buckets, fmt(idx), fmt(delta))
+      pend(buckets, fmt(idx), delta)
     end
   end
   marks[maxField] = maxIdx
@@ -717,13 +750,15 @@ roll(K_HOURS, hourInc, 'r24', 'r24_from', 'max_hour', 24, true)
 -- Measure buckets: days kept like the plain ones; hours only inside the trailing 24 h (roll prunes them).
 local maxHour = marks.max_hour or tot.max_hour or 0
 for prefix, deltas in pairs(measureDayInc) do
-  for idx, delta in pairs(deltas) do redis.call('HINCRBY', K_DAYS, prefix .. ':' .. fmt(idx), fmt(delta)) end
+  for idx, delta in pairs(deltas) do pend(K_DAYS, prefix .. ':' .. fmt(idx), delta) end
 end
 for prefix, deltas in pairs(measureHourInc) do
   for idx, delta in pairs(deltas) do
-    if idx > maxHour - 24 then redis.call('HINCRBY', K_HOURS, prefix .. ':' .. fmt(idx), fmt(delta)) end
+    if idx > maxHour - 24 then pend(K_HOURS, prefix .. ':' .. fmt(idx), delta) end
   end
 end
+flush(K_DAYS)
+flush(K_HOURS)
 
 -- Lineage shares: read once (every lineage named in the call, for the reply), written once.
 local lineageTotals = {}
@@ -856,41 +891,22 @@ for _, jobKey in ipairs(jobOrder) do
       job.idx = job.lastEnd
       jobIdle[#jobIdle + 1] = text(job.lastEnd)
       jobIdle[#jobIdle + 1] = jobKey
+    end
+    -- The job's coverage rides in its granularity field ("measuredGpuUs,allocatedGpuUs"), read anyway.
+    local covMoved = job.measuredUs > 0 or job.allocatedUs > 0
+    if covMoved then
+      local m, a = string.match(job.cov, '^(%d+),(%d+)$')
+      job.cov = fmt((tonumber(m) or 0) + job.measuredUs) .. ',' .. fmt((tonumber(a) or 0) + job.allocatedUs)
+    end
+    if moved or covMoved or not job.known then
       gran[#gran + 1] = jobKey
-      gran[#gran + 1] = job.gran .. '|' .. text(job.lastEnd)
-    elseif not job.known then
-      gran[#gran + 1] = jobKey
-      gran[#gran + 1] = job.gran .. '|' .. text(job.idx)
+      gran[#gran + 1] = job.gran .. '|' .. text(job.idx) .. '|' .. job.cov
     end
   end
   if job.ops ~= 0 then redis.call('ZINCRBY', K_JOBOPS, fmt(job.ops), jobKey) end
 end
 if #gran > 0 then writeMany('HSET', K_GRAN, gran) end
 
--- Coverage per job: "measuredGpuUs,allocatedGpuUs", each counted once per slice-time.
-do
-  local moved = {}
-  for _, jobKey in ipairs(jobOrder) do
-    local job = jobs[jobKey]
-    if job.measuredUs > 0 or job.allocatedUs > 0 then moved[#moved + 1] = jobKey end
-  end
-  if #moved > 0 then
-    local stored = hmgetMany(K_COVERAGE, moved, {})
-    local writes = {}
-    for _, jobKey in ipairs(moved) do
-      local job = jobs[jobKey]
-      local m, a = 0, 0
-      local v = stored[jobKey]
-      if v then
-        local ms, as = string.match(v, '^(%d+),(%d+)$')
-        m, a = tonumber(ms) or 0, tonumber(as) or 0
-      end
-      writes[#writes + 1] = jobKey
-      writes[#writes + 1] = fmt(m + job.measuredUs) .. ',' .. fmt(a + job.allocatedUs)
-    end
-    writeMany('HSET', K_COVERAGE, writes)
-  end
-end
 if #jobIdle > 0 then writeMany('ZADD', K_JOBS, jobIdle, 'GT') end
 
 -- Idle slices and jobs: their covered time can no longer be met, their granularity no longer
@@ -939,12 +955,16 @@ if not tot.prune_at or horizon >= tot.prune_at then
   end
   local idleJobs = redis.call('ZRANGEBYSCORE', K_JOBS, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
   for _, jobKey in ipairs(idleJobs) do
+    local stored = redis.call('HGET', K_GRAN, jobKey)
     redis.call('HDEL', K_GRAN, jobKey)
     redis.call('ZREM', K_JOBS, jobKey)
     local rank = redis.call('ZREVRANK', K_JOBOPS, jobKey)
     if rank and rank >= TOP_JOBS_KEPT then
       redis.call('ZREM', K_JOBOPS, jobKey)
-      redis.call('HDEL', K_COVERAGE, jobKey)
+    else
+      -- Kept among the top jobs (evidence): so is its coverage.
+      local cov = stored and string.match(stored, '^[^|]*|[^|]*|(%d+,%d+)$')
+      if cov then redis.call('HSET', K_COVERAGE, jobKey, cov) end
     end
   end
   if #idle >= pruneLimit or #idleJobs >= pruneLimit or #oldTombs >= pruneLimit then
@@ -997,9 +1017,10 @@ end
 local out = { counted, duplicates, overlaps, fmt(countedMs), fmt(dupGpuUs), fmt(overlapGpuUs),
   total('ops'), total('ub'), total('gpu_us'), total('ctl1_ops'), total('r365'), total('r24'), total('h100e_active') }
 out[#out + 1] = watermark
-out[#out + 1] = fmt(measuredCoveredGpuUs)
-out[#out + 1] = fmt(prunedGpuUs)
-out[#out + 1] = fmt(supersededGpuUs)
+-- GPU-µs sums of this call stay far below 2^53: integer replies, nothing formatted.
+out[#out + 1] = measuredCoveredGpuUs
+out[#out + 1] = prunedGpuUs
+out[#out + 1] = supersededGpuUs
 out[#out + 1] = #rejected
 out[#out + 1] = #conflicts
 out[#out + 1] = #clusterOrder
@@ -1016,8 +1037,8 @@ for _, cf in ipairs(conflicts) do
 end
 for _, cluster in ipairs(clusterOrder) do
   out[#out + 1] = cluster
-  out[#out + 1] = fmt(clusters[cluster][1])
-  out[#out + 1] = fmt(clusters[cluster][2])
+  out[#out + 1] = clusters[cluster][1]
+  out[#out + 1] = clusters[cluster][2]
 end
 for _, lineageId in ipairs(lineageOrder) do
   out[#out + 1] = lineageId

@@ -474,9 +474,12 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
 
     /** Measured and allocated GPU-µs of each job (each once per slice-time); jobs never reported read as zero. */
     async jobCoverage(tenantId: string, jobKeys: string[]): Promise<Map<string, Coverage>> {
-      const values = jobKeys.length > 0 ? await redis.hmget(keys.tenant.coverage(tenantId), ...jobKeys) : [];
+      if (jobKeys.length === 0) return new Map();
+      // A live job's coverage rides in its granularity field ("g|idleIdx|m,a"); a pruned top job's is in the coverage hash.
+      const [live, kept] = await Promise.all([redis.hmget(keys.tenant.granularity(tenantId), ...jobKeys), redis.hmget(keys.tenant.coverage(tenantId), ...jobKeys)]);
       return new Map(jobKeys.map((jobKey, i) => {
-        const [m = '0', a = '0'] = (values[i] ?? '0,0').split(',');
+        const fromGran = live[i]?.split('|')[2];
+        const [m = '0', a = '0'] = (fromGran || kept[i] || '0,0').split(',');
         return [jobKey, { measuredGpuMicroseconds: Number(m), allocatedGpuMicroseconds: Number(a) }];
       }));
     },

@@ -37,7 +37,7 @@ export function createKeys(prefix = 'fw:') {
       cover: (id: string) => `${t(id)}:cover`,
       /** ZSET: slice key → end of a covered range at most an hour behind its latest (epoch ms), for idle pruning. */
       slices: (id: string) => `${t(id)}:slices`,
-      /** HASH: job key → the granularity its reports use ('w' whole, 'n' per node, 'g' per GPU), then `|` and its idle-index score. */
+      /** HASH: job key → "<granularity>|<idle-index score>|<measuredGpuUs>,<allocatedGpuUs>": granularity 'w' whole, 'n' per node, 'g' per GPU; then the job's coverage. */
       granularity: (id: string) => `${t(id)}:gran`,
       /** ZSET: job key → end of a covered range at most an hour behind its latest (epoch ms), for idle pruning. */
       jobs: (id: string) => `${t(id)}:jobs`,
@@ -50,7 +50,10 @@ export function createKeys(prefix = 'fw:') {
        * hardware at most a quarter of the active window behind their latest (ms).
        */
       active: (id: string) => `${t(id)}:active`,
-      /** HASH: job key → "measuredGpuUs,allocatedGpuUs": the job's coverage, each counted once per slice-time. */
+      /**
+       * HASH: job key → "measuredGpuUs,allocatedGpuUs" of jobs pruned while among the top jobs (a live
+       * job's coverage is the third part of its granularity field).
+       */
       coverage: (id: string) => `${t(id)}:coverage`,
       /** ZSET: pruned slices' keys → their tombstone (epoch ms); tombstones beyond the absolute age bound are dropped. */
       tombs: (id: string) => `${t(id)}:tombs`,
