@@ -1,5 +1,6 @@
 --[[
-  apply-usage-10: counts one tenant's usage reports exactly once, by covered time.
+  apply-usage-12: counts one tenant's usage reports exactly once, by covered time, reconciling
+  measured (DCGM) and allocated (Slurm) reports of the same slice.
 
   Called once per tenant per chunk of a consumed batch. All keys share the tenant's hash tag
   {t:<tenant>}, so the step is atomic on a single Redis and on Redis Cluster alike.
@@ -12,16 +13,28 @@
   re-reports, out-of-order arrival, replays, recreated topics and a second producer of the same slice
   therefore count once by construction.
 
+  Two kinds of report (docs/accounting.md, "Several sources for one job"): measured (kind 1: the event
+  carried tensor activity or operations) and allocated (kind 0: GPUs x time at the pack's default
+  utilization). A slice keeps its measured ranges and its allocated ranges (with their rates) apart.
+  A measured report counts the time no measured report covered; where an allocation had counted it,
+  the difference floor(L x rm + 0.5) - floor(L x ra + 0.5) is added (it may be negative). An allocated
+  report counts only time neither kind covered. Coverage (measured and allocated GPU-us, each once per
+  slice-time) is kept per job (the third part of its granularity field) and per tenant. A report
+  overlapping time of its own kind at another rate counts as before (first wins) and is returned as a
+  conflict (allocated: any range's rates; measured: the slice's latest measured report only).
+
   A job is reported at one granularity, the first seen: whole (node ''), per node (a host) or per GPU
   (host/GPU, a node with a '/'); reports at another granularity are refused (mixed_granularity),
   since the same GPU time would otherwise be counted once per granularity.
 
   Lateness is bounded in event time: the tenant's watermark is the latest interval end counted for
-  it (max_end). A report ending more than ARGV[2] before the watermark is refused (interval_too_late).
-  Every accepted report therefore starts after the horizon, watermark - lateness - max interval, so
-  covered ranges that end before it can never meet a report again and are pruned, and so are slices
-  and jobs idle since before it: memory stays proportional to the slices active within the lateness
-  bound. Watermark, verdicts and pruning live in this one atomic step, so they always agree.
+  it (max_end). Covered ranges ending before the horizon, watermark - lateness (ARGV[2]) - max
+  interval, are pruned, and so are slices and jobs idle since before it: memory stays proportional to
+  the slices active within the lateness bound. A pruned slice keeps a tombstone, the end of what it
+  pruned: a report ending by it is refused (interval_too_late), one across it counts its part after
+  it. A report ending more than the age bound (ARGV[5]) before the watermark is refused
+  (interval_too_late); tombstones older than that are dropped. Watermark, verdicts, pruning and
+  tombstones live in this one atomic step, so they always agree.
 
   Validation happens before any write: a malformed argument raises a Lua error and nothing is written.
 
@@ -44,32 +57,39 @@
                           active-window cutoff last applied), prune_at (horizon of the next idle pruning)
   KEYS[2]  days     HASH  day index → tera-ops
   KEYS[3]  hours    HASH  hour index → tera-ops (pruned to the trailing 24 h)
-  KEYS[4]  cover    HASH  slice key → "ranges|h100e|heldEnd|heldIdx|idleIdx": covered ranges
-                          "start,end;start,end" (epoch ms, sorted, disjoint); the H100-equivalents the
-                          slice holds while it is in the active index; the end of its last counted
+  KEYS[4]  cover    HASH  slice key → "measured|allocated|h100e|heldEnd|heldIdx|idleIdx|tomb|latest":
+                          measured ranges "start,end;start,end" (epoch ms, sorted, disjoint);
+                          allocated ranges "start,end,rate,upper,milliGpus;…"; the H100-equivalents
+                          the slice holds while it is in the active index; the end of its last counted
                           interval on controlled Tier 1 hardware; its scores in the active and idle
-                          indexes ('' when not in one)
+                          indexes ('' when not in one); its tombstone; its latest measured report
+                          "start,end,rate". A pruned slice: "~tomb". (An apply-usage-10 field
+                          "ranges|h100e|heldEnd|heldIdx|idleIdx" reads as measured ranges.)
   KEYS[5]  slices   ZSET  slice key → end of a recent covered range, at most IDLE_SLACK behind its last
-  KEYS[6]  gran     HASH  job key → "<granularity>|idleIdx": 'w' (whole) | 'n' (per node) | 'g' (per GPU)
+  KEYS[6]  gran     HASH  job key → "<granularity>|idleIdx|measuredGpuUs,allocatedGpuUs": 'w' (whole) |
+                          'n' (per node) | 'g' (per GPU), then the job's coverage
   KEYS[7]  jobs     ZSET  job key → end of a recent covered range, at most IDLE_SLACK behind its last
   KEYS[8]  jobops   ZSET  job key → tera-ops (top jobs for evidence; idle jobs outside the top are pruned)
   KEYS[9]  lineages HASH  lineage id → tera-ops
   KEYS[10] active   ZSET  slice key → end of a recent counted interval on controlled Tier 1 hardware, at
                           most ACTIVE_SLACK behind its last: the slices holding H100-equivalents
+  KEYS[11] coverage HASH  job key → "measuredGpuUs,allocatedGpuUs" of jobs pruned among the top jobs
+  KEYS[12] tombs    ZSET  slice key → its tombstone (pruned slices; dropped beyond the age bound)
 
   ARGV[1] active window (ms): a slice whose last interval on controlled Tier 1 hardware ended longer
           ago than this before the tenant's watermark no longer counts as held
   ARGV[2] lateness bound (ms)
   ARGV[3] longest interval one report may cover (ms)
   ARGV[4] most idle slices and jobs pruned per call (amortised clean-up)
-  ARGV[5] the classes of the call's slices, a MessagePack array of arrays: lineageId ('' for none),
+  ARGV[5] absolute age bound (ms): reports ending longer than this before the watermark are refused
+  ARGV[6] the classes of the call's slices, a MessagePack array of arrays: lineageId ('' for none),
           country, tier, modelId, controlled ('1' controlled hardware in a Tier 1 country | 'c'
           controlled elsewhere | '0'), h100e
-  ARGV[6] the call's usage slices, each once, in the order of their first report: a MessagePack
+  ARGV[7] the call's usage slices, each once, in the order of their first report: a MessagePack
           array of [jobKey, node] ('' = the whole job)
-  ARGV[7] the reports, in log order: one flat MessagePack array of numbers, 7 per report: slice
-          (0-based index into ARGV[6]), class (0-based index into ARGV[5]), startMs, endMs,
-          teraOpsPerMs, upperTeraOpsPerMs, milliGpus
+  ARGV[8] the reports, in log order: one flat MessagePack array of numbers, 8 per report: slice
+          (0-based index into ARGV[7]), class (0-based index into ARGV[6]), startMs, endMs,
+          teraOpsPerMs, upperTeraOpsPerMs, milliGpus, kind (1 measured, 0 allocated)
           (MessagePack, unpacked in C by Redis' cmsgpack: numbers arrive as numbers, nothing is
           split or converted in Lua; a report is no table of its own and names no string)
 
@@ -83,8 +103,13 @@
 
   Returns: { counted, duplicates, overlaps, countedMs, duplicateGpuUs, overlapGpuUs,
              ops, ub, gpu_us, ctl1_ops, r365, r24, h100e_active, watermark,
-             rejectedCount, index1, reason1, …, lineageId1, lineageOps1, … }
-           counted: reports that counted some time; duplicates: reports entirely covered already;
+             measuredCoveredGpuUs, prunedGpuUs, supersededGpuUs,
+             rejectedCount, conflictCount, clusterCount,
+             index1, reason1, tomb1 (0 unless refused before a tombstone), …,
+             conflictIndex1, overlapGpuUs1, countedRate1, reportedRate1, …,
+             cluster1, measuredGpuUs1, allocatedGpuUs1, …,
+             lineageId1, lineageOps1, … }
+           counted: reports that counted (or re-rated) some time; duplicates: reports that counted nothing;
            overlaps: reports partly covered; the GPU-µs they carried that was covered is returned
            and added to the covered_gpu_us fields. Rejections name the report's 0-based index in
            this call and a DLQ reason. Lineage pairs cover every lineage named in the call, so a
