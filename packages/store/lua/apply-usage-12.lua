@@ -85,11 +85,12 @@
   ARGV[6] the classes of the call's slices, a MessagePack array of arrays: lineageId ('' for none),
           country, tier, modelId, controlled ('1' controlled hardware in a Tier 1 country | 'c'
           controlled elsewhere | '0'), h100e
-  ARGV[7] the call's usage slices, each once, in the order of their first report: a MessagePack
-          array of [jobKey, node] ('' = the whole job)
-  ARGV[8] the reports, in log order: one flat MessagePack array of numbers, 8 per report: slice
+  ARGV[7] the call's usage slices, each once per kind, in the order of their first report: a MessagePack
+          array of [jobKey, node, kind] (node '' = the whole job; kind 1 measured: the event carried
+          tensor activity or operations, 0 allocated); a slice reported by both kinds is sent twice
+  ARGV[8] the reports, in log order: one flat MessagePack array of numbers, 7 per report: slice
           (0-based index into ARGV[7]), class (0-based index into ARGV[6]), startMs, endMs,
-          teraOpsPerMs, upperTeraOpsPerMs, milliGpus, kind (1 measured, 0 allocated)
+          teraOpsPerMs, upperTeraOpsPerMs, milliGpus
           (MessagePack, unpacked in C by Redis' cmsgpack: numbers arrive as numbers, nothing is
           split or converted in Lua; a report is no table of its own and names no string)
 
@@ -360,7 +361,7 @@ local function saveSlice(slice, m, a)
   if slice.tomb then tomb = text(slice.tomb) end
   local l = slice.latest
   if l then
-    if not slice.latestS then slice.latestS = text(l[1]) .. ',' .. text(l[2]) .. ',' .. exact(l[3]) end
+    if not slice.latestS then slice.latestS = text(l[1]) .. ',' .. text(l[2]) .. ',' .. string.format('%.17g', l[3]) end
     latest = slice.latestS
   end
   return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
@@ -418,20 +419,20 @@ for i, c in ipairs(classOrder) do
     ops = 0, ub = 0, gpu = 0, counted = 0, hours = {},
   }
 end
--- The call's slices, each once: { job, key, granularity }; their jobs, each once, in order.
+-- The call's slices, each once per kind: { job, key, granularity, measured }; their jobs, each once, in order.
 local sliceList = unpackArray(ARGV[7], 'slices')
 local jobKeys, sliceKeys, seenJob = {}, {}, {}
 for i, sl in ipairs(sliceList) do
-  local job, node = sl[1], sl[2]
-  if type(job) ~= 'string' or type(node) ~= 'string' or job == '' then
-    error('apply-usage: slice ' .. (i - 1) .. ' is not [job, node] with a job')
+  local job, node, kind = sl[1], sl[2], sl[3]
+  if type(job) ~= 'string' or type(node) ~= 'string' or job == '' or not (kind == 0 or kind == 1) then
+    error('apply-usage: slice ' .. (i - 1) .. ' is not [job, node, kind] with a job and a kind of 0 (allocated) or 1 (measured)')
   end
   local key, g = job, 'w'
   if node ~= '' then
     key = job .. '|' .. node
     if string.find(node, '/', 1, true) then g = 'g' else g = 'n' end
   end
-  sliceList[i] = { job = job, key = key, gran = g }
+  sliceList[i] = { job = job, key = key, gran = g, measured = kind == 1 }
   sliceKeys[i] = key
   if not seenJob[job] then
     seenJob[job] = true
@@ -440,17 +441,17 @@ for i, sl in ipairs(sliceList) do
 end
 -- The reports: one flat array of numbers, REPORT_FIELDS per report (no table per report).
 local flat = unpackArray(ARGV[8], 'reports')
-local REPORT_FIELDS = 8
+local REPORT_FIELDS = 7
 local nReports = #flat / REPORT_FIELDS
 if nReports ~= floor(nReports) then error('apply-usage: reports (ARGV[8]) hold ' .. #flat .. ' numbers, not a multiple of ' .. REPORT_FIELDS) end
 local nSlices, nClasses = #sliceList, #classOrder
 for i = 1, nReports do
   local b = (i - 1) * REPORT_FIELDS
-  local sl, c, s, e, rate, upper, mgpu, kind = flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4], flat[b + 5], flat[b + 6], flat[b + 7], flat[b + 8]
+  local sl, c, s, e, rate, upper, mgpu = flat[b + 1], flat[b + 2], flat[b + 3], flat[b + 4], flat[b + 5], flat[b + 6], flat[b + 7]
   -- One test for the common case (arithmetic on anything but numbers raises); when it fails, the
   -- checks below name what is wrong (a sum that overflows alone passes them).
-  local x = sl + c + s + e + rate + upper + mgpu + kind
-  if not (x - x == 0 and e > s and sl >= 0 and sl < nSlices and sl % 1 == 0 and c >= 0 and c < nClasses and c % 1 == 0 and (kind == 0 or kind == 1)) then
+  local x = sl + c + s + e + rate + upper + mgpu
+  if not (x - x == 0 and e > s and sl >= 0 and sl < nSlices and sl % 1 == 0 and c >= 0 and c < nClasses and c % 1 == 0) then
     local n = i - 1
     if not (type(sl) == 'number' and sl >= 0 and sl < nSlices and sl % 1 == 0) then error('apply-usage: slice of report ' .. n .. ' is not an index into the slices') end
     if not (type(c) == 'number' and c >= 0 and c < nClasses and c % 1 == 0) then error('apply-usage: class of report ' .. n .. ' is not an index into the classes') end
@@ -460,7 +461,6 @@ for i = 1, nReports do
     if not finite(upper) then error('apply-usage: upper rate of report ' .. n .. ' is not a finite number') end
     if not finite(mgpu) then error('apply-usage: milli-GPUs of report ' .. n .. ' is not a finite number') end
     if not (e > s) then error('apply-usage: report ' .. n .. ' has an empty interval') end
-    if not (kind == 0 or kind == 1) then error('apply-usage: kind of report ' .. n .. ' is not 0 (allocated) or 1 (measured)') end
   end
 end
 
@@ -528,23 +528,26 @@ for i = 1, nReports do
         s = tomb
       end
       local fresh, freshOps, freshUb, freshGpu, sameKindCoveredMs = 0, 0, 0, 0, 0
-      if flat[b + 8] == 1 then
+      if sl.measured then
         -- Measured: the time no measured report covered counts at this rate; where an allocation
         -- counted it, the books add the difference (the allocated figure is taken back).
         local newMs, segs
         newMs, segs, slice.m = cover(slice.m, s, e)
         sameKindCoveredMs = (e - s) - newMs
-        local latest = slice.latest
-        if latest and s < latest[2] and e > latest[1] and not same(latest[3], rate) then
-          local ov = math.min(e, latest[2]) - math.max(s, latest[1])
-          conflicts[#conflicts + 1] = { i - 1, mgpu * ov, latest[3], rate }
+        -- The slice's latest measured report: this call's (slice.lb, its place in the reports) or the stored one.
+        local lb, ls, le, lr = slice.lb, nil, nil, nil
+        if lb then
+          ls, le, lr = flat[lb + 3], flat[lb + 4], flat[lb + 5]
+        elseif slice.latest then
+          local l = slice.latest
+          ls, le, lr = l[1], l[2], l[3]
+        end
+        if le and s < le and e > ls and not (lr == rate or same(lr, rate)) then
+          local ov = math.min(e, le) - math.max(s, ls)
+          conflicts[#conflicts + 1] = { i - 1, mgpu * ov, lr, rate }
           conflictGpuUs = conflictGpuUs + mgpu * ov
         end
-        if not latest then
-          slice.latest, slice.latestS = { s, e, rate }, nil
-        elseif e >= latest[2] then
-          latest[1], latest[2], latest[3], slice.latestS = s, e, rate, nil
-        end
+        if not le or e >= le then slice.lb = b end
         if newMs > 0 then
           job.measuredUs = job.measuredUs + mgpu * newMs
           local alloc = slice.a
@@ -878,6 +881,8 @@ end
 for _, key in ipairs(sliceOrder) do
   local slice = slices[key]
   local m, a = slice.m, slice.a
+  local lb = slice.lb
+  if lb then slice.latest, slice.latestS = { flat[lb + 3], flat[lb + 4], flat[lb + 5] }, nil end
   if not slice.untouched then
     m, a = prune(m, slice), prune(a, slice)
     if slice.latest and slice.latest[2] < horizon then slice.latest = nil end

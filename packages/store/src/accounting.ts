@@ -159,7 +159,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 const PRUNE_PER_CALL = 200;
 const FIELDS_BEFORE_LISTS = 20;
 /** Numbers per report in the script's flat reports argument. */
-const REPORT_FIELDS = 8;
+const REPORT_FIELDS = 7;
 /** Conflict records kept per tenant (the latest by report end): evidence, not an archive. */
 export const CONFLICTS_KEPT = 50;
 
@@ -238,11 +238,13 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL, maxAgeMs,
     ];
     // Three MessagePack arguments, unpacked by Redis in C (see the script's header): the slices'
-    // classes and the slices, each once, and the reports as one flat array of numbers naming them.
+    // classes and the slices (each once per kind: measured or allocated), and the reports as one flat
+    // array of numbers naming them.
     const classes: (string | number)[][] = [];
     const classIndex = new Map<string, number>();
-    const slices: string[][] = [];
-    const sliceIndex = new Map<string, Map<string, number>>(); // job → node → index: no key string per report
+    const slices: (string | number)[][] = [];
+    // job → [allocated, measured] node → index: no key string per report.
+    const sliceIndex = new Map<string, [Map<string, number>, Map<string, number>]>();
     const reports: number[] = new Array(records.length * REPORT_FIELDS);
     for (let i = 0, at = 0; i < records.length; i++) {
       const r = records[i]!;
@@ -255,12 +257,14 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
         classIndex.set(key, c);
       }
       const node = r.node ?? '';
-      let byNode = sliceIndex.get(r.jobKey);
-      if (!byNode) sliceIndex.set(r.jobKey, (byNode = new Map()));
+      let byKind = sliceIndex.get(r.jobKey);
+      if (!byKind) sliceIndex.set(r.jobKey, (byKind = [new Map(), new Map()]));
+      const kind = r.measured ? 1 : 0;
+      const byNode = byKind[kind];
       let s = byNode.get(node);
       if (s === undefined) {
         s = slices.length;
-        slices.push([r.jobKey, node]);
+        slices.push([r.jobKey, node, kind]);
         byNode.set(node, s);
       }
       reports[at++] = s;
@@ -270,7 +274,6 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       reports[at++] = r.teraOpsPerMs;
       reports[at++] = r.upperTeraOpsPerMs;
       reports[at++] = r.milliGpus;
-      reports[at++] = r.measured ? 1 : 0;
     }
     args.push(packr.pack(classes), packr.pack(slices), packr.pack(reports));
     const reply = await redis.applyUsage(...args);

@@ -289,15 +289,15 @@ describe.each(backends)('on $name', ({ start }) => {
       const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t), k.coverage(t), k.tombs(t)];
       const packr = new Packr({ useRecords: false, moreTypes: false });
       const classes = packr.pack([['', 'US', '1', 'nvidia-h100-sxm5-80gb', '1', 8]]);
-      const slices = packr.pack([['c/1', 'h1']]);
-      const call = (reports: number[]) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, 400 * DAY, classes, slices, packr.pack(reports));
-      await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000, 1])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
-      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 1, 0, 3, T0, T0 + HOUR, 1, 2, 8000, 1])).rejects.toThrow(/class of report 1 is not an index into the classes/);
-      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 2])).rejects.toThrow(/kind of report 0 is not 0 \(allocated\) or 1 \(measured\)/);
-      await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 8/);
+      const slices = packr.pack([['c/1', 'h1', 1]]);
+      const call = (reports: number[], sl = slices) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, 400 * DAY, classes, sl, packr.pack(reports));
+      await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 0, 3, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/class of report 1 is not an index into the classes/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000], packr.pack([['c/1', 'h1', 2]]))).rejects.toThrow(/slice 0 is not \[job, node, kind\] with a job and a kind of 0 \(allocated\) or 1 \(measured\)/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 7/);
       expect(await store.redis.exists(...keys)).toBe(0);
       // The same call, well formed, counts.
-      expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 1]))[0]).toBe(1);
+      expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000]))[0]).toBe(1);
     });
 
     it('sums a lineage over every tenant that feeds it', async () => {
