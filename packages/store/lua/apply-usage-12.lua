@@ -359,11 +359,7 @@ local function saveSlice(slice, m, a)
   if slice.heldEnd then heldEnd = text(slice.heldEnd) end
   if slice.idleIdx then idle = text(slice.idleIdx) end
   if slice.tomb then tomb = text(slice.tomb) end
-  local l = slice.latest
-  if l then
-    if not slice.latestS then slice.latestS = text(l[1]) .. ',' .. text(l[2]) .. ',' .. string.format('%.17g', l[3]) end
-    latest = slice.latestS
-  end
+  if slice.latest then latest = slice.latestS end
   return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
 end
 
@@ -882,10 +878,14 @@ for _, key in ipairs(sliceOrder) do
   local slice = slices[key]
   local m, a = slice.m, slice.a
   local lb = slice.lb
-  if lb then slice.latest, slice.latestS = { flat[lb + 3], flat[lb + 4], flat[lb + 5] }, nil end
+  if lb then
+    -- This call's latest measured report becomes the stored one (its text built here, once).
+    slice.latest = true
+    slice.latestS = text(flat[lb + 3]) .. ',' .. text(flat[lb + 4]) .. ',' .. string.format('%.17g', flat[lb + 5])
+  end
   if not slice.untouched then
     m, a = prune(m, slice), prune(a, slice)
-    if slice.latest and slice.latest[2] < horizon then slice.latest = nil end
+    if slice.latest and (lb and flat[lb + 4] or slice.latest[2]) < horizon then slice.latest, slice.latestS = nil, nil end
     if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
       slice.idleIdx = slice.lastEnd
       idleAdds[#idleAdds + 1] = text(slice.lastEnd)
