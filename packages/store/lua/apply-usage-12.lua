@@ -329,11 +329,8 @@ local function loadSlice(v)
     end
   end
   if tomb then slice.tomb = known(tomb) end
-  if latest and latest ~= '' then
-    local s, e, r = string.match(latest, '^(%-?%d+),(%-?%d+),(.+)$')
-    slice.latest = { tonumber(s), tonumber(e), tonumber(r) }
-    slice.latestS = latest
-  end
+  -- The latest measured report stays text until a report overlaps measured time (rare: see count).
+  if latest and latest ~= '' then slice.latestS = latest end
   return slice
 end
 
@@ -359,7 +356,7 @@ local function saveSlice(slice, m, a)
   if slice.heldEnd then heldEnd = text(slice.heldEnd) end
   if slice.idleIdx then idle = text(slice.idleIdx) end
   if slice.tomb then tomb = text(slice.tomb) end
-  if slice.latest then latest = slice.latestS end
+  if slice.latestS then latest = slice.latestS end
   return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
 end
 
@@ -528,17 +525,24 @@ for i = 1, nReports do
         -- Measured: the time no measured report covered counts at this rate; where an allocation
         -- counted it, the books add the difference (the allocated figure is taken back).
         local newMs, segs
+        local mLast = slice.m[#slice.m]
+        local mEnd = mLast and mLast[2]
         newMs, segs, slice.m = cover(slice.m, s, e)
         sameKindCoveredMs = (e - s) - newMs
-        -- The slice's latest measured report: this call's (slice.lb, its place in the reports) or the stored one.
+        -- The slice's latest measured report: this call's (slice.lb, its place in the reports) or the
+        -- stored one, whose end is the end of the measured time: read only when this report starts
+        -- before that end.
         local lb, ls, le, lr = slice.lb, nil, nil, nil
         if lb then
           ls, le, lr = flat[lb + 3], flat[lb + 4], flat[lb + 5]
-        elseif slice.latest then
-          local l = slice.latest
-          ls, le, lr = l[1], l[2], l[3]
+        elseif mEnd then
+          le = mEnd
+          if s < mEnd and slice.latestS then
+            local a, z, r = string.match(slice.latestS, '^(%-?%d+),(%-?%d+),(.+)$')
+            ls, le, lr = tonumber(a), tonumber(z), tonumber(r)
+          end
         end
-        if le and s < le and e > ls and not (lr == rate or same(lr, rate)) then
+        if lr and s < le and e > ls and not (lr == rate or same(lr, rate)) then
           local ov = math.min(e, le) - math.max(s, ls)
           conflicts[#conflicts + 1] = { i - 1, mgpu * ov, lr, rate }
           conflictGpuUs = conflictGpuUs + mgpu * ov
@@ -880,12 +884,12 @@ for _, key in ipairs(sliceOrder) do
   local lb = slice.lb
   if lb then
     -- This call's latest measured report becomes the stored one (its text built here, once).
-    slice.latest = true
     slice.latestS = text(flat[lb + 3]) .. ',' .. text(flat[lb + 4]) .. ',' .. string.format('%.17g', flat[lb + 5])
   end
   if not slice.untouched then
     m, a = prune(m, slice), prune(a, slice)
-    if slice.latest and (lb and flat[lb + 4] or slice.latest[2]) < horizon then slice.latest, slice.latestS = nil, nil end
+    -- The latest measured report ends where the measured time does: gone when that is pruned.
+    if #m == 0 then slice.latestS = nil end
     if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
       slice.idleIdx = slice.lastEnd
       idleAdds[#idleAdds + 1] = text(slice.lastEnd)

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStore, sliceField, type Store } from '../src/index.js';
+import { createStore, sliceField, type Store, type UsageRecord } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
 import { makeAlert } from './alert-fixture.js';
 import { HOUR, T0, record } from './fixtures.js';
@@ -234,6 +234,30 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(t['ops:model:nvidia-h100-sxm5-80gb']).toBe(t.ops);
       expect(await store.accounting.topJobs('tenant-a')).toEqual([{ jobKey: 'c/42', teraOps: t.ops }]);
       expect((await store.usage.dailyTeraOps('tenant-a')).days.reduce((sum, [, v]) => sum + v, 0)).toBe(t.ops);
+    });
+
+    it('records a conflict where a report overlaps the latest measured report or any allocation at another rate, and counts the first', async () => {
+      const slice = { jobKey: 'c/7', node: 'gn-1', measured: true };
+      const minute = (m: number, over: Partial<UsageRecord> = {}) => record({ offset: String(m), ...slice, startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN, ...over });
+      await store.accounting.applyBatch([minute(0), minute(1)]);
+      // A second exporter, in a later call, reports minute 1 at another rate: a conflict; the first figure stays.
+      const [r] = await store.accounting.applyBatch([minute(1, { teraOpsPerMs: rate / 2, eventId: 'standby/1', source: 'dcgm://standby' })]);
+      expect(r!.conflicts.map((c) => [c.record.eventId, c.overlapGpuMicroseconds, c.countedTeraOpsPerMs, c.reportedTeraOpsPerMs])).toEqual([['standby/1', 512_000 * MIN, rate, rate / 2]]);
+      expect(r!.totals.teraOps).toBe(2 * tera(MIN));
+      // Minute 0 at another rate overlaps older measured time only: counted as an overlap, not detected (docs/accounting.md).
+      const [older] = await store.accounting.applyBatch([minute(0, { teraOpsPerMs: rate / 2 })]);
+      expect(older!.conflicts).toEqual([]);
+      expect(older!.duplicates).toBe(1);
+      // Allocations: every range keeps its rates, so an overlap anywhere is detected.
+      const alloc = (m: number, n: number, over: Partial<UsageRecord> = {}) => record({ offset: `a${m}`, jobKey: 'c/8', node: 'gn-2', startMs: T0 + m * MIN, endMs: T0 + n * MIN, ...over });
+      await store.accounting.applyBatch([alloc(0, 10)]);
+      await store.accounting.applyBatch([alloc(10, 20)]);
+      const [a] = await store.accounting.applyBatch([alloc(2, 4, { milliGpus: 256_000, teraOpsPerMs: rate / 2 })]);
+      expect(a!.conflicts.map((c) => c.overlapGpuMicroseconds)).toEqual([256_000 * 2 * MIN]);
+      expect((await store.accounting.conflicts('tenant-a')).map((c) => [c.eventId, c.measured])).toEqual([[null, false], ['standby/1', true]]);
+      const t = await store.accounting.tenantTotals('tenant-a');
+      expect([t.conflicts, t.conflict_gpu_us]).toEqual([2, 512_000 * MIN + 256_000 * 2 * MIN]);
+      expect(t.ops).toBe(2 * tera(MIN) + 2 * tera(10 * MIN));
     });
 
     it('drops tombstones beyond the absolute age bound', async () => {
