@@ -884,7 +884,7 @@ for _, key in ipairs(sliceOrder) do
   local lb = slice.lb
   if lb then
     -- This call's latest measured report becomes the stored one (its text built here, once).
-    slice.latestS = text(flat[lb + 3]) .. ',' .. text(flat[lb + 4]) .. ',' .. string.format('%.17g', flat[lb + 5])
+    slice.latestS = string.format('%.0f,%.0f,%.17g', flat[lb + 3], flat[lb + 4], flat[lb + 5])
   end
   if not slice.untouched then
     m, a = prune(m, slice), prune(a, slice)
