@@ -165,7 +165,9 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     const messages = [...events, events[0]].map((e) => ({ key: tenantId, value: JSON.stringify(e) }));
     // A model the catalog lacks: dead-lettered as unknown_accelerator, and the operator alert fires.
     const unknownModel = usageEvent({ tenantId, jobId: 'new-hardware', startMs: start, seconds: 3600, model: 'NVIDIA Z9000 SXM9' });
-    await producer.send({ topic: telemetry, messages: [...messages, { key: tenantId, value: '{"not":"a cloudevent"' }, { key: tenantId, value: JSON.stringify(unknownModel) }] });
+    // A report older than the absolute age bound (the default pack's 400 days): interval_too_late, and its operator alert fires.
+    const ancient = usageEvent({ tenantId, jobId: 'ancient-run', startMs: start - 401 * 86_400_000, seconds: 3600 });
+    await producer.send({ topic: telemetry, messages: [...messages, { key: tenantId, value: '{"not":"a cloudevent"' }, { key: tenantId, value: JSON.stringify(unknownModel) }, { key: tenantId, value: JSON.stringify(ancient) }] });
     await producer.disconnect();
 
     await waitFor(async () => (await prometheus.query('flopwatch_subject_threshold_ratio')).result.length > 0, { timeoutMs: 60_000, intervalMs: 500, what: 'subject gauges in Prometheus' });
@@ -228,6 +230,18 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     expect(alerts[0]!.annotations.description).toContain('pnpm dlq:replay --reason unknown_accelerator');
     // Nothing else was dead-lettered as unknown_accelerator: the not_json message has its own reason.
     const { result } = await prometheus.query('sum(flopwatch_ingest_dead_lettered_total{reason="unknown_accelerator"})');
+    expect((result[0] as { value: [number, string] }).value[1]).toBe('1');
+  });
+
+  it('fires FlopwatchIntervalTooLate for the report beyond the absolute age bound, telling the operator how to recover', async () => {
+    const alerts = await waitFor(async () => {
+      const body = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; annotations: Record<string, string>; state: string; value: string }[] } };
+      const firing = body.data.alerts.filter((a) => a.labels.alertname === 'FlopwatchIntervalTooLate' && a.state === 'firing');
+      return firing.length > 0 ? firing : null;
+    }, { timeoutMs: 20_000, intervalMs: 500, what: 'FlopwatchIntervalTooLate firing' });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.annotations.description).toContain('pnpm dlq:replay --reason interval_too_late');
+    const { result } = await prometheus.query('sum(flopwatch_ingest_dead_lettered_total{reason="interval_too_late"})');
     expect((result[0] as { value: [number, string] }).value[1]).toBe('1');
   });
 

@@ -73,6 +73,9 @@ export const policyPackSchema = z
       maxIntervalSeconds: z.number().int().positive().max(7 * 86_400),
       maxClockSkewSeconds: z.number().int().min(0).max(86_400),
       maxLatenessDays: z.number().positive().max(3_650),
+      // The absolute age bound: a report ending longer than this before its tenant's latest usage is
+      // refused (interval_too_late); younger ones count unless their slice was pruned past them.
+      maxAgeDays: z.number().positive().max(3_650).default(400),
     }),
     // Rows added to the built-in accelerator catalog (see catalogOf); an event naming a model neither
     // knows goes to the DLQ as unknown_accelerator and can be replayed once a row is added here.

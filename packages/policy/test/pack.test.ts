@@ -22,7 +22,7 @@ describe('default policy pack', () => {
     expect(pack.levels.map((l) => [l.fraction, l.severity])).toEqual([[0.1, 'info'], [0.25, 'low'], [0.5, 'medium'], [0.8, 'high'], [0.9, 'high'], [1, 'critical']]);
     expect(pack.countries.tier1).toHaveLength(19);
     expect(pack.countries.tier3).toEqual(expect.arrayContaining(['CN', 'MO', 'RU', 'IR', 'KP']));
-    expect(pack.limits).toEqual({ maxIntervalSeconds: 3600, maxClockSkewSeconds: 300, maxLatenessDays: 45 });
+    expect(pack.limits).toEqual({ maxIntervalSeconds: 3600, maxClockSkewSeconds: 300, maxLatenessDays: 45, maxAgeDays: 400 });
     expect(Object.keys(pack.rules).sort()).toEqual([...ALERT_RULES].sort());
   });
 });

@@ -32,6 +32,53 @@ export interface UsageRecord {
   controlled?: boolean;
   /** H100-equivalents the report's GPUs amount to. */
   h100e: number;
+  /**
+   * The figure is measured (the event carries `utilization.tensorActive` or `operations`), not the
+   * allocation at the pack's default utilization. Measured time supersedes allocated time of the same
+   * slice whatever the arrival order (docs/accounting.md, "Several sources for one job"). Default false.
+   */
+  measured?: boolean;
+  /** The event's id and source, named in a conflict record (evidence); absent in tests and benchmarks. */
+  eventId?: string;
+  source?: string;
+}
+
+/**
+ * A report that overlapped covered time of its own kind (measured or allocated) at another rate: the
+ * first figure counted stays; this one is evidence.
+ */
+export interface ConflictRecord {
+  record: UsageRecord;
+  /** GPU-µs of the report that overlapped time counted at the other rate. */
+  overlapGpuMicroseconds: number;
+  /** The rate counted for the overlapped time (tera-ops per ms). */
+  countedTeraOpsPerMs: number;
+  /** This report's rate (tera-ops per ms). */
+  reportedTeraOpsPerMs: number;
+}
+
+/** A conflict as kept per tenant (evidence on the tenant's case and in the usage API). */
+export interface StoredConflict {
+  eventId: string | null;
+  source: string | null;
+  jobKey: string;
+  node: string | null;
+  startMs: number;
+  endMs: number;
+  /** Both reports' kind: measured (true) or allocated (false). */
+  measured: boolean;
+  /** GPU-seconds of the report that overlapped time counted at the other rate. */
+  overlapGpuSeconds: number;
+  countedTeraOpsPerMs: number;
+  reportedTeraOpsPerMs: number;
+  /** reported / counted − 1 (null when the counted rate is 0). */
+  rateDifference: number | null;
+}
+
+/** Measured and allocated GPU-µs newly known (each once per slice-time), for a cluster or a job. */
+export interface Coverage {
+  measuredGpuMicroseconds: number;
+  allocatedGpuMicroseconds: number;
 }
 
 /** A tenant's totals after a batch, in tera-operations (10^12). */
@@ -68,8 +115,17 @@ export interface TenantApplyResult {
   /** Records partly covered already (overlapping re-reports); their uncovered part counted. */
   overlaps: number;
   countedMs: number;
-  /** GPU-µs the duplicates and the covered parts of overlaps carried: reported, not counted again. */
-  covered: { duplicateGpuMicroseconds: number; overlapGpuMicroseconds: number };
+  /**
+   * GPU-µs reported and not counted again: duplicates and covered parts of overlaps (time of the same
+   * kind), allocated time already measured, and time before a slice's tombstone (pruned).
+   */
+  covered: { duplicateGpuMicroseconds: number; overlapGpuMicroseconds: number; measuredGpuMicroseconds: number; prunedGpuMicroseconds: number };
+  /** GPU-µs of allocated time that measured reports superseded (re-rated: the books moved by the difference). */
+  supersededGpuMicroseconds: number;
+  /** Reports that overlapped covered time of their kind at another rate (counted as before; evidence). */
+  conflicts: ConflictRecord[];
+  /** Measured and allocated GPU-µs newly known, per cluster (the part of the job key before the '/'). */
+  coverageByCluster: Map<string, Coverage>;
   rejected: RejectedRecord[];
   totals: TenantTotals;
   /** The tenant's contribution to each lineage named in the batch, tera-operations. */
@@ -83,8 +139,13 @@ export interface AccountingOptions {
   keys: Keys;
   /** A slice silent for longer than this stops counting as held (large-cluster detection). */
   activeWindowMs: number;
-  /** Reports ending longer than this before the tenant's watermark are refused (`interval_too_late`). */
+  /**
+   * Covered time of a slice older than this before the tenant's watermark is pruned, leaving a
+   * tombstone; reports before a slice's tombstone are refused (`interval_too_late`).
+   */
   maxLatenessMs: number;
+  /** Reports ending longer than this before the tenant's watermark are refused (`interval_too_late`). Default 400 days. */
+  maxAgeMs?: number;
   /** The longest interval one report may cover (the policy's limit): part of the pruning horizon. */
   maxIntervalMs: number;
   /** Reports per script call; a tenant's larger share of a batch is applied in several calls. */
@@ -96,9 +157,11 @@ const DAY_MS = 86_400_000;
 const packr = new Packr({ useRecords: false, moreTypes: false });
 /** Idle slices and jobs pruned per script call: clean-up is amortised over the calls that follow. */
 const PRUNE_PER_CALL = 200;
-const FIELDS_BEFORE_REJECTIONS = 15;
+const FIELDS_BEFORE_LISTS = 20;
 /** Numbers per report in the script's flat reports argument. */
 const REPORT_FIELDS = 7;
+/** Conflict records kept per tenant (the latest by report end): evidence, not an archive. */
+export const CONFLICTS_KEPT = 50;
 
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|READONLY|NOREPLICAS|OOM)\b/;
 const TRANSIENT_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError']);
@@ -117,30 +180,53 @@ export function isTransientRedisError(err: unknown): boolean {
   return TRANSIENT_CONNECTION.test(err.message) || (typeof code === 'string' && TRANSIENT_CONNECTION.test(code));
 }
 
-function describeRejection(reason: RejectionReason, r: UsageRecord, watermarkMs: number, maxLatenessMs: number): string {
+function describeRejection(reason: RejectionReason, r: UsageRecord, watermarkMs: number, maxAgeMs: number, tombMs: number): string {
   const slice = r.node ? `${r.jobKey} node ${r.node}` : r.jobKey;
+  if (reason === 'interval_too_late' && tombMs > 0) {
+    return `interval of job ${slice} ends ${new Date(r.endMs).toISOString()}, before its slice's tombstone (${new Date(tombMs).toISOString()}): the slice's covered time up to then was counted and pruned, so this report cannot be told apart from it`;
+  }
   if (reason === 'interval_too_late') {
-    return `interval of job ${slice} ends ${new Date(r.endMs).toISOString()}, more than ${maxLatenessMs / DAY_MS} days before tenant ${r.tenantId}'s latest counted usage (${new Date(watermarkMs).toISOString()})`;
+    return `interval of job ${slice} ends ${new Date(r.endMs).toISOString()}, more than ${maxAgeMs / DAY_MS} days (limits.maxAgeDays) before tenant ${r.tenantId}'s latest counted usage (${new Date(watermarkMs).toISOString()})`;
   }
   return `job ${r.jobKey} of tenant ${r.tenantId} is already reported at another granularity (whole job vs per node vs per GPU); this report${r.node ? ` for node ${r.node}` : ' for the whole job'} would count the same GPU time twice`;
 }
 
+/** A usage slice's state as stored (see `sliceField`). */
+export interface SliceState {
+  /** Time counted at measured rates, [start, end) in epoch ms, sorted and disjoint. */
+  measured: [number, number][];
+  /** Time an allocation reported, with its rates; what of it measured time does not cover counts at them. */
+  allocated: { startMs: number; endMs: number; teraOpsPerMs: number; upperTeraOpsPerMs: number; milliGpus: number }[];
+  h100e: number | null;
+  heldEndMs: number | null;
+  /** The end of the slice's pruned covered time: a report ending by then is refused, one starting before counts after it. */
+  tombMs: number | null;
+}
+
 /**
- * A usage slice's field in the tenant's cover hash (see lua/apply-usage-10.lua):
- * "ranges|h100e|heldEnd|heldIdx|idleIdx", ranges "start,end;start,end" in epoch ms.
+ * A usage slice's field in the tenant's cover hash (see lua/apply-usage-12.lua):
+ * "measured|allocated|h100e|heldEnd|heldIdx|idleIdx|tomb|latest", measured "start,end;…", allocated
+ * "start,end,rate,upper,milliGpus;…" (epoch ms, rates in tera-ops per ms), or a tombstone "~tomb".
  */
-export function sliceField(value: string | null | undefined): { ranges: [number, number][]; h100e: number | null; heldEndMs: number | null } {
-  const [ranges = '', h100e = '', heldEnd = ''] = (value ?? '').split('|');
-  const num = (v: string) => (v === '' ? null : Number(v));
+export function sliceField(value: string | null | undefined): SliceState {
+  const v = value ?? '';
+  const num = (x: string | undefined) => (x === undefined || x === '' ? null : Number(x));
+  if (v.startsWith('~')) return { measured: [], allocated: [], h100e: null, heldEndMs: null, tombMs: Number(v.slice(1)) };
+  const [measured = '', allocated = '', h100e, heldEnd, , , tomb] = v.split('|');
   return {
-    ranges: ranges === '' ? [] : ranges.split(';').map((r) => r.split(',').map(Number) as [number, number]),
+    measured: measured === '' ? [] : measured.split(';').map((r) => r.split(',').map(Number) as [number, number]),
+    allocated: allocated === '' ? [] : allocated.split(';').map((r) => {
+      const [startMs, endMs, teraOpsPerMs, upperTeraOpsPerMs, milliGpus] = r.split(',').map(Number) as [number, number, number, number, number];
+      return { startMs, endMs, teraOpsPerMs, upperTeraOpsPerMs, milliGpus };
+    }),
     h100e: num(h100e),
     heldEndMs: num(heldEnd),
+    tombMs: num(tomb),
   };
 }
 
 /** The accounting facade the ingest calls: exact, idempotent application of usage records. */
-export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, maxIntervalMs, chunkSize = 1000 }: AccountingOptions) {
+export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, maxAgeMs = 400 * DAY_MS, maxIntervalMs, chunkSize = 1000 }: AccountingOptions) {
   type ChunkResult = Omit<TenantApplyResult, 'tenantId' | 'totals' | 'lineageUpperBounds'> & { totals: TenantTotals | null };
 
   async function applyChunk(tenantId: string, records: UsageRecord[]): Promise<ChunkResult> {
@@ -148,14 +234,17 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
     const args: (string | number | Buffer)[] = [
       k.totals(tenantId), k.days(tenantId), k.hours(tenantId), k.cover(tenantId), k.slices(tenantId),
       k.granularity(tenantId), k.jobs(tenantId), k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId),
-      activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL,
+      k.coverage(tenantId), k.tombs(tenantId),
+      activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL, maxAgeMs,
     ];
     // Three MessagePack arguments, unpacked by Redis in C (see the script's header): the slices'
-    // classes and the slices, each once, and the reports as one flat array of numbers naming them.
+    // classes and the slices (each once per kind: measured or allocated), and the reports as one flat
+    // array of numbers naming them.
     const classes: (string | number)[][] = [];
     const classIndex = new Map<string, number>();
-    const slices: string[][] = [];
-    const sliceIndex = new Map<string, Map<string, number>>(); // job → node → index: no key string per report
+    const slices: (string | number)[][] = [];
+    // job → [allocated, measured] node → index: no key string per report.
+    const sliceIndex = new Map<string, [Map<string, number>, Map<string, number>]>();
     const reports: number[] = new Array(records.length * REPORT_FIELDS);
     for (let i = 0, at = 0; i < records.length; i++) {
       const r = records[i]!;
@@ -168,12 +257,14 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
         classIndex.set(key, c);
       }
       const node = r.node ?? '';
-      let byNode = sliceIndex.get(r.jobKey);
-      if (!byNode) sliceIndex.set(r.jobKey, (byNode = new Map()));
+      let byKind = sliceIndex.get(r.jobKey);
+      if (!byKind) sliceIndex.set(r.jobKey, (byKind = [new Map(), new Map()]));
+      const kind = r.measured ? 1 : 0;
+      const byNode = byKind[kind];
       let s = byNode.get(node);
       if (s === undefined) {
         s = slices.length;
-        slices.push([r.jobKey, node]);
+        slices.push([r.jobKey, node, kind]);
         byNode.set(node, s);
       }
       reports[at++] = s;
@@ -189,18 +280,27 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
     const n = (i: number) => Number(reply[i] ?? 0);
     const watermarkMs = n(13);
     const rejected: RejectedRecord[] = [];
-    let i = FIELDS_BEFORE_REJECTIONS;
-    for (let left = n(14); left > 0; left--, i += 2) {
+    let i = FIELDS_BEFORE_LISTS;
+    for (let left = n(17); left > 0; left--, i += 3) {
       const record = records[n(i)]!;
       const reason = String(reply[i + 1]) as RejectionReason;
-      rejected.push({ record, reason, message: describeRejection(reason, record, watermarkMs, maxLatenessMs) });
+      rejected.push({ record, reason, message: describeRejection(reason, record, watermarkMs, maxAgeMs, n(i + 2)) });
+    }
+    const conflicts: ConflictRecord[] = [];
+    for (let left = n(18); left > 0; left--, i += 4) {
+      conflicts.push({ record: records[n(i)]!, overlapGpuMicroseconds: n(i + 1), countedTeraOpsPerMs: n(i + 2), reportedTeraOpsPerMs: n(i + 3) });
+    }
+    const coverageByCluster = new Map<string, Coverage>();
+    for (let left = n(19); left > 0; left--, i += 3) {
+      coverageByCluster.set(String(reply[i]), { measuredGpuMicroseconds: n(i + 1), allocatedGpuMicroseconds: n(i + 2) });
     }
     const lineages = new Map<string, number>();
     for (; i + 1 < reply.length; i += 2) lineages.set(String(reply[i]), Number(reply[i + 1]));
     return {
       counted: n(0), duplicates: n(1), overlaps: n(2), countedMs: n(3),
-      covered: { duplicateGpuMicroseconds: n(4), overlapGpuMicroseconds: n(5) },
-      rejected,
+      covered: { duplicateGpuMicroseconds: n(4), overlapGpuMicroseconds: n(5), measuredGpuMicroseconds: n(14), prunedGpuMicroseconds: n(15) },
+      supersededGpuMicroseconds: n(16),
+      rejected, conflicts, coverageByCluster,
       totals: {
         teraOps: n(6), upperTeraOps: n(7), gpuMicroseconds: n(8), controlledTier1TeraOps: n(9),
         trailing365dTeraOps: n(10), trailing24hTeraOps: n(11), h100eActive: n(12), watermarkMs,
@@ -222,18 +322,46 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       if (records.length === 1) {
         const record = records[0]!;
         const failed: RejectedRecord = { record, reason: 'apply_failed', message: `the accounting script refused the record: ${(err as Error).message}`.slice(0, 1000) };
-        return [{ counted: 0, duplicates: 0, overlaps: 0, countedMs: 0, covered: { duplicateGpuMicroseconds: 0, overlapGpuMicroseconds: 0 }, rejected: [failed], totals: null, lineages: new Map() }];
+        return [{ ...emptyChunk(), rejected: [failed] }];
       }
       const half = Math.ceil(records.length / 2);
       return [...(await applyIsolating(tenantId, records.slice(0, half))), ...(await applyIsolating(tenantId, records.slice(half)))];
     }
   }
 
+  function emptyChunk(): ChunkResult {
+    return {
+      counted: 0, duplicates: 0, overlaps: 0, countedMs: 0,
+      covered: { duplicateGpuMicroseconds: 0, overlapGpuMicroseconds: 0, measuredGpuMicroseconds: 0, prunedGpuMicroseconds: 0 },
+      supersededGpuMicroseconds: 0, rejected: [], conflicts: [], coverageByCluster: new Map(), totals: null, lineages: new Map(),
+    };
+  }
+
+  /**
+   * Keeps the tenant's latest conflicts as evidence: a sorted set of JSON records scored by the
+   * report's end, capped at CONFLICTS_KEPT. A record is deterministic in its report, so a replayed
+   * report adds nothing (ZADD of the same member).
+   */
+  async function recordConflicts(tenantId: string, conflicts: ConflictRecord[]): Promise<void> {
+    if (conflicts.length === 0) return;
+    const flat: (string | number)[] = [];
+    for (const c of conflicts) {
+      const r = c.record;
+      flat.push(r.endMs, JSON.stringify({
+        eventId: r.eventId ?? null, source: r.source ?? null, jobKey: r.jobKey, node: r.node,
+        startMs: r.startMs, endMs: r.endMs, measured: r.measured === true,
+        overlapGpuSeconds: c.overlapGpuMicroseconds / 1e6,
+        countedTeraOpsPerMs: c.countedTeraOpsPerMs, reportedTeraOpsPerMs: c.reportedTeraOpsPerMs,
+        rateDifference: c.countedTeraOpsPerMs === 0 ? null : c.reportedTeraOpsPerMs / c.countedTeraOpsPerMs - 1,
+      }));
+    }
+    const key = keys.tenant.conflicts(tenantId);
+    await redis.multi().zadd(key, ...flat).zremrangebyrank(key, 0, -(CONFLICTS_KEPT + 1)).exec();
+  }
+
   async function applyTenant(tenantId: string, records: UsageRecord[]): Promise<TenantApplyResult> {
     const result: Omit<TenantApplyResult, 'totals'> & { totals: TenantTotals | null } = {
-      tenantId, counted: 0, duplicates: 0, overlaps: 0, countedMs: 0,
-      covered: { duplicateGpuMicroseconds: 0, overlapGpuMicroseconds: 0 },
-      rejected: [], totals: null, lineages: new Map(), lineageUpperBounds: new Map(),
+      tenantId, ...emptyChunk(), lineageUpperBounds: new Map(),
     };
     // A tenant's chunks run one after another, so "first granularity seen wins" follows the log.
     for (let from = 0; from < records.length; from += chunkSize) {
@@ -244,11 +372,22 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
         result.countedMs += part.countedMs;
         result.covered.duplicateGpuMicroseconds += part.covered.duplicateGpuMicroseconds;
         result.covered.overlapGpuMicroseconds += part.covered.overlapGpuMicroseconds;
+        result.covered.measuredGpuMicroseconds += part.covered.measuredGpuMicroseconds;
+        result.covered.prunedGpuMicroseconds += part.covered.prunedGpuMicroseconds;
+        result.supersededGpuMicroseconds += part.supersededGpuMicroseconds;
         result.rejected.push(...part.rejected);
+        result.conflicts.push(...part.conflicts);
+        for (const [cluster, c] of part.coverageByCluster) {
+          const sum = result.coverageByCluster.get(cluster) ?? { measuredGpuMicroseconds: 0, allocatedGpuMicroseconds: 0 };
+          sum.measuredGpuMicroseconds += c.measuredGpuMicroseconds;
+          sum.allocatedGpuMicroseconds += c.allocatedGpuMicroseconds;
+          result.coverageByCluster.set(cluster, sum);
+        }
         if (part.totals) result.totals = part.totals;
         for (const [l, v] of part.lineages) result.lineages.set(l, v);
       }
     }
+    await recordConflicts(tenantId, result.conflicts);
     // Every record failed: read the totals as they stand, so rules still see the tenant's state.
     return { ...result, totals: result.totals ?? (await readTotals(tenantId)) };
   }
@@ -334,6 +473,24 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       const top = [...byJob].sort((a, b) => b[1] - a[1]).slice(0, limit);
       const ops = await Promise.all(top.map(([jobKey]) => redis.zscore(keys.tenant.jobOps(tenantId), jobKey)));
       return top.map(([jobKey, h100e], i) => ({ jobKey, h100e, teraOps: Number(ops[i] ?? 0) }));
+    },
+
+    /** Measured and allocated GPU-µs of each job (each once per slice-time); jobs never reported read as zero. */
+    async jobCoverage(tenantId: string, jobKeys: string[]): Promise<Map<string, Coverage>> {
+      if (jobKeys.length === 0) return new Map();
+      // A live job's coverage rides in its granularity field ("g|idleIdx|m,a"); a pruned top job's is in the coverage hash.
+      const [live, kept] = await Promise.all([redis.hmget(keys.tenant.granularity(tenantId), ...jobKeys), redis.hmget(keys.tenant.coverage(tenantId), ...jobKeys)]);
+      return new Map(jobKeys.map((jobKey, i) => {
+        const fromGran = live[i]?.split('|')[2];
+        const [m = '0', a = '0'] = (fromGran || kept[i] || '0,0').split(',');
+        return [jobKey, { measuredGpuMicroseconds: Number(m), allocatedGpuMicroseconds: Number(a) }];
+      }));
+    },
+
+    /** The tenant's latest conflict records (see recordConflicts), newest first. */
+    async conflicts(tenantId: string, limit = CONFLICTS_KEPT): Promise<StoredConflict[]> {
+      const members = await redis.zrevrange(keys.tenant.conflicts(tenantId), 0, limit - 1);
+      return members.map((m) => JSON.parse(m) as StoredConflict);
     },
 
     /** The tenant's biggest jobs by operations, largest first. */

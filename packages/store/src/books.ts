@@ -6,7 +6,7 @@ import type { RedisClient } from './redis.js';
 import type { Registry } from './registry.js';
 import { teraToOps } from './units.js';
 
-// The books as the rules read them. This module and lua/apply-usage-10.lua are the only places that
+// The books as the rules read them. This module and lua/apply-usage-12.lua are the only places that
 // know the hash fields (ops, ctl_ops, ctl1_ops, ops:tier:<n>, c1:<day>, "<lineage> ctl1", …);
 // everything above sees typed values in operations.
 

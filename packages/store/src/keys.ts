@@ -24,20 +24,21 @@ export function createKeys(prefix = 'fw:') {
   return {
     prefix,
     tenant: {
-      /** HASH: all-time totals, breakdowns, rolling-window sums, the watermark (see lua/apply-usage-10.lua). */
+      /** HASH: all-time totals, breakdowns, rolling-window sums, the watermark (see lua/apply-usage-12.lua). */
       totals: (id: string) => `${t(id)}:totals`,
       /** HASH: day index (days since epoch) → tera-operations. */
       days: (id: string) => `${t(id)}:days`,
       /** HASH: hour index (hours since epoch) → tera-operations, last 24 h only. */
       hours: (id: string) => `${t(id)}:hours`,
       /**
-       * HASH: usage slice key (`<job key>` or `<job key>|<node>`) → "ranges|h100e|heldEnd|heldIdx|idleIdx":
-       * the covered time ranges, what the slice holds and where it stands in the indexes (see `sliceField`).
+       * HASH: usage slice key (`<job key>` or `<job key>|<node>`) → its measured and allocated covered
+       * time, what it holds, where it stands in the indexes, its tombstone (see `sliceField`), or a bare
+       * tombstone `~<ms>` once pruned.
        */
       cover: (id: string) => `${t(id)}:cover`,
       /** ZSET: slice key → end of a covered range at most an hour behind its latest (epoch ms), for idle pruning. */
       slices: (id: string) => `${t(id)}:slices`,
-      /** HASH: job key → the granularity its reports use ('w' whole, 'n' per node, 'g' per GPU), then `|` and its idle-index score. */
+      /** HASH: job key → "<granularity>|<idle-index score>|<measuredGpuUs>,<allocatedGpuUs>": granularity 'w' whole, 'n' per node, 'g' per GPU; then the job's coverage. */
       granularity: (id: string) => `${t(id)}:gran`,
       /** ZSET: job key → end of a covered range at most an hour behind its latest (epoch ms), for idle pruning. */
       jobs: (id: string) => `${t(id)}:jobs`,
@@ -50,6 +51,15 @@ export function createKeys(prefix = 'fw:') {
        * hardware at most a quarter of the active window behind their latest (ms).
        */
       active: (id: string) => `${t(id)}:active`,
+      /**
+       * HASH: job key → "measuredGpuUs,allocatedGpuUs" of jobs pruned while among the top jobs (a live
+       * job's coverage is the third part of its granularity field).
+       */
+      coverage: (id: string) => `${t(id)}:coverage`,
+      /** ZSET: pruned slices' keys → their tombstone (epoch ms); tombstones beyond the absolute age bound are dropped. */
+      tombs: (id: string) => `${t(id)}:tombs`,
+      /** ZSET: JSON conflict records → the report's end (epoch ms), the latest CONFLICTS_KEPT (evidence). */
+      conflicts: (id: string) => `${t(id)}:conflicts`,
       /** STRING: the tenant's KYC record (JSON, contracts' tenant schema). */
       kyc: (id: string) => `${t(id)}:kyc`,
       /** STRING: id of the group of linked tenants this tenant belongs to. */

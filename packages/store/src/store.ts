@@ -24,6 +24,8 @@ export interface StoreOptions {
   activeWindowMs?: number;
   /** See AccountingOptions.maxLatenessMs; the ingest passes the policy pack's. Default: 45 days, the default pack's. */
   maxLatenessMs?: number;
+  /** See AccountingOptions.maxAgeMs; the ingest passes the policy pack's. Default: 400 days, the default pack's. */
+  maxAgeMs?: number;
   /** See AccountingOptions.maxIntervalMs; the ingest passes the policy pack's. Default: 1 hour, the default pack's. */
   maxIntervalMs?: number;
   /** Audit entries older than this many days are trimmed as new ones are written. Default 0: keep everything. */
@@ -31,10 +33,10 @@ export interface StoreOptions {
 }
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
-  const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxIntervalMs });
+  const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
   const registry = createRegistry({ redis: client, keys });
   const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
   const casebook = createCasebook({ redis: client, keys, audit });

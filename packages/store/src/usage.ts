@@ -1,5 +1,5 @@
 import type { Lineage } from '@flopwatch/contracts';
-import type { Accounting } from './accounting.js';
+import type { Accounting, StoredConflict } from './accounting.js';
 import { isLineageField, type Books } from './books.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
@@ -22,8 +22,20 @@ export interface TenantUsage {
   teraOps: number;
   upperTeraOps: number;
   gpuMicroseconds: number;
-  /** GPU time reported again for time already counted (not counted twice), GPU-µs, by reason. */
-  coveredGpuMicroseconds: { duplicate: number; overlap: number };
+  /**
+   * GPU time reported and not counted again, GPU-µs, by reason: duplicate and overlap (time of the
+   * same kind), measured (allocated time a measured report had counted), pruned (before a slice's tombstone).
+   */
+  coveredGpuMicroseconds: { duplicate: number; overlap: number; measured: number; pruned: number };
+  /**
+   * Coverage: slice time known as measured and as allocated, GPU-µs, each counted once per slice-time
+   * (allocated time counts even where measured time covers it).
+   */
+  coverage: { measuredGpuMicroseconds: number; allocatedGpuMicroseconds: number };
+  /** GPU-µs first counted at an allocation's rate, then re-rated by a measured report. */
+  supersededGpuMicroseconds: number;
+  /** Reports that overlapped covered time of their kind at another rate (first counted wins), and their overlapping GPU-µs. */
+  conflicts: { count: number; gpuMicroseconds: number };
   controlledTier1TeraOps: number;
   windows: UsageWindows;
   byCountry: Record<string, number>;
@@ -78,7 +90,13 @@ export function createUsage({ redis, keys, accounting, registry, books }: { redi
         teraOps: totals.ops ?? 0,
         upperTeraOps: totals.ub ?? 0,
         gpuMicroseconds: totals.gpu_us ?? 0,
-        coveredGpuMicroseconds: { duplicate: totals['covered_gpu_us:duplicate'] ?? 0, overlap: totals['covered_gpu_us:overlap'] ?? 0 },
+        coveredGpuMicroseconds: {
+          duplicate: totals['covered_gpu_us:duplicate'] ?? 0, overlap: totals['covered_gpu_us:overlap'] ?? 0,
+          measured: totals['covered_gpu_us:measured'] ?? 0, pruned: totals['covered_gpu_us:pruned'] ?? 0,
+        },
+        coverage: { measuredGpuMicroseconds: totals.measured_gpu_us ?? 0, allocatedGpuMicroseconds: totals.allocated_gpu_us ?? 0 },
+        supersededGpuMicroseconds: totals.superseded_gpu_us ?? 0,
+        conflicts: { count: totals.conflicts ?? 0, gpuMicroseconds: totals.conflict_gpu_us ?? 0 },
         controlledTier1TeraOps: totals.ctl1_ops ?? 0,
         windows: {
           h24: sumBuckets(hours, hour - 24, hour),
@@ -92,6 +110,16 @@ export function createUsage({ redis, keys, accounting, registry, books }: { redi
         byLineage: Object.fromEntries(Object.entries(lineages).filter(([k]) => isLineageField(k)).map(([k, v]) => [k, Number(v)])),
         lastActivityMs: totals.max_end ? totals.max_end : null,
       };
+    },
+
+    /**
+     * A tenant's biggest jobs with their coverage (measured against allocated GPU-µs), and its latest
+     * conflicts: the evidence of how its count was reconciled across sources.
+     */
+    async tenantJobs(tenantId: string, limit = 10): Promise<{ jobs: { jobKey: string; teraOps: number; coverage: { measuredGpuMicroseconds: number; allocatedGpuMicroseconds: number } }[]; conflicts: StoredConflict[] }> {
+      const [top, conflicts] = await Promise.all([accounting.topJobs(tenantId, limit), accounting.conflicts(tenantId, limit)]);
+      const coverage = await accounting.jobCoverage(tenantId, top.map((j) => j.jobKey));
+      return { jobs: top.map((j) => ({ ...j, coverage: coverage.get(j.jobKey)! })), conflicts };
     },
 
     /** A tenant's all-time tera-operations and its day buckets (day index since epoch → tera-operations), oldest first. */
@@ -138,7 +166,8 @@ export function sumUsage(usages: TenantUsage[]): TenantUsage {
     return out;
   };
   const zero: TenantUsage = {
-    teraOps: 0, upperTeraOps: 0, gpuMicroseconds: 0, coveredGpuMicroseconds: { duplicate: 0, overlap: 0 }, controlledTier1TeraOps: 0,
+    teraOps: 0, upperTeraOps: 0, gpuMicroseconds: 0, coveredGpuMicroseconds: { duplicate: 0, overlap: 0, measured: 0, pruned: 0 }, controlledTier1TeraOps: 0,
+    coverage: { measuredGpuMicroseconds: 0, allocatedGpuMicroseconds: 0 }, supersededGpuMicroseconds: 0, conflicts: { count: 0, gpuMicroseconds: 0 },
     windows: { h24: 0, d7: 0, d30: 0, d365: 0 },
     byCountry: {}, byTier: {}, byModel: {}, byLineage: {}, lastActivityMs: null,
   };
@@ -146,7 +175,16 @@ export function sumUsage(usages: TenantUsage[]): TenantUsage {
     teraOps: acc.teraOps + u.teraOps,
     upperTeraOps: acc.upperTeraOps + u.upperTeraOps,
     gpuMicroseconds: acc.gpuMicroseconds + u.gpuMicroseconds,
-    coveredGpuMicroseconds: { duplicate: acc.coveredGpuMicroseconds.duplicate + u.coveredGpuMicroseconds.duplicate, overlap: acc.coveredGpuMicroseconds.overlap + u.coveredGpuMicroseconds.overlap },
+    coveredGpuMicroseconds: {
+      duplicate: acc.coveredGpuMicroseconds.duplicate + u.coveredGpuMicroseconds.duplicate, overlap: acc.coveredGpuMicroseconds.overlap + u.coveredGpuMicroseconds.overlap,
+      measured: acc.coveredGpuMicroseconds.measured + u.coveredGpuMicroseconds.measured, pruned: acc.coveredGpuMicroseconds.pruned + u.coveredGpuMicroseconds.pruned,
+    },
+    coverage: {
+      measuredGpuMicroseconds: acc.coverage.measuredGpuMicroseconds + u.coverage.measuredGpuMicroseconds,
+      allocatedGpuMicroseconds: acc.coverage.allocatedGpuMicroseconds + u.coverage.allocatedGpuMicroseconds,
+    },
+    supersededGpuMicroseconds: acc.supersededGpuMicroseconds + u.supersededGpuMicroseconds,
+    conflicts: { count: acc.conflicts.count + u.conflicts.count, gpuMicroseconds: acc.conflicts.gpuMicroseconds + u.conflicts.gpuMicroseconds },
     controlledTier1TeraOps: acc.controlledTier1TeraOps + u.controlledTier1TeraOps,
     windows: { h24: acc.windows.h24 + u.windows.h24, d7: acc.windows.d7 + u.windows.d7, d30: acc.windows.d30 + u.windows.d30, d365: acc.windows.d365 + u.windows.d365 },
     byCountry: add(acc.byCountry, u.byCountry),

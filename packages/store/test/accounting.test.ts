@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStore, type Store } from '../src/index.js';
+import { createStore, sliceField, type Store, type UsageRecord } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
 import { makeAlert } from './alert-fixture.js';
 import { HOUR, T0, record } from './fixtures.js';
@@ -23,7 +23,20 @@ describe.each(backends)('on $name', ({ start }) => {
   const oneHour = tera(HOUR);
   const MIN = 60_000;
   const DAY = 24 * HOUR;
-  const ranges = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.split('|')[0]]));
+  // A slice's covered time, measured and allocated together, as "start,end;start,end" (a tombstone as stored).
+  const union = (v: string): string => {
+    if (v.startsWith('~')) return v;
+    const st = sliceField(v);
+    const all = [...st.measured, ...st.allocated.map((a) => [a.startMs, a.endMs] as [number, number])].sort((a, b) => a[0] - b[0]);
+    const out: [number, number][] = [];
+    for (const [s, e] of all) {
+      const last = out[out.length - 1];
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+      else out.push([s, e]);
+    }
+    return out.map(([s, e]) => `${s},${e}`).join(';');
+  };
+  const ranges = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, union(v)]));
   const covered = async (tenantId: string) => ranges(await store.redis.hgetall(store.keys.tenant.cover(tenantId)));
 
   describe('apply-usage script', () => {
@@ -122,18 +135,39 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(r!.totals.teraOps).toBe(2 * oneHour);
     });
 
-    it('refuses a report ending more than the lateness bound before the tenant watermark, and counts one within it', async () => {
-      const late = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 45 * DAY });
-      const now = T0 + 50 * DAY;
+    it('refuses a report ending beyond the absolute age bound, and counts an older report of a slice never pruned', async () => {
+      const late = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 45 * DAY, maxAgeMs: 400 * DAY });
+      const now = T0 + 500 * DAY;
       await late.accounting.applyBatch([record({ offset: '1', jobKey: 'c/now', startMs: now - HOUR, endMs: now })]);
       const [r] = await late.accounting.applyBatch([
-        record({ offset: '2', jobKey: 'c/old', startMs: now - 46 * DAY - HOUR, endMs: now - 46 * DAY }),
-        record({ offset: '3', jobKey: 'c/backfill', startMs: now - 44 * DAY - HOUR, endMs: now - 44 * DAY }),
+        record({ offset: '2', jobKey: 'c/ancient', startMs: now - 401 * DAY - HOUR, endMs: now - 401 * DAY }),
+        record({ offset: '3', jobKey: 'c/backfill', startMs: now - 60 * DAY - HOUR, endMs: now - 60 * DAY }),
       ]);
       expect(r!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['2', 'interval_too_late']]);
-      expect(r!.rejected[0]!.message).toMatch(/more than 45 days before/);
+      expect(r!.rejected[0]!.message).toMatch(/more than 400 days \(limits.maxAgeDays\) before/);
       expect(r!.counted).toBe(1);
       expect(r!.totals.teraOps).toBe(2 * oneHour);
+    });
+
+    it('leaves a tombstone where it prunes: a report before it is refused, one across it counts its part after it, whatever the bound later', async () => {
+      const prefix = backend.prefix();
+      const small = createStore({ redis: backend.redis, prefix, maxLatenessMs: 2 * DAY, maxIntervalMs: HOUR });
+      const slice = { jobKey: 'c/long', node: 'h1' };
+      await small.accounting.applyBatch([record({ offset: '1', ...slice, startMs: T0, endMs: T0 + HOUR })]);
+      // Another job moves the watermark three days on: the slice's range ends before the horizon.
+      await small.accounting.applyBatch([record({ offset: '2', jobKey: 'c/other', startMs: T0 + 3 * DAY, endMs: T0 + 3 * DAY + HOUR })]);
+      expect(await small.redis.hget(small.keys.tenant.cover('tenant-a'), 'c/long|h1')).toBe(`~${T0 + HOUR}`);
+      expect(await small.redis.zscore(small.keys.tenant.tombs('tenant-a'), 'c/long|h1')).toBe(String(T0 + HOUR));
+      // The bound raised to 60 days: the replayed hour is still refused, naming the tombstone…
+      const raised = createStore({ redis: backend.redis, prefix, maxLatenessMs: 60 * DAY, maxIntervalMs: HOUR });
+      const [again] = await raised.accounting.applyBatch([record({ offset: '3', ...slice, startMs: T0, endMs: T0 + HOUR })]);
+      expect(again!.rejected.map((x) => [x.record.offset, x.reason])).toEqual([['3', 'interval_too_late']]);
+      expect(again!.rejected[0]!.message).toMatch(/tombstone/);
+      // …and a report across it counts only the half hour after it; the half before is named as pruned.
+      const [across] = await raised.accounting.applyBatch([record({ offset: '4', ...slice, startMs: T0 + HOUR / 2, endMs: T0 + 3 * HOUR / 2 })]);
+      expect(across!.counted).toBe(1);
+      expect(across!.covered.prunedGpuMicroseconds).toBe(512 * 1800 * 1e6);
+      expect(across!.totals.teraOps).toBe(2 * oneHour + tera(HOUR / 2));
     });
 
     it('prunes the covered time of slices idle beyond the lateness bound, keeping the totals and the top jobs', async () => {
@@ -147,12 +181,96 @@ describe.each(backends)('on $name', ({ start }) => {
       let expected = oneHour;
       for (let j = 0; j < 150; j++) expected += tera((j + 1) * 1000);
       expect(r!.totals.teraOps).toBe(expected);
-      expect(ranges(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toEqual({ 'c/new|h1': `${T0 + 3 * DAY},${T0 + 3 * DAY + HOUR}` });
+      // Each idle slice is left as a tombstone: the end of its covered time.
+      const expectedCover: Record<string, string> = { 'c/new|h1': `${T0 + 3 * DAY},${T0 + 3 * DAY + HOUR}` };
+      for (let j = 0; j < 150; j++) expectedCover[`c/${j}|h1`] = `~${T0 + (j + 1) * 1000}`;
+      expect(ranges(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toEqual(expectedCover);
       expect(await small.redis.zrange(small.keys.tenant.slices('tenant-a'), 0, -1)).toEqual(['c/new|h1']);
+      expect(await small.redis.zcard(small.keys.tenant.tombs('tenant-a'))).toBe(150);
       expect(await small.redis.hkeys(small.keys.tenant.granularity('tenant-a'))).toEqual(['c/new']);
       // Top jobs stay as evidence: c/new and the 99 largest idle jobs (c/51 … c/149) make the top 100.
       const kept = await small.redis.zrevrange(small.keys.tenant.jobOps('tenant-a'), 0, -1);
       expect(kept).toEqual(['c/new', ...Array.from({ length: 99 }, (_, i) => `c/${149 - i}`)]);
+    });
+
+    it('supersedes allocated time by measured time in either order, rounding each superseded portion on its own', async () => {
+      // An allocation (jobcomp) of a node for an hour, and DCGM measuring 20 minutes of it at another rate
+      // and GPU count. Rates chosen so no product is a whole number: the rounding shows.
+      const ra = (8 * 989.4 * 0.4) / 1000 + 1e-7;
+      const rm = (8 * 989.4 * 0.37) / 1000 + 3e-7;
+      const slice = { jobKey: 'c/42', node: 'gn-1' };
+      const allocated = record({ offset: '1', ...slice, teraOpsPerMs: ra, upperTeraOpsPerMs: 8 * 0.9894, milliGpus: 8000, startMs: T0, endMs: T0 + HOUR });
+      const measured = record({ offset: '2', ...slice, measured: true, teraOpsPerMs: rm, upperTeraOpsPerMs: 7 * 0.9894, milliGpus: 7000, startMs: T0 + 10 * MIN, endMs: T0 + 30 * MIN });
+      // Allocated first: the hour counts whole, then the measured 20 minutes add their difference
+      // floor(L × rm + 0.5) − floor(L × ra + 0.5), each portion rounded on its own.
+      await store.accounting.applyBatch([allocated]);
+      const [r] = await store.accounting.applyBatch([measured]);
+      const L = 20 * MIN;
+      expect(r!.totals.teraOps).toBe(tera(HOUR, ra) - tera(L, ra) + tera(L, rm));
+      expect(r!.totals.upperTeraOps).toBe(tera(HOUR, 8 * 0.9894) - tera(L, 8 * 0.9894) + tera(L, 7 * 0.9894));
+      expect(r!.totals.gpuMicroseconds).toBe(8000 * HOUR - 8000 * L + 7000 * L);
+      expect(r!.supersededGpuMicroseconds).toBe(7000 * L);
+      // Measured first (another tenant): the allocation counts only the 40 minutes nothing measured, as one portion.
+      const [m] = await store.accounting.applyBatch([{ ...measured, tenantId: 'tenant-b' }]);
+      const [a] = await store.accounting.applyBatch([{ ...allocated, tenantId: 'tenant-b' }]);
+      expect(m!.totals.teraOps).toBe(tera(L, rm));
+      expect(a!.totals.teraOps).toBe(tera(L, rm) + tera(HOUR - L, ra));
+      expect(a!.covered.measuredGpuMicroseconds).toBe(8000 * L);
+      expect(a!.totals.gpuMicroseconds).toBe(7000 * L + 8000 * (HOUR - L));
+      // Both orders replayed: nothing moves, and coverage counts each slice-time once per kind.
+      for (const tenantId of ['tenant-a', 'tenant-b']) {
+        const before = await store.accounting.tenantTotals(tenantId);
+        const [again] = await store.accounting.applyBatch([{ ...measured, tenantId }, { ...allocated, tenantId }, { ...measured, tenantId }]);
+        expect(again!.counted).toBe(0);
+        const after = await store.accounting.tenantTotals(tenantId);
+        expect([after.ops, after.ub, after.gpu_us]).toEqual([before.ops, before.ub, before.gpu_us]);
+        expect(after.measured_gpu_us).toBe(7000 * L);
+        expect(after.allocated_gpu_us).toBe(8000 * HOUR);
+        expect((await store.accounting.jobCoverage(tenantId, ['c/42'])).get('c/42')).toEqual({ measuredGpuMicroseconds: 7000 * L, allocatedGpuMicroseconds: 8000 * HOUR });
+        expect(after.conflicts ?? 0).toBe(0);
+      }
+      // The job's operations, the breakdowns and the day bucket moved with the difference.
+      const t = await store.accounting.tenantTotals('tenant-a');
+      expect(t['ops:model:nvidia-h100-sxm5-80gb']).toBe(t.ops);
+      expect(await store.accounting.topJobs('tenant-a')).toEqual([{ jobKey: 'c/42', teraOps: t.ops }]);
+      expect((await store.usage.dailyTeraOps('tenant-a')).days.reduce((sum, [, v]) => sum + v, 0)).toBe(t.ops);
+    });
+
+    it('records a conflict where a report overlaps the latest measured report or any allocation at another rate, and counts the first', async () => {
+      const slice = { jobKey: 'c/7', node: 'gn-1', measured: true };
+      const minute = (m: number, over: Partial<UsageRecord> = {}) => record({ offset: String(m), ...slice, startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN, ...over });
+      await store.accounting.applyBatch([minute(0), minute(1)]);
+      // A second exporter, in a later call, reports minute 1 at another rate: a conflict; the first figure stays.
+      const [r] = await store.accounting.applyBatch([minute(1, { teraOpsPerMs: rate / 2, eventId: 'standby/1', source: 'dcgm://standby' })]);
+      expect(r!.conflicts.map((c) => [c.record.eventId, c.overlapGpuMicroseconds, c.countedTeraOpsPerMs, c.reportedTeraOpsPerMs])).toEqual([['standby/1', 512_000 * MIN, rate, rate / 2]]);
+      expect(r!.totals.teraOps).toBe(2 * tera(MIN));
+      // Minute 0 at another rate overlaps older measured time only: counted as an overlap, not detected (docs/accounting.md).
+      const [older] = await store.accounting.applyBatch([minute(0, { teraOpsPerMs: rate / 2 })]);
+      expect(older!.conflicts).toEqual([]);
+      expect(older!.duplicates).toBe(1);
+      // Allocations: every range keeps its rates, so an overlap anywhere is detected.
+      const alloc = (m: number, n: number, over: Partial<UsageRecord> = {}) => record({ offset: `a${m}`, jobKey: 'c/8', node: 'gn-2', startMs: T0 + m * MIN, endMs: T0 + n * MIN, ...over });
+      await store.accounting.applyBatch([alloc(0, 10)]);
+      await store.accounting.applyBatch([alloc(10, 20)]);
+      const [a] = await store.accounting.applyBatch([alloc(2, 4, { milliGpus: 256_000, teraOpsPerMs: rate / 2 })]);
+      expect(a!.conflicts.map((c) => c.overlapGpuMicroseconds)).toEqual([256_000 * 2 * MIN]);
+      expect((await store.accounting.conflicts('tenant-a')).map((c) => [c.eventId, c.measured])).toEqual([[null, false], ['standby/1', true]]);
+      const t = await store.accounting.tenantTotals('tenant-a');
+      expect([t.conflicts, t.conflict_gpu_us]).toEqual([2, 512_000 * MIN + 256_000 * 2 * MIN]);
+      expect(t.ops).toBe(2 * tera(MIN) + 2 * tera(10 * MIN));
+    });
+
+    it('drops tombstones beyond the absolute age bound', async () => {
+      const small = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 2 * DAY, maxAgeMs: 10 * DAY, maxIntervalMs: HOUR });
+      await small.accounting.applyBatch([record({ offset: '1', jobKey: 'c/old', node: 'h1' })]);
+      await small.accounting.applyBatch([record({ offset: '2', jobKey: 'c/mid', node: 'h1', startMs: T0 + 5 * DAY, endMs: T0 + 5 * DAY + HOUR })]);
+      expect(await small.redis.zrange(small.keys.tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/old|h1']);
+      // Twelve days on, c/old's tombstone is older than the age bound (any report it could stop is refused by age): dropped.
+      await small.accounting.applyBatch([record({ offset: '3', jobKey: 'c/new', node: 'h1', startMs: T0 + 12 * DAY, endMs: T0 + 12 * DAY + HOUR })]);
+      expect(await small.redis.zrange(small.keys.tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/mid|h1']);
+      expect(Object.keys(await small.redis.hgetall(small.keys.tenant.cover('tenant-a'))).sort()).toEqual(['c/mid|h1', 'c/new|h1']);
+      const [late] = await small.accounting.applyBatch([record({ offset: '4', jobKey: 'c/old', node: 'h1' })]);
+      expect(late!.rejected.map((x) => x.reason)).toEqual(['interval_too_late']);
     });
 
     it('applies 20,000 distinct jobs of one tenant in one batch, then a neighbour', async () => {
@@ -192,13 +310,14 @@ describe.each(backends)('on $name', ({ start }) => {
       // Straight to the script: a report naming a slice the call does not hold fails the whole call.
       const k = store.keys.tenant;
       const t = 'tenant-malformed';
-      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t)];
+      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t), k.coverage(t), k.tombs(t)];
       const packr = new Packr({ useRecords: false, moreTypes: false });
       const classes = packr.pack([['', 'US', '1', 'nvidia-h100-sxm5-80gb', '1', 8]]);
-      const slices = packr.pack([['c/1', 'h1']]);
-      const call = (reports: number[]) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, classes, slices, packr.pack(reports));
+      const slices = packr.pack([['c/1', 'h1', 1]]);
+      const call = (reports: number[], sl = slices) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, 400 * DAY, classes, sl, packr.pack(reports));
       await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 0, 3, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/class of report 1 is not an index into the classes/);
+      await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000], packr.pack([['c/1', 'h1', 2]]))).rejects.toThrow(/slice 0 is not \[job, node, kind\] with a job and a kind of 0 \(allocated\) or 1 \(measured\)/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 7/);
       expect(await store.redis.exists(...keys)).toBe(0);
       // The same call, well formed, counts.

@@ -1,5 +1,6 @@
 // Evidence a case page draws: the linked tenants of a group and what links them, a lineage's
-// ancestry, and the subject's cumulative operations by day with the rule's levels.
+// ancestry, the subject's cumulative operations by day with the rule's levels, and how the books
+// reconciled the tenants' sources (coverage, conflicting reports).
 import { z } from 'zod';
 import type { Case, Tenant } from '@flopwatch/contracts';
 import type { PolicyPack } from '@flopwatch/policy';
@@ -29,6 +30,52 @@ export const seriesSchema = z.object({
   observedOperations: z.number(),
   projectedCrossingAt: z.string().nullable(),
 }).meta({ id: 'CaseSeries' });
+
+export const accountingEvidenceSchema = z.array(z.object({
+  tenantId: z.string(),
+  coverage: z.object({
+    measuredGpuHours: z.number().describe('slice time measured by DCGM, each once'),
+    allocatedGpuHours: z.number().describe('slice time a Slurm allocation reported, each once'),
+  }),
+  conflicts: z.object({
+    count: z.number().int().describe('reports that overlapped covered time of their kind at another rate (the first counted wins)'),
+    gpuHours: z.number(),
+    latest: z.array(z.object({
+      eventId: z.string().nullable(), source: z.string().nullable(), jobKey: z.string(), node: z.string().nullable(),
+      start: z.string(), end: z.string(), kind: z.enum(['measured', 'allocated']),
+      overlapGpuSeconds: z.number(), rateDifference: z.number().nullable().describe('reported / counted − 1'),
+    })),
+  }),
+})).meta({ id: 'AccountingEvidence' });
+
+/**
+ * Per tenant of a case: how much of its GPU time is measured against allocated, and its conflicting
+ * reports (two sources disagreeing about one node's time: the count kept the first). Tenants without
+ * either are left out.
+ */
+export async function accountingEvidence(store: Store, tenantIds: string[]): Promise<z.infer<typeof accountingEvidenceSchema>> {
+  const ids = tenantIds.slice(0, 50);
+  const [usages, jobs] = await Promise.all([
+    Promise.all(ids.map((t) => store.usage.tenant(t, new Date()))),
+    Promise.all(ids.map((t) => store.usage.tenantJobs(t, 10))),
+  ]);
+  return ids.map((tenantId, i) => {
+    const u = usages[i]!;
+    return {
+      tenantId,
+      coverage: { measuredGpuHours: u.coverage.measuredGpuMicroseconds / 3.6e9, allocatedGpuHours: u.coverage.allocatedGpuMicroseconds / 3.6e9 },
+      conflicts: {
+        count: u.conflicts.count,
+        gpuHours: u.conflicts.gpuMicroseconds / 3.6e9,
+        latest: jobs[i]!.conflicts.map((c) => ({
+          eventId: c.eventId, source: c.source, jobKey: c.jobKey, node: c.node,
+          start: new Date(c.startMs).toISOString(), end: new Date(c.endMs).toISOString(), kind: c.measured ? 'measured' as const : 'allocated' as const,
+          overlapGpuSeconds: c.overlapGpuSeconds, rateDifference: c.rateDifference,
+        })),
+      },
+    };
+  }).filter((e) => e.conflicts.count > 0 || e.coverage.measuredGpuHours > 0 || e.coverage.allocatedGpuHours > 0);
+}
 
 /** The tenants a case is about: a group's members, else the case's tenants. */
 export async function caseTenants(store: Store, c: Case): Promise<string[]> {

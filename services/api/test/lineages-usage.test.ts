@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '@flopwatch/store';
 import { ruleStanding } from '@flopwatch/policy';
-import { auth, startApi, tenant, type TestApi } from './helpers.js';
+import { auth, raiseAlert, startApi, tenant, type TestApi } from './helpers.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const HOUR = 3_600_000;
@@ -80,13 +80,50 @@ describe('usage', () => {
     expect(Date.parse(tenth.projectedAt)).toBe(NOW - 2 * HOUR + ((1e25 - 15e18) / 8e18) * DAY);
     expect(u.risk).toMatchObject({ tier: 3, trusted: false, kycStatus: 'pending' });
     expect(u.registered).toBe(true);
-    expect(u.totals.coveredGpuHours).toEqual({ duplicate: 0, overlap: 0 });
+    expect(u.totals.coveredGpuHours).toEqual({ duplicate: 0, overlap: 0, measured: 0, pruned: 0 });
 
     // The last hour reported again by a second collector: shown as covered, not counted twice.
     await api.store.accounting.applyBatch([record('u-1', NOW - 2 * HOUR, 8_000_000)]);
     const again = (await api.app.inject({ url: '/v1/tenants/u-1/usage', headers: auth('analyst') })).json();
     expect(again.totals.operations).toBe(15e18);
-    expect(again.totals.coveredGpuHours).toEqual({ duplicate: 8, overlap: 0 }); // 8 GPUs × 1 hour
+    expect(again.totals.coveredGpuHours).toEqual({ duplicate: 8, overlap: 0, measured: 0, pruned: 0 }); // 8 GPUs × 1 hour
+  });
+
+  it("shows coverage per tenant and top job, and a conflict as usage data and as the tenant's case evidence", async () => {
+    // One node of one job: the poller says 8 GPUs for two hours, jobcomp says 4 for the first (a
+    // conflict: the first wins), DCGM measures the second hour (supersedes the allocation there).
+    const node = { jobKey: 'slurm-a/991', node: 'gn-1' };
+    const allocated = (over: Partial<UsageRecord>) => record('cov-1', NOW - HOUR, 0, { ...node, teraOpsPerMs: 8 * 0.4, upperTeraOpsPerMs: 8, milliGpus: 8000, ...over });
+    await api.store.accounting.applyBatch([
+      allocated({ startMs: NOW - 2 * HOUR, endMs: NOW, eventId: 'slurm-a/991/gn-1/running/a/b', source: 'slurmrestd://slurm-a' }),
+      allocated({ startMs: NOW - 2 * HOUR, endMs: NOW - HOUR, teraOpsPerMs: 4 * 0.4, upperTeraOpsPerMs: 4, milliGpus: 4000, eventId: 'slurm-a/991/gn-1/2026-11-20T10:00:00Z', source: 'slurm://slurm-a' }),
+      allocated({ startMs: NOW - HOUR, endMs: NOW, teraOpsPerMs: 8 * 0.3, measured: true, eventId: 'dcgm-1', source: 'dcgm://slurm-a' }),
+    ]);
+    const u = (await api.app.inject({ url: '/v1/tenants/cov-1/usage', headers: auth('analyst') })).json();
+    // Operations: the poller's first hour at 8 × 0.4, DCGM's second hour at 8 × 0.3 (tera-ops per ms × ms).
+    expect(u.totals.operations).toBe((8 * 0.4 * HOUR + 8 * 0.3 * HOUR) * 1e12);
+    expect(u.coverage).toEqual({ measuredGpuHours: 8, allocatedGpuHours: 16, ratio: 0.5 });
+    expect(u.totals.supersededGpuHours).toBe(8);
+    expect(u.topJobs).toEqual([{ jobKey: 'slurm-a/991', operations: u.totals.operations, coverage: { measuredGpuHours: 8, allocatedGpuHours: 16, ratio: 0.5 } }]);
+    expect(u.conflicts).toEqual({ count: 1, gpuHours: 4 });
+    expect(u.latestConflicts).toEqual([{
+      eventId: 'slurm-a/991/gn-1/2026-11-20T10:00:00Z', source: 'slurm://slurm-a', jobKey: 'slurm-a/991', node: 'gn-1',
+      start: new Date(NOW - 2 * HOUR).toISOString(), end: new Date(NOW - HOUR).toISOString(), kind: 'allocated',
+      overlapGpuSeconds: 4 * 3600, countedOperationsPerSecond: 8 * 0.4 * 1e15, reportedOperationsPerSecond: 4 * 0.4 * 1e15, rateDifference: 0.5 - 1,
+    }]);
+
+    // The tenant's case shows the same as evidence.
+    await raiseAlert(api.store, { subject: 'cov-1', level: 0.5, raisedAt: new Date(NOW - HOUR).toISOString() });
+    const [row] = (await api.app.inject({ url: '/v1/cases?tenant=cov-1', headers: auth('analyst') })).json().cases;
+    const detail = (await api.app.inject({ url: `/v1/cases/${row.id}`, headers: auth('analyst') })).json();
+    expect(detail.accounting).toEqual([{
+      tenantId: 'cov-1',
+      coverage: { measuredGpuHours: 8, allocatedGpuHours: 16 },
+      conflicts: { count: 1, gpuHours: 4, latest: [{
+        eventId: 'slurm-a/991/gn-1/2026-11-20T10:00:00Z', source: 'slurm://slurm-a', jobKey: 'slurm-a/991', node: 'gn-1',
+        start: new Date(NOW - 2 * HOUR).toISOString(), end: new Date(NOW - HOUR).toISOString(), kind: 'allocated', overlapGpuSeconds: 4 * 3600, rateDifference: 0.5 - 1,
+      }] },
+    }]);
   });
 
   it('treats an unregistered tenant as KYC status unknown', async () => {

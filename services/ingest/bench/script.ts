@@ -1,4 +1,4 @@
-// `pnpm bench:script [--tenants N] [--minutes N] [--minutes-per-call 1,4,16]`: the accounting script alone, called
+// `pnpm bench:script [--tenants N] [--minutes N] [--minutes-per-call 1,4,16] [--measured]`: the accounting script alone, called
 // through the store with ready-made records (no Kafka, no decoding). Each tenant has 3 jobs of 1-8
 // nodes; every node reports one minute at a time. Prints Redis's own time per script call and per
 // report (INFO commandstats), for a few sizes of call, so the fixed cost of a call and the cost of
@@ -10,7 +10,7 @@ import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix, type UsageRecord } from '@flopwatch/store';
 
 const { values: args } = parseArgs({
-  options: { tenants: { type: 'string', default: '300' }, minutes: { type: 'string', default: '20' }, 'minutes-per-call': { type: 'string', default: '1,4,16' } },
+  options: { tenants: { type: 'string', default: '300' }, minutes: { type: 'string', default: '20' }, 'minutes-per-call': { type: 'string', default: '1,4,16' }, measured: { type: 'boolean', default: false } },
 });
 const TENANTS = Number(args.tenants);
 const MINUTES = Number(args.minutes);
@@ -29,7 +29,9 @@ function recordsOf(tenant: number, minute: number): UsageRecord[] {
         teraOpsPerMs: 8 * 989.4 * 0.4, upperTeraOpsPerMs: 8 * 989.4, milliGpus: 8000,
         lineageId: `t${tenant}/model-${job % 2}`, country: 'US', tier: 1,
         acceleratorId: MODELS[(tenant + job) % MODELS.length]!, controlledTier1: true, controlled: true, h100e: 8,
-      });
+        // --measured: DCGM's reports (measured time); otherwise the Slurm poller's (allocated).
+        ...(args.measured ? { measured: true } : {}),
+      } as UsageRecord);
     }
   }
   return out;

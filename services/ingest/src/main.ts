@@ -40,6 +40,7 @@ try {
       prefix: config.REDIS_PREFIX,
       activeWindowMs: config.ACTIVE_WINDOW,
       maxLatenessMs: pack.limits.maxLatenessDays * 86_400_000,
+      maxAgeMs: pack.limits.maxAgeDays * 86_400_000,
       maxIntervalMs: pack.limits.maxIntervalSeconds * 1000,
     }),
     pack,

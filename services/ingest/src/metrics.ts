@@ -13,7 +13,12 @@ export function createIngestMetrics(registry: Registry) {
     consumed: new Counter({ name: 'flopwatch_ingest_messages_consumed_total', help: 'Kafka messages read, by topic.', labelNames: ['topic'], registers }),
     applied: new Counter({ name: 'flopwatch_ingest_events_applied_total', help: 'Usage events that counted time not covered before.', labelNames: ['topic'], registers }),
     covered: zeroed(new Counter({ name: 'flopwatch_ingest_events_covered_total', help: 'Usage events whose time was covered already, in whole (duplicate: a redelivery, a replay, a second producer) or in part (overlap: re-reports).', labelNames: ['reason'], registers })),
-    coveredGpuSeconds: zeroed(new Counter({ name: 'flopwatch_ingest_covered_gpu_seconds_total', help: 'GPU-seconds reported again for time already counted, by reason (duplicate, overlap): reported, accounted for, not counted twice.', labelNames: ['reason'], registers })),
+    coveredGpuSeconds: zeroed(new Counter({ name: 'flopwatch_ingest_covered_gpu_seconds_total', help: 'GPU-seconds reported again for time already counted, by reason (duplicate, overlap: time of the same kind; measured: allocated time a measured report already counted; pruned: time before its slice\'s tombstone): reported, accounted for, not counted twice.', labelNames: ['reason'], registers }), COVERED_GPU_REASONS),
+    measuredGpuSeconds: new Counter({ name: 'flopwatch_ingest_measured_gpu_seconds_total', help: 'GPU-seconds of slice time newly known as measured (DCGM), each once, by cluster: coverage\'s numerator.', labelNames: ['cluster'], registers }),
+    allocatedGpuSeconds: new Counter({ name: 'flopwatch_ingest_allocated_gpu_seconds_total', help: 'GPU-seconds of slice time newly known as allocated (Slurm poller, jobcomp), each once whether or not measured time covers it, by cluster: coverage\'s denominator.', labelNames: ['cluster'], registers }),
+    supersededGpuSeconds: new Counter({ name: 'flopwatch_ingest_superseded_gpu_seconds_total', help: 'GPU-seconds counted at an allocation\'s rate that a measured report then re-rated (the books moved by the difference).', registers }),
+    conflicts: new Counter({ name: 'flopwatch_ingest_conflicts_total', help: 'Reports that overlapped covered time of their own kind at another rate (first counted wins; recorded as evidence), by kind.', labelNames: ['kind'], registers }),
+    conflictGpuSeconds: new Counter({ name: 'flopwatch_ingest_conflict_gpu_seconds_total', help: 'GPU-seconds of conflicting reports that overlapped time counted at another rate, by kind.', labelNames: ['kind'], registers }),
     deadLettered,
     operations: new Counter({ name: 'flopwatch_operations_counted_total', help: 'Operations counted (estimate and 100 %-utilization upper bound), by hardware tier and accelerator model.', labelNames: ['kind', 'tier', 'model'], registers }),
     gpuSeconds: new Counter({ name: 'flopwatch_gpu_seconds_counted_total', help: 'GPU-seconds counted, by hardware tier and accelerator model.', labelNames: ['tier', 'model'], registers }),
@@ -34,9 +39,11 @@ export function createIngestMetrics(registry: Registry) {
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
-/** Both covered reasons export a series from the start, so a dashboard shows 0 rather than nothing. */
-function zeroed(counter: Counter<'reason'>): Counter<'reason'> {
-  for (const reason of ['duplicate', 'overlap']) counter.inc({ reason }, 0);
+const COVERED_GPU_REASONS = ['duplicate', 'overlap', 'measured', 'pruned'];
+
+/** Every covered reason exports a series from the start, so a dashboard shows 0 rather than nothing. */
+function zeroed(counter: Counter<'reason'>, reasons = ['duplicate', 'overlap']): Counter<'reason'> {
+  for (const reason of reasons) counter.inc({ reason }, 0);
   return counter;
 }
 

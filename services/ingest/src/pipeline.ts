@@ -272,18 +272,36 @@ function countOutcomes(metrics: IngestMetrics, topic: string, results: TenantApp
   let overlaps = 0;
   let duplicateGpuUs = 0;
   let overlapGpuUs = 0;
+  let measuredGpuUs = 0;
+  let prunedGpuUs = 0;
+  let supersededGpuUs = 0;
   for (const r of results) {
     counted += r.counted;
     duplicates += r.duplicates;
     overlaps += r.overlaps;
     duplicateGpuUs += r.covered.duplicateGpuMicroseconds;
     overlapGpuUs += r.covered.overlapGpuMicroseconds;
+    measuredGpuUs += r.covered.measuredGpuMicroseconds;
+    prunedGpuUs += r.covered.prunedGpuMicroseconds;
+    supersededGpuUs += r.supersededGpuMicroseconds;
+    for (const [cluster, c] of r.coverageByCluster) {
+      if (c.measuredGpuMicroseconds > 0) metrics.measuredGpuSeconds.inc({ cluster }, c.measuredGpuMicroseconds / 1e6);
+      if (c.allocatedGpuMicroseconds > 0) metrics.allocatedGpuSeconds.inc({ cluster }, c.allocatedGpuMicroseconds / 1e6);
+    }
+    for (const c of r.conflicts) {
+      const kind = c.record.measured ? 'measured' : 'allocated';
+      metrics.conflicts.inc({ kind });
+      metrics.conflictGpuSeconds.inc({ kind }, c.overlapGpuMicroseconds / 1e6);
+    }
   }
   metrics.applied.inc({ topic }, counted);
   metrics.covered.inc({ reason: 'duplicate' }, duplicates);
   metrics.covered.inc({ reason: 'overlap' }, overlaps);
   metrics.coveredGpuSeconds.inc({ reason: 'duplicate' }, duplicateGpuUs / 1e6);
   metrics.coveredGpuSeconds.inc({ reason: 'overlap' }, overlapGpuUs / 1e6);
+  if (measuredGpuUs > 0) metrics.coveredGpuSeconds.inc({ reason: 'measured' }, measuredGpuUs / 1e6);
+  if (prunedGpuUs > 0) metrics.coveredGpuSeconds.inc({ reason: 'pruned' }, prunedGpuUs / 1e6);
+  if (supersededGpuUs > 0) metrics.supersededGpuSeconds.inc(supersededGpuUs / 1e6);
 }
 
 // Metrics of operations are for dashboards (rates, breakdowns), not for the books: they take whole

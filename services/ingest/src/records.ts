@@ -91,6 +91,9 @@ export function createRecordMaker(pack: PolicyPack) {
       controlledTier1: hw.controlled && place.tier === 1,
       controlled: hw.controlled,
       h100e: count * hw.h100Equivalents,
+      measured: isMeasured(event),
+      eventId: event.id,
+      source: event.source,
     };
   };
 }
@@ -125,7 +128,20 @@ export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPac
     controlledTier1: hardware.controlled && hardware.tier === 1,
     controlled: hardware.controlled,
     h100e: data.accelerator.count * hardware.h100Equivalents,
+    measured: isMeasured(event),
+    eventId: event.id,
+    source: event.source,
   };
+}
+
+/**
+ * A measured report carries the hardware's own activity (`utilization.tensorActive`) or operations
+ * (DCGM); an allocated one only says GPUs × time and is estimated at the pack's default utilization
+ * (the Slurm poller, jobcomp). Measured time supersedes allocated time of the same slice.
+ */
+export function isMeasured(event: UsageEvent): boolean {
+  const { data } = event;
+  return (data.operations !== undefined && data.operations !== null) || data.utilization?.tensorActive !== undefined;
 }
 
 /** What an event says about its lineage (declared parent, checkpoints read and written), or null. */

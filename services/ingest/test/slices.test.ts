@@ -146,21 +146,22 @@ describe('ingest of telemetry as real collectors send it', () => {
     expect((await totalsOf(store, 'mixed')).ops).toBe(tera(16, 600, 0.4));
   });
 
-  it('counts a late report within the lateness bound and dead-letters one beyond it', async () => {
+  it('counts a late report of a slice never pruned, even beyond the lateness bound, and dead-letters one beyond the absolute age bound', async () => {
     const topics = await testTopics();
     const { store } = env();
-    // The default pack allows 45 days; the tenant's newest usage is at T0.
+    // The default pack prunes after 45 days and refuses beyond 400; the tenant's newest usage is at T0.
     const recent = usageEvent({ tenantId: 'late', jobId: 'now', startMs: T0, seconds: 3600, gpus: 8, tensorActive: 0.4 });
     const within = usageEvent({ tenantId: 'late', jobId: 'backfill', startMs: T0 - 44 * DAY, seconds: 3600, gpus: 8, tensorActive: 0.4 });
-    const beyond = usageEvent({ tenantId: 'late', jobId: 'ancient', startMs: T0 - 46 * DAY, seconds: 3600, gpus: 8, tensorActive: 0.4 });
-    await (await producer()).send(topics.telemetry, encode([recent, within, beyond]));
+    const beyondLateness = usageEvent({ tenantId: 'late', jobId: 'jobcomp', startMs: T0 - 60 * DAY, seconds: 3600, gpus: 8, tensorActive: 0.4 });
+    const beyond = usageEvent({ tenantId: 'late', jobId: 'ancient', startMs: T0 - 401 * DAY, seconds: 3600, gpus: 8, tensorActive: 0.4 });
+    await (await producer()).send(topics.telemetry, encode([recent, within, beyondLateness, beyond]));
     const groupId = await run(topics, store);
     const [dead] = await deadLetters(topics.dlq, 1);
     expect(dead!.reason).toBe('interval_too_late');
-    expect(dead!.message).toMatch(/cluster-a\/ancient .*more than 45 days before/);
+    expect(dead!.message).toMatch(/cluster-a\/ancient .*more than 400 days \(limits.maxAgeDays\) before/);
     expect(JSON.parse(dead!.value).data.jobId).toBe('ancient');
     await waitFor(() => caughtUp(groupId, topics), { what: 'the group to catch up' });
-    expect((await totalsOf(store, 'late')).ops).toBe(2 * tera(8, 3600, 0.4));
+    expect((await totalsOf(store, 'late')).ops).toBe(3 * tera(8, 3600, 0.4));
   });
 
   it('counts new events on a topic deleted and recreated (offsets restart at 0) and never recounts the old ones', async () => {

@@ -9,7 +9,7 @@ import { tenantRisk } from '@flopwatch/policy';
 import { CaseNotFoundError, type CaseChange } from '@flopwatch/store';
 import { Gauge } from 'prom-client';
 import { READERS, requireRole, type Principal } from '../auth.js';
-import { ancestry, ancestrySchema, caseTenants, linkGraph, linkGraphSchema, series, seriesSchema } from '../case-evidence.js';
+import { accountingEvidence, accountingEvidenceSchema, ancestry, ancestrySchema, caseTenants, linkGraph, linkGraphSchema, series, seriesSchema } from '../case-evidence.js';
 import { byPriority, caseRow, caseRowSchema, caseView, caseViewSchema, count, countsSchema, emptyCounts, type CaseView } from '../case-view.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -35,6 +35,7 @@ const detailSchema = z.object({
   tenants: z.array(z.object({ tenantId: z.string(), record: tenantSchema.nullable(), risk: z.object({ tier: z.number().int(), trusted: z.boolean(), reasons: z.array(z.string()) }).describe('as the policy pack judges the record now') })),
   graph: linkGraphSchema.nullable().describe('structuring of a group: linked tenants and the identifiers linking them'),
   ancestry: ancestrySchema.nullable().describe('lineage cases: the lineage and its ancestors, with how each link was found'),
+  accounting: accountingEvidenceSchema.describe('per tenant of the case: measured against allocated GPU time, and conflicting reports (first counted wins)'),
 });
 
 /** The case queue and case actions: list, detail, series, assign, comment, tags, transitions, bulk acknowledge, export. */
@@ -174,12 +175,13 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const c = await casebook.get(request.params.id);
     if (!c) throw notFound('case', request.params.id);
     const tenantIds = await caseTenants(deps.store, c);
-    const [alertRecords, entries, records, graph, lineage] = await Promise.all([
+    const [alertRecords, entries, records, graph, lineage, accounting] = await Promise.all([
       Promise.all(c.alerts.map((a) => alerts.get<Alert>(a.id))),
       audit.list({ object: `case:${c.id}`, limit: 200 }),
       registry.getTenants<Tenant>(tenantIds.slice(0, 50)),
       c.scope === 'group' ? linkGraph(deps.store, tenantIds) : null,
       c.scope === 'lineage' ? ancestry(deps.store, c.subject) : null,
+      accountingEvidence(deps.store, tenantIds),
     ]);
     return {
       case: view(c),
@@ -191,6 +193,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
       }),
       graph,
       ancestry: lineage,
+      accounting,
     };
   });
 

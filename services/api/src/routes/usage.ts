@@ -11,6 +11,17 @@ import { riskSchema } from './tenants.js';
 
 const breakdown = z.record(z.string(), operationsSchema);
 
+const coverageSchema = z.object({
+  measuredGpuHours: z.number().min(0),
+  allocatedGpuHours: z.number().min(0),
+  ratio: z.number().min(0).nullable().describe('measured / allocated; null with no allocation known'),
+});
+const coverageOf = (c: { measuredGpuMicroseconds: number; allocatedGpuMicroseconds: number }) => ({
+  measuredGpuHours: c.measuredGpuMicroseconds / 3.6e9,
+  allocatedGpuHours: c.allocatedGpuMicroseconds / 3.6e9,
+  ratio: c.allocatedGpuMicroseconds > 0 ? c.measuredGpuMicroseconds / c.allocatedGpuMicroseconds : null,
+});
+
 const usageSchema = z.object({
   lastActivityAt: z.string().nullable(),
   totals: z.object({
@@ -22,7 +33,15 @@ const usageSchema = z.object({
     coveredGpuHours: z.object({
       duplicate: z.number().min(0).describe('reports whose whole interval was counted already (redeliveries, replays, a second producer)'),
       overlap: z.number().min(0).describe('the already-counted part of overlapping re-reports'),
+      measured: z.number().min(0).describe('allocated time (Slurm poller, jobcomp) that measured reports (DCGM) had counted'),
+      pruned: z.number().min(0).describe('time before its slice\'s tombstone (counted, then pruned)'),
     }).describe('GPU-hours reported again for time already counted: accounted for, not counted twice'),
+    supersededGpuHours: z.number().min(0).describe('GPU-hours first counted at an allocation\'s rate, then re-rated by a measured report'),
+  }),
+  coverage: coverageSchema.describe('slice time known as measured (DCGM) against time known as allocated (Slurm), each once'),
+  conflicts: z.object({
+    count: z.number().int().min(0).describe('reports that overlapped covered time of their kind at another rate (the first counted wins)'),
+    gpuHours: z.number().min(0).describe('their GPU-hours that overlapped'),
   }),
   asOf: z.string().describe('the event time windows, burn rate and projections are measured at: the books\' event clock (latest usage counted for any tenant) or this subject\'s latest usage, whichever is later; the wall clock when the books are empty'),
   windows: z.object({ '24h': operationsSchema, '7d': operationsSchema, '30d': operationsSchema, '365d': operationsSchema }).describe('trailing, ending at asOf, all hardware'),
@@ -39,7 +58,16 @@ const usageSchema = z.object({
   })),
 });
 
-const tenantUsageSchema = usageSchema.extend({ tenantId: z.string(), registered: z.boolean(), groupId: z.string().nullable(), risk: riskSchema });
+const tenantUsageSchema = usageSchema.extend({
+  tenantId: z.string(), registered: z.boolean(), groupId: z.string().nullable(), risk: riskSchema,
+  topJobs: z.array(z.object({ jobKey: z.string(), operations: operationsSchema, coverage: coverageSchema })).describe('the biggest jobs by operations, with their coverage'),
+  latestConflicts: z.array(z.object({
+    eventId: z.string().nullable(), source: z.string().nullable(), jobKey: z.string(), node: z.string().nullable(),
+    start: z.string(), end: z.string(), kind: z.enum(['measured', 'allocated']),
+    overlapGpuSeconds: z.number().min(0), countedOperationsPerSecond: z.number(), reportedOperationsPerSecond: z.number(),
+    rateDifference: z.number().nullable().describe('reported / counted − 1'),
+  })).describe('the latest conflicting reports (at most 10 shown, 50 kept): counted as the first report said, kept as evidence'),
+});
 const groupUsageSchema = usageSchema.extend({
   groupId: z.string(),
   members: z.array(z.object({ tenantId: z.string(), operations: operationsSchema, risk: riskSchema })),
@@ -73,7 +101,13 @@ function present(u: TenantUsage, books: TenantBooks[], pack: PolicyPack, asOfMs:
     lastActivityAt: u.lastActivityMs === null ? null : new Date(u.lastActivityMs).toISOString(),
     totals: { operations: ops(u.teraOps), upperBoundOperations: ops(u.upperTeraOps), controlledTier1Operations: ops(u.controlledTier1TeraOps),
       controlledOperations: sum((b) => b.split.controlled), gpuHours: u.gpuMicroseconds / 3.6e9,
-      coveredGpuHours: { duplicate: u.coveredGpuMicroseconds.duplicate / 3.6e9, overlap: u.coveredGpuMicroseconds.overlap / 3.6e9 } },
+      coveredGpuHours: {
+        duplicate: u.coveredGpuMicroseconds.duplicate / 3.6e9, overlap: u.coveredGpuMicroseconds.overlap / 3.6e9,
+        measured: u.coveredGpuMicroseconds.measured / 3.6e9, pruned: u.coveredGpuMicroseconds.pruned / 3.6e9,
+      },
+      supersededGpuHours: u.supersededGpuMicroseconds / 3.6e9 },
+    coverage: coverageOf(u.coverage),
+    conflicts: { count: u.conflicts.count, gpuHours: u.conflicts.gpuMicroseconds / 3.6e9 },
     windows: { '24h': sum((b) => burnPerDay(b, 'all', 1, asOfMs)), '7d': window(7), '30d': window(30), '365d': window(365) },
     breakdown: { byCountry: map(u.byCountry), byTier: map(u.byTier), byModel: map(u.byModel), byLineage: map(u.byLineage) },
     burnRate: { operationsPerDay: perDay, window: pack.rules.velocity.burnWindowDays <= 1 ? '24h' : `${pack.rules.velocity.burnWindowDays}d`, measure: approach },
@@ -93,8 +127,19 @@ export const usageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     const { id } = request.params;
     const [books, tenant, groupId, clock] = await Promise.all([deps.store.books.tenantBooks(id), registry.getTenant<Tenant>(id), registry.groupOf(id), deps.store.books.eventClock()]);
     const asOf = evaluationTime(clock, [books.latestEndMs], now().getTime());
-    const u = await usage.tenant(id, new Date(asOf));
-    return { tenantId: id, registered: tenant !== null, groupId, risk: tenantRisk(tenant ?? undefined, deps.pack), ...present(u, [books], deps.pack, asOf) };
+    const [u, jobs] = await Promise.all([usage.tenant(id, new Date(asOf)), usage.tenantJobs(id, 10)]);
+    return {
+      tenantId: id, registered: tenant !== null, groupId, risk: tenantRisk(tenant ?? undefined, deps.pack), ...present(u, [books], deps.pack, asOf),
+      topJobs: jobs.jobs.map((j) => ({ jobKey: j.jobKey, operations: teraToOps(j.teraOps), coverage: coverageOf(j.coverage) })),
+      latestConflicts: jobs.conflicts.map((c) => ({
+        eventId: c.eventId, source: c.source, jobKey: c.jobKey, node: c.node,
+        start: new Date(c.startMs).toISOString(), end: new Date(c.endMs).toISOString(), kind: c.measured ? 'measured' as const : 'allocated' as const,
+        overlapGpuSeconds: c.overlapGpuSeconds,
+        // tera-ops per ms → operations per second
+        countedOperationsPerSecond: c.countedTeraOpsPerMs * 1e15, reportedOperationsPerSecond: c.reportedTeraOpsPerMs * 1e15,
+        rateDifference: c.rateDifference,
+      })),
+    };
   });
 
   app.get('/groups/:id/usage', {
