@@ -32,6 +32,13 @@ export function parseReasons(list: string | undefined): DlqReason[] {
       details: { unknown, valid: [...DLQ_REASONS] },
     });
   }
+  // A `message_too_large` dead letter is a truncated copy: replayed, it would be dead-lettered again.
+  // Its original is on the source topic at the coordinates its headers name.
+  if (names.includes('message_too_large')) {
+    throw new DlqReplayError('DLQ_REPLAY_USAGE', 'message_too_large dead letters are truncated copies and cannot be replayed: read each original at its flopwatch-source-topic, -partition and -offset (docs/operations.md, "Dead letters too large for the DLQ")', {
+      details: { unreplayable: ['message_too_large'] },
+    });
+  }
   return [...new Set(names)] as DlqReason[];
 }
 

@@ -263,6 +263,7 @@ describe('dlq replay arguments', () => {
     expect(parseReasons('unknown_accelerator, not_json,unknown_accelerator')).toEqual(['unknown_accelerator', 'not_json']);
     expect(() => parseReasons('unknown_accelerator,bogus')).toThrow(/unknown reason bogus; valid reasons: not_json, schema_violation, .*unknown_accelerator/);
     expect(() => parseReasons(undefined)).toThrow(/--reason is required/);
+    expect(() => parseReasons('not_json,message_too_large')).toThrow(/truncated copies and cannot be replayed/);
   });
 
   it('reads RFC 3339 times and durations before now', () => {
