@@ -160,6 +160,17 @@ local function text(n)
   return t
 end
 
+-- A measured rate as stored in a slice's latest report ('%.17g': exact), once per distinct value per call.
+local rateTexts = {}
+local function rateText(n)
+  local t = rateTexts[n]
+  if not t then
+    t = string.format('%.17g', n)
+    rateTexts[n] = t
+  end
+  return t
+end
+
 -- The shortest of %.15g and %.17g that reads back as the same double (rates are stored exactly).
 local function exact(n)
   local t = string.format('%.15g', n)
@@ -320,6 +331,8 @@ local function loadSlice(v)
     slice.h100e, slice.h100eS = opt(h100e), h100e
     slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
   end
+  -- The allocated text is kept as read: written back as is unless an allocated report or pruning changed it.
+  slice.aS = a
   if a and a ~= '' then
     local list = slice.a
     for sa, ea, rates, r, u, g in string.gmatch(a, '(%-?%d+),(%-?%d+),(([^,;]+),([^,;]+),([^,;]+))') do
@@ -343,13 +356,30 @@ local function sliceEnd(slice)
   return t
 end
 
+-- The field's text; the common slice (one measured range, its allocated part untouched) builds no table.
 local function saveSlice(slice, m, a)
-  local parts, aparts = {}, {}
-  for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
-  for i = 1, #a do
-    local r = a[i]
-    if not r[6] then r[6] = exact(r[3]) .. ',' .. exact(r[4]) .. ',' .. exact(r[5]) end
-    aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
+  local mtext, atext
+  if #m == 0 then
+    mtext = ''
+  elseif #m == 1 then
+    mtext = text(m[1][1]) .. ',' .. text(m[1][2])
+  else
+    local parts = {}
+    for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
+    mtext = table.concat(parts, ';')
+  end
+  if not slice.aDirty and slice.aS then
+    atext = slice.aS
+  elseif #a == 0 then
+    atext = ''
+  else
+    local aparts = {}
+    for i = 1, #a do
+      local r = a[i]
+      if not r[6] then r[6] = exact(r[3]) .. ',' .. exact(r[4]) .. ',' .. exact(r[5]) end
+      aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
+    end
+    atext = table.concat(aparts, ';')
   end
   local h, held, heldEnd, idle, tomb, latest = '', '', '', '', '', ''
   if slice.heldIdx then h, held = slice.h100eS, text(slice.heldIdx) end
@@ -357,7 +387,7 @@ local function saveSlice(slice, m, a)
   if slice.idleIdx then idle = text(slice.idleIdx) end
   if slice.tomb then tomb = text(slice.tomb) end
   if slice.latestS then latest = slice.latestS end
-  return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
+  return mtext .. '|' .. atext .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
 end
 
 local function finite(n)
@@ -463,10 +493,24 @@ local storedGran = hmgetMany(K_GRAN, jobKeys, {})
 local storedCover = hmgetMany(K_COVER, sliceKeys, {})
 local TOTALS = { 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end', 'held_cutoff', 'prune_at', 'h100e_active',
   'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap' }
-local tot, totDelta = {}, {}
+-- The breakdown fields this call can move are known from its classes (and the fields that move on
+-- some calls only are few): read with the fixed ones, so the common call reads the totals once.
+local tot, totDelta, totRead = {}, {}, {}
 do
-  local values = redis.call('HMGET', K_TOTALS, unpack(TOTALS))
-  for k, f in ipairs(TOTALS) do tot[f] = opt(values[k]) end
+  local fields = {}
+  for _, f in ipairs(TOTALS) do fields[#fields + 1] = f; totRead[f] = true end
+  local function want(f)
+    if not totRead[f] then fields[#fields + 1] = f; totRead[f] = true end
+  end
+  for _, c in ipairs(classOrder) do
+    want('ops:tier:' .. c.tier)
+    want('ops:country:' .. c.country)
+    want('ops:model:' .. c.model)
+  end
+  for _, f in ipairs({ 'measured_gpu_us', 'allocated_gpu_us', 'covered_gpu_us:measured', 'covered_gpu_us:pruned',
+    'superseded_gpu_us', 'conflicts', 'conflict_gpu_us' }) do want(f) end
+  local values = redis.call('HMGET', K_TOTALS, unpack(fields))
+  for k, f in ipairs(fields) do tot[f] = opt(values[k]) end
 end
 local oldWatermark = tot.max_end or 0
 
@@ -584,6 +628,7 @@ for i = 1, nReports do
         -- another rate is a conflict (the first counted stays).
         local newMs, segs, conflictMs, conflictRate
         newMs, segs, conflictMs, conflictRate, slice.a = coverAllocated(slice.a, s, e, rate, upper, mgpu)
+        slice.aDirty = true
         sameKindCoveredMs = (e - s) - newMs
         if conflictMs > 0 then
           conflicts[#conflicts + 1] = { i - 1, mgpu * conflictMs, conflictRate, rate }
@@ -654,7 +699,7 @@ local inc, dynamic, lineageInc = {}, {}, {}
 local dayInc, hourInc = {}, {}
 local measureDayInc, measureHourInc = { c1 = {}, c = {} }, { c1 = {}, c = {} }
 local function dyn(field, delta)
-  if inc[field] == nil then dynamic[#dynamic + 1] = field end
+  if inc[field] == nil and not totRead[field] then dynamic[#dynamic + 1] = field end
   add(inc, field, delta)
 end
 for _, c in ipairs(classOrder) do
@@ -883,11 +928,16 @@ for _, key in ipairs(sliceOrder) do
   local m, a = slice.m, slice.a
   local lb = slice.lb
   if lb then
-    -- This call's latest measured report becomes the stored one (its text built here, once).
-    slice.latestS = string.format('%.0f,%.0f,%.17g', flat[lb + 3], flat[lb + 4], flat[lb + 5])
+    -- This call's latest measured report becomes the stored one (its text built here, once; its
+    -- times are mostly formatted already, its rate once per distinct value).
+    slice.latestS = text(flat[lb + 3]) .. ',' .. text(flat[lb + 4]) .. ',' .. rateText(flat[lb + 5])
   end
   if not slice.untouched then
-    m, a = prune(m, slice), prune(a, slice)
+    m = prune(m, slice)
+    if #a > 0 then
+      local kept = prune(a, slice)
+      if kept ~= a then a, slice.aDirty = kept, true end
+    end
     -- The latest measured report ends where the measured time does: gone when that is pruned.
     if #m == 0 then slice.latestS = nil end
     if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
@@ -930,7 +980,11 @@ for _, jobKey in ipairs(jobOrder) do
     local covMoved = job.measuredUs > 0 or job.allocatedUs > 0
     if covMoved then
       local m, a = string.match(job.cov, '^(%d+),(%d+)$')
-      job.cov = fmt((tonumber(m) or 0) + job.measuredUs) .. ',' .. fmt((tonumber(a) or 0) + job.allocatedUs)
+      -- A part that did not move is written back as read.
+      local mt, at = m or '0', a or '0'
+      if job.measuredUs > 0 then mt = fmt((tonumber(m) or 0) + job.measuredUs) end
+      if job.allocatedUs > 0 then at = fmt((tonumber(a) or 0) + job.allocatedUs) end
+      job.cov = mt .. ',' .. at
     end
     if moved or covMoved or not job.known then
       gran[#gran + 1] = jobKey
