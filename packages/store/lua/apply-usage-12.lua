@@ -582,8 +582,15 @@ for i = 1, nReports do
         elseif mEnd then
           le = mEnd
           if s < mEnd and slice.latestS then
-            local a, z, r = string.match(slice.latestS, '^(%-?%d+),(%-?%d+),(.+)$')
-            ls, le, lr = tonumber(a), tonumber(z), tonumber(r)
+            -- "length,rate" (it ends at mEnd); a field written before holds "start,end,rate".
+            local d, r = string.match(slice.latestS, '^(%d+),([^,]+)$')
+            if d then
+              ls, lr = mEnd - tonumber(d), tonumber(r)
+            else
+              local a, z
+              a, z, r = string.match(slice.latestS, '^(%-?%d+),(%-?%d+),(.+)$')
+              ls, le, lr = tonumber(a), tonumber(z), tonumber(r)
+            end
           end
         end
         if lr and s < le and e > ls and not (lr == rate or same(lr, rate)) then
@@ -930,7 +937,7 @@ for _, key in ipairs(sliceOrder) do
   if lb then
     -- This call's latest measured report becomes the stored one (its text built here, once; its
     -- times are mostly formatted already, its rate once per distinct value).
-    slice.latestS = text(flat[lb + 3]) .. ',' .. text(flat[lb + 4]) .. ',' .. rateText(flat[lb + 5])
+    slice.latestS = text(flat[lb + 4] - flat[lb + 3]) .. ',' .. rateText(flat[lb + 5])
   end
   if not slice.untouched then
     m = prune(m, slice)
