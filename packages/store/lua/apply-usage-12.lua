@@ -565,7 +565,20 @@ for i = 1, nReports do
         s = tomb
       end
       local fresh, freshOps, freshUb, freshGpu, sameKindCoveredMs = 0, 0, 0, 0, 0
-      if sl.measured then
+      local m = slice.m
+      local last = m[#m]
+      if sl.measured and #slice.a == 0 and (not last or s >= last[2]) then
+        -- The common report: measured, at or after the end of the slice's measured time, no
+        -- allocation in the slice. All of it is new; it cannot overlap the latest measured report
+        -- (which ends where the measured time does), so it becomes the latest.
+        if last and s == last[2] then last[2] = e else m[#m + 1] = { s, e } end
+        slice.lb = b
+        fresh = e - s
+        job.measuredUs = job.measuredUs + mgpu * fresh
+        freshOps = floor(fresh * rate + 0.5)
+        freshUb = floor(fresh * upper + 0.5)
+        freshGpu = mgpu * fresh
+      elseif sl.measured then
         -- Measured: the time no measured report covered counts at this rate; where an allocation
         -- counted it, the books add the difference (the allocated figure is taken back).
         local newMs, segs
