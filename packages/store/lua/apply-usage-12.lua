@@ -45,10 +45,13 @@
   The time indexes (idle slices and jobs, slices holding controlled hardware) are sorted sets whose
   score is moved only when it lags the truth by a slack (IDLE_SLACK, a quarter of the active window),
   not on every report; the value of the slice field says where its index stands, so deciding needs
-  no read. Queries of the indexes allow for the slack, so every verdict is exact. Reports of one
-  slice share a class (lineage, country, tier, model, control, H100-equivalents) that is parsed once
-  per call (the caller sends each class and each slice once), and sums are kept per class and hour,
-  then spread over the breakdown fields once. Times are formatted at most once per distinct value per call.
+  no read. Queries of the indexes allow for the slack, so every verdict is exact. The common report
+  (measured, at or after its slice's measured time, no allocation in the slice) takes a fast path: no
+  range walk, no comparison with the latest measured report; what did not change in a slice's field
+  (its allocated ranges) is written back as read. Reports of one slice share a class (lineage,
+  country, tier, model, control, H100-equivalents) that is parsed once per call (the caller sends each
+  class and each slice once), and sums are kept per class and hour, then spread over the breakdown
+  fields once. Times are formatted at most once per distinct value per call, rates once per call.
 
   KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
                           ops:model:<id>, covered_gpu_us:duplicate, covered_gpu_us:overlap,
@@ -63,7 +66,8 @@
                           the slice holds while it is in the active index; the end of its last counted
                           interval on controlled Tier 1 hardware; its scores in the active and idle
                           indexes ('' when not in one); its tombstone; its latest measured report
-                          "start,end,rate". A pruned slice: "~tomb". (An apply-usage-10 field
+                          "length,rate" (ms, tera-ops per ms as '%.17g'; it ends where the measured
+                          ranges do; "start,end,rate" written before still reads). A pruned slice: "~tomb". (An apply-usage-10 field
                           "ranges|h100e|heldEnd|heldIdx|idleIdx" reads as measured ranges.)
   KEYS[5]  slices   ZSET  slice key → end of a recent covered range, at most IDLE_SLACK behind its last
   KEYS[6]  gran     HASH  job key → "<granularity>|idleIdx|measuredGpuUs,allocatedGpuUs": 'w' (whole) |
