@@ -319,7 +319,10 @@ end
 -- a tombstone "~tomb". Fields of apply-usage-10 ("ranges|h100e|heldEnd|heldIdx|idleIdx", or bare
 -- ranges) read as measured ranges: time counted before never counts again.
 local function loadSlice(v)
-  local slice = { m = {}, a = {}, h100eS = '' }
+  -- Every field a touched slice gets, present from the start (false for none): the table is sized
+  -- once instead of growing through four rehashes.
+  local slice = { m = {}, a = {}, h100eS = '', h100e = false, heldEnd = false, heldIdx = false, idleIdx = false,
+    aS = false, latestS = false, tomb = false, lb = false, lastEnd = false, newH100e = false, newH100eS = false }
   if not v then return slice end
   if string.byte(v, 1) == 126 then -- '~'
     slice.tomb = known(string.sub(v, 2))
