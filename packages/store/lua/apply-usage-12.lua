@@ -45,10 +45,13 @@
   The time indexes (idle slices and jobs, slices holding controlled hardware) are sorted sets whose
   score is moved only when it lags the truth by a slack (IDLE_SLACK, a quarter of the active window),
   not on every report; the value of the slice field says where its index stands, so deciding needs
-  no read. Queries of the indexes allow for the slack, so every verdict is exact. Reports of one
-  slice share a class (lineage, country, tier, model, control, H100-equivalents) that is parsed once
-  per call (the caller sends each class and each slice once), and sums are kept per class and hour,
-  then spread over the breakdown fields once. Times are formatted at most once per distinct value per call.
+  no read. Queries of the indexes allow for the slack, so every verdict is exact. The common report
+  (measured, at or after its slice's measured time, no allocation in the slice) takes a fast path: no
+  range walk, no comparison with the latest measured report; what did not change in a slice's field
+  (its allocated ranges) is written back as read. Reports of one slice share a class (lineage,
+  country, tier, model, control, H100-equivalents) that is parsed once per call (the caller sends each
+  class and each slice once), and sums are kept per class and hour, then spread over the breakdown
+  fields once. Times are formatted at most once per distinct value per call, rates once per call.
 
   KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
                           ops:model:<id>, covered_gpu_us:duplicate, covered_gpu_us:overlap,
@@ -63,7 +66,8 @@
                           the slice holds while it is in the active index; the end of its last counted
                           interval on controlled Tier 1 hardware; its scores in the active and idle
                           indexes ('' when not in one); its tombstone; its latest measured report
-                          "start,end,rate". A pruned slice: "~tomb". (An apply-usage-10 field
+                          "length,rate" (ms, tera-ops per ms as '%.17g'; it ends where the measured
+                          ranges do; "start,end,rate" written before still reads). A pruned slice: "~tomb". (An apply-usage-10 field
                           "ranges|h100e|heldEnd|heldIdx|idleIdx" reads as measured ranges.)
   KEYS[5]  slices   ZSET  slice key → end of a recent covered range, at most IDLE_SLACK behind its last
   KEYS[6]  gran     HASH  job key → "<granularity>|idleIdx|measuredGpuUs,allocatedGpuUs": 'w' (whole) |
@@ -156,6 +160,17 @@ local function text(n)
   if not t then
     t = fmt(n)
     texts[n] = t
+  end
+  return t
+end
+
+-- A measured rate as stored in a slice's latest report ('%.17g': exact), once per distinct value per call.
+local rateTexts = {}
+local function rateText(n)
+  local t = rateTexts[n]
+  if not t then
+    t = string.format('%.17g', n)
+    rateTexts[n] = t
   end
   return t
 end
@@ -304,7 +319,10 @@ end
 -- a tombstone "~tomb". Fields of apply-usage-10 ("ranges|h100e|heldEnd|heldIdx|idleIdx", or bare
 -- ranges) read as measured ranges: time counted before never counts again.
 local function loadSlice(v)
-  local slice = { m = {}, a = {}, h100eS = '' }
+  -- Every field a touched slice gets, present from the start (false for none): the table is sized
+  -- once instead of growing through four rehashes.
+  local slice = { m = {}, a = {}, h100eS = '', h100e = false, heldEnd = false, heldIdx = false, idleIdx = false,
+    aS = false, latestS = false, tomb = false, lb = false, lastEnd = false, newH100e = false, newH100eS = false }
   if not v then return slice end
   if string.byte(v, 1) == 126 then -- '~'
     slice.tomb = known(string.sub(v, 2))
@@ -320,6 +338,8 @@ local function loadSlice(v)
     slice.h100e, slice.h100eS = opt(h100e), h100e
     slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
   end
+  -- The allocated text is kept as read: written back as is unless an allocated report or pruning changed it.
+  slice.aS = a
   if a and a ~= '' then
     local list = slice.a
     for sa, ea, rates, r, u, g in string.gmatch(a, '(%-?%d+),(%-?%d+),(([^,;]+),([^,;]+),([^,;]+))') do
@@ -343,13 +363,30 @@ local function sliceEnd(slice)
   return t
 end
 
+-- The field's text; the common slice (one measured range, its allocated part untouched) builds no table.
 local function saveSlice(slice, m, a)
-  local parts, aparts = {}, {}
-  for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
-  for i = 1, #a do
-    local r = a[i]
-    if not r[6] then r[6] = exact(r[3]) .. ',' .. exact(r[4]) .. ',' .. exact(r[5]) end
-    aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
+  local mtext, atext
+  if #m == 0 then
+    mtext = ''
+  elseif #m == 1 then
+    mtext = text(m[1][1]) .. ',' .. text(m[1][2])
+  else
+    local parts = {}
+    for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
+    mtext = table.concat(parts, ';')
+  end
+  if not slice.aDirty and slice.aS then
+    atext = slice.aS
+  elseif #a == 0 then
+    atext = ''
+  else
+    local aparts = {}
+    for i = 1, #a do
+      local r = a[i]
+      if not r[6] then r[6] = exact(r[3]) .. ',' .. exact(r[4]) .. ',' .. exact(r[5]) end
+      aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
+    end
+    atext = table.concat(aparts, ';')
   end
   local h, held, heldEnd, idle, tomb, latest = '', '', '', '', '', ''
   if slice.heldIdx then h, held = slice.h100eS, text(slice.heldIdx) end
@@ -357,7 +394,7 @@ local function saveSlice(slice, m, a)
   if slice.idleIdx then idle = text(slice.idleIdx) end
   if slice.tomb then tomb = text(slice.tomb) end
   if slice.latestS then latest = slice.latestS end
-  return table.concat(parts, ';') .. '|' .. table.concat(aparts, ';') .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
+  return mtext .. '|' .. atext .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
 end
 
 local function finite(n)
@@ -463,10 +500,24 @@ local storedGran = hmgetMany(K_GRAN, jobKeys, {})
 local storedCover = hmgetMany(K_COVER, sliceKeys, {})
 local TOTALS = { 'max_day', 'r365_from', 'max_hour', 'r24_from', 'max_end', 'held_cutoff', 'prune_at', 'h100e_active',
   'ops', 'ub', 'gpu_us', 'counted', 'ctl_ops', 'ctl1_ops', 'r365', 'r24', 'covered_gpu_us:duplicate', 'covered_gpu_us:overlap' }
-local tot, totDelta = {}, {}
+-- The breakdown fields this call can move are known from its classes (and the fields that move on
+-- some calls only are few): read with the fixed ones, so the common call reads the totals once.
+local tot, totDelta, totRead = {}, {}, {}
 do
-  local values = redis.call('HMGET', K_TOTALS, unpack(TOTALS))
-  for k, f in ipairs(TOTALS) do tot[f] = opt(values[k]) end
+  local fields = {}
+  for _, f in ipairs(TOTALS) do fields[#fields + 1] = f; totRead[f] = true end
+  local function want(f)
+    if not totRead[f] then fields[#fields + 1] = f; totRead[f] = true end
+  end
+  for _, c in ipairs(classOrder) do
+    want('ops:tier:' .. c.tier)
+    want('ops:country:' .. c.country)
+    want('ops:model:' .. c.model)
+  end
+  for _, f in ipairs({ 'measured_gpu_us', 'allocated_gpu_us', 'covered_gpu_us:measured', 'covered_gpu_us:pruned',
+    'superseded_gpu_us', 'conflicts', 'conflict_gpu_us' }) do want(f) end
+  local values = redis.call('HMGET', K_TOTALS, unpack(fields))
+  for k, f in ipairs(fields) do tot[f] = opt(values[k]) end
 end
 local oldWatermark = tot.max_end or 0
 
@@ -521,7 +572,20 @@ for i = 1, nReports do
         s = tomb
       end
       local fresh, freshOps, freshUb, freshGpu, sameKindCoveredMs = 0, 0, 0, 0, 0
-      if sl.measured then
+      local m = slice.m
+      local last = m[#m]
+      if sl.measured and #slice.a == 0 and (not last or s >= last[2]) then
+        -- The common report: measured, at or after the end of the slice's measured time, no
+        -- allocation in the slice. All of it is new; it cannot overlap the latest measured report
+        -- (which ends where the measured time does), so it becomes the latest.
+        if last and s == last[2] then last[2] = e else m[#m + 1] = { s, e } end
+        slice.lb = b
+        fresh = e - s
+        job.measuredUs = job.measuredUs + mgpu * fresh
+        freshOps = floor(fresh * rate + 0.5)
+        freshUb = floor(fresh * upper + 0.5)
+        freshGpu = mgpu * fresh
+      elseif sl.measured then
         -- Measured: the time no measured report covered counts at this rate; where an allocation
         -- counted it, the books add the difference (the allocated figure is taken back).
         local newMs, segs
@@ -538,8 +602,15 @@ for i = 1, nReports do
         elseif mEnd then
           le = mEnd
           if s < mEnd and slice.latestS then
-            local a, z, r = string.match(slice.latestS, '^(%-?%d+),(%-?%d+),(.+)$')
-            ls, le, lr = tonumber(a), tonumber(z), tonumber(r)
+            -- "length,rate" (it ends at mEnd); a field written before holds "start,end,rate".
+            local d, r = string.match(slice.latestS, '^(%d+),([^,]+)$')
+            if d then
+              ls, lr = mEnd - tonumber(d), tonumber(r)
+            else
+              local a, z
+              a, z, r = string.match(slice.latestS, '^(%-?%d+),(%-?%d+),(.+)$')
+              ls, le, lr = tonumber(a), tonumber(z), tonumber(r)
+            end
           end
         end
         if lr and s < le and e > ls and not (lr == rate or same(lr, rate)) then
@@ -584,6 +655,7 @@ for i = 1, nReports do
         -- another rate is a conflict (the first counted stays).
         local newMs, segs, conflictMs, conflictRate
         newMs, segs, conflictMs, conflictRate, slice.a = coverAllocated(slice.a, s, e, rate, upper, mgpu)
+        slice.aDirty = true
         sameKindCoveredMs = (e - s) - newMs
         if conflictMs > 0 then
           conflicts[#conflicts + 1] = { i - 1, mgpu * conflictMs, conflictRate, rate }
@@ -654,7 +726,7 @@ local inc, dynamic, lineageInc = {}, {}, {}
 local dayInc, hourInc = {}, {}
 local measureDayInc, measureHourInc = { c1 = {}, c = {} }, { c1 = {}, c = {} }
 local function dyn(field, delta)
-  if inc[field] == nil then dynamic[#dynamic + 1] = field end
+  if inc[field] == nil and not totRead[field] then dynamic[#dynamic + 1] = field end
   add(inc, field, delta)
 end
 for _, c in ipairs(classOrder) do
@@ -883,11 +955,16 @@ for _, key in ipairs(sliceOrder) do
   local m, a = slice.m, slice.a
   local lb = slice.lb
   if lb then
-    -- This call's latest measured report becomes the stored one (its text built here, once).
-    slice.latestS = string.format('%.0f,%.0f,%.17g', flat[lb + 3], flat[lb + 4], flat[lb + 5])
+    -- This call's latest measured report becomes the stored one (its text built here, once; its
+    -- times are mostly formatted already, its rate once per distinct value).
+    slice.latestS = text(flat[lb + 4] - flat[lb + 3]) .. ',' .. rateText(flat[lb + 5])
   end
   if not slice.untouched then
-    m, a = prune(m, slice), prune(a, slice)
+    m = prune(m, slice)
+    if #a > 0 then
+      local kept = prune(a, slice)
+      if kept ~= a then a, slice.aDirty = kept, true end
+    end
     -- The latest measured report ends where the measured time does: gone when that is pruned.
     if #m == 0 then slice.latestS = nil end
     if not slice.idleIdx or slice.lastEnd - slice.idleIdx >= IDLE_SLACK then
@@ -930,7 +1007,11 @@ for _, jobKey in ipairs(jobOrder) do
     local covMoved = job.measuredUs > 0 or job.allocatedUs > 0
     if covMoved then
       local m, a = string.match(job.cov, '^(%d+),(%d+)$')
-      job.cov = fmt((tonumber(m) or 0) + job.measuredUs) .. ',' .. fmt((tonumber(a) or 0) + job.allocatedUs)
+      -- A part that did not move is written back as read.
+      local mt, at = m or '0', a or '0'
+      if job.measuredUs > 0 then mt = fmt((tonumber(m) or 0) + job.measuredUs) end
+      if job.allocatedUs > 0 then at = fmt((tonumber(a) or 0) + job.allocatedUs) end
+      job.cov = mt .. ',' .. at
     end
     if moved or covMoved or not job.known then
       gran[#gran + 1] = jobKey

@@ -260,6 +260,25 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(t.ops).toBe(2 * tera(MIN) + 2 * tera(10 * MIN));
     });
 
+    it('reads a latest measured report stored as start,end,rate (the first apply-usage-12 text) and still detects a conflict with it', async () => {
+      const slice = { jobKey: 'c/7', node: 'gn-1', measured: true };
+      const minute = (m: number, over: Partial<UsageRecord> = {}) => record({ offset: String(m), ...slice, startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN, ...over });
+      await store.accounting.applyBatch([minute(0), minute(1)]);
+      // The field as the script wrote it before the latest report became "length,rate".
+      const cover = store.keys.tenant.cover('tenant-a');
+      const field = (await store.redis.hget(cover, 'c/7|gn-1'))!;
+      const parts = field.split('|');
+      expect(parts).toHaveLength(8);
+      parts[7] = `${T0 + MIN},${T0 + 2 * MIN},${rate}`;
+      await store.redis.hset(cover, 'c/7|gn-1', parts.join('|'));
+      const [r] = await store.accounting.applyBatch([minute(1, { teraOpsPerMs: rate / 2, eventId: 'standby/1' })]);
+      expect(r!.conflicts.map((c) => [c.record.eventId, c.overlapGpuMicroseconds, c.countedTeraOpsPerMs, c.reportedTeraOpsPerMs])).toEqual([['standby/1', 512_000 * MIN, rate, rate / 2]]);
+      expect(r!.totals.teraOps).toBe(2 * tera(MIN));
+      // Minute 0 overlaps older measured time only (the stored report starts at minute 1): no conflict.
+      const [older] = await store.accounting.applyBatch([minute(0, { teraOpsPerMs: rate / 2 })]);
+      expect(older!.conflicts).toEqual([]);
+    });
+
     it('drops tombstones beyond the absolute age bound', async () => {
       const small = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 2 * DAY, maxAgeMs: 10 * DAY, maxIntervalMs: HOUR });
       await small.accounting.applyBatch([record({ offset: '1', jobKey: 'c/old', node: 'h1' })]);
