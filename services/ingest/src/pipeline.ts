@@ -214,7 +214,7 @@ export function createPipeline(deps: PipelineDeps) {
       const refreshed: Promise<void> = deps.view.refresh();
       refreshed.catch(() => {}); // awaited (and retried) by the alert step
       const applyStarted = performance.now();
-      const results = await untilDone('apply', batch, () => deps.store.accounting.applyBatch(records));
+      const results = await untilDone('apply', batch, () => deps.store.accounting.applyBatch(records, { originOf: (r) => originOf(batch, r.offset) }));
       deps.metrics.applySeconds.observe((performance.now() - applyStarted) / 1000);
       countOutcomes(deps.metrics, topic, results);
       // A message is dead-lettered once, with the first refusal among its reports (a Slurm record
@@ -264,6 +264,20 @@ export function createPipeline(deps: PipelineDeps) {
     }
     deps.metrics.batchSeconds.observe((performance.now() - started) / 1000);
   };
+}
+
+/**
+ * The id and source of the event a report came from, read again from its message: only a report that
+ * conflicts needs them (evidence), so the hot path does not keep two more strings per record.
+ */
+function originOf(batch: ConsumedBatch, offset: string): { eventId: string | null; source: string | null } {
+  const m = batch.messages.find((x) => x.offset === offset);
+  try {
+    const parsed = JSON.parse(m?.value?.toString('utf8') ?? 'null') as { id?: unknown; source?: unknown } | null;
+    return { eventId: typeof parsed?.id === 'string' ? parsed.id : null, source: typeof parsed?.source === 'string' ? parsed.source : `${batch.topic}/${batch.partition}/${offset}` };
+  } catch {
+    return { eventId: null, source: `${batch.topic}/${batch.partition}/${offset}` };
+  }
 }
 
 function countOutcomes(metrics: IngestMetrics, topic: string, results: TenantApplyResult[]): void {

@@ -92,8 +92,6 @@ export function createRecordMaker(pack: PolicyPack) {
       controlled: hw.controlled,
       h100e: count * hw.h100Equivalents,
       measured: isMeasured(event),
-      eventId: event.id,
-      source: event.source,
     };
   };
 }

@@ -1,6 +1,6 @@
 // Several sources for one Slurm job, through a real Kafka, the real ingest and a real Redis: DCGM
 // exporters (measured, per node), the running-job poller and the jobcomp record (allocated, per node),
-// built here as each source builds them (ids from SPLIT.md's contract). Every expected figure is this
+// built here as each source builds them (per node, with the ids each source writes: services/collector/README.md, docs/accounting.md). Every expected figure is this
 // file's own arithmetic: GPUs × seconds × dense peak × utilization in tera-operations, measured where
 // DCGM measured, the pack's default utilization (0.4) elsewhere. Five GPUs per node make every
 // minute's figure a whole number of tera-operations at every utilization used, so the documented
