@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
 import { Redis } from 'ioredis';
-import { silenceKafkajsNegativeTimeoutWarning } from '@flopwatch/kafka';
+import { isUnknownTopic, silenceKafkajsNegativeTimeoutWarning } from '@flopwatch/kafka';
 
 /** A short unique suffix: each test gets its own topics, groups and key prefixes. */
 export const uniqueId = (label = 't'): string => `${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -15,16 +15,6 @@ export function testKafka(clientId = uniqueId('client')): Kafka {
   // As createKafkaClient does: kafkajs's known negative timer (kafkajs#1751) warns under Node 24.
   silenceKafkajsNegativeTimeoutWarning();
   return new Kafka({ clientId, brokers: kafkaBrokers(), logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
-}
-
-/** Whether a kafkajs error (or one it wraps) is UNKNOWN_TOPIC_OR_PARTITION. */
-function isUnknownTopic(err: unknown): boolean {
-  for (let e: unknown = err, i = 0; typeof e === 'object' && e !== null && i < 10; i++) {
-    const shape = e as { type?: string; cause?: unknown; originalError?: unknown };
-    if (shape.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
-    e = shape.originalError ?? shape.cause;
-  }
-  return false;
 }
 
 /** Creates fresh topics (unique names derived from `labels`) and returns their names. */

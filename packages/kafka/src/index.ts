@@ -1,5 +1,5 @@
 export { createKafkaClient, type KafkaClient, type KafkaClientOptions } from './client.js';
-export { deleteTopics, ensureTopics, ensureDeadLetterTopic, DEAD_LETTER_HEADROOM_BYTES, type TopicSpec, type EnsureTopicsResult, type DeadLetterTopic } from './topics.js';
+export { deleteTopics, ensureTopics, isUnknownTopic, ensureDeadLetterTopic, DEAD_LETTER_HEADROOM_BYTES, type TopicSpec, type EnsureTopicsResult, type DeadLetterTopic } from './topics.js';
 export { createProducer, type KafkaProducer, type ProducerOptions, type OutgoingMessage, type SendResult } from './producer.js';
 export {
   createBatchConsumer,

@@ -164,7 +164,7 @@ export async function deleteTopics(client: KafkaClient, topics: string[]): Promi
 
 type Admin = Awaited<ReturnType<KafkaClient[typeof internals]['admin']>>;
 
-function isUnknownTopic(err: unknown): boolean {
+export function isUnknownTopic(err: unknown): boolean {
   for (let e: unknown = err, i = 0; typeof e === 'object' && e !== null && i < 10; i++) {
     const shape = e as { type?: string; cause?: unknown; originalError?: unknown };
     if (shape.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
