@@ -164,6 +164,7 @@ export async function deleteTopics(client: KafkaClient, topics: string[]): Promi
 
 type Admin = Awaited<ReturnType<KafkaClient[typeof internals]['admin']>>;
 
+/** Whether a kafkajs error, or one it wraps, is UNKNOWN_TOPIC_OR_PARTITION (a busy KRaft broker whose metadata lags a new topic). */
 export function isUnknownTopic(err: unknown): boolean {
   for (let e: unknown = err, i = 0; typeof e === 'object' && e !== null && i < 10; i++) {
     const shape = e as { type?: string; cause?: unknown; originalError?: unknown };
