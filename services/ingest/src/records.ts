@@ -127,8 +127,6 @@ export function toUsageRecord(event: UsageEvent, offset: string, pack: PolicyPac
     controlled: hardware.controlled,
     h100e: data.accelerator.count * hardware.h100Equivalents,
     measured: isMeasured(event),
-    eventId: event.id,
-    source: event.source,
   };
 }
 
