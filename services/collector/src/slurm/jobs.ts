@@ -32,6 +32,9 @@ type Raw = Record<string, unknown>;
 export const ENDED_STATES: ReadonlySet<string> = new Set(['COMPLETING', 'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE']);
 
 // v0.0.38 writes numbers (`start_time: 1700000000`); v0.0.39+ wrap them: `{ set, infinite, number }`.
+/** A string field of a slurmrestd answer, '' when absent or of another type. */
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 function numberOf(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (v && typeof v === 'object' && 'number' in v) {
@@ -110,15 +113,15 @@ export function readJob(raw: Raw): SlurmJob | null {
   const id = numberOf(raw.job_id);
   if (id === undefined) return null;
   const state = stateOf(raw.job_state);
-  const nodes = typeof raw.nodes === 'string' ? raw.nodes : '';
+  const nodes = text(raw.nodes);
   const nodeCount = numberOf(raw.node_count);
   const gpus = gpusOf(raw, nodeCount);
   const gresDetail = Array.isArray(raw.gres_detail) ? raw.gres_detail.filter((e): e is string => typeof e === 'string') : undefined;
   return {
     jobId: String(id),
-    account: typeof raw.account === 'string' ? raw.account : '',
-    cluster: typeof raw.cluster === 'string' ? raw.cluster : '',
-    partition: typeof raw.partition === 'string' ? raw.partition : '',
+    account: text(raw.account),
+    cluster: text(raw.cluster),
+    partition: text(raw.partition),
     state,
     startMs: seconds(raw.start_time),
     endMs: ENDED_STATES.has(state) ? seconds(raw.end_time) : undefined,
@@ -184,13 +187,13 @@ export function readAccountingJob(raw: Raw): SlurmJob | null {
   const state = accountingStateOf(raw.state);
   const startMs = seconds(time.start);
   const elapsed = numberOf(time.elapsed);
-  const nodes = typeof raw.nodes === 'string' ? raw.nodes : '';
+  const nodes = text(raw.nodes);
   const gpus = gpusFromAllocatedTres(raw.tres);
   return {
     jobId: String(id),
-    account: typeof raw.account === 'string' ? raw.account : '',
-    cluster: typeof raw.cluster === 'string' ? raw.cluster : '',
-    partition: typeof raw.partition === 'string' ? raw.partition : '',
+    account: text(raw.account),
+    cluster: text(raw.cluster),
+    partition: text(raw.partition),
     state,
     startMs,
     endMs: ENDED_STATES.has(state) && startMs !== undefined && elapsed !== undefined && elapsed >= 0 ? startMs + elapsed * 1000 : undefined,
