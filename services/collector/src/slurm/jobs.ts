@@ -31,10 +31,10 @@ type Raw = Record<string, unknown>;
 /** Base states of a job that will not run again under its id (`end_time` is then its end). */
 export const ENDED_STATES: ReadonlySet<string> = new Set(['COMPLETING', 'COMPLETED', 'CANCELLED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE']);
 
-// v0.0.38 writes numbers (`start_time: 1700000000`); v0.0.39+ wrap them: `{ set, infinite, number }`.
 /** A string field of a slurmrestd answer, '' when absent or of another type. */
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+// v0.0.38 writes numbers (`start_time: 1700000000`); v0.0.39+ wrap them: `{ set, infinite, number }`.
 function numberOf(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (v && typeof v === 'object' && 'number' in v) {
