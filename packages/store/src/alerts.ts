@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { caseId, caseSummary, caseWithAlert, type Alert, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
+import { caseIndexEntry } from './case-index.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
@@ -23,7 +24,7 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
   return {
     /**
      * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
-     * entry of that change (unsealed, sealed later), in one script (lua/raise-alert-6.lua); true when
+     * entry of that change (unsealed, sealed later), in one script (lua/raise-alert-8.lua, with the case's queue indexes: case-index.ts); true when
      * this call created it. Only raises of the same case can conflict (compare-and-set on the case's
      * version): they re-read it and retry.
      */
@@ -42,8 +43,9 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
           at: new Date(alert.raisedAt),
         });
         const reply = await redis.raiseAlert(
-          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.unsealed,
+          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.unsealed, keys.cases.entries, keys.cases.counts,
           ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt), text === null ? '' : sha1(text),
+          JSON.stringify(caseIndexEntry(next)),
         );
         if (reply !== -2) return reply === 1;
       }

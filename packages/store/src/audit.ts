@@ -236,7 +236,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
         args.push(id, seq, prev, hash);
         prev = hash;
       }
-      const reply = await scripts.sealAudit(keys.audit.log, keys.audit.head, keys.audit.unsealed, keys.audit.sealer, ...args);
+      const reply = await scripts.sealAudit(keys.audit.log, keys.audit.head, keys.audit.unsealed, keys.audit.sealer, keys.audit.cases, ...args);
       if (reply === -1) return null;
       // -2/-3: another holder of this token sealed in between (a reader and the loop of one
       // process): read again.
@@ -404,6 +404,58 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
         if (chunk.length < CHUNK) return { entries, nextCursor: null, unsealed };
       }
       return { entries, nextCursor: end.slice(1), unsealed };
+    },
+
+    /**
+     * Every sealed entry of one case, newest first, however long the log: the sealer lists each
+     * case's entries as it seals them (lua/seal-audit-5.lua). What waits is sealed first; entries
+     * trimmed by retention are dropped from the list.
+     */
+    async caseEntries(caseId: string): Promise<{ entries: AuditEntry[]; unsealed: number }> {
+      const unsealed = await sealForReaders();
+      const ids = await redis.zrevrange(keys.audit.caseEntries(caseId), 0, -1);
+      const entries: AuditEntry[] = [];
+      const trimmed: string[] = [];
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK);
+        const pipeline = redis.pipeline();
+        for (const id of chunk) pipeline.xrange(keys.audit.log, id, id);
+        const replies = (await pipeline.exec()) ?? [];
+        for (const [j, [err, found]] of replies.entries()) {
+          if (err) throw err;
+          const item = (found as [string, string[]][])[0];
+          if (item) entries.push(decode(item[0], item[1]));
+          else trimmed.push(chunk[j]!);
+        }
+      }
+      if (trimmed.length > 0) await redis.zrem(keys.audit.caseEntries(caseId), ...trimmed);
+      return { entries, unsealed };
+    },
+
+    /**
+     * Lists the case entries sealed before the per-case lists existed (one pass over the log, then a
+     * mark: a no-op afterwards). Returns how many entries it listed.
+     */
+    async indexCases(): Promise<number> {
+      if ((await redis.get(keys.audit.casesIndexed)) !== null) return 0;
+      let listed = 0;
+      const run = async (p: ReturnType<RedisClient['pipeline']>) => {
+        for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+      };
+      let pipeline = redis.pipeline();
+      for await (const [id, fields] of range('-', '+')) {
+        const f = fieldMap(fields);
+        const object = f.get('object') ?? '';
+        if (!object.startsWith('case:')) continue;
+        pipeline.zadd(keys.audit.caseEntries(object.slice(5)), Number(f.get('seq') ?? 0), id);
+        if (++listed % CHUNK === 0) {
+          await run(pipeline);
+          pipeline = redis.pipeline();
+        }
+      }
+      await run(pipeline);
+      await redis.set(keys.audit.casesIndexed, '1');
+      return listed;
     },
 
     /** Every sealed entry in [since, until], oldest first (for export); what waits is sealed first. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isClosed, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog, type NewAuditEntry } from './audit.js';
+import { caseIndexEntry, type CaseFacets } from './case-index.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 
@@ -37,19 +38,18 @@ export class CaseNotFoundError extends Error {
   }
 }
 
-// Cases are few (one per rule and subject); listing reads them all, in chunks.
-const CHUNK = 200;
-const MAX_CASES = 20_000;
+// scan() reads the case index in chunks, and only the cases whose index entry passes the filter.
+const CHUNK = 500;
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
-const matches = (c: Case, f: CaseFilter) =>
-  (f.rule === undefined || c.rule === f.rule) &&
-  (f.severity === undefined || c.severity === f.severity) &&
-  (f.status === undefined || (f.status === 'active' ? !isClosed(c.status) : c.status === f.status)) &&
-  (f.assignee === undefined || (f.assignee === 'none' ? c.assignee === null : c.assignee === f.assignee)) &&
-  (f.tenant === undefined || c.tenants.includes(f.tenant) || (c.scope === 'tenant' && c.subject === f.tenant)) &&
-  (f.updatedSince === undefined || Date.parse(c.updatedAt) >= f.updatedSince.getTime());
+const matches = (c: CaseFacets, f: CaseFilter) =>
+  (f.rule === undefined || c.r === f.rule) &&
+  (f.severity === undefined || c.v === f.severity) &&
+  (f.status === undefined || (f.status === 'active' ? !isClosed(c.s) : c.s === f.status)) &&
+  (f.assignee === undefined || (f.assignee === 'none' ? c.a === null : c.a === f.assignee)) &&
+  (f.tenant === undefined || c.t.includes(f.tenant)) &&
+  (f.updatedSince === undefined || c.u >= f.updatedSince.getTime());
 
 /** Cases: one per rule + scope + subject, opened and escalated by alerts, worked by analysts. */
 export function createCasebook({ redis, keys, audit }: { redis: RedisClient; keys: Keys; audit: AuditLog }) {
@@ -63,25 +63,60 @@ export function createCasebook({ redis, keys, audit }: { redis: RedisClient; key
   return {
     get,
 
-    /** Cases matching the filter, in the order they were opened (oldest first). */
+    /** Cases by id, in the order given (null for one that does not exist); one MGET (one slot). */
+    async getMany(ids: string[]): Promise<(Case | null)[]> {
+      if (ids.length === 0) return [];
+      return (await redis.mget(...ids.map((id) => keys.cases.record(id)))).map((raw) => (raw === null ? null : (JSON.parse(raw) as Case)));
+    },
+
+    /**
+     * Every case matching the filter, in the order they were opened (oldest first), however many:
+     * a cursor (openedAt, id) pages through the case index, the index entries filter, and only the
+     * cases that pass are read.
+     */
     async *scan(filter: CaseFilter = {}): AsyncGenerator<Case> {
       const max = filter.openedUntil ? filter.openedUntil.getTime() : '+inf';
-      for (let offset = 0; offset < MAX_CASES; offset += CHUNK) {
-        const ids = await redis.zrangebyscore(keys.cases.index, '-inf', max, 'LIMIT', offset, CHUNK);
-        if (ids.length === 0) return;
-        const raws = await redis.mget(...ids.map((id) => keys.cases.record(id)));
-        for (const raw of raws) {
-          if (!raw) continue;
-          const c = JSON.parse(raw) as Case;
-          if (matches(c, filter)) yield c;
+      // Cursor: the last score read, how many members at that score were read, and the last id.
+      let score = Number.NEGATIVE_INFINITY;
+      let ties = 0;
+      let lastId = '';
+      for (;;) {
+        const flat = await redis.zrangebyscore(keys.cases.index, score === Number.NEGATIVE_INFINITY ? '-inf' : score, max, 'WITHSCORES', 'LIMIT', ties, CHUNK);
+        const ids: string[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const id = flat[i]!;
+          const s = Number(flat[i + 1]);
+          // A case inserted at the cursor's score meanwhile shifts the ties: never yield one twice.
+          const seen = s === score && id <= lastId;
+          if (s === score) ties++;
+          else {
+            score = s;
+            ties = 1;
+          }
+          if (!seen) ids.push(id);
+          lastId = id;
         }
-        if (ids.length < CHUNK) return;
+        if (ids.length > 0) {
+          const entries = await redis.hmget(keys.cases.entries, ...ids);
+          // A case without an entry (a store not yet migrated) is read and filtered as it is.
+          const wanted = ids.filter((_, i) => {
+            const e = entries[i];
+            return e === null || e === undefined || matches((JSON.parse(e) as { f: CaseFacets }).f, filter);
+          });
+          const raws = wanted.length === 0 ? [] : await redis.mget(...wanted.map((id) => keys.cases.record(id)));
+          for (const raw of raws) {
+            if (!raw) continue;
+            const c = JSON.parse(raw) as Case;
+            if (matches(caseIndexEntry(c).f, filter)) yield c;
+          }
+        }
+        if (flat.length < 2 * CHUNK) return;
       }
     },
 
     /**
      * Applies `change` to the case as it stands and writes the new case with its audit entry in one
-     * script (lua/update-case-3.lua); re-reads and re-applies when another change landed in between
+     * script (lua/update-case-5.lua), with the case's queue indexes (case-index.ts); re-reads and re-applies when another change landed in between
      * (compare-and-set on the case's version).
      * `change` may throw (e.g. an illegal transition): nothing is written then.
      */
@@ -91,8 +126,8 @@ export function createCasebook({ redis, keys, audit }: { redis: RedisClient; key
         if (text === null) throw new CaseNotFoundError(id);
         const { next, audit: entry } = change(JSON.parse(text) as Case);
         const write = audit.write({ ...entry, object: `case:${id}` });
-        const reply = await scripts.updateCase(keys.cases.record(id), keys.cases.index, keys.audit.unsealed,
-          ...write.args, id, JSON.stringify(next), Date.parse(next.openedAt), sha1(text));
+        const reply = await scripts.updateCase(keys.cases.record(id), keys.cases.index, keys.audit.unsealed, keys.cases.entries, keys.cases.counts,
+          ...write.args, id, JSON.stringify(next), Date.parse(next.openedAt), sha1(text), JSON.stringify(caseIndexEntry(next)));
         if (reply === 1) return next;
         if (reply === -1) throw new CaseNotFoundError(id);
       }

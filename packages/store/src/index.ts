@@ -11,6 +11,7 @@ export { createAuditLog, AuditContentionError, ChangeUnconfirmedError, type Audi
 export { startAuditSealer, type AuditSealer, type AuditSealerOptions } from './audit-sealer.js';
 export type { EvaluationSubjects, PendingEvaluations } from './pending-evaluations.js';
 export { GENESIS, canonical, chainHash } from './audit-chain.js';
+export { createCaseIndex, caseIndexEntry, caseFacets, priorityKey, facetsMatch, CASE_INDEX_VERSION, type CaseIndex, type CaseIndexEntry, type CaseFacets, type CaseCounts, type CaseGroup, type CaseQueueQuery, type CaseSort } from './case-index.js';
 export { createCasebook, CaseNotFoundError, type Casebook, type CaseChange, type CaseFilter } from './casebook.js';
 export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
 export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantUsage, type UsageWindows } from './usage.js';

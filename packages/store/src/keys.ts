@@ -112,8 +112,17 @@ export function createKeys(prefix = 'fw:') {
     cases: {
       /** STRING: one case (JSON, contracts' case schema): every alert of one rule + scope + subject. */
       record: (caseId: string) => `${alerts}:c:${caseId}`,
-      /** ZSET: case id → openedAt (ms), for listing and export. */
+      /** ZSET: case id → openedAt (ms), for listing and export; the base of the queue's index keys below. */
       index: `${alerts}:cases`,
+      /**
+       * HASH: case id → its index entry (JSON): the sorted sets, sets and counters it is in (see
+       * case-index.ts). Those keys are `<index>:<suffix>`, written only by lua/includes/case-index.lua.
+       */
+      entries: `${alerts}:cases:ix`,
+      /** HASH: counters of the queue: `s:<status>`, `a:<severity>` (active), `unassigned` (active). */
+      counts: `${alerts}:cases:n`,
+      /** STRING: the version of the queue indexes the store was last migrated to (see case-index.ts). */
+      indexed: `${alerts}:cases:indexed`,
     },
     registry: {
       /** ZSET (score 0): every registered tenant id, for lexicographic listing. */
@@ -164,6 +173,12 @@ export function createKeys(prefix = 'fw:') {
       intents: `${alerts}:audit:intents`,
       /** STRING: the sealer's lease (owner token, with an expiry): one sealer at a time. */
       sealer: `${alerts}:audit:sealer`,
+      /** Prefix of the per-case indexes of sealed entries below (the sealing script derives them from it). */
+      cases: `${alerts}:audit:case`,
+      /** ZSET: sealed entry id → seq, every sealed entry of one case (object `case:<id>`), written by the sealer. */
+      caseEntries: (caseId: string) => `${alerts}:audit:case:${caseId}`,
+      /** STRING: set once the per-case indexes hold the entries sealed before they existed. */
+      casesIndexed: `${alerts}:audit:case-indexed`,
     },
     evaluations: {
       /** ZSET: subject (`t:<tenant>`, `l:<lineage>`, `g:<group>`) → when its latest evaluation was asked for (Redis time, µs). */

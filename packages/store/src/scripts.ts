@@ -46,6 +46,7 @@ export interface ScriptCommands {
   clearEvaluations(...keysAndArgs: (string | number)[]): Promise<number>;
   updateCase(...keysAndArgs: (string | number)[]): Promise<number>;
   transitionAlert(...keysAndArgs: (string | number)[]): Promise<number>;
+  indexCase(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

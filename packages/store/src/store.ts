@@ -3,6 +3,7 @@ import { createBooks } from './books.js';
 import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
+import { createCaseIndex } from './case-index.js';
 import { createCasebook } from './casebook.js';
 import { createKeys } from './keys.js';
 import { createNotifyChannels } from './notify-channels.js';
@@ -55,6 +56,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     registryChanges: createRegistryChanges({ redis: client, keys }),
     cases: createAlertCases({ redis: client, keys, audit }),
     casebook,
+    /** The case queue's indexes: pages, counts and the migration of a store written before them. */
+    caseIndex: createCaseIndex({ redis: client, keys }),
     audit,
     usage: createUsage({ redis: client, keys, accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */

@@ -76,6 +76,11 @@ export async function buildApp(deps: ApiDeps) {
   // App plugins.
   registerHttpMetrics(app, deps.metricsRegistry);
 
+  // A store written before the case queue's indexes and the per-case audit lists gets them before
+  // the API serves (a no-op once done; see the store's case-index.ts and audit.ts indexCases).
+  const migrated = { cases: await deps.store.caseIndex.migrate(), caseAuditEntries: await deps.store.audit.indexCases() };
+  if (migrated.cases + migrated.caseAuditEntries > 0) deps.log.info(migrated, 'case indexes built');
+
   // Routes: each plugin gets its dependencies through options.
   await app.register(healthRoutes, { deps });
   await app.register(whoamiRoutes, { prefix: '/v1', deps });

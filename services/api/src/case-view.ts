@@ -1,6 +1,7 @@
-// What the API shows of a case: the stored case plus its due time, and the queue's order and counts.
+// What the API shows of a case: the stored case plus its due time, and the queue's counts (the
+// queue's order and the counts themselves come from the store's case indexes, case-index.ts).
 import { z } from 'zod';
-import { caseSchema, isClosed, SEVERITIES, type Case } from '@flopwatch/contracts';
+import { caseSchema, isClosed, type Case } from '@flopwatch/contracts';
 import { caseDueAt, type PolicyPack } from '@flopwatch/policy';
 
 export const caseViewSchema = caseSchema.extend({
@@ -26,13 +27,6 @@ export function caseRow(v: CaseView): CaseRow {
   return { ...rest, alertCount: v.alerts.length, commentCount: comments.length };
 }
 
-const rank = (s: Case['severity']) => SEVERITIES.indexOf(s);
-const crossing = (c: Case) => (c.projectedCrossingAt ? Date.parse(c.projectedCrossingAt) : Number.POSITIVE_INFINITY);
-
-/** The queue's order: severity (highest first), then projected crossing (soonest first), then oldest. */
-export const byPriority = (a: Case, b: Case) =>
-  rank(b.severity) - rank(a.severity) || crossing(a) - crossing(b) || Date.parse(a.openedAt) - Date.parse(b.openedAt) || a.id.localeCompare(b.id);
-
 export const countsSchema = z.object({
   active: z.number().int().describe('open, acknowledged or escalated'),
   byStatus: z.record(z.string(), z.number().int()),
@@ -41,16 +35,3 @@ export const countsSchema = z.object({
   unassigned: z.number().int().describe('active cases without an assignee'),
 });
 export type Counts = z.infer<typeof countsSchema>;
-
-export function emptyCounts(): Counts {
-  return { active: 0, byStatus: {}, activeBySeverity: {}, overdue: 0, unassigned: 0 };
-}
-
-export function count(counts: Counts, v: CaseView): void {
-  counts.byStatus[v.status] = (counts.byStatus[v.status] ?? 0) + 1;
-  if (isClosed(v.status)) return;
-  counts.active++;
-  counts.activeBySeverity[v.severity] = (counts.activeBySeverity[v.severity] ?? 0) + 1;
-  if (v.overdue) counts.overdue++;
-  if (v.assignee === null) counts.unassigned++;
-}

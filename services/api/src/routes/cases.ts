@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
-  alertRuleSchema, alertSchema, applyTransition, caseStatusSchema, caseSummary, ContractError, idSchema, severitySchema, tenantSchema, transitionActionSchema,
-  type Alert, type Case, type CaseStatus, type Tenant, type TransitionAction,
+  alertRuleSchema, alertSchema, applyTransition, caseStatusSchema, caseSummary, ContractError, idSchema, SEVERITIES, severitySchema, tenantSchema, transitionActionSchema,
+  type Alert, type Case, type CaseStatus, type Severity, type Tenant, type TransitionAction,
 } from '@flopwatch/contracts';
 import { tenantRisk } from '@flopwatch/policy';
 import { CaseNotFoundError, type CaseChange } from '@flopwatch/store';
 import { Gauge } from 'prom-client';
 import { READERS, requireRole, type Principal } from '../auth.js';
 import { accountingEvidence, accountingEvidenceSchema, ancestry, ancestrySchema, caseTenants, linkGraph, linkGraphSchema, series, seriesSchema } from '../case-evidence.js';
-import { byPriority, caseRow, caseRowSchema, caseView, caseViewSchema, count, countsSchema, emptyCounts, type CaseView } from '../case-view.js';
+import { caseRow, caseRowSchema, caseView, caseViewSchema, countsSchema, type Counts, type CaseView } from '../case-view.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { exportQuerySchema, sendExport } from '../export.js';
@@ -40,32 +40,29 @@ const detailSchema = z.object({
 
 /** The case queue and case actions: list, detail, series, assign, comment, tags, transitions, bulk acknowledge, export. */
 export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const { casebook, audit, alerts, registry } = deps.store;
+  const { casebook, caseIndex, audit, alerts, registry } = deps.store;
   const now = deps.now ?? (() => new Date());
   const view = (c: Case) => caseView(c, deps.pack, now());
 
-  // Counted from the cases when Prometheus scrapes (cases are few; see casebook.scan).
-  const countAll = async () => {
-    const counts = emptyCounts();
-    for await (const c of casebook.scan()) count(counts, view(c));
-    return counts;
+  const dueMs = Object.fromEntries(SEVERITIES.map((s) => [s, deps.pack.cases.dueHours[s] * 3_600_000])) as Record<Severity, number>;
+  // Counts over every case, from the store's counters and due-time indexes (never by reading cases).
+  const countAll = async (): Promise<Counts> => {
+    const c = await caseIndex.counts(now(), dueMs);
+    const active = Object.values(c.activeBySeverity).reduce((a, n) => a + n, 0);
+    return { active, byStatus: c.byStatus, activeBySeverity: c.activeBySeverity, overdue: Object.values(c.overdueBySeverity).reduce((a, n) => a + n, 0), unassigned: c.unassigned };
   };
   new Gauge({
     name: 'flopwatch_cases_overdue', help: 'Active cases past their due time (policy pack cases.dueHours), by severity.', labelNames: ['severity'], registers: [deps.metricsRegistry],
     async collect() {
-      const overdue = new Map<string, number>();
-      for await (const c of casebook.scan({ status: 'active' })) {
-        const v = view(c);
-        if (v.overdue) overdue.set(v.severity, (overdue.get(v.severity) ?? 0) + 1);
-      }
-      for (const severity of severitySchema.options) this.set({ severity }, overdue.get(severity) ?? 0);
+      const { overdueBySeverity } = await caseIndex.counts(now(), dueMs);
+      for (const severity of severitySchema.options) this.set({ severity }, overdueBySeverity[severity]);
     },
   });
   new Gauge({
     name: 'flopwatch_cases', help: 'Cases by status.', labelNames: ['status'], registers: [deps.metricsRegistry],
     async collect() {
-      const counts = await countAll();
-      for (const status of caseStatusSchema.options) this.set({ status }, counts.byStatus[status] ?? 0);
+      const { byStatus } = await caseIndex.counts(now(), dueMs);
+      for (const status of caseStatusSchema.options) this.set({ status }, byStatus[status] ?? 0);
     },
   });
 
@@ -139,22 +136,16 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     },
   }, async (request) => {
     const q = request.query;
-    const counts = emptyCounts();
-    const matched: CaseView[] = [];
-    for await (const c of casebook.scan()) {
-      const v = view(c);
-      count(counts, v);
-      if (q.status !== 'all' && (q.status === 'active' ? v.status === 'resolved' || v.status === 'false_positive' : v.status !== q.status)) continue;
-      if (q.rule && v.rule !== q.rule) continue;
-      if (q.severity && v.severity !== q.severity) continue;
-      if (q.assignee && (q.assignee === 'none' ? v.assignee !== null : v.assignee !== q.assignee)) continue;
-      if (q.tenant && !v.tenants.includes(q.tenant) && !(v.scope === 'tenant' && v.subject === q.tenant)) continue;
-      if (q.overdue && v.overdue !== (q.overdue === 'true')) continue;
-      matched.push(v);
-    }
-    const order = q.sort === 'priority' ? byPriority : q.sort === 'opened' ? (a: Case, b: Case) => b.openedAt.localeCompare(a.openedAt) : (a: Case, b: Case) => b.updatedAt.localeCompare(a.updatedAt);
-    matched.sort(order);
-    return { cases: matched.slice(0, q.limit).map(caseRow), total: matched.length, counts };
+    const [page, counts] = await Promise.all([
+      caseIndex.queue({
+        status: q.status, sort: q.sort, limit: q.limit, now: now(), dueMs,
+        ...(q.rule ? { rule: q.rule } : {}), ...(q.severity ? { severity: q.severity } : {}), ...(q.assignee ? { assignee: q.assignee } : {}),
+        ...(q.tenant ? { tenant: q.tenant } : {}), ...(q.overdue ? { overdue: q.overdue === 'true' } : {}),
+      }),
+      countAll(),
+    ]);
+    const cases = await casebook.getMany(page.ids);
+    return { cases: cases.filter((c): c is Case => c !== null).map((c) => caseRow(view(c))), total: page.total, counts };
   });
 
   app.get('/cases/export', {
@@ -177,7 +168,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const tenantIds = await caseTenants(deps.store, c);
     const [alertRecords, entries, records, graph, lineage, accounting] = await Promise.all([
       Promise.all(c.alerts.map((a) => alerts.get<Alert>(a.id))),
-      audit.list({ object: `case:${c.id}`, limit: 200 }),
+      audit.caseEntries(c.id),
       registry.getTenants<Tenant>(tenantIds.slice(0, 50)),
       c.scope === 'group' ? linkGraph(deps.store, tenantIds) : null,
       c.scope === 'lineage' ? ancestry(deps.store, c.subject) : null,

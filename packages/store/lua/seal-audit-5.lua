@@ -1,5 +1,5 @@
 --[[
-  seal-audit-4: moves a run of unsealed audit entries, oldest first, into the hash-chained log with
+  seal-audit-5: moves a run of unsealed audit entries, oldest first, into the hash-chained log with
   the seq, prev and hash the sealer computed, if the caller still holds the sealer's lease and the
   chain head is the one it read; removes them from the unsealed stream; moves the head; trims the
   log past its retention. All of it or nothing, so a sealer that crashes at any point leaves either
@@ -10,12 +10,15 @@
   fields as stored; an unsealed entry never changes, so its fields are copied here as they are.
   A sealed entry keeps the stream id of its unsealed one (the time it was written) when that id is
   past the log's last; otherwise (a log written before unsealed entries existed) Redis assigns one.
-  All keys share the {alerts} hash tag.
+  Each sealed entry of a case (object `case:<id>`) is also listed in that case's index of entries,
+  `<KEYS[5]>:<case id>` (ZSET sealed stream id → seq), so a case page reads its own entries however
+  long the log. All keys share the {alerts} hash tag.
 
   KEYS[1] log       STREAM  the sealed, hash-chained audit log
   KEYS[2] head      STRING  "<seq> <hash>" of the newest sealed entry
   KEYS[3] unsealed  STREAM  entries waiting to be sealed
   KEYS[4] lease     STRING  the sealer's lease: its owner's token
+  KEYS[5] case entries prefix  the per-case indexes of entries are `<KEYS[5]>:<case id>`
   ARGV[1]  the caller's lease token
   ARGV[2]  the head as the caller read it ('' for an empty log)
   ARGV[3]  retention: trim log entries older than this stream id (MINID), or 0 to keep everything
@@ -58,9 +61,10 @@ for i = 4, #ARGV, 4 do
   n = n + 1
   local f = fields[n]
   seq, hash = ARGV[i + 1], ARGV[i + 3]
-  redis.call('XADD', KEYS[1], reuse and ARGV[i] or '*', 'seq', seq, 'at', f.at, 'actor', f.actor, 'action', f.action,
+  local id = redis.call('XADD', KEYS[1], reuse and ARGV[i] or '*', 'seq', seq, 'at', f.at, 'actor', f.actor, 'action', f.action,
     'object', f.object, 'data', f.data, 'prev', ARGV[i + 2], 'hash', hash)
   redis.call('XDEL', KEYS[3], ARGV[i])
+  if string.sub(f.object, 1, 5) == 'case:' then redis.call('ZADD', KEYS[5] .. ':' .. string.sub(f.object, 6), seq, id) end
 end
 redis.call('SET', KEYS[2], seq .. ' ' .. hash)
 if ARGV[3] ~= '0' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[3]) end

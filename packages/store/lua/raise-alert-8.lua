@@ -1,6 +1,7 @@
 --[[
-  raise-alert-6: creates an alert once, puts it in the outbox, opens or escalates its case and
-  appends the audit entry of that case change (unsealed), atomically.
+  raise-alert-8: creates an alert once, puts it in the outbox, opens or escalates its case (with the
+  case's queue indexes and counters, includes/case-index.lua) and appends the audit entry of that
+  case change (unsealed), atomically.
 
   An alert's id is deterministic (rule + scope + subject + level), so however many times a crossing
   is detected — retried batches, two ingest instances, a replay — the alert exists once and is
@@ -15,6 +16,8 @@
   KEYS[4] case        STRING  the case (JSON)
   KEYS[5] case index  ZSET    case id → openedAt (epoch ms)
   KEYS[6] unsealed    STREAM  audit entries waiting for the sealer
+  KEYS[7] case entries HASH   case id → its index entry (JSON), see includes/case-index.lua
+  KEYS[8] case counts  HASH   counters of the case queue
   ARGV[1..5] at, actor, action, object, data of the audit entry (see includes/audit-entry.lua)
   ARGV[6]  alert id
   ARGV[7]  alert JSON
@@ -23,6 +26,7 @@
   ARGV[10] case JSON (the case after this alert)
   ARGV[11] case openedAt (epoch ms)
   ARGV[12] SHA-1 (hex) of the case as the caller read it, '' when there was none
+  ARGV[13] the case's index entry (JSON, src/case-index.ts)
 
   The outbox is never trimmed here: an entry leaves it only when the notifier has delivered it
   (XACK + XDEL), so a long notifier outage delays alerts but loses none.
@@ -32,6 +36,7 @@
   Errors: AUDIT_LOG_WRONGTYPE when the unsealed stream key is not a stream (nothing written).
 ]]
 -- @include audit-entry
+-- @include case-index
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if versionOf(KEYS[4]) ~= ARGV[12] then return -2 end
 local ok = auditWritable(KEYS[6])
@@ -42,4 +47,5 @@ redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6])
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[6], 'type', 'alert.raised')
 redis.call('SET', KEYS[4], ARGV[10])
 redis.call('ZADD', KEYS[5], ARGV[11], ARGV[9])
+indexCase(KEYS[5], KEYS[7], KEYS[8], ARGV[13])
 return 1
