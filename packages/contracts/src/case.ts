@@ -27,6 +27,14 @@ export type CaseEvent = z.infer<typeof caseEventSchema>;
 export const caseCommentSchema = z.object({ id: z.string(), at: timestampSchema, actor: z.string(), text: z.string().max(10_000) });
 export type CaseComment = z.infer<typeof caseCommentSchema>;
 
+/** A case holds at most this many comments: one more is refused (409 LIMIT_REACHED in the API). */
+export const MAX_CASE_COMMENTS = 500;
+/**
+ * A case keeps its newest MAX_CASE_HISTORY events; older ones leave the case, counted in
+ * `historyDropped` (every change stays in the audit log, which the case page shows whole).
+ */
+export const MAX_CASE_HISTORY = 1_000;
+
 /** An alert as a case lists it. */
 export const caseAlertSchema = z.object({ id: z.string(), level: z.number(), severity: severitySchema, raisedAt: timestampSchema, observedOperations: z.number() });
 
@@ -56,7 +64,9 @@ export const caseSchema = z.object({
   assignee: z.string().nullable(),
   tags: z.array(z.string().max(64)).max(32),
   comments: z.array(caseCommentSchema),
-  history: z.array(caseEventSchema),
+  history: z.array(caseEventSchema).max(MAX_CASE_HISTORY),
+  /** How many of the oldest events left the history (it keeps the newest MAX_CASE_HISTORY); absent when none. */
+  historyDropped: z.number().int().min(1).optional(),
   openedAt: timestampSchema,
   updatedAt: timestampSchema,
   /** When the current severity was set or the case reopened: the due time counts from here. */
@@ -64,6 +74,14 @@ export const caseSchema = z.object({
   policyVersion: z.string(),
 });
 export type Case = z.infer<typeof caseSchema>;
+
+/** The history with one more event, keeping the newest MAX_CASE_HISTORY (the rest counted in historyDropped). */
+export function withEvent(c: Pick<Case, 'history' | 'historyDropped'>, event: CaseEvent): Pick<Case, 'history' | 'historyDropped'> {
+  const history = [...c.history, event];
+  const over = history.length - MAX_CASE_HISTORY;
+  if (over <= 0) return c.historyDropped === undefined ? { history } : { history, historyDropped: c.historyDropped };
+  return { history: history.slice(over), historyDropped: (c.historyDropped ?? 0) + over };
+}
 
 /** True for statuses an analyst has closed. */
 export const isClosed = (s: CaseStatus) => s === 'resolved' || s === 'false_positive';
@@ -99,7 +117,7 @@ export function caseWithAlert(current: Case | null, alert: Alert, actor: string)
   return {
     ...merged, ...figures, severity, status,
     severitySince: reopen || severity !== current.severity ? at : current.severitySince,
-    history: [...current.history, { at, action: reopen ? 'reopen' : 'level', actor, from: current.status, to: status, alertId: alert.id, level: alert.level, severity }],
+    ...withEvent(current, { at, action: reopen ? 'reopen' : 'level', actor, from: current.status, to: status, alertId: alert.id, level: alert.level, severity }),
   };
 }
 

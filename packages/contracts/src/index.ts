@@ -25,5 +25,5 @@ export {
 export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, measuredSchema, levelBasisSchema, ALERT_SCHEMA_VERSION, describeLevel, isThresholdFraction, alertId, caseId, type Alert, type LevelBasis } from './alert.js';
 export { webhookPayloadSchema, type WebhookPayload } from './webhook.js';
 export { PUBLIC_CONTRACTS, contractJsonSchema, type PublicContractName } from './json-schemas.js';
-export { CASE_EVENTS, caseEventSchema, caseCommentSchema, caseAlertSchema, caseSchema, caseWithAlert, caseSummary, isClosed, type Case, type CaseEvent, type CaseComment } from './case.js';
+export { CASE_EVENTS, MAX_CASE_COMMENTS, MAX_CASE_HISTORY, caseEventSchema, caseCommentSchema, caseAlertSchema, caseSchema, caseWithAlert, caseSummary, isClosed, withEvent, type Case, type CaseEvent, type CaseComment } from './case.js';
 export { MEASURES, type Measure, type HardwareSplit, type TenantBooks, type TenantSnapshot, type LineageEdge, type LineageSnapshot, type SubjectSnapshot } from './snapshot.js';

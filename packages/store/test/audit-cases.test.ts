@@ -218,6 +218,9 @@ describe('on a three-node Redis Cluster', () => {
       expect(await c.cases.replace(alert.id, (await c.cases.raw(alert.id))!, { ...alert, status: 'acknowledged' })).toBe('replaced');
       expect((await c.casebook.get(id))!).toMatchObject({ level: 0.8, severity: 'high', comments: [expect.objectContaining({ text: 'on a cluster' })] });
       expect(await c.audit.verify({})).toMatchObject({ ok: true, checked: 5 });
+      // The queue's indexes and the case's own audit entries live in the same slot.
+      expect(await c.caseIndex.queue({ status: 'active', sort: 'priority', limit: 10, now: new Date(T0), dueMs: { info: 1, low: 1, medium: 1, high: 1, critical: 1 } })).toEqual({ ids: [id], total: 1 });
+      expect((await c.audit.caseEntries(id)).entries.map((e) => e.action)).toEqual(['case.comment', 'case.level', 'case.open']);
     } finally {
       client.disconnect();
       await cluster.stop();

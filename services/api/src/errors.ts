@@ -10,6 +10,7 @@ export const API_ERROR_CODES = [
   'FORBIDDEN', // the key's role may not do this
   'NOT_FOUND',
   'CONFLICT', // e.g. an illegal alert transition
+  'LIMIT_REACHED', // a record holds as many of something as it may (e.g. a case's comments)
   'RATE_LIMITED',
   'INVALID_EVENTS', // a telemetry batch with invalid events (none sent)
   'EVENT_TOO_LARGE', // a telemetry event larger than the topic's max.message.bytes (no resend can succeed)

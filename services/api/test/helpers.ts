@@ -23,6 +23,8 @@ export interface TestApi {
   app: App;
   store: Store;
   redis: Redis;
+  /** The store's key prefix (for key names through createKeys). */
+  prefix: string;
   topic: string;
   pack: PolicyPack;
   close(): Promise<void>;
@@ -61,7 +63,7 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.auditSealing !== undefined ? { auditSealing: opts.auditSealing } : {}),
   });
   return {
-    app, store, redis, topic, pack,
+    app, store, redis, prefix, topic, pack,
     close: async () => {
       await app.close();
       await producer.close();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
-  alertRuleSchema, alertSchema, applyTransition, caseStatusSchema, caseSummary, ContractError, idSchema, SEVERITIES, severitySchema, tenantSchema, transitionActionSchema,
+  alertRuleSchema, alertSchema, applyTransition, MAX_CASE_COMMENTS, MAX_CASE_HISTORY, withEvent, caseStatusSchema, caseSummary, ContractError, idSchema, SEVERITIES, severitySchema, tenantSchema, transitionActionSchema,
   type Alert, type Case, type CaseStatus, type Severity, type Tenant, type TransitionAction,
 } from '@flopwatch/contracts';
 import { tenantRisk } from '@flopwatch/policy';
@@ -80,7 +80,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
   const transition = (principal: Principal, action: TransitionAction, note: string | undefined, requestId: string) => (c: Case): CaseChange => {
     const to: CaseStatus = applyTransition(c.status, action);
     const at = now().toISOString();
-    const next: Case = { ...c, status: to, updatedAt: at, history: [...c.history, { at, action, actor: principal.name, from: c.status, to, ...(note ? { note } : {}) }] };
+    const next: Case = { ...c, status: to, updatedAt: at, ...withEvent(c, { at, action, actor: principal.name, from: c.status, to, ...(note ? { note } : {}) }) };
     return { next, audit: { actor: principal.name, action: `case.${action}`, before: caseSummary(c), after: caseSummary(next), ...(note ? { note } : {}), requestId } };
   };
 
@@ -215,22 +215,29 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const { assignee, note } = request.body;
     return change(request.params.id, (c) => {
       const at = now().toISOString();
-      const next: Case = { ...c, assignee, updatedAt: at, history: [...c.history, { at, action: 'assign', actor: principal.name, from: c.status, to: c.status, assignee, ...(note ? { note } : {}) }] };
+      const next: Case = { ...c, assignee, updatedAt: at, ...withEvent(c, { at, action: 'assign', actor: principal.name, from: c.status, to: c.status, assignee, ...(note ? { note } : {}) }) };
       return { next, audit: { actor: principal.name, action: 'case.assign', before: caseSummary(c), after: caseSummary(next), ...(note ? { note } : {}), requestId: request.id } };
     });
   });
 
   app.post('/cases/:id/comments', {
     onRequest: requireRole('analyst'),
-    schema: { tags: ['cases'], summary: 'Add a comment', params: caseParams, body: z.object({ text: z.string().trim().min(1).max(10_000) }).strict(), response: { 200: caseViewSchema, ...errors(404) } },
+    schema: {
+      tags: ['cases'], summary: 'Add a comment',
+      description: `A case holds at most ${MAX_CASE_COMMENTS} comments of at most 10,000 characters; one more is 409 LIMIT_REACHED (nothing written). The history keeps the newest ${MAX_CASE_HISTORY} events (historyDropped counts the rest); the audit entries on the case page keep every change.`,
+      params: caseParams, body: z.object({ text: z.string().trim().min(1).max(10_000) }).strict(), response: { 200: caseViewSchema, ...errors(404, 409) },
+    },
   }, async (request) => {
     const principal = request.principal!;
     const { text } = request.body;
     return change(request.params.id, (c) => {
+      if (c.comments.length >= MAX_CASE_COMMENTS) {
+        throw new ApiError(409, 'LIMIT_REACHED', `case ${c.id} holds ${c.comments.length} comments, the most a case may hold (${MAX_CASE_COMMENTS}); nothing was written`, { case: c.id, comments: c.comments.length, limit: MAX_CASE_COMMENTS });
+      }
       const at = now().toISOString();
       const next: Case = {
         ...c, updatedAt: at, comments: [...c.comments, { id: randomUUID(), at, actor: principal.name, text }],
-        history: [...c.history, { at, action: 'comment', actor: principal.name, from: c.status, to: c.status, note: text }],
+        ...withEvent(c, { at, action: 'comment', actor: principal.name, from: c.status, to: c.status, note: text }),
       };
       return { next, audit: { actor: principal.name, action: 'case.comment', before: caseSummary(c), after: caseSummary(next), note: text, requestId: request.id } };
     });
@@ -244,7 +251,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const tags = [...new Set(request.body.tags)];
     return change(request.params.id, (c) => {
       const at = now().toISOString();
-      const next: Case = { ...c, tags, updatedAt: at, history: [...c.history, { at, action: 'tag', actor: principal.name, from: c.status, to: c.status, note: tags.join(', ') }] };
+      const next: Case = { ...c, tags, updatedAt: at, ...withEvent(c, { at, action: 'tag', actor: principal.name, from: c.status, to: c.status, note: tags.join(', ') }) };
       return { next, audit: { actor: principal.name, action: 'case.tag', before: caseSummary(c), after: caseSummary(next), requestId: request.id } };
     });
   });
