@@ -184,6 +184,30 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
     return lists.flat();
   }
 
+  /**
+   * The overdue cases that pass the other filters, by membership of the status's sorted set and the
+   * filter sets (ids only: no entry is read), so counting them costs the same whatever they hold.
+   */
+  async function overdueMatching(q: CaseQueueQuery, sets: string[]): Promise<string[]> {
+    const ids = await overdueIds(q);
+    // Every overdue case is active: only a single status narrows them. Severity was applied above.
+    const checks = [...(q.status === 'active' || q.status === 'all' ? [] : [{ zset: true, key: key(`o:${q.status}`) }]),
+      ...sets.filter((s) => s !== key(`v:${q.severity}`)).map((k) => ({ zset: false, key: k }))];
+    if (checks.length === 0) return ids;
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const replies = await Promise.all(checks.map((c) => (c.zset ? redis.zmscore(c.key, ...chunk) : redis.smismember(c.key, ...chunk))));
+      for (const [j, id] of chunk.entries()) if (replies.every((r) => r[j] !== null && r[j] !== 0)) out.push(id);
+    }
+    return out;
+  }
+
+  /** One page of the cases matching `q`, `candidates` among them: sorted by their entries when few, else by walking the queue order. */
+  async function pageOf(q: CaseQueueQuery, candidates: () => Promise<string[]>, total: number): Promise<string[]> {
+    return total <= SMALL ? (await matching(q, await candidates())).slice(0, q.limit) : walk(q);
+  }
+
   return {
     /** One page of the queue (case ids in order) and how many cases match in all. */
     async queue(q: CaseQueueQuery): Promise<{ ids: string[]; total: number }> {
@@ -196,20 +220,16 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
       const base = key(`o:${q.status}`);
       const count = () => (sets.length === 0 ? redis.zcard(base) : redis.zintercard(1 + sets.length, base, ...sets));
       if (q.overdue === true) {
-        const ids = await matching(q, await overdueIds(q));
-        return { ids: ids.slice(0, q.limit), total: ids.length };
+        const overdue = await overdueMatching(q, sets);
+        return { ids: await pageOf(q, async () => overdue, overdue.length), total: overdue.length };
       }
       if (q.overdue === false) {
-        const [all, overdue] = await Promise.all([count(), overdueIds(q).then((ids) => matching({ ...q, overdue: true }, ids))]);
+        const [all, overdue] = await Promise.all([count(), overdueMatching(q, sets)]);
         return { ids: await walk(q), total: all - overdue.length };
       }
       const total = await count();
       if (sets.length === 0) return { ids: await ordered(q, 0, q.limit), total };
-      if (total <= SMALL) {
-        const ids = await matching(q, await redis.zinter(1 + sets.length, base, ...sets));
-        return { ids: ids.slice(0, q.limit), total };
-      }
-      return { ids: await walk(q), total };
+      return { ids: await pageOf(q, () => redis.zinter(1 + sets.length, base, ...sets), total), total };
     },
 
     /** Counts over every case. */

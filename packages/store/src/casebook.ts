@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isClosed, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog, type NewAuditEntry } from './audit.js';
-import { caseIndexEntry, type CaseFacets } from './case-index.js';
+import { caseFacets, caseIndexEntry, type CaseFacets } from './case-index.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 
@@ -107,7 +107,7 @@ export function createCasebook({ redis, keys, audit }: { redis: RedisClient; key
           for (const raw of raws) {
             if (!raw) continue;
             const c = JSON.parse(raw) as Case;
-            if (matches(caseIndexEntry(c).f, filter)) yield c;
+            if (matches(caseFacets(c), filter)) yield c;
           }
         }
         if (flat.length < 2 * CHUNK) return;

@@ -19,11 +19,17 @@ export function csvField(value: unknown): string {
 
 /** Sends `rows` as NDJSON (one object per line) or CSV (the columns given, header first). */
 export function sendExport<T extends object>(reply: FastifyReply, name: string, format: 'ndjson' | 'csv', columns: readonly (keyof T & string)[], rows: AsyncIterable<T>) {
+  // Lines go out in chunks of about 64 KiB: one socket write per line would cost more than the line.
   async function* lines() {
-    if (format === 'csv') yield `${columns.join(',')}\r\n`;
+    let chunk = format === 'csv' ? `${columns.join(',')}\r\n` : '';
     for await (const row of rows) {
-      yield format === 'csv' ? `${columns.map((c) => csvField(row[c])).join(',')}\r\n` : `${JSON.stringify(row)}\n`;
+      chunk += format === 'csv' ? `${columns.map((c) => csvField(row[c])).join(',')}\r\n` : `${JSON.stringify(row)}\n`;
+      if (chunk.length >= 65_536) {
+        yield chunk;
+        chunk = '';
+      }
     }
+    if (chunk.length > 0) yield chunk;
   }
   void reply
     .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
