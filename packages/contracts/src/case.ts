@@ -64,7 +64,7 @@ export const caseSchema = z.object({
   assignee: z.string().nullable(),
   tags: z.array(z.string().max(64)).max(32),
   comments: z.array(caseCommentSchema),
-  history: z.array(caseEventSchema).max(MAX_CASE_HISTORY),
+  history: z.array(caseEventSchema),
   /** How many of the oldest events left the history (it keeps the newest MAX_CASE_HISTORY); absent when none. */
   historyDropped: z.number().int().min(1).optional(),
   openedAt: timestampSchema,

@@ -28,6 +28,6 @@ local ok = auditWritable(KEYS[3])
 if ok ~= true then return ok end
 appendEntry(KEYS[3])
 redis.call('SET', KEYS[1], ARGV[8])
--- Never trimmed here: the notifier deletes entries once delivered (see raise-alert-6.lua).
+-- Never trimmed here: the notifier deletes entries once delivered (see raise-alert-8.lua).
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[6], 'type', 'alert.updated')
 return 1

@@ -100,7 +100,7 @@ export function createOutboxReader(redis: RedisClient, stream: string, options: 
       return entries;
     },
 
-    /** Delivered entries leave the stream; undelivered ones are never trimmed (see raise-alert-6.lua). */
+    /** Delivered entries leave the stream; undelivered ones are never trimmed (see raise-alert-8.lua). */
     ack: (entryIds: string[]) => streamGroup.ack(options.group, entryIds, { delete: true }),
 
     lag: () => streamGroup.lag(options.group),

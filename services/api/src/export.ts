@@ -4,6 +4,12 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { instantSchema } from './schemas.js';
 
+/**
+ * How long an export may stream (a route's `handlerTimeout`): the API's REQUEST_TIMEOUT (30 s) would
+ * cut a large export off in the middle (fastify destroys a response still streaming at the timeout).
+ */
+export const EXPORT_TIMEOUT_MS = 3_600_000;
+
 export const exportQuerySchema = z.object({
   since: instantSchema.optional().describe('from (RFC 3339); default: the beginning'),
   until: instantSchema.optional().describe('to (RFC 3339); default: now'),

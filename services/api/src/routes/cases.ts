@@ -13,7 +13,7 @@ import { accountingEvidence, accountingEvidenceSchema, ancestry, ancestrySchema,
 import { caseRow, caseRowSchema, caseView, caseViewSchema, countsSchema, type Counts, type CaseView } from '../case-view.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
-import { exportQuerySchema, sendExport } from '../export.js';
+import { EXPORT_TIMEOUT_MS, exportQuerySchema, sendExport } from '../export.js';
 import { errors } from '../schemas.js';
 import { auditEntrySchema } from './audit.js';
 
@@ -150,6 +150,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
 
   app.get('/cases/export', {
     onRequest: requireRole('analyst'),
+    handlerTimeout: EXPORT_TIMEOUT_MS,
     schema: { tags: ['cases'], summary: 'Every case active in a time range (opened before its end, updated after its start), as NDJSON or CSV (streamed)', querystring: exportQuerySchema, response: errors() },
   }, async (request, reply) => {
     const { format, since, until } = request.query;
