@@ -123,9 +123,10 @@ interface IndexCommands {
 }
 
 // Below this many matches, a filtered page reads the matching ids at once and sorts their entries;
-// above, it walks the queue order (dense matches fill a page within a few chunks).
-const SMALL = 2_000;
+// above, it walks the queue order checking membership (dense matches fill a page within a chunk or two).
+const SMALL = 1_000;
 const CHUNK = 500;
+const WALK = 1_000;
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 const idOf = (member: string) => member.slice(member.lastIndexOf('|') + 1);
@@ -153,17 +154,34 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
     return rows.sort((a, b) => at(b.f) - at(a.f) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   }
 
-  /** Walks the queue order, checking each case's facets, until `limit` match. */
-  async function walk(q: CaseQueueQuery): Promise<string[]> {
+  /**
+   * Which of `ids` pass the filters, by membership alone (no entry read): the filter sets, and for
+   * `overdue` the due-time sets (an active case's severitySince by severity).
+   */
+  async function passing(q: CaseQueueQuery, sets: string[], ids: string[]): Promise<boolean[]> {
+    const severities = q.overdue === undefined ? [] : q.severity ? [q.severity] : SEVERITIES;
+    const [members, due] = await Promise.all([
+      Promise.all(sets.map((k) => redis.smismember(k, ...ids))),
+      Promise.all(severities.map((s) => redis.zmscore(key(`d:${s}`), ...ids))),
+    ]);
+    const overdue = (j: number) => severities.some((s, k) => {
+      const since = due[k]![j];
+      return since !== null && since !== undefined && Number(since) < q.now.getTime() - q.dueMs[s];
+    });
+    return ids.map((_, j) => members.every((m) => m[j] === 1) && (q.overdue === undefined || q.overdue === overdue(j)));
+  }
+
+  /** Walks the queue order of the query's status, checking membership, until `limit` match. */
+  async function walk(q: CaseQueueQuery, sets: string[]): Promise<string[]> {
     const out: string[] = [];
-    for (let offset = 0; ; offset += CHUNK) {
-      const ids = await ordered(q, offset, CHUNK);
-      const fs = await facets(ids);
-      for (const [i, f] of fs.entries()) {
-        if (f && facetsMatch(f, q)) out.push(ids[i]!);
+    for (let offset = 0; ; offset += WALK) {
+      const ids = await ordered(q, offset, WALK);
+      if (ids.length === 0) return out;
+      for (const [i, ok] of (await passing(q, sets, ids)).entries()) {
+        if (ok) out.push(ids[i]!);
         if (out.length === q.limit) return out;
       }
-      if (ids.length < CHUNK) return out;
+      if (ids.length < WALK) return out;
     }
   }
 
@@ -204,8 +222,8 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
   }
 
   /** One page of the cases matching `q`, `candidates` among them: sorted by their entries when few, else by walking the queue order. */
-  async function pageOf(q: CaseQueueQuery, candidates: () => Promise<string[]>, total: number): Promise<string[]> {
-    return total <= SMALL ? (await matching(q, await candidates())).slice(0, q.limit) : walk(q);
+  async function pageOf(q: CaseQueueQuery, sets: string[], candidates: () => Promise<string[]>, total: number): Promise<string[]> {
+    return total <= SMALL ? (await matching(q, await candidates())).slice(0, q.limit) : walk(q, sets);
   }
 
   return {
@@ -221,15 +239,15 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
       const count = () => (sets.length === 0 ? redis.zcard(base) : redis.zintercard(1 + sets.length, base, ...sets));
       if (q.overdue === true) {
         const overdue = await overdueMatching(q, sets);
-        return { ids: await pageOf(q, async () => overdue, overdue.length), total: overdue.length };
+        return { ids: await pageOf(q, sets, async () => overdue, overdue.length), total: overdue.length };
       }
       if (q.overdue === false) {
         const [all, overdue] = await Promise.all([count(), overdueMatching(q, sets)]);
-        return { ids: await walk(q), total: all - overdue.length };
+        return { ids: await walk(q, sets), total: all - overdue.length };
       }
       const total = await count();
       if (sets.length === 0) return { ids: await ordered(q, 0, q.limit), total };
-      return { ids: await pageOf(q, () => redis.zinter(1 + sets.length, base, ...sets), total), total };
+      return { ids: await pageOf(q, sets, () => redis.zinter(1 + sets.length, base, ...sets), total), total };
     },
 
     /** Counts over every case. */

@@ -80,6 +80,7 @@ function expected(cases: Case[], q: CaseQueueQuery) {
 const FILTERS: Partial<CaseQueueQuery>[] = [
   {}, { rule: 'structuring' }, { severity: 'high' }, { assignee: 'alice' }, { assignee: 'none' }, { tenant: 't-7' }, { tenant: 'shell-01' },
   { overdue: true }, { overdue: false }, { severity: 'medium', assignee: 'none' }, { rule: 'tenant-approach', overdue: true, assignee: 'bob' },
+  { overdue: false, assignee: 'alice' }, { overdue: false, severity: 'high' },
 ];
 const queries = (): CaseQueueQuery[] =>
   (['active', 'all', 'open', 'resolved'] as const).flatMap((status) => (['priority', 'opened', 'updated'] as const).flatMap((sort) =>
@@ -96,7 +97,7 @@ describe('the case queue indexes', () => {
     }
     // Not vacuous: most queries match some cases, and a limit of 7 cuts many of them.
     expect(answers.filter((a) => a.total > 0).length).toBeGreaterThan(answers.length * 0.6);
-    expect(answers.filter((a) => a.total > 7 && a.ids.length === 7).length).toBeGreaterThan(answers.length * 0.3);
+    expect(answers.filter((a) => a.total > 7 && a.ids.length === 7).length).toBeGreaterThan(answers.length * 0.25);
     const counts = await store.caseIndex.counts(NOW, dueMs);
     const active = cases.filter((c) => !isClosed(c.status));
     const tally = <K extends string>(xs: K[]) => xs.reduce<Partial<Record<K, number>>>((acc, x) => ({ ...acc, [x]: (acc[x] ?? 0) + 1 }), {});
