@@ -237,13 +237,17 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
       ].filter((s): s is string => s !== null).map(key);
       const base = key(`o:${q.status}`);
       const count = () => (sets.length === 0 ? redis.zcard(base) : redis.zintercard(1 + sets.length, base, ...sets));
+      // Without other filters, every overdue case counts: the due-time sets count them (ZCOUNT).
+      const overdueCount = async () => (sets.length === 0 && (q.status === 'active' || q.status === 'all')
+        ? (await Promise.all(SEVERITIES.map((s) => redis.zcount(key(`d:${s}`), '-inf', `(${q.now.getTime() - q.dueMs[s]}`)))).reduce((a, n) => a + n, 0)
+        : (await overdueMatching(q, sets)).length);
       if (q.overdue === true) {
-        const overdue = await overdueMatching(q, sets);
-        return { ids: await pageOf(q, sets, async () => overdue, overdue.length), total: overdue.length };
+        const total = await overdueCount();
+        return { ids: await pageOf(q, sets, () => overdueMatching(q, sets), total), total };
       }
       if (q.overdue === false) {
-        const [all, overdue] = await Promise.all([count(), overdueMatching(q, sets)]);
-        return { ids: await walk(q, sets), total: all - overdue.length };
+        const [all, overdue] = await Promise.all([count(), overdueCount()]);
+        return { ids: await walk(q, sets), total: all - overdue };
       }
       const total = await count();
       if (sets.length === 0) return { ids: await ordered(q, 0, q.limit), total };
