@@ -21,11 +21,12 @@
   ARGV[3]  retention: trim log entries older than this stream id (MINID), or 0 to keep everything
   ARGV[4..] per entry, four values: unsealed stream id, seq, prev, hash
 
-  Returns: the number of entries sealed; -1 when the lease is not the caller's, -2 when the head
-           moved, -3 when an entry is no longer unsealed (nothing written in each case).
+  Returns: the number of entries sealed; or (src/reply-codes.ts) -4 (not_leaseholder) when the lease
+           is not the caller's, -2 (stale) when the head moved, -3 (entry_gone) when an entry is no
+           longer unsealed (nothing written in each case).
   Errors: AUDIT_LOG_WRONGTYPE when the log key is not a stream (nothing written).
 ]]
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then return -1 end
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then return -4 end
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -2 end
 local t = redis.call('TYPE', KEYS[1]).ok
 if t ~= 'stream' and t ~= 'none' then return redis.error_reply('AUDIT_LOG_WRONGTYPE the audit log key holds a ' .. t) end

@@ -3,13 +3,13 @@ import { caseId, caseSummary, caseWithAlert, type Alert, type Case } from '@flop
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import type { ScriptCommands } from './scripts.js';
+import { defineScripts } from './scripts.js';
 
 /** The least an alert record needs for storage: the contracts' alert. */
 export type StoredAlert = Alert;
 
 export interface AlertStoreOptions {
-  redis: RedisClient & ScriptCommands;
+  redis: RedisClient;
   keys: Keys;
   audit: AuditLog;
 }
@@ -20,6 +20,7 @@ const DEFAULT_ACTOR = 'flopwatch-ingest';
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
+  const scripts = defineScripts(redis);
   return {
     /**
      * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
@@ -41,11 +42,17 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
           before: caseSummary(current), after: caseSummary(next), note: `alert ${alert.id} (${alert.rule}, level ${alert.level}, ${alert.severity})`,
           at: new Date(alert.raisedAt),
         });
-        const reply = await redis.raiseAlert(
-          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.unsealed,
-          ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt), text === null ? '' : sha1(text),
-        );
-        if (reply !== -2) return reply === 1;
+        const reply = await scripts.raiseAlert({
+          keys: {
+            record: keys.alerts.record(alert.id), outbox: keys.alerts.outbox, index: keys.alerts.index,
+            case: keys.cases.record(id), caseIndex: keys.cases.index, unsealed: keys.audit.unsealed,
+          },
+          args: {
+            ...write, alertId: alert.id, alert: JSON.stringify(alert), raisedAt: Date.parse(alert.raisedAt),
+            caseId: id, case: JSON.stringify(next), openedAt: Date.parse(next.openedAt), caseVersion: text === null ? '' : sha1(text),
+          },
+        });
+        if (reply !== 'stale') return reply === 'done';
       }
       throw new AuditContentionError(`case ${id} (alert ${alert.id})`);
     },

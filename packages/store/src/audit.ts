@@ -1,5 +1,6 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chainHash, parseHead } from './audit-chain.js';
 
@@ -84,9 +85,13 @@ export interface VerifyResult {
   unconfirmed: AuditIntent[];
 }
 
-/** The unsealed fields of an entry, as its change's script appends them (ARGV[1..5], lua/includes/audit-entry.lua). */
+/** The unsealed fields of an entry, as its change's script appends them (lua/includes/audit-entry.lua). */
 export interface AuditWrite {
-  args: string[];
+  at: string;
+  actor: string;
+  action: string;
+  object: string;
+  data: string;
 }
 
 export interface AuditLogOptions {
@@ -161,11 +166,6 @@ const rawFields = (fields: string[]) => {
   return { seq: Number(f.get('seq')), at: f.get('at') ?? '', actor: f.get('actor') ?? '', action: f.get('action') ?? '', object: f.get('object') ?? '', data: f.get('data') ?? '', prev: f.get('prev') ?? '', hash: f.get('hash') ?? '' };
 };
 
-interface SealCommands {
-  sealAudit(...keysAndArgs: (string | number)[]): Promise<number>;
-  confirmIntent(...keysAndArgs: (string | number)[]): Promise<number>;
-}
-
 /** What an intent check says of a change recorded as an intent (see settle()). */
 export type IntentOutcome = 'applied' | 'not_applied' | 'unknown';
 
@@ -181,7 +181,7 @@ export type IntentOutcome = 'applied' | 'not_applied' | 'unknown';
  * how many still wait.
  */
 export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new Date(), sealerLeaseMs = 15_000 }: AuditLogOptions) {
-  const scripts = redis as RedisClient & SealCommands;
+  const scripts = defineScripts(redis);
   /** This instance's lease token: the sealer it runs is one of many candidates. */
   const owner = randomUUID();
 
@@ -193,11 +193,11 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
     return parseHead(await redis.get(keys.audit.head));
   }
 
-  /** ARGV[1..5] of an audited script for a new entry (lua/includes/audit-entry.lua). */
+  /** The audit entry's arguments of an audited script for a new entry (lua/includes/audit-entry.lua). */
   function write(entry: NewAuditEntry): AuditWrite {
     const data = JSON.stringify({ before: entry.before ?? null, after: entry.after ?? null, note: entry.note, requestId: entry.requestId });
     const at = (entry.at ?? now()).toISOString();
-    return { args: [at, entry.actor, entry.action, entry.object, data] };
+    return { at, actor: entry.actor, action: entry.action, object: entry.object, data };
   }
 
   /** Entries oldest first between two stream ids (inclusive), in chunks. */
@@ -226,21 +226,24 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       const h = await head();
       const waiting = await redis.xrange(keys.audit.unsealed, '-', '+', 'COUNT', SEAL_BATCH);
       if (waiting.length === 0) return 0;
-      const args: (string | number)[] = [owner, h.raw, minId()];
+      const entries: (string | number)[] = [];
       let prev = h.hash;
       let seq = h.seq;
       for (const [id, fields] of waiting) {
         const f = fieldMap(fields);
         seq++;
         const hash = chainHash(prev, { seq, at: f.get('at') ?? '', actor: f.get('actor') ?? '', action: f.get('action') ?? '', object: f.get('object') ?? '', data: f.get('data') ?? '' });
-        args.push(id, seq, prev, hash);
+        entries.push(id, seq, prev, hash);
         prev = hash;
       }
-      const reply = await scripts.sealAudit(keys.audit.log, keys.audit.head, keys.audit.unsealed, keys.audit.sealer, ...args);
-      if (reply === -1) return null;
-      // -2/-3: another holder of this token sealed in between (a reader and the loop of one
-      // process): read again.
-      if (reply >= 0) return reply;
+      const reply = await scripts.sealAudit({
+        keys: { log: keys.audit.log, head: keys.audit.head, unsealed: keys.audit.unsealed, lease: keys.audit.sealer },
+        args: { token: owner, head: h.raw, minId: minId(), entries },
+      });
+      if (reply === 'not_leaseholder') return null;
+      // stale / entry_gone: another holder of this token sealed in between (a reader and the loop of
+      // one process): read again.
+      if (typeof reply === 'number') return reply;
     }
     return 0; // the head kept moving under this sealer: the next round goes on from it
   }
@@ -283,7 +286,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
   }
 
   async function confirm(id: string, entry: NewAuditEntry): Promise<boolean> {
-    return (await scripts.confirmIntent(keys.audit.intents, keys.audit.unsealed, ...write(entry).args, id)) === 1;
+    return scripts.confirmIntent({ keys: { intents: keys.audit.intents, unsealed: keys.audit.unsealed }, args: { ...write(entry), intentId: id } });
   }
 
   // Complete stream ids: `<ms>-0` is the first possible entry of a millisecond (an incomplete id as
@@ -311,7 +314,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
      * change to a record outside the {alerts} slot goes through record() instead.
      */
     async append(entry: NewAuditEntry): Promise<string> {
-      const [at, actor, action, object, data] = write(entry).args as [string, string, string, string, string];
+      const { at, actor, action, object, data } = write(entry);
       return (await redis.xadd(keys.audit.unsealed, '*', 'at', at, 'actor', actor, 'action', action, 'object', object, 'data', data)) ?? '';
     },
 

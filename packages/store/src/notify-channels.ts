@@ -3,6 +3,7 @@
 // dead letters of the Kafka and Alertmanager channels. Webhook deliveries keep their own state (webhooks.ts).
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
 
 /** A channel's mark on an outbox entry. */
 export type ChannelMark = 'done' | 'dead';
@@ -39,13 +40,6 @@ export interface CaseState<A> {
 
 const CLOSED = new Set(['resolved', 'false_positive']);
 
-interface ChannelScripts {
-  settleChannel(...keysAndArgs: (string | number)[]): Promise<number>;
-  trackCase(...keysAndArgs: (string | number)[]): Promise<number>;
-  releaseCase(...keysAndArgs: (string | number)[]): Promise<number>;
-  claimDeliveries(...keysAndArgs: (string | number)[]): Promise<string[]>;
-}
-
 export interface NotifyChannelsOptions {
   redis: RedisClient;
   keys: Keys;
@@ -56,7 +50,8 @@ export interface NotifyChannelsOptions {
 export function createNotifyChannels(options: NotifyChannelsOptions) {
   const { keys } = options;
   const k = keys.alerts;
-  const redis = options.redis as RedisClient & ChannelScripts;
+  const { redis } = options;
+  const scripts = defineScripts(redis);
   const deadCap = options.deadCap ?? 10_000;
 
   return {
@@ -68,12 +63,15 @@ export function createNotifyChannels(options: NotifyChannelsOptions) {
 
     /** Marks `channel` finished with the entry; acknowledges it when all `required` are (see lua/settle-channel-2.lua). */
     async settle(group: string, entryId: string, channel: string, mark: ChannelMark, required: readonly string[]): Promise<boolean> {
-      return (await redis.settleChannel(k.outbox, k.channels(entryId), group, entryId, channel, mark, ...required)) === 1;
+      return scripts.settleChannel({ keys: { outbox: k.outbox, channels: k.channels(entryId) }, args: { group, entryId, channel, mark, required } });
     },
 
     /** Adds the alert to its case and makes the case due for Alertmanager at `now` (see lua/track-case-3.lua). */
     async trackCase(caseId: string, key: { rule: string; scope: string; subject: string }, alertId: string, now: number): Promise<void> {
-      await redis.trackCase(k.caseAlerts(caseId), k.amCase(caseId), k.amSchedule, alertId, caseId, now, key.rule, key.scope, key.subject);
+      await scripts.trackCase({
+        keys: { caseAlerts: k.caseAlerts(caseId), amCase: k.amCase(caseId), amSchedule: k.amSchedule },
+        args: { alertId, caseId, dueAt: now, rule: key.rule, scope: key.scope, subject: key.subject },
+      });
     },
 
     /**
@@ -108,12 +106,12 @@ export function createNotifyChannels(options: NotifyChannelsOptions) {
 
     /** Claims up to `limit` cases due for Alertmanager until `leaseUntil` (same claim as webhook deliveries: lua/claim-deliveries-1.lua). */
     claimDueCases(now: number, leaseUntil: number, limit: number): Promise<string[]> {
-      return redis.claimDeliveries(k.amSchedule, now, leaseUntil, limit);
+      return scripts.claimDeliveries({ keys: { schedule: k.amSchedule }, args: { now, leaseUntil, limit } });
     },
 
     /** Ends a claim: due again at `nextAt`, or off the schedule when null (see lua/release-case-1.lua). */
     async releaseCase(caseId: string, leaseUntil: number, nextAt: number | null): Promise<boolean> {
-      return (await redis.releaseCase(k.amSchedule, caseId, leaseUntil, nextAt ?? '')) === 1;
+      return scripts.releaseCase({ keys: { amSchedule: k.amSchedule }, args: { caseId, leaseUntil, nextAt: nextAt ?? '' } });
     },
 
     /** When the case is next sent to Alertmanager (ms), or null when it is off the schedule. */

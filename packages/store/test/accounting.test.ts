@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStore, sliceField, type Store, type UsageRecord } from '../src/index.js';
+import { createStore, defineScripts, sliceField, type Store, type UsageRecord } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
 import { makeAlert } from './alert-fixture.js';
 import { HOUR, T0, record } from './fixtures.js';
@@ -329,16 +329,22 @@ describe.each(backends)('on $name', ({ start }) => {
       // Straight to the script: a report naming a slice the call does not hold fails the whole call.
       const k = store.keys.tenant;
       const t = 'tenant-malformed';
-      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t), k.coverage(t), k.tombs(t)];
+      const keys = {
+        totals: k.totals(t), days: k.days(t), hours: k.hours(t), cover: k.cover(t), slices: k.slices(t), granularity: k.granularity(t),
+        jobs: k.jobs(t), jobOps: k.jobOps(t), lineages: k.lineages(t), active: k.active(t), coverage: k.coverage(t), tombs: k.tombs(t),
+      };
       const packr = new Packr({ useRecords: false, moreTypes: false });
       const classes = packr.pack([['', 'US', '1', 'nvidia-h100-sxm5-80gb', '1', 8]]);
       const slices = packr.pack([['c/1', 'h1', 1]]);
-      const call = (reports: number[], sl = slices) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, 400 * DAY, classes, sl, packr.pack(reports));
+      const call = (reports: number[], sl = slices) => defineScripts(store.redis).applyUsage({
+        keys,
+        args: { activeWindowMs: HOUR, latenessMs: 7 * DAY, maxIntervalMs: HOUR, pruneLimit: 200, maxAgeMs: 400 * DAY, classes, slices: sl, reports: packr.pack(reports) },
+      });
       await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 0, 3, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/class of report 1 is not an index into the classes/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000], packr.pack([['c/1', 'h1', 2]]))).rejects.toThrow(/slice 0 is not \[job, node, kind\] with a job and a kind of 0 \(allocated\) or 1 \(measured\)/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 7/);
-      expect(await store.redis.exists(...keys)).toBe(0);
+      expect(await store.redis.exists(...Object.values(keys))).toBe(0);
       // The same call, well formed, counts.
       expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000]))[0]).toBe(1);
     });

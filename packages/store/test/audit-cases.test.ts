@@ -2,7 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { caseId, caseSummary, type Case } from '@flopwatch/contracts';
 import { dropPrefix, freshPrefix, redisUrl, startRedisCluster } from '@flopwatch/test-harness';
-import { createAuditLog, createKeys, createStore, defineScripts, type Store } from '../src/index.js';
+import { createAuditLog, createKeys, createStore, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
 const redis = new Redis(redisUrl());
@@ -98,12 +98,11 @@ describe('audit chain verification', () => {
   it('trims entries past the retention period and still verifies what it keeps', async () => {
     const keys = createKeys(freshPrefix('retention'));
     prefixes.push(keys.prefix);
-    const client = defineScripts(redis);
-    const today = createAuditLog({ redis: client, keys });
+    const today = createAuditLog({ redis, keys });
     for (let i = 0; i < 3; i++) await today.append({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: null });
     await new Promise((resolve) => setTimeout(resolve, 50));
     // A retention of 20 ms: the three entries written 50 ms ago are past it.
-    const later = createAuditLog({ redis: client, keys, retentionDays: 20 / 86_400_000 });
+    const later = createAuditLog({ redis, keys, retentionDays: 20 / 86_400_000 });
     await today.seal();
     await later.append({ actor: 'root', action: 'tenant.put', object: 'tenant:t3', before: null, after: null });
     await today.releaseLease();

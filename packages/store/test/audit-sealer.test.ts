@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { caseId, caseSummary, type Case } from '@flopwatch/contracts';
 import { dropPrefix, freshPrefix, redisUrl, waitFor } from '@flopwatch/test-harness';
-import { ChangeUnconfirmedError, createAuditLog, createKeys, createStore, defineScripts, startAuditSealer, type AuditIntent, type Store } from '../src/index.js';
+import { ChangeUnconfirmedError, createAuditLog, createKeys, createStore, startAuditSealer, type AuditIntent, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
 const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
@@ -69,9 +69,8 @@ describe('writers and the sealer', () => {
   it('lets one sealer seal at a time: one that crashed holding the lease is taken over when it lapses, and one that wakes up late cannot fork the chain', async () => {
     const keys = createKeys(freshPrefix('seal'));
     prefixes.push(keys.prefix);
-    const client = defineScripts(redis);
-    const a = createAuditLog({ redis: client, keys, sealerLeaseMs: 300 });
-    const b = createAuditLog({ redis: client, keys, sealerLeaseMs: 300 });
+    const a = createAuditLog({ redis, keys, sealerLeaseMs: 300 });
+    const b = createAuditLog({ redis, keys, sealerLeaseMs: 300 });
     const entry = (i: number) => ({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: { i } });
     for (let i = 0; i < 5; i++) await a.append(entry(i));
     expect(await a.seal()).toEqual({ sealed: 5, leader: true });
