@@ -96,8 +96,12 @@ describe('the scripts as shipped', () => {
     await expect(scripts.releaseCase({ keys: {} as never, args: { caseId: 'c1', leaseUntil: 1, nextAt: '' } })).rejects.toThrow('script releaseCase: amSchedule is missing');
   });
 
-  it('name each reply code once, and refuse a code a script does not give', () => {
+  it('name each reply code once, return no negative code that is not named, and refuse a code a script does not give', () => {
     expect(new Set(Object.values(REPLY_CODES)).size).toBe(Object.keys(REPLY_CODES).length);
+    const named = new Set<number>(Object.values(REPLY_CODES));
+    const returned = readScripts().flatMap((f) => [...f.lua.matchAll(/\breturn (-\d+)\b/g)].map((m) => [f.name, Number(m[1])] as const));
+    expect(returned.length).toBeGreaterThan(0);
+    expect(returned.filter(([, code]) => !named.has(code))).toEqual([]);
     expect(decodeReply('raiseAlert', REPLY_CODES.stale, ['done', 'noop', 'stale'])).toBe('stale');
     expect(() => decodeReply('raiseAlert', REPLY_CODES.not_found, ['done', 'noop', 'stale'])).toThrow(ScriptReplyError);
     expect(() => decodeReply('raiseAlert', 7, ['done'])).toThrow('script raiseAlert replied 7, not one of done');
