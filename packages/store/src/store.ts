@@ -33,36 +33,38 @@ export interface StoreOptions {
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
 export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
+  // Each facade registers the scripts it calls on the client (defineScripts, src/scripts.ts).
+  const client = redis;
   const keys = createKeys(prefix);
-  const accounting = createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
-  const registry = createRegistry({ redis, keys });
-  const audit = createAuditLog({ redis, keys, retentionDays: auditRetentionDays });
-  const casebook = createCasebook({ redis, keys, audit });
-  const books = createBooks({ redis, keys, accounting, registry });
+  const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
+  const registry = createRegistry({ redis: client, keys });
+  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
+  const casebook = createCasebook({ redis: client, keys, audit });
+  const books = createBooks({ redis: client, keys, accounting, registry });
   return {
     /**
      * The raw client and key builder, for tests and tools only: services read through the facades
      * below (a lint rule keeps `store.redis` and `store.keys` out of the services).
      */
-    redis,
+    redis: client,
     keys,
     accounting,
-    alerts: createAlertStore({ redis, keys, audit }),
+    alerts: createAlertStore({ redis: client, keys, audit }),
     registry,
-    lineageLinks: createLineageLinks({ redis, keys, registry }),
-    registryChanges: createRegistryChanges({ redis, keys }),
-    cases: createAlertCases({ redis, keys, audit }),
+    lineageLinks: createLineageLinks({ redis: client, keys, registry }),
+    registryChanges: createRegistryChanges({ redis: client, keys }),
+    cases: createAlertCases({ redis: client, keys, audit }),
     casebook,
     audit,
-    usage: createUsage({ redis, keys, accounting, registry, books }),
+    usage: createUsage({ redis: client, keys, accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
     books,
-    webhooks: createWebhookStore({ redis, keys }),
+    webhooks: createWebhookStore({ redis: client, keys }),
     /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
-    pendingEvaluations: createPendingEvaluations({ redis, keys }),
-    notifyChannels: createNotifyChannels({ redis, keys }),
+    pendingEvaluations: createPendingEvaluations({ redis: client, keys }),
+    notifyChannels: createNotifyChannels({ redis: client, keys }),
     /** The alert outbox read through a consumer group (one reader per notifier instance). */
-    outbox: (options: OutboxReaderOptions) => createOutboxReader(redis, keys.alerts.outbox, options),
+    outbox: (options: OutboxReaderOptions) => createOutboxReader(client, keys.alerts.outbox, options),
   };
 }
 
