@@ -7,10 +7,11 @@ export { createAlertStore, type AlertStore, type StoredAlert } from './alerts.js
 export { createStore, type Store, type StoreOptions } from './store.js';
 export { createRegistry, type GroupChange, type Registry, type RegistryLineage, type RegistryTenant } from './registry.js';
 export { linkIdentifiers, type LinkFields } from './links.js';
-export { createAuditLog, AuditContentionError, ChangeUnconfirmedError, type AuditLog, type AuditEntry, type AuditIntent, type IntentOutcome, type NewAuditEntry, type AuditQuery, type AuditPage, type BrokenLink, type VerifyResult } from './audit.js';
+export { createAuditLog, toAuditEntry, AuditContentionError, ChangeUnconfirmedError, type AuditCopyReader, type AuditFinding, type AuditLog, type AuditEntry, type AuditIntent, type IntentOutcome, type NewAuditEntry, type AuditQuery, type AuditPage, type BrokenLink, type VerifyResult } from './audit.js';
 export { startAuditSealer, type AuditSealer, type AuditSealerOptions } from './audit-sealer.js';
 export type { EvaluationSubjects, PendingEvaluations } from './pending-evaluations.js';
-export { GENESIS, canonical, chainHash } from './audit-chain.js';
+export { GENESIS, canonical, chainHash, createChainChecker, parseFloor, type BrokenReason, type Floor, type SealedFields } from './audit-chain.js';
+export { parseAuditKeys, entryMac, floorMac, AuditKeyError, MIN_AUDIT_KEY_BYTES, type AuditKeyring } from './audit-keys.js';
 export { createCasebook, CaseNotFoundError, type Casebook, type CaseChange, type CaseFilter } from './casebook.js';
 export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
 export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantUsage, type UsageWindows } from './usage.js';

@@ -164,6 +164,10 @@ export function createKeys(prefix = 'fw:') {
       intents: `${alerts}:audit:intents`,
       /** STRING: the sealer's lease (owner token, with an expiry): one sealer at a time. */
       sealer: `${alerts}:audit:sealer`,
+      /** STRING: "<seq> <hash> <kid> <mac>" of the last entry retention trimmed (verify checks the oldest entry against it). */
+      floor: `${alerts}:audit:floor`,
+      /** STREAM: sealed entries waiting to be published to Kafka (compliance.audit.v1); removed once the broker has them. */
+      outbox: `${alerts}:audit:outbox`,
     },
     evaluations: {
       /** ZSET: subject (`t:<tenant>`, `l:<lineage>`, `g:<group>`) → when its latest evaluation was asked for (Redis time, µs). */

@@ -3,6 +3,7 @@ import { createBooks } from './books.js';
 import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
+import type { AuditKeyring } from './audit-keys.js';
 import { createCasebook } from './casebook.js';
 import { createKeys } from './keys.js';
 import { createNotifyChannels } from './notify-channels.js';
@@ -30,15 +31,19 @@ export interface StoreOptions {
   maxIntervalMs?: number;
   /** Audit entries older than this many days are trimmed as new ones are written. Default 0: keep everything. */
   auditRetentionDays?: number;
+  /** The audit chain's HMAC keys (kept outside Redis); without them entries are sealed unkeyed. */
+  auditKeyring?: AuditKeyring | null;
+  /** Copy sealed audit entries to the publication outbox, for a publisher to send to Kafka. Default false. */
+  auditPublish?: boolean;
 }
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0, auditKeyring = null, auditPublish = false }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
   const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
   const registry = createRegistry({ redis: client, keys });
-  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
+  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays, keyring: auditKeyring, publish: auditPublish });
   const casebook = createCasebook({ redis: client, keys, audit });
   const books = createBooks({ redis: client, keys, accounting, registry });
   return {

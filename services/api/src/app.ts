@@ -92,7 +92,10 @@ export async function buildApp(deps: ApiDeps) {
   await registerConsole(app, deps.consoleDir);
 
   if (deps.auditSealing !== false) {
-    const sealer = startAuditSealing(deps.store, deps.metricsRegistry, deps.log.child({ component: 'audit-sealer' }), deps.auditSealing ?? {});
+    const sealer = startAuditSealing(deps.store, deps.metricsRegistry, deps.log.child({ component: 'audit-sealer' }), {
+      ...deps.auditSealing,
+      ...(deps.auditTopic ? { publish: { producer: deps.auditTopic.producer, topic: deps.auditTopic.topic } } : {}),
+    });
     app.addHook('onClose', () => sealer.close());
   }
 

@@ -65,6 +65,21 @@ export const apiConfigSchema = z.object({
   METRICS_PUBLIC: envBoolean(true),
   /** Audit entries older than this many days are trimmed as new ones are sealed into the chain; 0 keeps everything (export first: docs/audit.md, Archiving). */
   AUDIT_RETENTION_DAYS: envInt({ min: 0, max: 36_600, default: 0 }),
+  /**
+   * HMAC keys of the audit chain, kept outside Redis: `<id>:<secret>` entries, comma-separated; a secret is
+   * `hex:…`, `base64:…` or text, at least 32 bytes. Rotate by adding a key and making it active; keep old ids to verify.
+   */
+  AUDIT_HMAC_KEYS: z.string().default(''),
+  /** A file with one `<id>:<secret>` per line (# comments allowed); adds to AUDIT_HMAC_KEYS. */
+  AUDIT_HMAC_KEYS_FILE: z.string().optional(),
+  /** The id of the key new audit entries are sealed with (default: the last listed). */
+  AUDIT_HMAC_ACTIVE_KEY: z.string().min(1).optional(),
+  /** Publish every sealed audit entry to AUDIT_TOPIC (through the outbox in Redis), so the record survives the loss of Redis. */
+  AUDIT_PUBLISH: envBoolean(true),
+  /** The Kafka topic holding a copy of the audit chain (one partition, keyed by seq). */
+  AUDIT_TOPIC: z.string().min(1).default('compliance.audit.v1'),
+  /** retention.ms of AUDIT_TOPIC when the API creates it: five years by default (15 CFR 762.6); an existing topic is left as it is. */
+  AUDIT_TOPIC_RETENTION: envDuration({ min: 86_400_000, default: 1826 * 86_400_000 }),
   /** The console's built files, served at /console (default: services/console/dist of this checkout). */
   CONSOLE_DIR: z.string().min(1).optional(),
   /** pino log level. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KafkaProducer } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
-import type { Store } from '@flopwatch/store';
+import type { AuditCopyReader, Store } from '@flopwatch/store';
 import type { UrlPolicy } from '@flopwatch/webhooks';
 import type { ApiKeyEntry } from './auth.js';
 
@@ -37,6 +37,11 @@ export interface ApiDeps {
    * false leaves sealing to readers and other replicas.
    */
   auditSealing?: { intervalMs?: number; intentGraceMs?: number } | false;
+  /**
+   * The audit chain's copy in Kafka (audit-topic.ts): the sealer publishes sealed entries there (the
+   * store must be created with auditPublish) and verify compares the log with it. Absent: Redis only.
+   */
+  auditTopic?: { topic: string; producer: KafkaProducer; read: AuditCopyReader };
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
 }

@@ -4,8 +4,9 @@ import { consumerLag, createKafkaClient, createProducer, ensureTopics, verifyKaf
 import { consoleDistDir } from '@flopwatch/console';
 import { loadPolicyPack } from '@flopwatch/policy';
 import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
-import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
+import { connectRedis, createStore, parseAuditKeys, verifyRedisConnection } from '@flopwatch/store';
 import { buildApp } from './app.js';
+import { auditTopicReader, ensureAuditTopic } from './audit-topic.js';
 import { parseApiKeys } from './auth.js';
 import { apiConfigSchema } from './config.js';
 
@@ -22,7 +23,10 @@ try {
   if (apiKeys.length === 0) log.warn('no API keys configured (API_KEYS / API_KEYS_FILE): every /v1 route will answer 401');
   const unbound = apiKeys.filter((k) => k.role === 'ingest' && !k.scope).map((k) => k.name);
   if (unbound.length > 0) log.warn({ keys: unbound }, 'ingest keys bound to no cluster or source: POST /v1/telemetry refuses them (add cluster=<id> and/or source=<prefix>, or cluster=* for any)');
-  log.info({ config: redactConfig(config), policyVersion: pack.version, apiKeys: apiKeys.length }, 'starting');
+  // A bad key list stops the start-up (reportStartupFailure); its message never holds a secret.
+  const auditKeyring = parseAuditKeys([config.AUDIT_HMAC_KEYS, config.AUDIT_HMAC_KEYS_FILE ? readFileSync(config.AUDIT_HMAC_KEYS_FILE, 'utf8') : ''].join('\n'), config.AUDIT_HMAC_ACTIVE_KEY);
+  if (!auditKeyring) log.warn('no audit HMAC keys configured (AUDIT_HMAC_KEYS / AUDIT_HMAC_KEYS_FILE): audit entries are sealed unkeyed, and anyone with Redis access can rewrite the chain consistently');
+  log.info({ config: redactConfig(config), policyVersion: pack.version, apiKeys: apiKeys.length, auditKeyIds: auditKeyring ? [...auditKeyring.keys.keys()] : [] }, 'starting');
 
   const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-api', security: security.redis });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
@@ -35,9 +39,11 @@ try {
   if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
   // The API may start before any ingest: telemetry it accepts must have a topic to go to.
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
+  if (config.AUDIT_PUBLISH) await ensureAuditTopic(kafka, config.AUDIT_TOPIC, config.AUDIT_TOPIC_RETENTION);
   const producer = createProducer(kafka, { idempotent: true, log });
   const app = await buildApp({
-    store: createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    store: createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS, auditKeyring, auditPublish: config.AUDIT_PUBLISH }),
+    ...(config.AUDIT_PUBLISH ? { auditTopic: { topic: config.AUDIT_TOPIC, producer, read: auditTopicReader(kafka, config.AUDIT_TOPIC, log) } } : {}),
     pack,
     producer,
     telemetryTopic: config.TELEMETRY_TOPIC,
