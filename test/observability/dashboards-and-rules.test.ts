@@ -144,6 +144,7 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
       TOPIC_PARTITIONS: '3',
       INGEST_GROUP_ID: uniqueId('obs-ingest'),
       OUTBOX_GROUP: uniqueId('obs-notifier'),
+      AUDIT_TOPIC: uniqueId('obs-audit'),
     };
     for (const name of ['ingest', 'api', 'notifier'] as const) {
       if (serviceExists(name)) running.set(name, await startService(name, env));
