@@ -33,7 +33,8 @@ export function parseAuditKeys(text: string, activeId?: string): AuditKeyring | 
   for (const [i, entry] of entries.entries()) {
     const colon = entry.indexOf(':');
     const id = colon < 0 ? '' : entry.slice(0, colon);
-    if (!ID.test(id)) throw new AuditKeyError(`audit key #${i + 1}: expected <id>:<secret>, with an id of letters, digits, '.', '_' or '-'`);
+    // `hex:…` or `base64:…` alone is a secret whose id was forgotten, not a key named hex.
+    if (!ID.test(id) || id === 'hex' || id === 'base64') throw new AuditKeyError(`audit key #${i + 1}: expected <id>:<secret>, with an id of letters, digits, '.', '_' or '-'`);
     if (keys.has(id)) throw new AuditKeyError(`audit key id ${id} is listed twice`);
     const raw = entry.slice(colon + 1);
     const secret = raw.startsWith('hex:') ? Buffer.from(raw.slice(4), 'hex') : raw.startsWith('base64:') ? Buffer.from(raw.slice(7), 'base64') : Buffer.from(raw, 'utf8');

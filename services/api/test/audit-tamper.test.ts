@@ -43,7 +43,7 @@ afterEach(async () => {
 });
 
 /** The API with keyed sealing and publication to a fresh audit topic; sealing is driven by the test unless `sealing` is given. */
-async function setup(opts: { sealing?: { intervalMs: number }; retentionDays?: number } = {}): Promise<Setup> {
+async function setup(opts: { sealing?: { intervalMs: number }; retentionDays?: number; readTopic?: string } = {}): Promise<Setup> {
   const redis = testRedis();
   const prefix = freshPrefix('audit');
   const keys = createKeys(prefix);
@@ -58,7 +58,7 @@ async function setup(opts: { sealing?: { intervalMs: number }; retentionDays?: n
     store, pack: defaultPack(), producer, telemetryTopic: topic, log: silent, metricsRegistry: new Registry(), readyCacheMs: 0,
     apiKeys: parseApiKeys((Object.keys(KEYS) as Role[]).map((r) => `${r}:${ACTOR[r]}:${hashKey(KEYS[r])}${r === 'ingest' ? ' cluster=*' : ''}`).join(',')),
     checks: { redis: async () => void (await redis.ping()), kafka: async () => void (await consumerLag(kafka, 'readiness', [topic])) },
-    auditTopic: { topic, producer, read: auditTopicReader(kafka, topic, silent) },
+    auditTopic: { topic, producer, read: auditTopicReader(kafka, opts.readTopic ?? topic, silent) },
     auditSealing: opts.sealing ?? false,
   });
   return {
@@ -254,6 +254,15 @@ describe('the audit chain against someone with Redis access', () => {
     const unkeyed = await rebuildAuditExport({ kafka: s.kafka, topic: s.topic, keyring: parseAuditKeys(`k2:${secret()}`), format: 'ndjson', write: () => {} });
     expect(unkeyed).toMatchObject({ ok: false, entries: 12, broken: { seq: 1, reason: 'unknown_key' } });
   }, 60_000);
+
+  it('answers 503 when the topic cannot be read, and checks Redis alone with copy=false', async () => {
+    const s = (open = await setup({ readTopic: uniqueId('missing') }));
+    await write(s, 2);
+    const res = await s.app.inject({ url: '/v1/audit/verify', headers: auth('analyst') });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error).toMatchObject({ code: 'UNAVAILABLE', details: { retryable: true } });
+    expect((await s.app.inject({ url: '/v1/audit/verify?copy=false', headers: auth('analyst') })).json()).toMatchObject({ ok: true, checked: 2, copy: null, findings: [] });
+  });
 
   it('verifies entries sealed with an older key after a rotation, and names them when that key is removed', async () => {
     const s = (open = await setup());

@@ -205,7 +205,7 @@ describe('audit trail', () => {
     const id = groupCase('g-4');
     for (const text of ['one', 'two', 'three']) await post(`/v1/cases/${id}/comments`, { text });
     const ok = await get('/v1/audit/verify', 'analyst');
-    expect(ok.json()).toEqual({ ok: true, checked: 4, firstSeq: 1, lastSeq: 4, broken: null, unsealed: 0, unconfirmed: [] });
+    expect(ok.json()).toEqual({ ok: true, checked: 4, firstSeq: 1, lastSeq: 4, broken: null, unsealed: 0, unconfirmed: [], keyed: false, unkeyed: 0, floor: null, copy: null, findings: [] });
     expect((await get('/v1/audit/verify', 'viewer')).statusCode).toBe(403);
 
     const log = api.store.keys.audit.log;
@@ -253,7 +253,7 @@ describe('audit trail', () => {
     const csv = await get('/v1/audit/export?format=csv', 'analyst');
     expect(csv.headers['content-type']).toContain('text/csv');
     const rows = csv.body.split('\r\n');
-    expect(rows[0]).toBe('seq,id,at,actor,action,object,note,requestId,before,after,prev,hash');
+    expect(rows[0]).toBe('seq,id,at,actor,action,object,note,requestId,before,after,prev,hash,kid,mac');
     // Records end in CRLF; the comment's own newline stays inside its quoted field.
     expect(rows.filter((r) => r.length > 0)).toHaveLength(4);
     expect(csv.body).toContain('"has ""quotes"", commas\nand =formula"');

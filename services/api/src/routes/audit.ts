@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditEntry, BrokenReason } from '@flopwatch/store';
+import type { AuditCopyReader, AuditEntry, BrokenReason } from '@flopwatch/store';
+import { ApiError } from '../errors.js';
 import { requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
 import { exportQuerySchema, sendExport } from '../export.js';
@@ -58,7 +59,11 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       tags: ['audit'],
       summary: 'Check the hash chain over a time range, compare it with its copy in Kafka, and name what was deleted, cut or rewritten',
       description: "Seals what waits first, then recomputes each sealed entry's hash and HMAC (with the keys configured outside Redis), checks it carries the previous entry's hash and that seq has no gap, that the oldest entry follows the floor retention trimmed to, and — without `until` — that the log ends at the chain head. `ok: false` names the first entry that fails and why (`broken`), the differences with the copy in the audit topic (`findings`: entries deleted, truncated or rewritten in Redis or in Kafka), or the changes whose audit entry is not confirmed (`unconfirmed`: a KYC, lineage or webhook change whose write failed half-way). `unsealed` counts entries not yet sealed.",
-      querystring: z.object({ since: instantSchema.optional(), until: instantSchema.optional() }).strict(),
+      querystring: z.object({
+        since: instantSchema.optional(),
+        until: instantSchema.optional(),
+        copy: z.enum(['true', 'false']).default('true').describe('compare with the copy in the audit topic (when publishing is configured); false checks Redis alone'),
+      }).strict(),
       response: {
         200: z.object({
           ok: z.boolean(),
@@ -84,7 +89,18 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
         ...errors(),
       },
     },
-  }, async (request) => audit.verify({ ...request.query, ...(deps.auditTopic ? { copy: deps.auditTopic.read } : {}) }));
+  }, async (request) => {
+    const { copy, ...range } = request.query;
+    const topic = copy === 'true' ? deps.auditTopic : undefined;
+    const read: AuditCopyReader | undefined = topic && (async (q, onEntries) => {
+      try {
+        await topic.read(q, onEntries);
+      } catch (err) {
+        throw new ApiError(503, 'UNAVAILABLE', `the audit topic ${topic.topic} could not be read to compare with Redis: retry, or check Redis alone with copy=false`, { retryable: true, topic: topic.topic }, { cause: err });
+      }
+    });
+    return audit.verify({ ...range, ...(read ? { copy: read } : {}) });
+  });
 
   app.get('/audit/export', {
     onRequest: requireRole('analyst'),
