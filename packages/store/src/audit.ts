@@ -218,6 +218,17 @@ function nextId(id: string): string {
   return `${ms}-${BigInt(n ?? '0') + 1n}`;
 }
 
+/** The smallest and largest of some seqs (a loop: a spread of millions would overflow the stack); nulls when there are none. */
+function bounds(seqs: Iterable<number>): [number | null, number | null] {
+  let min: number | null = null;
+  let max: number | null = null;
+  for (const s of seqs) {
+    if (min === null || s < min) min = s;
+    if (max === null || s > max) max = s;
+  }
+  return [min, max];
+}
+
 /** Consecutive per-seq findings of one kind in one store, merged into ranges. */
 function mergeFindings(list: { seq: number; kind: AuditFinding['kind']; where: AuditFinding['where'] }[]): AuditFinding[] {
   const sorted = [...list].sort((a, b) => a.seq - b.seq);
@@ -609,12 +620,8 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       }
     });
     const headNow = (await head()).seq;
-    const logSeqs = [...seen.keys()];
-    const logFirst = logSeqs.length > 0 ? Math.min(...logSeqs) : null;
-    const logLast = logSeqs.length > 0 ? Math.max(...logSeqs) : null;
-    const copySeqs = [...inCopy.keys()];
-    const copyFirst = copySeqs.length > 0 ? Math.min(...copySeqs) : null;
-    const copyLast = copySeqs.length > 0 ? Math.max(...copySeqs) : null;
+    const [logFirst, logLast] = bounds(seen.keys());
+    const [copyFirst, copyLast] = bounds(inCopy.keys());
     for (const [seq, e] of inCopy) {
       const mine = seen.get(seq);
       if (mine !== undefined) {

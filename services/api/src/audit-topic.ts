@@ -5,7 +5,7 @@
 // between the two sends entries again: at least once, each keyed by its seq, so readers drop the
 // repeats. The topic has one partition (one order) and its retention set by configuration.
 import type { Logger } from 'pino';
-import { ensureTopics, readTopicRange, type KafkaClient, type KafkaProducer, type OutgoingMessage } from '@flopwatch/kafka';
+import { ensureTopics, readTopicRange, recordsTooLarge, type KafkaClient, type KafkaProducer, type OutgoingMessage } from '@flopwatch/kafka';
 import type { AuditCopyReader, AuditLog, SealedFields } from '@flopwatch/store';
 
 /** The fields a message carries: the entry exactly as sealed (data as stored text, so its hash can be recomputed). */
@@ -44,7 +44,19 @@ export async function publishAuditOutbox(audit: AuditLog, producer: KafkaProduce
   for (;;) {
     const run = await audit.unpublished(500);
     if (run.length === 0) return sent;
-    await producer.send(topic, run.map((r) => auditMessage(r.entry)));
+    try {
+      await producer.send(topic, run.map((r) => auditMessage(r.entry)));
+    } catch (err) {
+      // Entries larger than the topic accepts were not sent, the others were: those leave the
+      // outbox; the large ones stay (flopwatch_audit_unpublished_entries) until the topic's
+      // max.message.bytes is raised.
+      const tooLarge = recordsTooLarge(err);
+      if (tooLarge) {
+        const left = new Set(tooLarge.records.map((r) => r.index));
+        await audit.markPublished(run.filter((_, i) => !left.has(i)).map((r) => r.outboxId));
+      }
+      throw err;
+    }
     await audit.markPublished(run.map((r) => r.outboxId));
     sent += run.length;
     if (run.length < 500) return sent;

@@ -12,7 +12,7 @@ import { ConfigResourceTypes } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { dropPrefix, freshPrefix, kafkaBrokers, testKafka, testRedis, uniqueId, waitFor } from '@flopwatch/test-harness';
-import { consumerLag, createKafkaClient, createProducer, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
+import { consumerLag, createKafkaClient, createProducer, ensureTopics, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
 import { chainHash, createKeys, createStore, entryMac, parseAuditKeys, type AuditKeyring, type Keys, type Store } from '@flopwatch/store';
 import { parseApiKeys, hashKey, type Role } from '../src/auth.js';
 import { buildApp, type App } from '../src/app.js';
@@ -43,7 +43,7 @@ afterEach(async () => {
 });
 
 /** The API with keyed sealing and publication to a fresh audit topic; sealing is driven by the test unless `sealing` is given. */
-async function setup(opts: { sealing?: { intervalMs: number }; retentionDays?: number; readTopic?: string } = {}): Promise<Setup> {
+async function setup(opts: { sealing?: { intervalMs: number }; retentionDays?: number; readTopic?: string; maxMessageBytes?: number } = {}): Promise<Setup> {
   const redis = testRedis();
   const prefix = freshPrefix('audit');
   const keys = createKeys(prefix);
@@ -51,6 +51,8 @@ async function setup(opts: { sealing?: { intervalMs: number }; retentionDays?: n
   const keyring = parseAuditKeys(keySpec)!;
   const topic = uniqueId('compliance.audit');
   const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: uniqueId('api'), logger: silent });
+  // A topic created beforehand (here with a small max.message.bytes) is left as it is.
+  if (opts.maxMessageBytes) await ensureTopics(kafka, [{ topic, partitions: 1, configs: { 'max.message.bytes': String(opts.maxMessageBytes) } }]);
   await ensureAuditTopic(kafka, topic, apiConfigSchema.parse({}).AUDIT_TOPIC_RETENTION);
   const producer = createProducer(kafka, { idempotent: true, log: silent });
   const store = createStore({ redis, prefix, auditKeyring: keyring, auditPublish: true, ...(opts.retentionDays ? { auditRetentionDays: opts.retentionDays } : {}) });
@@ -262,6 +264,18 @@ describe('the audit chain against someone with Redis access', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toMatchObject({ code: 'UNAVAILABLE', details: { retryable: true } });
     expect((await s.app.inject({ url: '/v1/audit/verify?copy=false', headers: auth('analyst') })).json()).toMatchObject({ ok: true, checked: 2, copy: null, findings: [] });
+  });
+
+  it('publishes the entries the topic accepts and keeps one too large for it in the outbox, counted as unpublished', async () => {
+    const s = (open = await setup({ maxMessageBytes: 4096 }));
+    await s.store.audit.append({ actor: 'alice', action: 'case.comment', object: 'case:small-1', before: null, after: null });
+    await s.store.audit.append({ actor: 'alice', action: 'case.comment', object: 'case:large', before: null, after: { text: 'x'.repeat(8192) } });
+    await s.store.audit.append({ actor: 'alice', action: 'case.comment', object: 'case:small-2', before: null, after: null });
+    await s.store.audit.seal();
+    await expect(publishAuditOutbox(s.store.audit, s.producer, s.topic)).rejects.toMatchObject({ code: 'KAFKA_RECORD_TOO_LARGE', retryable: false });
+    const left = await s.store.audit.unpublished();
+    expect(left.map((r) => r.entry.seq)).toEqual([2]);
+    expect(await verify(s)).toMatchObject({ ok: true, checked: 3, findings: [], copy: { read: 2, firstSeq: 1, lastSeq: 3, unpublished: 1 } });
   });
 
   it('verifies entries sealed with an older key after a rotation, and names them when that key is removed', async () => {
