@@ -605,11 +605,11 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       const key = keyring.keys.get(e.kid);
       return Boolean(key && e.mac && entryMac(key, e.kid, e.hash) === e.mac);
     };
-    let read_ = 0;
+    let copied = 0;
     await read(q.since ? { since: q.since } : {}, (entries) => {
       for (const e of entries) {
         if (!inRange(e.id)) continue;
-        read_++;
+        copied++;
         const other = inCopy.get(e.seq);
         if (!other) inCopy.set(e.seq, e);
         else if (other.hash !== e.hash || other.mac !== e.mac) {
@@ -620,7 +620,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       }
     });
     const headNow = (await head()).seq;
-    const [logFirst, logLast] = bounds(seen.keys());
+    const [, logLast] = bounds(seen.keys());
     const [copyFirst, copyLast] = bounds(inCopy.keys());
     for (const [seq, e] of inCopy) {
       const mine = seen.get(seq);
@@ -630,9 +630,9 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       }
       if (q.floor && seq <= q.floor.seq) continue; // trimmed by retention
       if (logLast === null || seq > logLast) {
-        if (!q.bounded && seq <= headNow && logLast !== null) continue; // sealed after the log was read
-        per.push({ seq, kind: logFirst !== null && seq < logFirst ? 'deleted' : 'truncated', where: 'redis' });
-      } else per.push({ seq, kind: 'deleted', where: 'redis' });
+        if (!q.bounded && seq <= headNow) continue; // sealed after the log was read
+        per.push({ seq, kind: 'truncated', where: 'redis' });
+      } else per.push({ seq, kind: 'deleted', where: 'redis' }); // before the log's first, or in a gap
     }
     let unpublished = 0;
     for (const seq of seen.keys()) {
@@ -641,7 +641,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       // An empty copy lost everything (deleted); one that stops early was cut (truncated).
       else if (copyFirst === null || seq > copyFirst) per.push({ seq, kind: copyLast !== null && seq > copyLast ? 'truncated' : 'deleted', where: 'kafka' });
     }
-    return { findings: mergeFindings(per), copy: { read: read_, firstSeq: copyFirst, lastSeq: copyLast, unpublished } };
+    return { findings: mergeFindings(per), copy: { read: copied, firstSeq: copyFirst, lastSeq: copyLast, unpublished } };
   }
 
   return self;
