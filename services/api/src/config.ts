@@ -65,6 +65,8 @@ export const apiConfigSchema = z.object({
   METRICS_PUBLIC: envBoolean(true),
   /** Audit entries older than this many days are trimmed as new ones are sealed into the chain; 0 keeps everything (export first: docs/audit.md, Archiving). */
   AUDIT_RETENTION_DAYS: envInt({ min: 0, max: 36_600, default: 0 }),
+  /** A KYC identifier or name shared by more tenants than this does not link them (a webmail domain, a very common name alone); cases show it (docs/detection.md). */
+  LINK_MAX_SHARED: envInt({ min: 2, max: 100_000, default: 50 }),
   /** The console's built files, served at /console (default: services/console/dist of this checkout). */
   CONSOLE_DIR: z.string().min(1).optional(),
   /** pino log level. */

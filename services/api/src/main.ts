@@ -36,8 +36,12 @@ try {
   // The API may start before any ingest: telemetry it accepts must have a topic to go to.
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   const producer = createProducer(kafka, { idempotent: true, log });
+  const store = createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS, linkMaxShared: config.LINK_MAX_SHARED });
+  // A registry linked by an older rule is relinked before the API takes KYC writes (docs/detection.md).
+  const relinked = await store.registry.rebuildLinks({ onProgress: (done) => done % 10_000 === 0 && log.info({ tenants: done }, 'relinking tenants') });
+  if (relinked) log.info({ groupsChanged: relinked.length }, 'tenant links rebuilt with the current linking rule');
   const app = await buildApp({
-    store: createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    store,
     pack,
     producer,
     telemetryTopic: config.TELEMETRY_TOPIC,
