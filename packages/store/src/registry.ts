@@ -230,6 +230,27 @@ export function createRegistry({ redis, keys, maxShared = 50 }: { redis: RedisCl
       return { edges, widelyShared: [...widely].map(([identifier, tenants]) => ({ identifier, tenants })).sort((x, y) => x.identifier.localeCompare(y.identifier)) };
     },
 
+    /**
+     * Screening every tenant against a new list (services/api/src/screening.ts) is done by one API
+     * replica: `claimScreening` takes the lease unless the list was already applied, `screened` marks it done.
+     */
+    screening: {
+      async claim(listSha256: string, ttlMs: number): Promise<boolean> {
+        if ((await redis.get(keys.registry.screened)) === listSha256) return false;
+        return (await redis.set(keys.registry.screeningLease, listSha256, 'PX', ttlMs, 'NX')) === 'OK';
+      },
+      async done(listSha256: string): Promise<void> {
+        await redis.set(keys.registry.screened, listSha256);
+        await redis.del(keys.registry.screeningLease);
+      },
+      async release(): Promise<void> {
+        await redis.del(keys.registry.screeningLease);
+      },
+      async applied(): Promise<string | null> {
+        return redis.get(keys.registry.screened);
+      },
+    },
+
     /** Tenant ids in lexicographic order after `after` (cursor pagination). */
     async listTenantIds(after: string | null, limit: number): Promise<string[]> {
       return redis.zrangebylex(keys.registry.tenants, after ? `(${after}` : '-', '+', 'LIMIT', 0, limit);

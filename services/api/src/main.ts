@@ -58,6 +58,7 @@ try {
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
     consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
+    ...(config.SCREENING_LIST_FILE ? { screening: { path: config.SCREENING_LIST_FILE, intervalMs: config.SCREENING_CHECK_INTERVAL } } : {}),
   });
   shutdown.add('http', async () => {
     await app.close();
