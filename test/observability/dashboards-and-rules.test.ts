@@ -147,7 +147,7 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
     };
     for (const name of ['ingest', 'api', 'notifier'] as const) {
       // The API screens tenants against a screening list (the test fixture in trade.gov's CSV format).
-      const own = name === 'api' ? { SCREENING_LIST_FILE: new URL('../../services/api/test/fixtures/csl/consolidated.csv', import.meta.url).pathname } : {};
+      const own: Record<string, string> = name === 'api' ? { SCREENING_LIST_FILE: new URL('../../services/api/test/fixtures/csl/consolidated.csv', import.meta.url).pathname } : {};
       if (serviceExists(name)) running.set(name, await startService(name, { ...env, ...own }));
     }
     running.set('collector', await startService('collector', { ...env, ...(await collectorStandIns()) }));

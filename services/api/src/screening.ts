@@ -95,8 +95,9 @@ export function parseScreeningList(text: string): ListEntry[] {
   } catch (err) {
     throw new ScreeningListError(`the list is not valid CSV: ${(err as Error).message}`);
   }
-  // A trailing control line (some downloads end with \x1a) is not an entry.
-  return rows.filter((r) => Object.values(r).some((v) => typeof v === 'string' && /[^\s\x1a]/.test(v))).map((r, i) => toEntry(r, `line ${i + 2}`));
+  // A trailing control line (some downloads end with an SUB character, 0x1a) is not an entry.
+  const SUB = String.fromCharCode(0x1a);
+  return rows.filter((r) => Object.values(r).some((v) => typeof v === 'string' && v.replaceAll(SUB, '').trim() !== '')).map((r, i) => toEntry(r, `line ${i + 2}`));
 }
 
 export function indexScreeningList(entries: ListEntry[], sha256: string): ScreeningList {
