@@ -6,7 +6,8 @@ export { createAccounting, isTransientRedisError, sliceField, CONFLICTS_KEPT, ty
 export { createAlertStore, type AlertStore, type StoredAlert } from './alerts.js';
 export { createStore, type Store, type StoreOptions } from './store.js';
 export { createRegistry, type GroupChange, type Registry, type RegistryLineage, type RegistryTenant } from './registry.js';
-export { linkIdentifiers, type LinkFields } from './links.js';
+export { explainLink, linkIdentifiers, LINK_RULE_VERSION, type LinkFields, type LinkReason, type WidelyShared } from './links.js';
+export { nameKey, nameSimilarity, nameTokens } from './entity-names.js';
 export { createAuditLog, toAuditEntry, AuditContentionError, ChangeUnconfirmedError, type AuditCopyReader, type AuditFinding, type AuditLog, type AuditEntry, type AuditIntent, type IntentOutcome, type NewAuditEntry, type AuditQuery, type AuditPage, type BrokenLink, type VerifyResult } from './audit.js';
 export { startAuditSealer, type AuditSealer, type AuditSealerOptions } from './audit-sealer.js';
 export type { EvaluationSubjects, PendingEvaluations } from './pending-evaluations.js';

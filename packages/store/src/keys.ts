@@ -124,8 +124,16 @@ export function createKeys(prefix = 'fw:') {
       changes: `${registry}:changes`,
       /** STRING: a token that changes on every registry write, so readers can cache records. */
       version: `${registry}:version`,
-      /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
+      /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint` (names by `nameKey`). */
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
+      /** Prefix of every identifier set, for `rebuildLinks`. */
+      identifiers: `${registry}:ident:`,
+      /** STRING: the `LINK_RULE_VERSION` the identifier index and groups were built with. */
+      linksVersion: `${registry}:links-version`,
+      /** STRING: the sha256 of the screening list every tenant was last screened against. */
+      screened: `${registry}:screened`,
+      /** STRING (with expiry): the API replica screening every tenant against a new list. */
+      screeningLease: `${registry}:screening-lease`,
     },
     collector: {
       /** HASH: job id → the Slurm poller's mark of that job of the cluster (JSON: end of what was produced, final or not, GPUs per node). */

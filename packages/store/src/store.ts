@@ -35,14 +35,16 @@ export interface StoreOptions {
   auditKeyring?: AuditKeyring | null;
   /** Copy sealed audit entries to the publication outbox, for a publisher to send to Kafka. Default false. */
   auditPublish?: boolean;
+  /** Tenants sharing one KYC identifier above which it is shown on cases but does not link them. Default 50. */
+  linkMaxShared?: number;
 }
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0, auditKeyring = null, auditPublish = false }: StoreOptions) {
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0, auditKeyring = null, auditPublish = false, linkMaxShared = 50 }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
   const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
-  const registry = createRegistry({ redis: client, keys });
+  const registry = createRegistry({ redis: client, keys, maxShared: linkMaxShared });
   const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays, keyring: auditKeyring, publish: auditPublish });
   const casebook = createCasebook({ redis: client, keys, audit });
   const books = createBooks({ redis: client, keys, accounting, registry });

@@ -6,6 +6,8 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { authenticate, bearerToken, createKeyring } from './auth.js';
 import { startAuditSealing } from './audit-sealing.js';
+import { startScreening } from './screening.js';
+import { saveScreenedTenant } from './routes/tenants.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
 import { registerConsole } from './plugins/console.js';
@@ -75,6 +77,20 @@ export async function buildApp(deps: ApiDeps) {
 
   // App plugins.
   registerHttpMetrics(app, deps.metricsRegistry);
+
+  // Screening against the provider's list: loaded (and the registry screened) before routes take KYC writes.
+  if (deps.screening) {
+    const screening = await startScreening({
+      ...deps.screening,
+      store: deps.store,
+      log: deps.log.child({ component: 'screening' }),
+      metricsRegistry: deps.metricsRegistry,
+      save: (tenant) => saveScreenedTenant(deps, tenant),
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    deps = { ...deps, screeningList: () => screening.current() };
+    app.addHook('onClose', () => screening.close());
+  }
 
   // Routes: each plugin gets its dependencies through options.
   await app.register(healthRoutes, { deps });

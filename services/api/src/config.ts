@@ -80,6 +80,12 @@ export const apiConfigSchema = z.object({
   AUDIT_TOPIC: z.string().min(1).default('compliance.audit.v1'),
   /** retention.ms of AUDIT_TOPIC when the API creates it: five years by default (15 CFR 762.6); an existing topic is left as it is. */
   AUDIT_TOPIC_RETENTION: envDuration({ min: 86_400_000, default: 1826 * 86_400_000 }),
+  /** A KYC identifier or name shared by more tenants than this does not link them (a webmail domain, a very common name alone); cases show it (docs/detection.md). */
+  LINK_MAX_SHARED: envInt({ min: 2, max: 100_000, default: 50 }),
+  /** The provider's copy of the Consolidated Screening List (trade.gov's JSON or CSV download); reloaded when it changes. Unset: no screening (docs/detection.md). */
+  SCREENING_LIST_FILE: z.string().min(1).optional(),
+  /** How often the screening list file is checked for a change. */
+  SCREENING_CHECK_INTERVAL: envDuration({ min: 1_000, default: 60_000 }),
   /** The console's built files, served at /console (default: services/console/dist of this checkout). */
   CONSOLE_DIR: z.string().min(1).optional(),
   /** pino log level. */

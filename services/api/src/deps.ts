@@ -6,6 +6,7 @@ import type { PolicyPack } from '@flopwatch/policy';
 import type { AuditCopyReader, Store } from '@flopwatch/store';
 import type { UrlPolicy } from '@flopwatch/webhooks';
 import type { ApiKeyEntry } from './auth.js';
+import type { ScreeningList } from './screening.js';
 
 /** Everything the API needs, created by main.ts (or a test) and passed in. */
 export interface ApiDeps {
@@ -44,6 +45,13 @@ export interface ApiDeps {
   auditTopic?: { topic: string; producer: KafkaProducer; read: AuditCopyReader };
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
+  /**
+   * The provider's copy of the Consolidated Screening List (JSON or CSV), checked for changes every
+   * `intervalMs`; absent: no screening, `entityListMatch` is what the provider writes (screening.ts).
+   */
+  screening?: { path: string; intervalMs: number };
+  /** Set by buildApp when screening runs: the list in force. */
+  screeningList?: () => ScreeningList | null;
 }
 
 export interface ApiLimits {

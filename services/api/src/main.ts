@@ -41,8 +41,12 @@ try {
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   if (config.AUDIT_PUBLISH) await ensureAuditTopic(kafka, config.AUDIT_TOPIC, config.AUDIT_TOPIC_RETENTION);
   const producer = createProducer(kafka, { idempotent: true, log });
+  const store = createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS, auditKeyring, auditPublish: config.AUDIT_PUBLISH, linkMaxShared: config.LINK_MAX_SHARED });
+  // A registry linked by an older rule is relinked before the API takes KYC writes (docs/detection.md).
+  const relinked = await store.registry.rebuildLinks({ onProgress: (done) => done % 10_000 === 0 && log.info({ tenants: done }, 'relinking tenants') });
+  if (relinked) log.info({ groupsChanged: relinked.length }, 'tenant links rebuilt with the current linking rule');
   const app = await buildApp({
-    store: createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS, auditKeyring, auditPublish: config.AUDIT_PUBLISH }),
+    store,
     ...(config.AUDIT_PUBLISH ? { auditTopic: { topic: config.AUDIT_TOPIC, producer, read: auditTopicReader(kafka, config.AUDIT_TOPIC, log) } } : {}),
     pack,
     producer,
@@ -60,6 +64,7 @@ try {
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
     consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
+    ...(config.SCREENING_LIST_FILE ? { screening: { path: config.SCREENING_LIST_FILE, intervalMs: config.SCREENING_CHECK_INTERVAL } } : {}),
   });
   shutdown.add('http', async () => {
     await app.close();

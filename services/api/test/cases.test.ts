@@ -160,11 +160,18 @@ describe('case evidence', () => {
 
     const detail = (await get(`/v1/cases/${id}`)).json();
     expect(detail.graph.nodes.map((n: { tenantId: string }) => n.tenantId)).toEqual(['s-1', 's-2', 's-3']);
-    expect(detail.graph.edges).toEqual([
+    expect(detail.graph.edges.map(({ a, b, identifiers }: { a: string; b: string; identifiers: string[] }) => ({ a, b, identifiers }))).toEqual([
       { a: 's-1', b: 's-2', identifiers: ['contactDomains:shell.example', 'paymentFingerprints:card-1'] },
       { a: 's-1', b: 's-3', identifiers: ['contactDomains:shell.example'] },
       { a: 's-2', b: 's-3', identifiers: ['contactDomains:shell.example'] },
     ]);
+    // Each link says why, with what each side declared.
+    const byIdentifier = (x: { identifier: string }, y: { identifier: string }) => x.identifier.localeCompare(y.identifier);
+    expect([...detail.graph.edges[0].reasons].sort(byIdentifier)).toEqual([
+      { identifier: 'paymentFingerprints:card-1', kind: 'paymentFingerprints', a: 'card-1', b: 'card-1', score: 1, why: 'paymentFingerprints: the same value' },
+      { identifier: 'contactDomains:shell.example', kind: 'contactDomains', a: 'shell.example', b: 'shell.example', score: 1, why: 'contactDomains: the same value' },
+    ].sort(byIdentifier));
+    expect(detail.graph.widelyShared).toEqual([]);
     expect(detail.tenants.map((t: { record: { kycStatus: string } }) => t.record.kycStatus)).toEqual(['pending', 'pending', 'pending']);
     expect(detail.ancestry).toBeNull();
 
