@@ -6,6 +6,7 @@ import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
 import type { UrlPolicy } from '@flopwatch/webhooks';
 import type { ApiKeyEntry } from './auth.js';
+import type { StatementSigner } from './statements/signing.js';
 
 /** Everything the API needs, created by main.ts (or a test) and passed in. */
 export interface ApiDeps {
@@ -37,6 +38,11 @@ export interface ApiDeps {
    * false leaves sealing to readers and other replicas.
    */
   auditSealing?: { intervalMs?: number; intentGraceMs?: number } | false;
+  /**
+   * Signed compute statements: the signer (without it POST /v1/statements answers 503), and where the
+   * telemetry topic stood when a statement was issued (its end offsets and the ingest group's commits).
+   */
+  statements?: { signer: StatementSigner; telemetry?: () => Promise<TelemetryPosition> };
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
 }
@@ -51,4 +57,11 @@ export interface ApiLimits {
 /** Options every route plugin receives. */
 export interface RouteOptions {
   deps: ApiDeps;
+}
+
+/** The telemetry topic's end offsets, and the ingest group's committed offsets, when a statement was issued. */
+export interface TelemetryPosition {
+  topic: string;
+  consumerGroup: string;
+  partitions: { partition: number; end: string; committed: string | null }[];
 }

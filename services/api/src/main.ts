@@ -8,6 +8,7 @@ import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/sto
 import { buildApp } from './app.js';
 import { parseApiKeys } from './auth.js';
 import { apiConfigSchema } from './config.js';
+import { createStatementSigner } from './statements/signing.js';
 
 const config = exitOnConfigError(() => loadConfig(apiConfigSchema, process.env));
 const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
@@ -36,6 +37,14 @@ try {
   // The API may start before any ingest: telemetry it accepts must have a topic to go to.
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   const producer = createProducer(kafka, { idempotent: true, log });
+  const signer = config.STATEMENT_SIGNING_KEY_FILE
+    ? createStatementSigner({
+      privateKeyPem: readFileSync(config.STATEMENT_SIGNING_KEY_FILE, 'utf8'),
+      ...(config.STATEMENT_KEY_ID ? { keyId: config.STATEMENT_KEY_ID } : {}),
+      retired: config.STATEMENT_RETIRED_KEYS_FILE ? (JSON.parse(readFileSync(config.STATEMENT_RETIRED_KEYS_FILE, 'utf8')) as { keys: { keyId: string; publicKey: string }[] }).keys : [],
+    })
+    : null;
+  if (signer) log.info({ keyId: signer.keyId, retiredKeys: signer.publicKeys.length - 1 }, 'statements are signed');
   const app = await buildApp({
     store: createStore({ redis, prefix: config.REDIS_PREFIX, auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     pack,
@@ -54,6 +63,16 @@ try {
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
     consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
+    ...(signer ? {
+      statements: {
+        signer,
+        telemetry: async () => ({
+          topic: config.TELEMETRY_TOPIC,
+          consumerGroup: config.INGEST_GROUP_ID,
+          partitions: (await consumerLag(kafka, config.INGEST_GROUP_ID, [config.TELEMETRY_TOPIC])).map((p) => ({ partition: p.partition, end: p.high, committed: p.committed })),
+        }),
+      },
+    } : {}),
   });
   shutdown.add('http', async () => {
     await app.close();
