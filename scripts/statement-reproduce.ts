@@ -71,7 +71,7 @@ const prefix = `fw-reproduce-${Date.now().toString(36)}-${randomBytes(4).toStrin
 console.log(`statement:reproduce: ${statement.id} (${statement.subject.kind} ${statement.subject.id}, ${statement.period.from}..${statement.period.to})`);
 console.log(`reading ${topic} from its log start ${ends.size > 0 ? 'to the end offsets the statement recorded' : 'to its current end (the statement recorded no offsets)'}; scratch prefix ${prefix}`);
 if (pack.version !== statement.policyVersion) console.log(`note: the policy pack here is ${pack.version}, the statement was issued under ${statement.policyVersion}; estimates follow the pack`);
-const lagging = (statement.telemetry?.partitions ?? []).filter((p) => p.committed === null || BigInt(p.committed) < BigInt(p.end));
+const lagging = (statement.telemetry?.partitions ?? []).filter((p) => (p.committed === null ? p.end !== '0' : BigInt(p.committed) < BigInt(p.end)));
 if (lagging.length > 0) console.log(`note: when the statement was issued the ingest had not committed partitions ${lagging.map((p) => p.partition).join(', ')} to their end: the books may have counted less than the topic held`);
 
 const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-statement-reproduce', security: security.redis });
@@ -114,6 +114,7 @@ function leaves(value: unknown, path: string, out: Map<string, unknown>): Map<st
 }
 
 let exitCode = 0;
+let applied = 0;
 try {
   const check = await verifyKafkaConnection(kafka);
   if (!check.ok) log.warn({ reason: check.transient }, 'kafka not reachable yet; the read retries');
@@ -125,6 +126,7 @@ try {
       const end = ends.get(partition);
       const wanted = end === undefined && ends.size > 0 ? [] : messages.filter((m) => end === undefined || BigInt(m.offset) < end);
       if (wanted.length === 0) return;
+      applied += wanted.length;
       const batch: ConsumedBatch = {
         topic, partition, messages: wanted, highWatermark: String(end ?? BigInt(wanted.at(-1)!.offset) + 1n), firstOffset: wanted[0]!.offset,
         heartbeat: async () => {}, isStale: () => false, signal: abort.signal,
@@ -140,7 +142,7 @@ try {
     console.log(`the topic could not be read to the recorded offsets (partitions ${[...range.incomplete.map((r) => r.partition), ...short.map(([p]) => p)].join(', ')}): retention may have deleted messages, or this is another topic`);
     exitCode = 1;
   }
-  console.log(`read ${range.read} messages${refused.size > 0 ? `; dead-lettered in the reproduction: ${[...refused].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}`);
+  console.log(`read ${applied} messages${refused.size > 0 ? `; dead-lettered in the reproduction: ${[...refused].map(([r, n]) => `${r} ${n}`).join(', ')}` : ''}`);
 
   const period = { fromDay: dayIndex(statement.period.from), toDay: dayIndex(statement.period.to) };
   const again = await readFigures(store.statementBooks, statement.subject, period);
