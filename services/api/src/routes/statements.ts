@@ -15,7 +15,7 @@ const MAX_PERIOD_DAYS = 3660;
 /** Most alerts a statement lists; more is refused (ask for a shorter period) rather than cut silently. */
 const MAX_ALERTS = 10_000;
 
-const dateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC date, YYYY-MM-DD').refine((s) => isoDay(dayIndex(s)) === s, 'not a calendar date');
+const dateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC date, YYYY-MM-DD').refine((s) => Number.isInteger(dayIndex(s)) && isoDay(dayIndex(s)) === s, 'not a calendar date');
 const requestSchema = z.object({
   scope: z.enum(['tenant', 'group', 'lineage']),
   id: idSchema,
