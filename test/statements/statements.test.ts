@@ -35,10 +35,11 @@ interface Sent {
   tier1Controlled: boolean;
   /** The measured figure the event carries, in tera-operations. */
   tera: number;
+  node?: string;
 }
 
 const event = (s: Sent): UsageEvent => {
-  const e = usageEvent({ tenantId: s.tenant, jobId: s.job, startMs: s.startMs, seconds: s.seconds, gpus: s.gpus, model: s.model, country: s.country }) as UsageEvent;
+  const e = usageEvent({ tenantId: s.tenant, jobId: s.job, startMs: s.startMs, seconds: s.seconds, gpus: s.gpus, model: s.model, country: s.country, ...(s.node ? { node: s.node } : {}) }) as UsageEvent;
   return { ...e, data: { ...e.data, operations: s.tera * 1e12 } };
 };
 
@@ -69,6 +70,8 @@ describe('signed compute statements', () => {
   const earlier: Sent = { tenant, job: 'j0', startMs: before + 3_600_000, seconds: 60, gpus: 8, model: H100, country: 'US', tier: '1', controlled: true, tier1Controlled: true, tera: 50_000 };
   const noise: Sent = { tenant: other, job: 'n1', startMs: dayA + 3_600_000, seconds: 60, gpus: 8, model: H100, country: 'US', tier: '1', controlled: true, tier1Controlled: true, tera: 70_000 };
   const mine = [...inPeriod, earlier];
+  // Job j1 was reported whole; a report of one of its nodes would count its time twice: the books refuse it (mixed_granularity).
+  const refusedReport: Sent = { ...inPeriod[0]!, node: 'node-1', startMs: inPeriod[0]!.startMs + 60_000, gpus: 2 };
 
   let topics: Topics;
   let groupId: string;
@@ -94,7 +97,7 @@ describe('signed compute statements', () => {
     env = testStore();
     ingest = await startIngest({ topics, groupId, store: env.store });
     // The first event of the tenant is sent twice: its second copy is covered time (a duplicate).
-    await send([...mine, noise], true);
+    await send([...mine, noise, refusedReport], true);
     const pack = defaultPack();
     apiProducer = await testProducer();
     app = await buildApp({
@@ -134,13 +137,15 @@ describe('signed compute statements', () => {
       return out;
     };
     const gpuUs = (s: Sent) => s.gpus * MILLI * s.seconds * 1000;
+    const refused = { reports: { mixed_granularity: 1 }, gpuMicroseconds: { mixed_granularity: gpuUs(refusedReport) } };
     return {
-      period: { teraOperations: measures(inPeriod), byDay: [dayA, dayB].map((d) => ({ day: iso(d), ...measures(inPeriod.filter((s) => Math.floor((s.startMs + s.seconds * 1000) / DAY) * DAY === d)) })) },
+      period: { refused, teraOperations: measures(inPeriod), byDay: [dayA, dayB].map((d) => ({ day: iso(d), ...measures(inPeriod.filter((s) => Math.floor((s.startMs + s.seconds * 1000) / DAY) * DAY === d)) })) },
       cumulative: {
         teraOperations: measures(mine),
         byTier: by((s) => s.tier), byCountry: by((s) => s.country), byAccelerator: by((s) => s.model),
         gpuMicroseconds: mine.reduce((a, s) => a + gpuUs(s), 0),
         duplicateGpuMicroseconds: gpuUs(mine[0]!),
+        refused,
       },
     };
   }
@@ -154,7 +159,7 @@ describe('signed compute statements', () => {
       telemetry: { partitions: { end: string; committed: string | null }[] };
       figures: {
         period: unknown;
-        cumulative: { teraOperations: object; byTier: object; byCountry: object; byAccelerator: object; gpuMicroseconds: number; gpuHours: number; coveredGpuMicroseconds: { duplicate: number } };
+        cumulative: { teraOperations: object; byTier: object; byCountry: object; byAccelerator: object; gpuMicroseconds: number; gpuHours: number; coveredGpuMicroseconds: { duplicate: number }; refused: unknown };
       };
     };
     signature: { keyId: string };
@@ -178,14 +183,15 @@ describe('signed compute statements', () => {
     expect(figures.cumulative.gpuMicroseconds).toBe(want.cumulative.gpuMicroseconds);
     expect(figures.cumulative.gpuHours).toBe(want.cumulative.gpuMicroseconds / 3.6e9);
     expect(figures.cumulative.coveredGpuMicroseconds.duplicate).toBe(want.cumulative.duplicateGpuMicroseconds);
+    expect(figures.cumulative.refused).toEqual(want.cumulative.refused);
     const lastEnd = Math.max(...mine.map((s) => s.startMs + s.seconds * 1000));
     expect(signed.statement.books.latestUsageAt).toBe(new Date(lastEnd).toISOString());
     expect(signed.statement.subject).toEqual({ kind: 'tenant', id: tenant, tenants: [tenant] });
     expect(signed.statement.policyVersion).toBe(defaultPack().version);
     expect(signed.signature.keyId).toBe('test-key-1');
-    // The topic's position: every message sent (the tenant's, its duplicate, the other tenant's), all committed.
+    // The topic's position: every message sent (the tenant's, its duplicate, the refused one, the other tenant's), all committed.
     const ends = signed.statement.telemetry.partitions;
-    expect(ends.reduce((a, p) => a + Number(p.end), 0)).toBe(mine.length + 2);
+    expect(ends.reduce((a, p) => a + Number(p.end), 0)).toBe(mine.length + 3);
     expect(ends.every((p) => p.committed === p.end || (p.committed === null && p.end === '0'))).toBe(true);
 
     const keys = await app.inject({ method: 'GET', url: '/v1/statements/keys' });
@@ -222,7 +228,7 @@ describe('signed compute statements', () => {
     const same = await run('statement-reproduce.ts', [file], envVars);
     expect(same.code, same.stdout + same.stderr).toBe(0);
     expect(same.stdout).toMatch(/reproduced: all \d+ figures equal/);
-    expect(same.stdout).toContain(`read ${mine.length + 2} messages`);
+    expect(same.stdout).toContain(`read ${mine.length + 3} messages; dead-lettered in the reproduction: mixed_granularity 1`);
     const scratch = /scratch prefix (\S+)/.exec(same.stdout)![1]!;
     const redis = testRedis();
     try {

@@ -27,6 +27,13 @@ export interface CumulativeFigures {
   latestEndMs: number | null;
 }
 
+/** A report the books refused (interval_too_late, mixed_granularity, apply_failed), kept once. */
+export interface RefusedReport {
+  reason: string;
+  endMs: number;
+  gpuMicroseconds: number;
+}
+
 /** A lineage's own tera-operations from one contributing tenant, split like the tenant's totals (no accelerator: the books do not keep it per lineage). */
 export interface LineageShare extends MeasureTeraOps {
   byTier: Record<string, number>;
@@ -81,6 +88,15 @@ export function createStatementBooks({ redis, keys }: { redis: RedisClient; keys
         if (day >= fromDay && day <= toDay && int(v) !== 0) at(day)[measure] = int(v);
       }
       return out;
+    },
+
+    /** Every report of the tenant the books refused, each once. */
+    async refused(tenantId: string): Promise<RefusedReport[]> {
+      const raw = await redis.hvals(keys.tenant.refused(tenantId));
+      return raw.map((v) => {
+        const [reason = '', endMs, gpuUs] = v.split(',');
+        return { reason, endMs: int(endMs), gpuMicroseconds: int(gpuUs) };
+      });
     },
 
     /** Each contributing tenant's share of a lineage's own operations (all time). */

@@ -47,6 +47,11 @@ describe('POST /v1/statements', () => {
       record('g-b', D1 - DAY + 2 * HOUR, 7_000),
       record('outsider', D1 + 2 * HOUR, 999_000),
     ]);
+    // Refusals as the ingest records them (each report once, however often it is refused): one in the period, one before it.
+    const late = { record: record('g-a', D1 + 4 * HOUR, 1, { milliGpus: 2000 }), reason: 'interval_too_late' as const, message: '' };
+    const earlier = { record: record('g-b', D1 - 2 * DAY, 1), reason: 'mixed_granularity' as const, message: '' };
+    await api.store.accounting.recordRefused([late, earlier]);
+    await api.store.accounting.recordRefused([late]);
     const inside = await raiseAlert(api.store, { subject: 'g-b', raisedAt: new Date(D1 + DAY + 5 * HOUR).toISOString() });
     await raiseAlert(api.store, { subject: 'g-a', level: 0.9, raisedAt: new Date(D1 + 3 * DAY).toISOString() });
     await raiseAlert(api.store, { subject: 'outsider', raisedAt: new Date(D1 + 5 * HOUR).toISOString() });
@@ -57,11 +62,13 @@ describe('POST /v1/statements', () => {
     expect(statement.subject).toEqual({ kind: 'group', id: groupId, tenants: ['g-a', 'g-b'] });
     expect(statement.period).toMatchObject({ from: '2026-03-01', to: '2026-03-02', days: 2 });
     expect(statement.figures.period).toEqual({
+      refused: { reports: { interval_too_late: 1 }, gpuMicroseconds: { interval_too_late: 2000 * HOUR } },
       teraOperations: { all: 130_000, controlled: 130_000, controlledTier1: 100_000 },
       byDay: [{ day: '2026-03-01', all: 100_000, controlled: 100_000, controlledTier1: 100_000 }, { day: '2026-03-02', all: 30_000, controlled: 30_000, controlledTier1: 0 }],
     });
     expect(statement.figures.cumulative.teraOperations).toEqual({ all: 137_000, controlled: 137_000, controlledTier1: 107_000, upperBound: 274_000 });
     expect(statement.figures.cumulative.byCountry).toEqual({ IN: 30_000, US: 107_000 });
+    expect(statement.figures.cumulative.refused).toEqual({ reports: { interval_too_late: 1, mixed_granularity: 1 }, gpuMicroseconds: { interval_too_late: 2000 * HOUR, mixed_granularity: 8000 * HOUR } });
     expect(statement.figures.cumulative.gpuMicroseconds).toBe(3 * 8000 * HOUR);
     expect(statement.books.latestUsageAt).toBe(new Date(D1 + DAY + 2 * HOUR).toISOString());
     expect(statement.alerts.list.map((a: { id: string }) => a.id)).toEqual([inside.id]);

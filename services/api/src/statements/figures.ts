@@ -1,7 +1,7 @@
 // The figures of a compute statement, read from the books. The API issues statements with it, and
 // `pnpm statement:reproduce` recomputes them with it over a scratch prefix fed from the telemetry
 // topic, so both sides compute the same things the same way.
-import type { MeasureTeraOps, StatementBooks } from '@flopwatch/store';
+import type { MeasureTeraOps, RefusedReport, StatementBooks } from '@flopwatch/store';
 
 export const DAY_MS = 86_400_000;
 
@@ -16,15 +16,17 @@ export interface DayPeriod {
 export const dayIndex = (isoDate: string): number => Date.parse(`${isoDate}T00:00:00.000Z`) / DAY_MS;
 export const isoDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
+const UNATTRIBUTED = 'messages dead-lettered before they reached the books (invalid JSON, a schema violation, an unknown accelerator or country, an interval in the future or too long): they name no tenant the books can trust, so refused time counts only reports the books refused (interval_too_late, mixed_granularity, apply_failed); the others are on the DLQ topic, counted in flopwatch_ingest_dead_lettered_total{reason}';
+
 /** What the books cannot give for a period, said in the statement instead of approximated. */
 export const NOT_KEPT: Record<SubjectKind, string[]> = {
   tenant: [
     'period.byTier, period.byCountry, period.byAccelerator, period GPU time, covered and coverage time: the books keep these per tenant for all time only; they are given under cumulative, through books.eventClock',
-    'refused time: reports the books refused (interval_too_late, mixed_granularity, apply_failed) are dead-lettered to the DLQ topic with a reason and counted in flopwatch_ingest_dead_lettered_total{reason}; the books keep no per-tenant figure of their time',
+    UNATTRIBUTED,
   ],
   group: [
     'period.byTier, period.byCountry, period.byAccelerator, period GPU time, covered and coverage time: the books keep these per tenant for all time only; they are given under cumulative (summed over subject.tenants), through books.eventClock',
-    'refused time: reports the books refused are dead-lettered with a reason (flopwatch_ingest_dead_lettered_total{reason}); the books keep no per-tenant figure of their time',
+    UNATTRIBUTED,
   ],
   lineage: [
     'period figures: the books keep a lineage\'s operations for all time only, not per day',
@@ -40,9 +42,26 @@ const addInto = (into: Record<string, number>, from: Record<string, number>) => 
 const sorted = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const zero = (): MeasureTeraOps => ({ all: 0, controlled: 0, controlledTier1: 0 });
 
+/** Refused reports by reason: how many, and their GPU-µs. */
+function refusedBy(list: RefusedReport[]) {
+  const reports: Record<string, number> = {};
+  const gpuMicroseconds: Record<string, number> = {};
+  for (const r of list) {
+    reports[r.reason] = (reports[r.reason] ?? 0) + 1;
+    gpuMicroseconds[r.reason] = (gpuMicroseconds[r.reason] ?? 0) + r.gpuMicroseconds;
+  }
+  return { reports: sorted(reports), gpuMicroseconds: sorted(gpuMicroseconds) };
+}
+
 /** Tenants' figures summed: every sum is of integers, so exact. */
 async function tenantFigures(books: StatementBooks, tenants: string[], period: DayPeriod) {
-  const [cums, dayMaps] = await Promise.all([Promise.all(tenants.map((t) => books.cumulative(t))), Promise.all(tenants.map((t) => books.days(t, period.fromDay, period.toDay)))]);
+  const [cums, dayMaps, refusals] = await Promise.all([
+    Promise.all(tenants.map((t) => books.cumulative(t))),
+    Promise.all(tenants.map((t) => books.days(t, period.fromDay, period.toDay))),
+    Promise.all(tenants.map((t) => books.refused(t))),
+  ]);
+  const refused = refusals.flat();
+  const inPeriod = (r: RefusedReport) => Math.floor(r.endMs / DAY_MS) >= period.fromDay && Math.floor(r.endMs / DAY_MS) <= period.toDay;
   const byDay = new Map<number, MeasureTeraOps>();
   for (const m of dayMaps) {
     for (const [day, v] of m) {
@@ -86,12 +105,13 @@ async function tenantFigures(books: StatementBooks, tenants: string[], period: D
   return {
     latestEndMs,
     figures: {
-      period: { teraOperations: periodTotal, byDay: days },
+      period: { teraOperations: periodTotal, byDay: days, refused: refusedBy(refused.filter(inPeriod)) },
       cumulative: {
         ...c,
         byTier: sorted(c.byTier), byCountry: sorted(c.byCountry), byAccelerator: sorted(c.byAccelerator),
         gpuHours: c.gpuMicroseconds / 3.6e9,
         coveredGpuHours: (covered.duplicate + covered.overlap + covered.measured + covered.pruned) / 3.6e9,
+        refused: refusedBy(refused),
       },
     },
   };
