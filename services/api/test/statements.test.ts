@@ -76,6 +76,8 @@ describe('POST /v1/statements', () => {
     expect(signature.keyId).toBe('k-2026');
     const keys = (await api.app.inject({ url: '/v1/statements/keys' })).json().keys as PublicStatementKey[];
     expect(verifyStatement({ statement, signature }, keys)).toEqual({ ok: true, keyId: 'k-2026' });
+    // Its signature moved onto another key id (one the keys list holds) is refused before any key is tried.
+    expect(verifyStatement({ statement, signature: { ...signature, keyId: 'k-2025' } }, keys)).toMatchObject({ ok: false, reason: expect.stringContaining('the statement names "k-2026"') });
   });
 
   it("gives a lineage's own operations per contributing tenant, with no period figures (the books keep none per lineage)", async () => {

@@ -109,6 +109,8 @@ export function verifyStatement(signed: unknown, keys: readonly PublicStatementK
   }
   const { algorithm, keyId, value } = s.signature;
   if (algorithm !== 'Ed25519') return { ok: false, reason: `unsupported signature algorithm ${JSON.stringify(algorithm)}` };
+  const issuer = (s.statement as { issuer?: { keyId?: unknown } }).issuer;
+  if (issuer !== undefined && issuer?.keyId !== keyId) return { ok: false, reason: `the signature names key ${JSON.stringify(keyId)} but the statement names ${JSON.stringify(issuer?.keyId)}` };
   const key = keys.find((k) => k.keyId === keyId);
   if (!key) return { ok: false, reason: `no public key with id ${JSON.stringify(keyId)} among the ${keys.length} given` };
   if (typeof value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return { ok: false, reason: 'the signature value is not base64' };
