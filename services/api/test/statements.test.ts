@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '@flopwatch/store';
@@ -76,6 +76,12 @@ describe('POST /v1/statements', () => {
     expect(signature.keyId).toBe('k-2026');
     const keys = (await api.app.inject({ url: '/v1/statements/keys' })).json().keys as PublicStatementKey[];
     expect(verifyStatement({ statement, signature }, keys)).toEqual({ ok: true, keyId: 'k-2026' });
+    // The audit trail holds the issue, with the digest of what was signed.
+    const audit = await api.app.inject({ url: `/v1/audit?object=statement:${statement.id}`, headers: auth('analyst') });
+    expect(audit.statusCode, audit.body).toBe(200);
+    const [entry] = audit.json().entries;
+    expect(entry).toMatchObject({ actor: 'alice', action: 'statement.issue', after: { subject: { kind: 'group', id: groupId }, period: { from: '2026-03-01', to: '2026-03-02' }, keyId: 'k-2026' } });
+    expect(entry.after.sha256).toBe(createHash('sha256').update(canonicalJson(statement)).digest('hex'));
     // Its signature moved onto another key id (one the keys list holds) is refused before any key is tried.
     expect(verifyStatement({ statement, signature: { ...signature, keyId: 'k-2025' } }, keys)).toMatchObject({ ok: false, reason: expect.stringContaining('the statement names "k-2026"') });
   });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { idSchema } from '@flopwatch/contracts';
@@ -7,6 +7,7 @@ import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { errors } from '../schemas.js';
 import { DAY_MS, dayIndex, isoDay, NOT_KEPT, readFigures, type SubjectKind } from '../statements/figures.js';
+import { canonicalJson } from '../statements/signing.js';
 
 /** The statement format's name; a change of meaning or shape gets a new one. */
 export const STATEMENT_FORMAT = 'flopwatch.compute-statement.v1';
@@ -111,7 +112,13 @@ export const statementRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, 
       alerts: { raisedAt: 'within the period', count: alerts.length, list: alerts },
       notKept: NOT_KEPT[scope],
     };
+    // The audit trail keeps every statement handed out, by the digest of what was signed.
+    const sha256 = createHash('sha256').update(canonicalJson(statement)).digest('hex');
+    const signed = await deps.store.audit.record(
+      { actor: request.principal!.name, action: 'statement.issue', object: `statement:${statement.id}`, before: null, after: { subject: { kind: scope, id }, period: { from, to }, keyId: signer.keyId, sha256 }, requestId: request.id },
+      async () => signer.sign(statement),
+    );
     request.log.info({ statementId: statement.id, scope, subject: id, from, to, keyId: signer.keyId }, 'statement issued');
-    return signer.sign(statement);
+    return signed;
   });
 };
