@@ -37,4 +37,5 @@ export { createRegistryChanges, type RegistryChange, type RegistryChanges, type 
 export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelMark, type NotifyChannels, type TrackedCase } from './notify-channels.js';
 export { purgePrefix } from './purge.js';
 export { createBooks, type Books } from './books.js';
+export { createStatementBooks, type CumulativeFigures, type LineageShare, type MeasureTeraOps, type RefusedReport, type StatementBooks } from './statement-books.js';
 export { createStreamGroup, createOutboxReader, entryFields, type OutboxEntry, type OutboxReader, type OutboxReaderOptions, type StreamEntry } from './streams.js';

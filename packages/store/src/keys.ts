@@ -60,6 +60,8 @@ export function createKeys(prefix = 'fw:') {
       tombs: (id: string) => `${t(id)}:tombs`,
       /** ZSET: JSON conflict records → the report's end (epoch ms), the latest CONFLICTS_KEPT (evidence). */
       conflicts: (id: string) => `${t(id)}:conflicts`,
+      /** HASH: reports the books refused, each once: "job|node|start|end|kind" → "reason,endMs,gpuUs" (statements' refused time). */
+      refused: (id: string) => `${t(id)}:refused`,
       /** STRING: the tenant's KYC record (JSON, contracts' tenant schema). */
       kyc: (id: string) => `${t(id)}:kyc`,
       /** STRING: id of the group of linked tenants this tenant belongs to. */

@@ -15,6 +15,7 @@ import { defineScripts } from './scripts.js';
 import { createWebhookStore } from './webhooks.js';
 import { createPendingEvaluations } from './pending-evaluations.js';
 import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
+import { createStatementBooks } from './statement-books.js';
 import { createUsage } from './usage.js';
 
 export interface StoreOptions {
@@ -66,6 +67,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     usage: createUsage({ redis: client, keys, accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
     books,
+    /** What a signed compute statement reads: exact cumulative figures, day buckets, lineage shares. */
+    statementBooks: createStatementBooks({ redis: client, keys }),
     webhooks: createWebhookStore({ redis: client, keys }),
     /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
     pendingEvaluations: createPendingEvaluations({ redis: client, keys }),

@@ -20,6 +20,7 @@ import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { lineageRoutes } from './routes/lineages.js';
 import { policyRoutes } from './routes/policy.js';
+import { statementRoutes } from './routes/statements.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { usageRoutes } from './routes/usage.js';
@@ -103,6 +104,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(caseRoutes, { prefix: '/v1', deps });
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
+  await app.register(statementRoutes, { prefix: '/v1', deps });
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
 
   await registerConsole(app, deps.consoleDir);

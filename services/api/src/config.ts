@@ -86,6 +86,14 @@ export const apiConfigSchema = z.object({
   SCREENING_LIST_FILE: z.string().min(1).optional(),
   /** How often the screening list file is checked for a change. */
   SCREENING_CHECK_INTERVAL: envDuration({ min: 1_000, default: 60_000 }),
+  /** Ed25519 private key (PKCS#8 PEM file) that signs compute statements; without it POST /v1/statements answers 503 (docs/statements.md). */
+  STATEMENT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** Id of the signing key, named in each statement (default: `ed25519:` + 16 hex of its public key's SHA-256). */
+  STATEMENT_KEY_ID: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : -').optional(),
+  /** Earlier signing keys' public halves, still served so older statements verify: a JSON file as GET /v1/statements/keys answers (`{ "keys": [{ "keyId", "publicKey" }] }`). */
+  STATEMENT_RETIRED_KEYS_FILE: z.string().min(1).optional(),
+  /** The ingest's consumer group: a statement records its committed offsets on the telemetry topic beside the topic's end offsets. */
+  INGEST_GROUP_ID: z.string().min(1).default('flopwatch-ingest'),
   /** The console's built files, served at /console (default: services/console/dist of this checkout). */
   CONSOLE_DIR: z.string().min(1).optional(),
   /** pino log level. */

@@ -7,6 +7,7 @@ import type { AuditCopyReader, Store } from '@flopwatch/store';
 import type { UrlPolicy } from '@flopwatch/webhooks';
 import type { ApiKeyEntry } from './auth.js';
 import type { ScreeningList } from './screening.js';
+import type { StatementSigner } from './statements/signing.js';
 
 /** Everything the API needs, created by main.ts (or a test) and passed in. */
 export interface ApiDeps {
@@ -43,6 +44,11 @@ export interface ApiDeps {
    * store must be created with auditPublish) and verify compares the log with it. Absent: Redis only.
    */
   auditTopic?: { topic: string; producer: KafkaProducer; read: AuditCopyReader };
+  /**
+   * Signed compute statements: the signer (without it POST /v1/statements answers 503), and where the
+   * telemetry topic stood when a statement was issued (its end offsets and the ingest group's commits).
+   */
+  statements?: { signer: StatementSigner; telemetry?: () => Promise<TelemetryPosition> };
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
   /**
@@ -64,4 +70,11 @@ export interface ApiLimits {
 /** Options every route plugin receives. */
 export interface RouteOptions {
   deps: ApiDeps;
+}
+
+/** The telemetry topic's end offsets, and the ingest group's committed offsets, when a statement was issued. */
+export interface TelemetryPosition {
+  topic: string;
+  consumerGroup: string;
+  partitions: { partition: number; end: string; committed: string | null }[];
 }

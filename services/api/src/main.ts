@@ -9,6 +9,7 @@ import { buildApp } from './app.js';
 import { auditTopicReader, ensureAuditTopic } from './audit-topic.js';
 import { parseApiKeys } from './auth.js';
 import { apiConfigSchema } from './config.js';
+import { createStatementSigner } from './statements/signing.js';
 
 const config = exitOnConfigError(() => loadConfig(apiConfigSchema, process.env));
 const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
@@ -45,6 +46,14 @@ try {
   // A registry linked by an older rule is relinked before the API takes KYC writes (docs/detection.md).
   const relinked = await store.registry.rebuildLinks({ onProgress: (done) => done % 10_000 === 0 && log.info({ tenants: done }, 'relinking tenants') });
   if (relinked) log.info({ groupsChanged: relinked.length }, 'tenant links rebuilt with the current linking rule');
+  const signer = config.STATEMENT_SIGNING_KEY_FILE
+    ? createStatementSigner({
+      privateKeyPem: readFileSync(config.STATEMENT_SIGNING_KEY_FILE, 'utf8'),
+      ...(config.STATEMENT_KEY_ID ? { keyId: config.STATEMENT_KEY_ID } : {}),
+      retired: config.STATEMENT_RETIRED_KEYS_FILE ? (JSON.parse(readFileSync(config.STATEMENT_RETIRED_KEYS_FILE, 'utf8')) as { keys: { keyId: string; publicKey: string }[] }).keys : [],
+    })
+    : null;
+  if (signer) log.info({ keyId: signer.keyId, retiredKeys: signer.publicKeys.length - 1 }, 'statements are signed');
   const app = await buildApp({
     store,
     ...(config.AUDIT_PUBLISH ? { auditTopic: { topic: config.AUDIT_TOPIC, producer, read: auditTopicReader(kafka, config.AUDIT_TOPIC, log) } } : {}),
@@ -65,6 +74,16 @@ try {
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
     consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
     ...(config.SCREENING_LIST_FILE ? { screening: { path: config.SCREENING_LIST_FILE, intervalMs: config.SCREENING_CHECK_INTERVAL } } : {}),
+    ...(signer ? {
+      statements: {
+        signer,
+        telemetry: async () => ({
+          topic: config.TELEMETRY_TOPIC,
+          consumerGroup: config.INGEST_GROUP_ID,
+          partitions: (await consumerLag(kafka, config.INGEST_GROUP_ID, [config.TELEMETRY_TOPIC])).map((p) => ({ partition: p.partition, end: p.high, committed: p.committed })),
+        }),
+      },
+    } : {}),
   });
   shutdown.add('http', async () => {
     await app.close();
