@@ -12,6 +12,7 @@ export { startAuditSealer, type AuditSealer, type AuditSealerOptions } from './a
 export type { EvaluationSubjects, PendingEvaluations } from './pending-evaluations.js';
 export { GENESIS, canonical, chainHash } from './audit-chain.js';
 export { createCasebook, CaseNotFoundError, type Casebook, type CaseChange, type CaseFilter } from './casebook.js';
+export { createCaseMoves, joinCase, AlertNotFoundError, type CaseMove, type CaseMoves, type MoveBy, type Reconciled } from './case-moves.js';
 export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
 export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantUsage, type UsageWindows } from './usage.js';
 export {

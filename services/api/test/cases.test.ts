@@ -81,11 +81,9 @@ describe('the case queue', () => {
     const low = await structuring('g-6', 0.5, 'medium', NOW - 2 * HOUR);
     const high = await structuring('g-6', 0.8, 'high', NOW - HOUR);
     const id = groupCase('g-6');
-    // An analyst already escalated one alert on its own: it cannot be acknowledged, it stays escalated.
-    await post(`/v1/alerts/${low.id}/transitions`, { action: 'escalate' });
     await post(`/v1/cases/${id}/transitions`, { action: 'acknowledge' });
     const status = async (alertId: string) => (await get(`/v1/alerts/${alertId}`)).json().status;
-    expect([await status(low.id), await status(high.id)]).toEqual(['escalated', 'acknowledged']);
+    expect([await status(low.id), await status(high.id)]).toEqual(['acknowledged', 'acknowledged']);
     await post(`/v1/cases/${id}/transitions`, { action: 'resolve', note: 'accounts closed' });
     expect([await status(low.id), await status(high.id)]).toEqual(['resolved', 'resolved']);
     const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
@@ -93,6 +91,29 @@ describe('the case queue', () => {
     const audit = (await get(`/v1/audit?object=alert:${high.id}`, 'analyst')).json().entries;
     expect(audit.map((e: { action: string; note: string }) => [e.action, e.note])).toEqual([['alert.resolve', `with case ${id}: accounts closed`], ['alert.acknowledge', `with case ${id}`]]);
     expect((await get('/v1/audit/verify', 'analyst')).json().ok).toBe(true);
+  });
+
+  it('moves the case from the alert route: escalating an alert escalates its case, resolving its last open alert resolves it', async () => {
+    await start();
+    const low = await structuring('g-7', 0.5, 'medium', NOW - 2 * HOUR);
+    const high = await structuring('g-7', 0.8, 'high', NOW - HOUR);
+    const id = groupCase('g-7');
+    const caseStatus = async () => (await get(`/v1/cases/${id}`)).json().case.status;
+    expect((await post(`/v1/alerts/${low.id}/transitions`, { action: 'escalate', note: 'shared card' })).json().status).toBe('escalated');
+    expect(await caseStatus()).toBe('escalated');
+    expect((await get(`/v1/alerts/${high.id}`)).json().status).toBe('escalated');
+    // The case cannot be acknowledged any more, whichever route asks.
+    expect((await post(`/v1/alerts/${high.id}/transitions`, { action: 'acknowledge' })).statusCode).toBe(409);
+    expect((await post(`/v1/cases/${id}/transitions`, { action: 'acknowledge' })).statusCode).toBe(409);
+    await post(`/v1/alerts/${low.id}/transitions`, { action: 'resolve', note: 'stale level' });
+    expect(await caseStatus()).toBe('escalated');
+    await post(`/v1/alerts/${high.id}/transitions`, { action: 'resolve', note: 'accounts closed' });
+    const detail = (await get(`/v1/cases/${id}`)).json();
+    expect(detail.case.status).toBe('resolved');
+    expect(detail.case.history.at(-1)).toMatchObject({ action: 'resolve', actor: ACTOR.analyst, from: 'escalated', to: 'resolved', alertId: high.id, note: 'accounts closed' });
+    expect(detail.audit[0]).toMatchObject({ action: 'case.resolve', note: `with alert ${high.id}: accounts closed` });
+    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
   });
 
   it('reopens a resolved case when a higher level is raised, raising its severity', async () => {
