@@ -259,12 +259,13 @@ export function createCaseMoves({ redis, keys, audit }: { redis: RedisClient & S
 
     reconcile,
 
-    /** reconcile() over every case, oldest first; yields each case it changed. */
-    async *reconcileAll(at = new Date()): AsyncGenerator<Reconciled> {
+    /** reconcile() over every case, oldest first, until `signal` aborts; yields each case it changed. */
+    async *reconcileAll(at = new Date(), signal?: AbortSignal): AsyncGenerator<Reconciled> {
       const CHUNK = 500;
       for (let start = 0; ; start += CHUNK) {
         const ids = await redis.zrange(keys.cases.index, start, start + CHUNK - 1);
         for (const id of ids) {
+          if (signal?.aborted) return;
           const changed = await reconcile(id, at);
           if (changed) yield { caseId: id, changed };
         }

@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { authenticate, bearerToken, createKeyring } from './auth.js';
 import { startAuditSealing } from './audit-sealing.js';
+import { startCaseSweep } from './case-sweep.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
 import { registerConsole } from './plugins/console.js';
@@ -94,6 +95,10 @@ export async function buildApp(deps: ApiDeps) {
   if (deps.auditSealing !== false) {
     const sealer = startAuditSealing(deps.store, deps.metricsRegistry, deps.log.child({ component: 'audit-sealer' }), deps.auditSealing ?? {});
     app.addHook('onClose', () => sealer.close());
+  }
+  if (deps.caseSweep !== false) {
+    const sweep = startCaseSweep(deps.store, deps.metricsRegistry, deps.log.child({ component: 'case-sweep' }), { ...deps.caseSweep, ...(deps.now ? { now: deps.now } : {}) });
+    app.addHook('onClose', () => sweep.close());
   }
 
   await app.ready();

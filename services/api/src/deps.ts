@@ -37,6 +37,11 @@ export interface ApiDeps {
    * false leaves sealing to readers and other replicas.
    */
   auditSealing?: { intervalMs?: number; intentGraceMs?: number } | false;
+  /**
+   * The sweep that brings cases and their alerts to agree (case-sweep.ts): on by default in every
+   * replica, at start and then every `intervalMs` (default one hour); false turns it off.
+   */
+  caseSweep?: { intervalMs?: number } | false;
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
 }

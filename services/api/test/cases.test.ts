@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { caseId, type Alert } from '@flopwatch/contracts';
+import { caseId, caseSummary, type Alert, type Case } from '@flopwatch/contracts';
+import { waitFor } from '@flopwatch/test-harness';
 import type { UsageRecord } from '@flopwatch/store';
 import { ACTOR, auth, raiseAlert, startApi, tenant, type TestApi } from './helpers.js';
 
@@ -114,6 +115,26 @@ describe('the case queue', () => {
     expect(detail.audit[0]).toMatchObject({ action: 'case.resolve', note: `with alert ${high.id}: accounts closed` });
     const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
+  });
+
+  it('brings a case and its alerts back to agree after a move crashed between them (the sweep), telling the notifier', async () => {
+    api = await startApi({ now: () => new Date(NOW), caseSweep: { intervalMs: 100 } });
+    const low = await structuring('g-9', 0.5, 'medium', NOW - 2 * HOUR);
+    const high = await structuring('g-9', 0.8, 'high', NOW - HOUR);
+    const id = groupCase('g-9');
+    // The first step of a two-step move, run for real (the case and its audit entry); the crash
+    // comes before its alerts follow.
+    await api.store.casebook.update(id, (c) => {
+      const next: Case = { ...c, status: 'resolved', updatedAt: iso(NOW), history: [...c.history, { at: iso(NOW), action: 'resolve', actor: ACTOR.analyst, from: c.status, to: 'resolved', note: 'accounts closed' }] };
+      return { next, audit: { actor: ACTOR.analyst, action: 'case.resolve', before: caseSummary(c), after: caseSummary(next), note: 'accounts closed' } };
+    });
+    const status = async (alertId: string) => (await get(`/v1/alerts/${alertId}`)).json().status;
+    await waitFor(async () => (await status(low.id)) === 'resolved' && (await status(high.id)) === 'resolved', { timeoutMs: 10_000, what: 'the sweep to resolve the alerts' });
+    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated']);
+    expect((await get(`/v1/alerts/${high.id}`)).json().history.at(-1)).toMatchObject({ action: 'resolve', actor: 'flopwatch', note: `with case ${id}: recovered` });
+    expect((await api.app.inject({ url: '/metrics' })).body).toContain('flopwatch_case_alert_repairs_total 2');
+    expect((await get('/v1/audit/verify', 'analyst')).json().ok).toBe(true);
   });
 
   it('reopens a resolved case when a higher level is raised, raising its severity', async () => {
