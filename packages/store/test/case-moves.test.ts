@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { caseId, caseSummary, isClosed, type Alert, type Case, type TransitionAction } from '@flopwatch/contracts';
-import { dropPrefix, freshPrefix, testRedis } from '@flopwatch/test-harness';
+import { dropPrefix, freshPrefix, startRedisCluster, testRedis } from '@flopwatch/test-harness';
 import { createKeys, createStore, type Keys, type MoveBy, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
@@ -196,5 +196,25 @@ describe('case moves', () => {
     for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'illegal_transition' });
     for (const { id } of cases) expect(await agreeNow(id)).toBe(true);
     for (const { id } of cases) expect(await store.caseMoves.reconcile(id)).toBe(0);
+  });
+});
+
+describe('case moves on a three-node Redis Cluster', () => {
+  it('moves a case with its alerts in one step (the keys share one slot)', async () => {
+    const cluster = await startRedisCluster();
+    const client = cluster.client();
+    try {
+      const c = createStore({ redis: client, prefix: freshPrefix('moves') });
+      const alerts = [makeAlert({ subject: 'g-c', level: 0.5, raisedAt: at(0) }), makeAlert({ subject: 'g-c', level: 0.8, raisedAt: at(1) })];
+      for (const a of alerts) await c.alerts.raise(a);
+      const moved = await c.caseMoves.moveAlert(alerts[1]!.id, 'escalate', by());
+      expect(moved.alerts.map((a) => a.status)).toEqual(['escalated', 'escalated']);
+      expect((await c.caseMoves.moveCase(caseId(alerts[0]!), 'resolve', by('done'))).alerts.map((a) => a.status)).toEqual(['resolved', 'resolved']);
+      expect(await c.caseMoves.reconcile(caseId(alerts[0]!))).toBe(0);
+      expect(await c.audit.verify({})).toMatchObject({ ok: true, checked: 2 + 3 + 3 });
+    } finally {
+      client.disconnect();
+      await cluster.stop();
+    }
   });
 });
