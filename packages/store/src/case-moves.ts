@@ -126,13 +126,32 @@ export function joinCase<A extends Alert>(alert: A, next: Case, actor: string): 
 
 /** Case and alert transitions as one step each, and the recovery of cases whose alerts drifted. */
 export function createCaseMoves({ redis, keys, audit }: { redis: RedisClient & ScriptCommands; keys: Keys; audit: AuditLog }) {
+  const snapshot = (text: string, ids: string[], texts: (string | null)[]): Snapshot => ({
+    text, case: JSON.parse(text) as Case,
+    alerts: ids.map((a, i) => ({ id: a, text: texts[i] ?? null, alert: texts[i] ? (JSON.parse(texts[i]) as Alert) : null })),
+  });
+  const alertIds = (text: string) => (JSON.parse(text) as Case).alerts.map((a) => a.id);
+
   async function read(id: string, extra?: { id: string; text: string }): Promise<Snapshot | null> {
     const text = await redis.get(keys.cases.record(id));
     if (text === null) return null;
-    const c = JSON.parse(text) as Case;
-    const ids = [...new Set([...c.alerts.map((a) => a.id), ...(extra ? [extra.id] : [])])];
-    const texts = ids.length === 0 ? [] : await redis.mget(...ids.map((a) => keys.alerts.record(a)));
-    return { text, case: c, alerts: ids.map((a, i) => ({ id: a, text: texts[i] ?? null, alert: texts[i] ? (JSON.parse(texts[i]) as Alert) : null })) };
+    const ids = [...new Set([...alertIds(text), ...(extra ? [extra.id] : [])])];
+    return snapshot(text, ids, ids.length === 0 ? [] : await redis.mget(...ids.map((a) => keys.alerts.record(a))));
+  }
+
+  /** Snapshots of many cases in two reads (they share the {alerts} slot); cases gone meanwhile are left out. */
+  async function readMany(caseIds: string[]): Promise<Snapshot[]> {
+    const texts = caseIds.length === 0 ? [] : await redis.mget(...caseIds.map((id) => keys.cases.record(id)));
+    const found = texts.filter((t): t is string => t !== null);
+    const ids = found.map(alertIds);
+    const flat = ids.flat();
+    const alertTexts = flat.length === 0 ? [] : await redis.mget(...flat.map((a) => keys.alerts.record(a)));
+    let offset = 0;
+    return found.map((text, i) => {
+      const own = alertTexts.slice(offset, offset + ids[i]!.length);
+      offset += ids[i]!.length;
+      return snapshot(text, ids[i]!, own);
+    });
   }
 
   /** Writes the plan if the case and every alert read are unchanged (lua/move-case-4n.lua). */
@@ -261,13 +280,16 @@ export function createCaseMoves({ redis, keys, audit }: { redis: RedisClient & S
 
     /** reconcile() over every case, oldest first, until `signal` aborts; yields each case it changed. */
     async *reconcileAll(at = new Date(), signal?: AbortSignal): AsyncGenerator<Reconciled> {
-      const CHUNK = 500;
+      const CHUNK = 200;
       for (let start = 0; ; start += CHUNK) {
         const ids = await redis.zrange(keys.cases.index, start, start + CHUNK - 1);
-        for (const id of ids) {
+        // Read in bulk; only a case that disagrees is read again and written, by reconcile().
+        for (const snap of await readMany(ids)) {
           if (signal?.aborted) return;
-          const changed = await reconcile(id, at);
-          if (changed) yield { caseId: id, changed };
+          const plan = recovery(snap, at);
+          if (plan.alerts.size === 0 && !plan.next) continue;
+          const changed = await reconcile(snap.case.id, at);
+          if (changed) yield { caseId: snap.case.id, changed };
         }
         if (ids.length < CHUNK) return;
       }

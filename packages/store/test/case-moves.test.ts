@@ -91,6 +91,8 @@ describe('case moves', () => {
 
   it('recovers a case whose move crashed before its alerts followed (the two-step write): they agree, and the notifier hears it', async () => {
     const { id, alerts } = await caseWith('g-3', [0.5, 0.8]);
+    const fine = await caseWith('g-3b', [0.5]);
+    await store.caseMoves.moveCase(fine.id, 'acknowledge', by());
     // The first step of the two-step write, run for real: the case and its audit entry. The crash
     // comes before the second step (its alerts, one by one).
     await store.casebook.update(id, (c) => {
