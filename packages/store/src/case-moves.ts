@@ -72,6 +72,9 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 /** The transition that takes an open alert to a status (none for `open`). */
 const ARRIVE: Record<CaseStatus, TransitionAction | null> = { open: null, acknowledged: 'acknowledge', escalated: 'escalate', resolved: 'resolve', false_positive: 'mark_false_positive' };
 
+/** How far on an active status is; a case follows its furthest alert in recovery. */
+const ACTIVE_RANK: Partial<Record<CaseStatus, number>> = { open: 0, acknowledged: 1, escalated: 2 };
+
 const allows = (status: CaseStatus, action: TransitionAction) => {
   try {
     applyTransition(status, action);
@@ -181,25 +184,31 @@ export function createCaseMoves({ redis, keys, audit }: { redis: RedisClient & S
     const c = snap.case;
     const by: MoveBy = { actor: 'flopwatch', at, note: 'recovered' };
     const alerts = snap.alerts.flatMap((a) => a.alert ?? []);
-    const action = ARRIVE[c.status];
-    if (action) {
-      // Closed, acknowledged or escalated: bring every alert not closed that can follow.
-      for (const a of snap.alerts) if (a.alert && !isClosed(a.alert.status) && a.alert.status !== c.status && allows(a.alert.status, action)) bringAlerts({ ...snap, alerts: [a] }, plan, action, by);
-    }
-    if (!isClosed(c.status) && alerts.length > 0 && alerts.every((a) => isClosed(a.status))) {
+    const active = alerts.filter((a) => !isClosed(a.status));
+    const moveTo = (action: TransitionAction, why: string) => {
+      plan.next = moveCaseRecord(c, action, by.actor, at.toISOString(), why);
+      plan.entry = caseEntry(c, plan.next, by, action, `recovered: ${why}`);
+    };
+    if (!isClosed(c.status) && alerts.length > 0 && active.length === 0) {
       // Every alert closed but not the case: it closes the way its last alert did.
       const last = alerts.map((a) => a.history.at(-1)!).sort((x, y) => x.at.localeCompare(y.at)).at(-1)!;
-      const close: TransitionAction = last.to === 'false_positive' ? 'mark_false_positive' : 'resolve';
-      plan.next = moveCaseRecord(c, close, by.actor, at.toISOString(), 'its alerts are all closed');
-      plan.entry = caseEntry(c, plan.next, by, close, 'recovered: its alerts are all closed');
+      moveTo(last.to === 'false_positive' ? 'mark_false_positive' : 'resolve', 'its alerts are all closed');
+    } else if (!isClosed(c.status)) {
+      // An alert further on than its active case (escalated on its own) takes the case with it.
+      const ahead = active.reduce<CaseStatus>((s, a) => (ACTIVE_RANK[a.status]! > ACTIVE_RANK[s]! ? a.status : s), c.status);
+      if (ahead !== c.status) moveTo(ARRIVE[ahead]!, `an alert of it is ${ahead}`);
     }
+    // Every alert not closed follows the case's status.
+    const target = plan.next?.status ?? c.status;
+    const action = ARRIVE[target];
+    if (action) for (const a of snap.alerts) if (a.alert && !isClosed(a.alert.status) && a.alert.status !== target && allows(a.alert.status, action)) bringAlerts({ ...snap, alerts: [a] }, plan, action, by);
     return plan;
   }
 
   /**
-   * Brings a case and its alerts to agree, in one step, as `flopwatch` with the note `recovered`:
-   * alerts left behind by a case move follow it; a case whose alerts are all closed closes the way
-   * the last one did. Returns how many records it changed (0 when they agreed; null: no such case).
+   * Brings a case and its alerts to agree, in one step, as `flopwatch` with the note `recovered`: a
+   * case whose alerts are all closed closes the way the last one did; an active case follows its
+   * furthest alert; then the alerts left behind follow the case. Returns how many records it changed (0 when they agreed; null: no such case).
    */
   async function reconcile(id: string, at = new Date()): Promise<number | null> {
     for (let attempt = 0; attempt < MAX_CHAIN_ATTEMPTS; attempt++) {

@@ -136,6 +136,19 @@ describe('case moves', () => {
     expect([await agreeNow(acked.id), await agreeNow(closed.id)]).toEqual([true, true]);
   });
 
+  it('recovers an alert escalated on its own while its case was only acknowledged: the case and its other alerts follow it', async () => {
+    const { id, alerts } = await caseWith('g-4b', [0.5, 0.8]);
+    // As the per-alert route left it before it moved cases: one alert escalated alone, then the case acknowledged with the other.
+    const low = alerts[0]!;
+    const text = (await redis.get(keys.alerts.record(low.id)))!;
+    expect(await store.cases.replace(low.id, text, { ...low, status: 'escalated', history: [...low.history, { at: at(5), action: 'escalate', from: 'open', to: 'escalated', actor: 'bob' }] })).toBe('replaced');
+    await store.casebook.update(id, (c) => ({ next: { ...c, status: 'acknowledged' }, audit: { actor: 'alice', action: 'case.acknowledge', before: null, after: null } }));
+    expect(await agreeNow(id)).toBe(false);
+    expect(await store.caseMoves.reconcile(id)).toBe(2);
+    expect([(await readCase(id)).status, ...(await statuses(alerts))]).toEqual(['escalated', 'escalated', 'escalated']);
+    expect((await readCase(id)).history.at(-1)).toMatchObject({ action: 'escalate', actor: 'flopwatch', note: 'an alert of it is escalated' });
+  });
+
   it('moves the case with an alert: acknowledging one acknowledges the case and its other alerts', async () => {
     const { id, alerts } = await caseWith('g-6', [0.5, 0.8]);
     const r = await store.caseMoves.moveAlert(alerts[0]!.id, 'acknowledge', by('looking'));
