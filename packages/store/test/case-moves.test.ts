@@ -1,6 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { caseId, caseSummary, isClosed, type Alert, type Case, type TransitionAction } from '@flopwatch/contracts';
-import { dropPrefix, freshPrefix, startRedisCluster, testRedis } from '@flopwatch/test-harness';
+import { Redis } from 'ioredis';
+import { dropPrefix, freshPrefix, startPrivateRedis, startRedisCluster, testRedis } from '@flopwatch/test-harness';
 import { createKeys, createStore, type Keys, type MoveBy, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
@@ -87,6 +88,47 @@ describe('case moves', () => {
     await store.caseMoves.moveCase(id, 'resolve', by('accounts closed'));
     expect(await agreeNow(id)).toBe(true);
     expect(await statuses(alerts)).toEqual(['resolved', 'resolved']);
+  });
+
+  it('leaves a case and its alerts agreeing when the writer dies with its move in flight', async () => {
+    // A Redis of its own: pausing writes there holds the move's script until the writer is gone.
+    const server = await startPrivateRedis();
+    const admin = new Redis(server.url);
+    const writer = new Redis(server.url, { maxRetriesPerRequest: 0 });
+    try {
+      const prefix = freshPrefix('moves');
+      const own = createStore({ redis: writer, prefix });
+      const k = createKeys(prefix);
+      const alerts = [makeAlert({ subject: 'g-kill', level: 0.5, raisedAt: at(0) }), makeAlert({ subject: 'g-kill', level: 0.8, raisedAt: at(1) })];
+      for (const a of alerts) await own.alerts.raise(a);
+      const id = caseId(alerts[0]!);
+      await admin.call('CLIENT', 'PAUSE', '20000', 'WRITE');
+      const inFlight = own.caseMoves.moveCase(id, 'resolve', by('accounts closed')).catch((err: unknown) => err);
+      // The move has read the case and its alerts and sent its script, which waits on the pause.
+      const blocked = async () => /blocked_clients:1\b/.test(await admin.info('clients'));
+      for (let i = 0; i < 100 && !(await blocked()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await blocked()).toBe(true);
+      writer.disconnect(); // the writer dies: its connection goes with the step unanswered
+      expect(await inFlight).toBeInstanceOf(Error);
+      await admin.call('CLIENT', 'UNPAUSE');
+      const c = JSON.parse((await admin.get(k.cases.record(id)))!) as Case;
+      const states = await Promise.all(alerts.map(async (a) => (JSON.parse((await admin.get(k.alerts.record(a.id)))!) as Alert).status));
+      // All or nothing: the case and both alerts resolved with their outbox entries, or none of it.
+      const moved = c.status === 'resolved';
+      expect(states).toEqual(moved ? ['resolved', 'resolved'] : ['open', 'open']);
+      expect(await admin.xlen(k.alerts.outbox)).toBe(moved ? 4 : 2);
+      expect(await admin.xlen(k.audit.unsealed)).toBe(moved ? 2 + 3 : 2);
+      // Nothing to recover; the analyst's repeated move (or the one that landed) leaves them resolved together.
+      const after = createStore({ redis: admin, prefix });
+      expect(await after.caseMoves.reconcile(id)).toBe(0);
+      if (!moved) await after.caseMoves.moveCase(id, 'resolve', by('accounts closed'));
+      expect((await after.caseMoves.moveCase(id, 'resolve', by()).catch((err: unknown) => err))).toMatchObject({ code: 'illegal_transition' });
+      expect(await Promise.all(alerts.map(async (a) => (JSON.parse((await admin.get(k.alerts.record(a.id)))!) as Alert).status))).toEqual(['resolved', 'resolved']);
+    } finally {
+      writer.disconnect();
+      admin.disconnect();
+      await server.destroy();
+    }
   });
 
   it('recovers a case whose move crashed before its alerts followed (the two-step write): they agree, and the notifier hears it', async () => {
