@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { caseId, caseSummary, caseWithAlert, type Alert, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
 import type { Keys } from './keys.js';
+import { joinCase } from './case-moves.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptCommands } from './scripts.js';
 
@@ -24,7 +25,7 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
     /**
      * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
      * entry of that change (unsealed, sealed later), in one script (lua/raise-alert-6.lua); true when
-     * this call created it. Only raises of the same case can conflict (compare-and-set on the case's
+     * this call created it. An alert joining a case that is not open takes its status (joinCase). Only raises of the same case can conflict (compare-and-set on the case's
      * version): they re-read it and retry.
      */
     async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
@@ -34,6 +35,8 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
         const text = await redis.get(keys.cases.record(id));
         const current = text === null ? null : (JSON.parse(text) as Case);
         const next = caseWithAlert(current, alert, actor);
+        // An alert joining an acknowledged, escalated or closed case takes its status (case-moves.ts).
+        const stored = joinCase(alert, next, actor);
         // open | level | reopen; a lower level raised late is only listed in the case.
         const event = !current ? 'open' : next.history.length > current.history.length ? next.history.at(-1)!.action : 'alert';
         const write = audit.write({
@@ -43,7 +46,7 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
         });
         const reply = await redis.raiseAlert(
           keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.unsealed,
-          ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt), text === null ? '' : sha1(text),
+          ...write.args, alert.id, JSON.stringify(stored), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt), text === null ? '' : sha1(text),
         );
         if (reply !== -2) return reply === 1;
       }

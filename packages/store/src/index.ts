@@ -14,6 +14,7 @@ export type { EvaluationSubjects, PendingEvaluations } from './pending-evaluatio
 export { GENESIS, canonical, chainHash, createChainChecker, parseFloor, type BrokenReason, type Floor, type SealedFields } from './audit-chain.js';
 export { parseAuditKeys, entryMac, floorMac, AuditKeyError, MIN_AUDIT_KEY_BYTES, type AuditKeyring } from './audit-keys.js';
 export { createCasebook, CaseNotFoundError, type Casebook, type CaseChange, type CaseFilter } from './casebook.js';
+export { createCaseMoves, joinCase, AlertNotFoundError, type CaseMove, type CaseMoves, type MoveBy, type Reconciled } from './case-moves.js';
 export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
 export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantUsage, type UsageWindows } from './usage.js';
 export {

@@ -1,6 +1,8 @@
-// Lua scripts live in ../lua, one per file, named <name>-<numKeys>.lua (BullMQ's convention). They are
-// registered with ioredis' defineCommand, which runs EVALSHA and falls back to EVAL when a server
-// does not have the script cached yet (after a restart or a failover).
+// Lua scripts live in ../lua, one per file, named <name>-<numKeys>.lua (BullMQ's convention), or
+// <name>-<numKeys>n.lua for a script that takes that many fixed keys and then a variable number (its
+// caller passes the number of keys first, as EVAL does). They are registered with ioredis'
+// defineCommand, which runs EVALSHA and falls back to EVAL when a server does not have the script
+// cached yet (after a restart or a failover).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +12,8 @@ const luaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'lua');
 
 interface ScriptFile {
   name: string;
-  numberOfKeys: number;
+  /** Undefined for a script whose caller passes the number of keys. */
+  numberOfKeys: number | undefined;
   lua: string;
 }
 
@@ -30,9 +33,9 @@ function readScripts(): ScriptFile[] {
   return readdirSync(luaDir)
     .filter((f) => f.endsWith('.lua'))
     .map((file) => {
-      const m = /^(.+)-(\d+)\.lua$/.exec(file);
-      if (!m) throw new Error(`lua script ${file} is not named <name>-<numKeys>.lua`);
-      return { name: m[1]!, numberOfKeys: Number(m[2]), lua: withIncludes(readFileSync(join(luaDir, file), 'utf8'), file) };
+      const m = /^(.+)-(\d+)(n?)\.lua$/.exec(file);
+      if (!m) throw new Error(`lua script ${file} is not named <name>-<numKeys>.lua or <name>-<numKeys>n.lua`);
+      return { name: m[1]!, numberOfKeys: m[3] === 'n' ? undefined : Number(m[2]), lua: withIncludes(readFileSync(join(luaDir, file), 'utf8'), file) };
     });
 }
 
@@ -46,6 +49,8 @@ export interface ScriptCommands {
   clearEvaluations(...keysAndArgs: (string | number)[]): Promise<number>;
   updateCase(...keysAndArgs: (string | number)[]): Promise<number>;
   transitionAlert(...keysAndArgs: (string | number)[]): Promise<number>;
+  /** lua/move-case-4n.lua: the number of keys (4 + alerts) first. */
+  moveCase(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -54,7 +59,7 @@ const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.to
 export function defineScripts(client: RedisClient): RedisClient & ScriptCommands {
   for (const s of readScripts()) {
     const command = camel(s.name);
-    if (!(command in client)) client.defineCommand(command, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+    if (!(command in client)) client.defineCommand(command, { ...(s.numberOfKeys === undefined ? {} : { numberOfKeys: s.numberOfKeys }), lua: s.lua });
   }
   return client as RedisClient & ScriptCommands;
 }

@@ -5,6 +5,7 @@ import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
 import type { AuditKeyring } from './audit-keys.js';
 import { createCasebook } from './casebook.js';
+import { createCaseMoves } from './case-moves.js';
 import { createKeys } from './keys.js';
 import { createNotifyChannels } from './notify-channels.js';
 import { createLineageLinks } from './lineage-links.js';
@@ -63,6 +64,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     registryChanges: createRegistryChanges({ redis: client, keys }),
     cases: createAlertCases({ redis: client, keys, audit }),
     casebook,
+    /** Case and alert transitions, each moving the case and its alerts in one step; recovery of drifted cases. */
+    caseMoves: createCaseMoves({ redis: client, keys, audit }),
     audit,
     usage: createUsage({ redis: client, keys, accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */

@@ -8,6 +8,7 @@ import { authenticate, bearerToken, createKeyring } from './auth.js';
 import { startAuditSealing } from './audit-sealing.js';
 import { startScreening } from './screening.js';
 import { saveScreenedTenant } from './routes/tenants.js';
+import { startCaseSweep } from './case-sweep.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
 import { registerConsole } from './plugins/console.js';
@@ -115,6 +116,10 @@ export async function buildApp(deps: ApiDeps) {
       ...(deps.auditTopic ? { publish: { producer: deps.auditTopic.producer, topic: deps.auditTopic.topic } } : {}),
     });
     app.addHook('onClose', () => sealer.close());
+  }
+  if (deps.caseSweep !== false) {
+    const sweep = startCaseSweep(deps.store, deps.metricsRegistry, deps.log.child({ component: 'case-sweep' }), { ...deps.caseSweep, ...(deps.now ? { now: deps.now } : {}) });
+    app.addHook('onClose', () => sweep.close());
   }
 
   await app.ready();

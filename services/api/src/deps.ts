@@ -49,6 +49,11 @@ export interface ApiDeps {
    * telemetry topic stood when a statement was issued (its end offsets and the ingest group's commits).
    */
   statements?: { signer: StatementSigner; telemetry?: () => Promise<TelemetryPosition> };
+  /**
+   * The sweep that brings cases and their alerts to agree (case-sweep.ts): on by default in every
+   * replica, at start and then every `intervalMs` (default one hour); false turns it off.
+   */
+  caseSweep?: { intervalMs?: number } | false;
   /** The console's build (services/console/dist), served at /console; without it /console answers 503. */
   consoleDir?: string;
   /**

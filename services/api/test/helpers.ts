@@ -29,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string; auditSealing?: ApiDeps['auditSealing']; screening?: ApiDeps['screening']; statements?: ApiDeps['statements'] } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string; auditSealing?: ApiDeps['auditSealing']; screening?: ApiDeps['screening']; statements?: ApiDeps['statements']; caseSweep?: ApiDeps['caseSweep'] } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -61,6 +61,7 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.auditSealing !== undefined ? { auditSealing: opts.auditSealing } : {}),
     ...(opts.screening ? { screening: opts.screening } : {}),
     ...(opts.statements ? { statements: opts.statements } : {}),
+    ...(opts.caseSweep !== undefined ? { caseSweep: opts.caseSweep } : {}),
   });
   return {
     app, store, redis, topic, pack,

@@ -18,3 +18,7 @@ local function versionOf(key)
   if not current then return '' end
   return redis.sha1hex(current)
 end
+-- For a script that writes several entries: the five fields at ARGV[offset + 1 .. offset + 5].
+local function appendEntryAt(key, offset)
+  return redis.call('XADD', key, '*', 'at', ARGV[offset + 1], 'actor', ARGV[offset + 2], 'action', ARGV[offset + 3], 'object', ARGV[offset + 4], 'data', ARGV[offset + 5])
+end
