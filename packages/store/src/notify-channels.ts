@@ -102,6 +102,11 @@ export function createNotifyChannels(options: NotifyChannelsOptions) {
       await redis.multi().zadd(k.held(channel), 'NX', ...entryIds.flatMap((id) => [now, id])).hset(k.holdReasons, channel, reason).exec();
     },
 
+    /** Lets go of entries `channel` held that left the outbox another way (they name no alert). */
+    async release(channel: string, entryIds: string[]): Promise<void> {
+      if (entryIds.length > 0) await redis.zrem(k.held(channel), ...entryIds);
+    },
+
     /** The entries `channel` holds, and why. */
     async held(channel: string): Promise<ChannelHold> {
       const [entries, reason, oldest] = await Promise.all([redis.zcard(k.held(channel)), redis.hget(k.holdReasons, channel), redis.zrange(k.held(channel), 0, 0, 'WITHSCORES')]);

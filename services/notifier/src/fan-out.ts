@@ -177,6 +177,7 @@ export function createFanOut(options: FanOutOptions) {
     async handle(entries: OutboxEntry[]): Promise<void> {
       const { events, orphans } = await load(entries);
       await options.acknowledge(orphans);
+      await channels.release('kafka', orphans);
       const marks = await channels.marks(events.map((e) => e.entry.entryId));
       const failures: unknown[] = [];
       await run('kafka', events, marks, publish, failures);
