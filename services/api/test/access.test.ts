@@ -50,6 +50,8 @@ const TABLE: RouteCase[] = [
   { method: 'GET', url: '/v1/audit/verify', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/audit/export', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/policy', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'GET', url: '/v1/notifier/dead-letters', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: '/v1/notifier/dead-letters/redeliver', allowed: ['admin'] },
 ];
 const ROLES: Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
 
