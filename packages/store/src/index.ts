@@ -35,7 +35,7 @@ export {
 } from './webhooks.js';
 export { createLineageLinks, type LineageFact, type LineageLink, type LineageLinks, type LinkEvidence } from './lineage-links.js';
 export { createRegistryChanges, type RegistryChange, type RegistryChanges, type RegistryChangesOptions } from './registry-changes.js';
-export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelMark, type NotifyChannels, type TrackedCase } from './notify-channels.js';
+export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelHold, type ChannelMark, type HoldReason, type Redelivered, type NotifyChannels, type TrackedCase } from './notify-channels.js';
 export { purgePrefix } from './purge.js';
 export { createBooks, type Books } from './books.js';
 export { createStatementBooks, type CumulativeFigures, type LineageShare, type MeasureTeraOps, type RefusedReport, type StatementBooks } from './statement-books.js';

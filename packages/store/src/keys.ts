@@ -110,6 +110,10 @@ export function createKeys(prefix = 'fw:') {
       amSchedule: `${alerts}:am:schedule`,
       /** LIST: the notifier's dead letters of the Kafka and Alertmanager channels (JSON), newest first, capped. */
       dead: `${alerts}:dead`,
+      /** ZSET: outbox entry id → when the channel first held it (ms): entries a channel waits out a failure with (settle-channel-3 removes them). */
+      held: (channel: string) => `${alerts}:held:${channel}`,
+      /** HASH: channel → why it last held entries ('auth', 'unavailable'). */
+      holdReasons: `${alerts}:held`,
     },
     cases: {
       /** STRING: one case (JSON, contracts' case schema): every alert of one rule + scope + subject. */

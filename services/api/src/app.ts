@@ -20,6 +20,7 @@ import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { lineageRoutes } from './routes/lineages.js';
+import { notifierRoutes } from './routes/notifier.js';
 import { policyRoutes } from './routes/policy.js';
 import { statementRoutes } from './routes/statements.js';
 import { telemetryRoutes } from './routes/telemetry.js';
@@ -107,6 +108,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(policyRoutes, { prefix: '/v1', deps });
   await app.register(statementRoutes, { prefix: '/v1', deps });
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
+  await app.register(notifierRoutes, { prefix: '/v1', deps });
 
   await registerConsole(app, deps.consoleDir);
 

@@ -51,6 +51,8 @@ const TABLE: RouteCase[] = [
   { method: 'GET', url: '/v1/audit/export', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/policy', allowed: ['admin', 'analyst', 'viewer'] },
   { method: 'POST', url: '/v1/statements', allowed: ['admin', 'analyst'], body: { scope: 'tenant', id: 't-1', from: '2026-01-01', to: '2026-01-31' } },
+  { method: 'GET', url: '/v1/notifier/dead-letters', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: '/v1/notifier/dead-letters/redeliver', allowed: ['admin'] },
 ];
 const ROLES: Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
 
