@@ -13,7 +13,7 @@ export {
   type SeekTarget,
   type TopicPartition,
 } from './consumer.js';
-export { consumerLag, type PartitionLag } from './lag.js';
+export { consumerLag, waitForDrain, type PartitionLag } from './lag.js';
 export { readTopicRange, type ReadTopicRangeOptions, type ReadTopicRangeResult, type PartitionRange, type RangeProgress } from './range.js';
 export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, recordsTooLarge, type KafkaErrorCode, type RecordsTooLarge, type TooLargeRecord } from './errors.js';
 export { topicMessageLimit, KAFKA_DEFAULT_MESSAGE_BYTES, type MessageLimit } from './limits.js';

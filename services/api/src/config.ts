@@ -1,7 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
 import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 import { validateAllowList } from '@flopwatch/webhooks';
+
+// services/console/dist of this checkout, from src/ and from the compiled dist/ alike (the image sets CONSOLE_DIR).
+const BUILT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** The API's configuration, from environment variables; every default works with the local stack. */
 const webhookAllowList = envList({ default: [], min: 0 }).superRefine((entries, ctx) => {
@@ -65,8 +69,8 @@ export const apiConfigSchema = z.object({
   METRICS_PUBLIC: envBoolean(true),
   /** Audit entries older than this many days are trimmed as new ones are sealed into the chain; 0 keeps everything (export first: docs/audit.md, Archiving). */
   AUDIT_RETENTION_DAYS: envInt({ min: 0, max: 36_600, default: 0 }),
-  /** The console's built files, served at /console (default: services/console/dist of this checkout). */
-  CONSOLE_DIR: z.string().min(1).optional(),
+  /** The console's built files, served at /console (default: services/console/dist of this checkout; the image's is /app/console). */
+  CONSOLE_DIR: z.string().min(1).default(BUILT_CONSOLE_DIR),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

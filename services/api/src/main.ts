@@ -1,7 +1,6 @@
 // Composition root of the API: config → logger → clients → buildApp → listen; close on signal.
 import { readFileSync } from 'node:fs';
 import { consumerLag, createProducer, ensureTopics, kafkaDriver } from '@flopwatch/kafka';
-import { consoleDistDir } from '@flopwatch/console';
 import { loadPolicyPack } from '@flopwatch/policy';
 import { connectInfra, createMetricsRegistry, redactConfig, startService } from '@flopwatch/runtime';
 import { createStore, redisDriver } from '@flopwatch/store';
@@ -41,7 +40,7 @@ await service.run(async () => {
     limits: { bodyLimit: config.BODY_LIMIT, rateLimitMax: config.RATE_LIMIT_MAX, rateLimitWindowMs: config.RATE_LIMIT_WINDOW, requestTimeoutMs: config.REQUEST_TIMEOUT },
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
-    consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
+    consoleDir: config.CONSOLE_DIR,
   });
   shutdown.add('http', async () => {
     await app.close();
