@@ -1,6 +1,6 @@
 export { AppError, isRetryable, type AppErrorOptions } from './errors.js';
 export { loadConfig, exitOnConfigError, ConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode, type ConfigProblem, type Env, type ExitTarget } from './config.js';
-export { envBoolean, envInt, envList, envDuration, type EnvIntOptions, type EnvListOptions, type EnvDurationOptions } from './env.js';
+export { envBoolean, envInt, envList, envDuration, parseDuration, type EnvIntOptions, type EnvListOptions, type EnvDurationOptions } from './env.js';
 export { redactConfig, redactUrls, REDACTED, SECRET_KEY_PATTERN } from './redact.js';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.js';
