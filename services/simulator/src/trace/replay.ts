@@ -24,7 +24,7 @@ export interface TraceIngest {
 
 export interface TraceReplayRun {
   /** Starts the real ingest on `topics` and `store`; the caller chooses it, so the simulator imports no service. */
-  startIngest(opts: { brokers: string[]; store: Store; pack: PolicyPack; log: Logger; topics: { telemetry: string; dlq: string; partitions: number }; groupId: string }): Promise<TraceIngest>;
+  startIngest(opts: Pick<TraceReplayRun, 'brokers' | 'store' | 'pack' | 'log' | 'topics' | 'groupId'>): Promise<TraceIngest>;
   pods: readonly TracePod[];
   options: TraceReplayOptions;
   brokers: string[];
