@@ -15,12 +15,12 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { pino } from 'pino';
 import type { Alert } from '@flopwatch/contracts';
-import { createKafkaClient, createProducer, deleteTopics, ensureTopics } from '@flopwatch/kafka';
+import { createKafkaClient, createProducer, deleteTopics, ensureTopics, waitForDrain } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix } from '@flopwatch/store';
 import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
 import { buildWorkspace } from './build.mjs';
-import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, waitForDrain } from '@flopwatch/simulator';
+import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios } from '@flopwatch/simulator';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, collector: { type: 'boolean', default: false } } });
 const seconds = Number(args.duration ?? (args.ci ? 30 : 120));

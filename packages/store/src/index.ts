@@ -1,5 +1,5 @@
 export { createKeys, type Keys } from './keys.js';
-export { connectRedis, verifyRedisConnection, redisEndpoints, RedisConnectionError, REDIS_CONNECTION_ERROR_CODES, type RedisClient, type RedisConnectOptions, type RedisConnectionErrorCode } from './redis.js';
+export { connectRedis, verifyRedisConnection, redisDriver, redisEndpoints, RedisConnectionError, REDIS_CONNECTION_ERROR_CODES, type RedisClient, type RedisConnectOptions, type RedisConnectionErrorCode } from './redis.js';
 export { defineScripts, type ScriptCommands } from './scripts.js';
 export { OPS_PER_UNIT, countedTeraOps, teraOpsPerMs, teraToOps } from './units.js';
 export { createAccounting, isTransientRedisError, sliceField, CONFLICTS_KEPT, type Accounting, type ConflictRecord, type OriginOf, type Coverage, type SliceState, type StoredConflict, type RejectedRecord, type RejectionReason, type TenantApplyResult, type TenantTotals, type UsageRecord } from './accounting.js';

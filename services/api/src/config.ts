@@ -1,7 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
 import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 import { validateAllowList } from '@flopwatch/webhooks';
+
+// services/console/dist of this checkout, from src/ and from the compiled dist/ alike (the image sets CONSOLE_DIR).
+const BUILT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** The API's configuration, from environment variables; every default works with the local stack. */
 const webhookAllowList = envList({ default: [], min: 0 }).superRefine((entries, ctx) => {
@@ -94,8 +98,8 @@ export const apiConfigSchema = z.object({
   STATEMENT_RETIRED_KEYS_FILE: z.string().min(1).optional(),
   /** The ingest's consumer group: a statement records its committed offsets on the telemetry topic beside the topic's end offsets. */
   INGEST_GROUP_ID: z.string().min(1).default('flopwatch-ingest'),
-  /** The console's built files, served at /console (default: services/console/dist of this checkout). */
-  CONSOLE_DIR: z.string().min(1).optional(),
+  /** The console's built files, served at /console (default: services/console/dist of this checkout; the image's is /app/console). */
+  CONSOLE_DIR: z.string().min(1).default(BUILT_CONSOLE_DIR),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

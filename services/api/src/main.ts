@@ -1,24 +1,19 @@
 // Composition root of the API: config → logger → clients → buildApp → listen; close on signal.
 import { readFileSync } from 'node:fs';
-import { consumerLag, createKafkaClient, createProducer, ensureTopics, verifyKafkaConnection } from '@flopwatch/kafka';
-import { consoleDistDir } from '@flopwatch/console';
+import { consumerLag, createProducer, ensureTopics, kafkaDriver } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure } from '@flopwatch/runtime';
-import { connectRedis, createStore, parseAuditKeys, verifyRedisConnection } from '@flopwatch/store';
+import { connectInfra, createMetricsRegistry, redactConfig, startService } from '@flopwatch/runtime';
+import { createStore, parseAuditKeys, redisDriver } from '@flopwatch/store';
 import { buildApp } from './app.js';
 import { auditTopicReader, ensureAuditTopic } from './audit-topic.js';
 import { parseApiKeys } from './auth.js';
 import { apiConfigSchema } from './config.js';
 import { createStatementSigner } from './statements/signing.js';
 
-const config = exitOnConfigError(() => loadConfig(apiConfigSchema, process.env));
-const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
-const log = createLogger({ service: 'api', level: config.LOG_LEVEL });
-const shutdown = createShutdown({ log, timeoutMs: 30_000 });
-installSignalHandlers(shutdown, { log });
-installCrashHandlers(shutdown, { log });
+const service = startService({ name: 'api', schema: apiConfigSchema, env: process.env });
+const { config, log, shutdown } = service;
 
-try {
+await service.run(async () => {
   const pack = loadPolicyPack(config.POLICY_FILE);
   const apiKeys = parseApiKeys([config.API_KEYS, config.API_KEYS_FILE ? readFileSync(config.API_KEYS_FILE, 'utf8') : ''].join('\n'));
   if (apiKeys.length === 0) log.warn('no API keys configured (API_KEYS / API_KEYS_FILE): every /v1 route will answer 401');
@@ -29,15 +24,7 @@ try {
   if (!auditKeyring) log.warn('no audit HMAC keys configured (AUDIT_HMAC_KEYS / AUDIT_HMAC_KEYS_FILE): audit entries are sealed unkeyed, and anyone with Redis access can rewrite the chain consistently');
   log.info({ config: redactConfig(config), policyVersion: pack.version, apiKeys: apiKeys.length, auditKeyIds: auditKeyring ? [...auditKeyring.keys.keys()] : [] }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-api', security: security.redis });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
-  shutdown.add('kafka', () => kafka.close());
-  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
-  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
-  const kafkaCheck = await verifyKafkaConnection(kafka);
-  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
+  const { redis, kafka } = await connectInfra(service, { redis: redisDriver, kafka: kafkaDriver });
   // The API may start before any ingest: telemetry it accepts must have a topic to go to.
   await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
   if (config.AUDIT_PUBLISH) await ensureAuditTopic(kafka, config.AUDIT_TOPIC, config.AUDIT_TOPIC_RETENTION);
@@ -72,7 +59,7 @@ try {
     limits: { bodyLimit: config.BODY_LIMIT, rateLimitMax: config.RATE_LIMIT_MAX, rateLimitWindowMs: config.RATE_LIMIT_WINDOW, requestTimeoutMs: config.REQUEST_TIMEOUT },
     metricsPublic: config.METRICS_PUBLIC,
     webhooks: { policy: { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowList: config.WEBHOOK_ALLOW_LIST }, rotationGraceMs: config.WEBHOOK_ROTATION_GRACE },
-    consoleDir: config.CONSOLE_DIR ?? consoleDistDir,
+    consoleDir: config.CONSOLE_DIR,
     ...(config.SCREENING_LIST_FILE ? { screening: { path: config.SCREENING_LIST_FILE, intervalMs: config.SCREENING_CHECK_INTERVAL } } : {}),
     ...(signer ? {
       statements: {
@@ -91,8 +78,4 @@ try {
   });
   const url = await app.listen({ host: config.API_HOST, port: config.API_PORT });
   log.info({ url, docs: `${url}/docs`, console: `${url}/console/` }, 'api ready');
-} catch (err) {
-  reportStartupFailure(log, 'api', err);
-  await shutdown.run('start-up failed');
-  process.exit(1);
-}
+});

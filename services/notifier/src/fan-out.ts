@@ -13,11 +13,10 @@ import type { Logger } from 'pino';
 import { caseId, type Alert } from '@flopwatch/contracts';
 import { isKafkaAuthFailure, recordsTooLarge, type KafkaProducer } from '@flopwatch/kafka';
 import { isRetryable } from '@flopwatch/runtime';
-import type { Store } from '@flopwatch/store';
 import { alertMessageId, messageBody, type WebhookEventType } from '@flopwatch/webhooks';
 import { matchesFilter } from './filter.js';
 import type { NotifierMetrics } from './metrics.js';
-import type { OutboxEntry } from './outbox.js';
+import type { OutboxEntry, Store } from '@flopwatch/store';
 
 export const CHANNELS = ['kafka', 'webhooks', 'alertmanager'] as const;
 export type Channel = (typeof CHANNELS)[number];
