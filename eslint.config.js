@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const SERVICES = ['api', 'collector', 'console', 'ingest', 'notifier', 'simulator'];
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'services/console/lib/**', '**/coverage/**', '**/*.json'] },
   js.configs.recommended,
@@ -26,6 +28,19 @@ export default tseslint.config(
       }],
     },
   },
+  // No service imports another (or the repository's scripts): shared code lives in packages/*, and a
+  // service finds another's output through configuration (the API's CONSOLE_DIR).
+  ...SERVICES.map((name) => ({
+    files: [`services/${name}/src/**/*.ts`, `services/${name}/bench/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: SERVICES.filter((other) => other !== name).flatMap((other) => [`@flopwatch/${other}`, `@flopwatch/${other}/*`]), message: 'A service imports no other service: move the shared code into packages/*, or take a path from configuration.' },
+          { regex: `^(\\.\\./)+(${SERVICES.filter((other) => other !== name).join('|')}|scripts)/`, message: 'A service imports no other service and no repository script: move the shared code into packages/*, or run the script as a command.' },
+        ],
+      }],
+    },
+  })),
   {
     files: ['**/*.mjs', '**/*.js'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

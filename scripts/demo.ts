@@ -15,12 +15,12 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { pino } from 'pino';
 import type { Alert } from '@flopwatch/contracts';
-import { createKafkaClient, createProducer, deleteTopics, ensureTopics } from '@flopwatch/kafka';
+import { createKafkaClient, createProducer, deleteTopics, ensureTopics, waitForDrain } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix } from '@flopwatch/store';
 import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
 import { buildWorkspace } from './build.mjs';
-import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, waitForDrain } from '@flopwatch/simulator';
+import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios } from '@flopwatch/simulator';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, collector: { type: 'boolean', default: false } } });
 const seconds = Number(args.duration ?? (args.ci ? 30 : 120));
@@ -90,7 +90,7 @@ const infra = await ensureInfra(process.env, (line) => say(line));
 await buildWorkspace({ log: say });
 const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
 start('ingest', 'services/ingest/dist/main.js', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
-start('api', 'services/api/dist/main.js', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
+start('api', 'services/api/dist/main.js', { ...base, AUDIT_TOPIC: `${run}.audit`, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
 // --collector: two nodes of eight H100s behind dcgm-exporter stand-ins, a pod of `demo-team` on each.
 const DCGM_TENANT = 'demo-dcgm-tenant';
 const dcgm = args.collector

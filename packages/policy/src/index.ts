@@ -8,7 +8,7 @@ export { checkInterval, unknownAccelerator, unknownCountry, validateUsage, type 
 export { estimateOperations, estimatedOps, upperBoundOps, type OperationsEstimate, type EstimateBasis } from './estimate.js';
 export { tenantRisk, type TenantRisk } from './tenant-risk.js';
 export { hardwareRisk, type HardwareRisk } from './hardware-risk.js';
-export { levelOperations, levelsCrossed, levelsReached } from './levels.js';
+export { levelOperations, levelsReached } from './levels.js';
 export { maxSeverity } from './severity.js';
 export { velocityBandSchema, type VelocityBand } from './pack-schema.js';
 export { MEASURE_WORDS, burnPerDay, emptySplit, evaluationTime, measured, projectCrossing, sumSplits, trailingOperations } from './measure.js';

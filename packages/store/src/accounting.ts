@@ -453,6 +453,19 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       return results;
     },
 
+    /**
+     * Keeps each report the books refused, once per report (HSETNX on its slice, interval and kind, so
+     * a replay or a retried batch adds nothing): its reason, end and GPU-µs, the refused time that
+     * compute statements give. Called on the rare refusal path only, never per counted report.
+     */
+    async recordRefused(rejected: RejectedRecord[]): Promise<void> {
+      await Promise.all(rejected.map(({ record: r, reason }) => {
+        const gpuUs = r.milliGpus * (r.endMs - r.startMs);
+        const field = `${r.jobKey}|${r.node ?? ''}|${r.startMs}|${r.endMs}|${r.measured ? 1 : 0}`;
+        return redis.hsetnx(keys.tenant.refused(r.tenantId), field, `${reason},${r.endMs},${Number.isFinite(gpuUs) ? gpuUs : 0}`);
+      }));
+    },
+
     /** Own tera-operations of a lineage: the sum of every contributing tenant's share. */
     async lineageOwnTeraOps(lineageId: string): Promise<{ teraOps: number; byTenant: Map<string, number> }> {
       const tenants = await redis.smembers(keys.lineage.tenants(lineageId));

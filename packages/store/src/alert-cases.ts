@@ -75,9 +75,6 @@ export function createAlertCases({ redis, keys, audit }: { redis: RedisClient; k
   return {
     raw,
 
-    /** True when `cursor` is one list() can continue from. */
-    validCursor: (cursor: string) => decodeCursor(cursor) !== null,
-
     /** Alerts newest first (by raisedAt), filtered. */
     async list<A extends CaseAlert>(query: AlertQuery): Promise<AlertPage<A>> {
       const skip = query.cursor ? decodeCursor(query.cursor) : null;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { caseId, caseSummary, caseWithAlert, type Alert, type Case } from '@flopwatch/contracts';
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
 import type { Keys } from './keys.js';
+import { joinCase } from './case-moves.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
 
@@ -25,7 +26,7 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
     /**
      * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
      * entry of that change (unsealed, sealed later), in one script (lua/raise-alert-6.lua); true when
-     * this call created it. Only raises of the same case can conflict (compare-and-set on the case's
+     * this call created it. An alert joining a case that is not open takes its status (joinCase). Only raises of the same case can conflict (compare-and-set on the case's
      * version): they re-read it and retry.
      */
     async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
@@ -35,6 +36,8 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
         const text = await redis.get(keys.cases.record(id));
         const current = text === null ? null : (JSON.parse(text) as Case);
         const next = caseWithAlert(current, alert, actor);
+        // An alert joining an acknowledged, escalated or closed case takes its status (case-moves.ts).
+        const stored = joinCase(alert, next, actor);
         // open | level | reopen; a lower level raised late is only listed in the case.
         const event = !current ? 'open' : next.history.length > current.history.length ? next.history.at(-1)!.action : 'alert';
         const write = audit.write({
@@ -48,7 +51,7 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
             case: keys.cases.record(id), caseIndex: keys.cases.index, unsealed: keys.audit.unsealed,
           },
           args: {
-            ...write, alertId: alert.id, alert: JSON.stringify(alert), raisedAt: Date.parse(alert.raisedAt),
+            ...write, alertId: alert.id, alert: JSON.stringify(stored), raisedAt: Date.parse(alert.raisedAt),
             caseId: id, case: JSON.stringify(next), openedAt: Date.parse(next.openedAt), caseVersion: text === null ? '' : sha1(text),
           },
         });

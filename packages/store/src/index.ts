@@ -1,5 +1,5 @@
 export { createKeys, type Keys } from './keys.js';
-export { connectRedis, verifyRedisConnection, redisEndpoints, RedisConnectionError, REDIS_CONNECTION_ERROR_CODES, type RedisClient, type RedisConnectOptions, type RedisConnectionErrorCode } from './redis.js';
+export { connectRedis, verifyRedisConnection, redisDriver, redisEndpoints, RedisConnectionError, REDIS_CONNECTION_ERROR_CODES, type RedisClient, type RedisConnectOptions, type RedisConnectionErrorCode } from './redis.js';
 export { defineScripts, SCRIPTS, type ScriptArg, type ScriptCall, type Scripts } from './scripts.js';
 export { REPLY_CODES, ScriptReplyError, decodeReply, type ReplyCode } from './reply-codes.js';
 export { OPS_PER_UNIT, countedTeraOps, teraOpsPerMs, teraToOps } from './units.js';
@@ -7,12 +7,15 @@ export { createAccounting, isTransientRedisError, sliceField, CONFLICTS_KEPT, ty
 export { createAlertStore, type AlertStore, type StoredAlert } from './alerts.js';
 export { createStore, type Store, type StoreOptions } from './store.js';
 export { createRegistry, type GroupChange, type Registry, type RegistryLineage, type RegistryTenant } from './registry.js';
-export { linkIdentifiers, type LinkFields } from './links.js';
-export { createAuditLog, AuditContentionError, ChangeUnconfirmedError, type AuditLog, type AuditEntry, type AuditIntent, type IntentOutcome, type NewAuditEntry, type AuditQuery, type AuditPage, type BrokenLink, type VerifyResult } from './audit.js';
+export { explainLink, linkIdentifiers, LINK_RULE_VERSION, type LinkFields, type LinkReason, type WidelyShared } from './links.js';
+export { nameKey, nameSimilarity, nameTokens } from './entity-names.js';
+export { createAuditLog, toAuditEntry, AuditContentionError, ChangeUnconfirmedError, type AuditCopyReader, type AuditFinding, type AuditLog, type AuditEntry, type AuditIntent, type IntentOutcome, type NewAuditEntry, type AuditQuery, type AuditPage, type BrokenLink, type VerifyResult } from './audit.js';
 export { startAuditSealer, type AuditSealer, type AuditSealerOptions } from './audit-sealer.js';
 export type { EvaluationSubjects, PendingEvaluations } from './pending-evaluations.js';
-export { GENESIS, canonical, chainHash } from './audit-chain.js';
+export { GENESIS, canonical, chainHash, createChainChecker, parseFloor, type BrokenReason, type Floor, type SealedFields } from './audit-chain.js';
+export { parseAuditKeys, entryMac, floorMac, AuditKeyError, MIN_AUDIT_KEY_BYTES, type AuditKeyring } from './audit-keys.js';
 export { createCasebook, CaseNotFoundError, type Casebook, type CaseChange, type CaseFilter } from './casebook.js';
+export { createCaseMoves, joinCase, AlertNotFoundError, type CaseMove, type CaseMoves, type MoveBy, type Reconciled } from './case-moves.js';
 export { createAlertCases, type AlertCases, type AlertQuery, type AlertPage, type CaseAlert, type ReplaceResult } from './alert-cases.js';
 export { createUsage, sumUsage, type LineageCumulative, type Usage, type TenantUsage, type UsageWindows } from './usage.js';
 export {
@@ -33,7 +36,8 @@ export {
 } from './webhooks.js';
 export { createLineageLinks, type LineageFact, type LineageLink, type LineageLinks, type LinkEvidence } from './lineage-links.js';
 export { createRegistryChanges, type RegistryChange, type RegistryChanges, type RegistryChangesOptions } from './registry-changes.js';
-export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelMark, type NotifyChannels, type TrackedCase } from './notify-channels.js';
+export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelHold, type ChannelMark, type HoldReason, type Redelivered, type NotifyChannels, type TrackedCase } from './notify-channels.js';
 export { purgePrefix } from './purge.js';
 export { createBooks, type Books } from './books.js';
+export { createStatementBooks, type CumulativeFigures, type LineageShare, type MeasureTeraOps, type RefusedReport, type StatementBooks } from './statement-books.js';
 export { createStreamGroup, createOutboxReader, entryFields, type OutboxEntry, type OutboxReader, type OutboxReaderOptions, type StreamEntry } from './streams.js';

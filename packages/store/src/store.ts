@@ -3,7 +3,9 @@ import { createBooks } from './books.js';
 import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
+import type { AuditKeyring } from './audit-keys.js';
 import { createCasebook } from './casebook.js';
+import { createCaseMoves } from './case-moves.js';
 import { createKeys } from './keys.js';
 import { createNotifyChannels } from './notify-channels.js';
 import { createLineageLinks } from './lineage-links.js';
@@ -13,6 +15,7 @@ import type { RedisClient } from './redis.js';
 import { createWebhookStore } from './webhooks.js';
 import { createPendingEvaluations } from './pending-evaluations.js';
 import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
+import { createStatementBooks } from './statement-books.js';
 import { createUsage } from './usage.js';
 
 export interface StoreOptions {
@@ -29,16 +32,22 @@ export interface StoreOptions {
   maxIntervalMs?: number;
   /** Audit entries older than this many days are trimmed as new ones are written. Default 0: keep everything. */
   auditRetentionDays?: number;
+  /** The audit chain's HMAC keys (kept outside Redis); without them entries are sealed unkeyed. */
+  auditKeyring?: AuditKeyring | null;
+  /** Copy sealed audit entries to the publication outbox, for a publisher to send to Kafka. Default false. */
+  auditPublish?: boolean;
+  /** Tenants sharing one KYC identifier above which it is shown on cases but does not link them. Default 50. */
+  linkMaxShared?: number;
 }
 
 /** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0, auditKeyring = null, auditPublish = false, linkMaxShared = 50 }: StoreOptions) {
   // Each facade registers the scripts it calls on the client (defineScripts, src/scripts.ts).
   const client = redis;
   const keys = createKeys(prefix);
   const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
-  const registry = createRegistry({ redis: client, keys });
-  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
+  const registry = createRegistry({ redis: client, keys, maxShared: linkMaxShared });
+  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays, keyring: auditKeyring, publish: auditPublish });
   const casebook = createCasebook({ redis: client, keys, audit });
   const books = createBooks({ redis: client, keys, accounting, registry });
   return {
@@ -55,10 +64,14 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     registryChanges: createRegistryChanges({ redis: client, keys }),
     cases: createAlertCases({ redis: client, keys, audit }),
     casebook,
+    /** Case and alert transitions, each moving the case and its alerts in one step; recovery of drifted cases. */
+    caseMoves: createCaseMoves({ redis: client, keys, audit }),
     audit,
     usage: createUsage({ redis: client, keys, accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
     books,
+    /** What a signed compute statement reads: exact cumulative figures, day buckets, lineage shares. */
+    statementBooks: createStatementBooks({ redis: client, keys }),
     webhooks: createWebhookStore({ redis: client, keys }),
     /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
     pendingEvaluations: createPendingEvaluations({ redis: client, keys }),

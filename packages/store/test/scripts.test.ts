@@ -1,6 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, freshPrefix, testRedis } from '@flopwatch/test-harness';
 import { REPLY_CODES, ScriptReplyError, decodeReply } from '../src/reply-codes.js';
@@ -66,9 +68,20 @@ describe('the include loader', () => {
     expect(() => expandIncludes('-- @include self\nreturn 1', 'x-0.lua', includes)).toThrow('includes form a cycle: x-0.lua → self → self');
   });
 
-  it('refuses a script file not named <name>-<numKeys>.lua', () => {
+  it('refuses a script file not named <name>-<numKeys>.lua or <name>-<numKeys>n.lua', () => {
     const dir = luaFolder({ 'nokeys.lua': 'return 1' });
-    expect(() => readScripts(dir)).toThrow(/nokeys\.lua is not named <name>-<numKeys>\.lua/);
+    expect(() => readScripts(dir)).toThrow(/nokeys\.lua is not named <name>-<numKeys>\.lua or <name>-<numKeys>n\.lua/);
+    const other = luaFolder({ 'keys-2x.lua': 'return 1' });
+    expect(() => readScripts(other)).toThrow(/keys-2x\.lua is not named/);
+  });
+
+  it('reads <name>-<numKeys>n.lua as that many fixed keys followed by a variable number, which EVAL gets counted first', async () => {
+    const dir = luaFolder({ 'fixed-2.lua': 'return #KEYS', 'count-2n.lua': 'return { #KEYS, #KEYS - 2, ARGV[1] }' });
+    const byName = new Map(readScripts(dir).map((s) => [s.name, s]));
+    expect(byName.get('fixed')).toMatchObject({ numberOfKeys: 2, variableKeys: false, suffix: '2' });
+    expect(byName.get('count')).toMatchObject({ numberOfKeys: 2, variableKeys: true, suffix: '2n' });
+    const extra = ['e1', 'e2', 'e3'].map((k) => `{t}${k}`);
+    expect(await redis.eval(byName.get('count')!.lua, 2 + extra.length, '{t}a', '{t}b', ...extra, 'arg')).toEqual([2 + extra.length, extra.length, 'arg']);
   });
 });
 
@@ -76,7 +89,9 @@ describe('the scripts as shipped', () => {
   it('every file has one declaration with as many keys as its name says, and every script compiles on Redis', async () => {
     const files = readScripts();
     const kebab = (command: string) => command.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    expect(files.map((f) => `${f.name}-${f.numberOfKeys}`).sort()).toEqual(Object.entries(SCRIPTS).map(([command, d]) => `${kebab(command)}-${d.keys.length}`).sort());
+    const suffix = (d: { keys: readonly string[]; restKeys?: string }) => `${d.keys.length}${d.restKeys === undefined ? '' : 'n'}`;
+    expect(files.map((f) => `${f.name}-${f.suffix}`).sort()).toEqual(Object.entries(SCRIPTS).map(([command, d]) => `${kebab(command)}-${suffix(d)}`).sort());
+    expect(files.filter((f) => f.variableKeys).map((f) => f.name)).toEqual(Object.entries(SCRIPTS).filter(([, d]) => 'restKeys' in d).map(([command]) => kebab(command)));
     for (const f of files) expect(await redis.script('LOAD', f.lua)).toMatch(/^[0-9a-f]{40}$/);
   });
 
@@ -94,6 +109,43 @@ describe('the scripts as shipped', () => {
     const d = `${prefix}{webhooks}`;
     expect(await scripts.redeliverDelivery({ keys: { delivery: `${d}:d`, attempts: `${d}:a`, schedule: `${d}:s`, dead: `${d}:x` }, args: { deliveryId: 'none', now: 1 } })).toBe('not_found');
     await expect(scripts.releaseCase({ keys: {} as never, args: { caseId: 'c1', leaseUntil: 1, nextAt: '' } })).rejects.toThrow('script releaseCase: amSchedule is missing');
+  });
+
+  it('count the variable keys of a <name>-<numKeys>n.lua script for the caller (moveCase and a case of 0, 1 or 2 alerts)', async () => {
+    const prefix = freshPrefix('scripts');
+    prefixes.push(prefix);
+    const scripts = defineScripts(redis);
+    const k = (name: string) => `${prefix}{alerts}${name}`;
+    const fixed = { case: k('case'), caseIndex: k('cases'), outbox: k('outbox'), unsealed: k('unsealed') };
+    const noEntry = { at: '', actor: '', action: '', object: '', data: '' };
+    const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+    const caseText = '{"id":"c1"}';
+    const alertTexts = ['{"id":"a1"}', '{"id":"a2"}'];
+    // Only checks: each alert sent with the version read and no new text, so nothing is written.
+    const checks = (texts: string[], versions = texts.map(sha1)) => texts.flatMap((_, i) => [`a${i + 1}`, versions[i]!, '', '', '', '', '', '']);
+    const move = (alerts: number, caseVersion: string, versions?: string[]) =>
+      scripts.moveCase({
+        keys: { ...fixed, alerts: alertTexts.slice(0, alerts).map((_, i) => k(`alert:a${i + 1}`)) },
+        args: { caseId: 'c1', caseVersion, case: '', openedAt: 1, ...noEntry, alertChanges: checks(alertTexts.slice(0, alerts), versions) },
+      });
+    expect(await move(0, sha1(caseText))).toBe('not_found');
+    await redis.set(fixed.case, caseText);
+    for (const [i, text] of alertTexts.entries()) await redis.set(k(`alert:a${i + 1}`), text);
+    expect(await move(0, sha1(caseText))).toBe('done');
+    expect(await move(1, sha1(caseText))).toBe('done');
+    expect(await move(2, sha1(caseText))).toBe('done');
+    // The second alert's version is checked against the second alert key: a stale one is refused.
+    expect(await move(2, sha1(caseText), [sha1(alertTexts[0]!), sha1('{"id":"a2","old":true}')])).toBe('stale');
+    expect(await move(2, sha1('{"id":"c0"}'))).toBe('stale');
+    expect(await redis.exists(fixed.outbox, fixed.unsealed)).toBe(0);
+    await expect(scripts.moveCase({ keys: fixed as never, args: { caseId: 'c1', caseVersion: '', case: '', openedAt: 1, ...noEntry, alertChanges: [] } })).rejects.toThrow('script moveCase: alerts is missing');
+  });
+
+  it('keep KEYS and ARGV out of the includes: their functions take what they need as arguments', () => {
+    const includes = join(dirname(fileURLToPath(import.meta.url)), '..', 'lua', 'includes');
+    const code = readdirSync(includes).flatMap((f) => readFileSync(join(includes, f), 'utf8').split('\n').map((line) => [f, line.replace(/--.*$/, '')] as const));
+    expect(code.length).toBeGreaterThan(0);
+    expect(code.filter(([, line]) => /\b(KEYS|ARGV)\[/.test(line))).toEqual([]);
   });
 
   it('name each reply code once, return no negative code that is not named, and refuse a code a script does not give', () => {

@@ -29,7 +29,7 @@ export interface TestApi {
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string; auditSealing?: ApiDeps['auditSealing'] } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string; auditSealing?: ApiDeps['auditSealing']; screening?: ApiDeps['screening']; statements?: ApiDeps['statements']; caseSweep?: ApiDeps['caseSweep'] } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -59,6 +59,9 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
     ...(opts.auditSealing !== undefined ? { auditSealing: opts.auditSealing } : {}),
+    ...(opts.screening ? { screening: opts.screening } : {}),
+    ...(opts.statements ? { statements: opts.statements } : {}),
+    ...(opts.caseSweep !== undefined ? { caseSweep: opts.caseSweep } : {}),
   });
   return {
     app, store, redis, topic, pack,

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
+import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { freshTopics, waitFor } from '@flopwatch/test-harness';
+import { createKeys } from '@flopwatch/store';
+import { freshTopics, redisUrl, testKafka, waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
 import { addEndpoint, notifierTestEnv, collectTopic, counterValue, makeAlert, startNotifier, startReceiver } from './helpers.js';
 
@@ -162,5 +165,56 @@ describe('Kafka channel', () => {
     await waitFor(async () => ((await redis.xpending(store.keys.alerts.outbox, group)) as [number])[0] === 0 && (await redis.xlen(store.keys.alerts.outbox)) === 0, { what: 'both entries acknowledged' });
     expect(await counterValue(n.metrics, 'flopwatch_notifier_dead_letters_total', { channel: 'kafka', reason: 'record_too_large' })).toBe(1);
     expect(await store.notifyChannels.listDeadLetters()).toHaveLength(1);
+  });
+
+  it('redelivers the record_too_large dead letters, each exactly once and to Kafka alone, once the topic takes them', async () => {
+    const { prefix, store, group } = setup();
+    const keys = createKeys(prefix);
+    const [topic] = await freshTopics(['alerts-fixed'], { numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4000' }] });
+    const secrets: string[] = [];
+    const receiver = await startReceiver(() => secrets);
+    cleanups.push(receiver.close);
+    const ep = await addEndpoint(store, receiver.url);
+    secrets.push(ep.secret);
+    const small = makeAlert('tenant-fits');
+    const big = [1, 2, 3].map((i) => {
+      const a = makeAlert(`tenant-too-big-${i}`);
+      a.hardware.models = Array.from({ length: 200 }, (_, m) => `model-${m}-${'x'.repeat(40)}`);
+      return a;
+    });
+    for (const a of [small, ...big]) await store.alerts.raise(a);
+    const n = await startNotifier({ prefix, topic, group });
+    cleanups.push(n.close);
+    const kafka = await collectTopic(topic);
+    cleanups.push(kafka.close);
+    await waitFor(async () => (await store.notifyChannels.listDeadLetters()).length === big.length && (await redis.xlen(keys.alerts.outbox)) === 0, { what: 'the three dead letters, every entry acknowledged', timeoutMs: 20_000 });
+    await waitFor(() => receiver.received.length === 4, { what: 'every alert at the webhook' });
+
+    // The operator raises the topic's limit, then hands the dead letters back.
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'max.message.bytes', value: '100000' }] }] });
+    await admin.disconnect();
+    const root = new URL('../../../', import.meta.url).pathname;
+    const redeliver = () => new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, ['--conditions=flopwatch-source', '--import', 'tsx', 'scripts/notify-redeliver.ts', '--channel', 'kafka'], {
+        cwd: root, env: { ...process.env, REDIS_URL: redisUrl(), REDIS_PREFIX: prefix, LOG_LEVEL: 'silent' },
+      }, (error, out, err) => resolve({ code: error ? Number(error.code ?? 1) : 0, out: out + err }));
+    });
+    const first = await redeliver();
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toContain(`redelivered ${big.length} Kafka, 0 Alertmanager and 0 webhook dead letters`);
+    await waitFor(() => kafka.records.length === 1 + big.length, { what: 'the redelivered alerts on the topic', timeoutMs: 20_000 });
+    await waitFor(async () => (await redis.xlen(keys.alerts.outbox)) === 0, { what: 'the redelivered entries acknowledged' });
+    const second = await redeliver();
+    expect(second.out).toContain('redelivered 0 Kafka');
+    expect(await redis.xlen(keys.alerts.outbox)).toBe(0);
+
+    expect(kafka.records.map((r) => r.value.id).sort()).toEqual([small, ...big].map((a) => a.id).sort());
+    expect(kafka.records.every((r) => r.type === 'alert.raised')).toBe(true);
+    expect(await store.notifyChannels.listDeadLetters()).toEqual([]);
+    expect(await counterValue(n.metrics, 'flopwatch_notifier_alerts_published_total')).toBe(1 + big.length);
+    // Only Kafka had failed: the webhook is not sent the redelivered alerts again.
+    expect(receiver.received).toHaveLength(4);
   });
 });

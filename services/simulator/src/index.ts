@@ -1,6 +1,5 @@
 export * from './trace/index.js';
 export { produceEvents, type ProduceOptions, type ProduceProgress } from './sink.js';
-export { startInProcessIngest, waitForDrain, type InProcessIngest, type InProcessIngestOptions } from './ingest-runner.js';
 export { simulatorConfigSchema, type SimulatorConfig } from './config.js';
 export { apiRegistrar, storeRegistrar, registerAll, RegistrationError, type Registrar } from './registrar.js';
 export { runLoad, loadEvents, type LoadOptions } from './load-mode.js';

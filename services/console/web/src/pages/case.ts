@@ -69,21 +69,26 @@ function kyc(c: Case, d: CaseDetail): HTMLElement {
   return section(k ? 'KYC snapshot (when raised)' : 'KYC of the tenants', 'kyc-section', snapshot, current ? h('h3', {}, 'Tenants now') : null, current);
 }
 
-/** Each linking identifier and the tenants that share it (the graph's edges, grouped). */
+/** Each linking identifier, the tenants that share it and why it links them (the graph's edges, grouped). */
 function linkTable(g: NonNullable<CaseDetail['graph']>): HTMLElement {
-  const by = new Map<string, Set<string>>();
+  const by = new Map<string, { tenants: Set<string>; why: Set<string>; spellings: Set<string> }>();
   for (const e of g.edges) {
-    for (const i of e.identifiers) {
-      const set = by.get(i) ?? new Set<string>();
-      set.add(e.a).add(e.b);
-      by.set(i, set);
+    for (const r of e.reasons) {
+      const row = by.get(r.identifier) ?? { tenants: new Set<string>(), why: new Set<string>(), spellings: new Set<string>() };
+      row.tenants.add(e.a).add(e.b);
+      row.why.add(r.why);
+      row.spellings.add(r.a).add(r.b);
+      by.set(r.identifier, row);
     }
   }
-  const rows = [...by].sort((a, b) => b[1].size - a[1].size).map(([ident, tenants]) => {
+  const rows = [...by].sort((a, b) => b[1].tenants.size - a[1].tenants.size).map(([ident, row]) => {
     const [kind = '', ...value] = ident.split(':');
-    return [kind, h('code', {}, value.join(':')), `${tenants.size}`, [...tenants].sort().join(', ')];
+    return [kind, h('code', {}, value.join(':')), `${row.tenants.size}`, [...row.tenants].sort().join(', '), `${[...row.why].join('; ')} (${[...row.spellings].map((x) => `“${x}”`).join(', ')})`];
   });
-  return table(['Identifier', 'Value', 'Tenants', 'Shared by'], rows, { 'data-testid': 'graph-edges', class: 'compact' });
+  const links = table(['Identifier', 'Value', 'Tenants', 'Shared by', 'Why'], rows, { 'data-testid': 'graph-edges', class: 'compact' });
+  if (g.widelyShared.length === 0) return links;
+  const wide = table(['Identifier (not a link: widely shared)', 'Tenants holding it'], g.widelyShared.map((w) => [h('code', {}, w.identifier), `${w.tenants}`]), { 'data-testid': 'graph-widely-shared', class: 'compact' });
+  return h('div', {}, links, wide);
 }
 
 function evidence(c: Case, d: CaseDetail): HTMLElement {
