@@ -15,6 +15,7 @@ import { createWebhookStore } from './webhooks.js';
 import { createPendingEvaluations } from './pending-evaluations.js';
 import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
 import { createUsage } from './usage.js';
+import { createSnapshots } from './snapshots.js';
 
 export interface StoreOptions {
   redis: RedisClient;
@@ -56,9 +57,11 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     cases: createAlertCases({ redis: client, keys, audit }),
     casebook,
     audit,
-    usage: createUsage({ redis: client, keys, accounting, registry, books }),
+    usage: createUsage({ accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
     books,
+    /** Subject snapshots (tenant, group, lineage) at the evaluation's event time: what policy reads. */
+    snapshots: createSnapshots({ books, registry }),
     webhooks: createWebhookStore({ redis: client, keys }),
     /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
     pendingEvaluations: createPendingEvaluations({ redis: client, keys }),
