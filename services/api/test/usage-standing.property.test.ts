@@ -118,4 +118,12 @@ describe('the usage answer and the rules', () => {
       }
     }), { numRuns: 25 });
   });
+
+  it("gives the console each rule's label and level text from the rule table (GET /v1/policy)", async () => {
+    const body = await get('/v1/policy');
+    expect(body.rules.map((r: { rule: string; label: string }) => [r.rule, r.label])).toEqual(Object.values(RULES).map((r) => [r.rule, r.label]));
+    const tenantApproach = body.rules.find((r: { rule: string }) => r.rule === 'tenant-approach');
+    const own = api.pack.rules['tenant-approach'].levels ?? api.pack.levels;
+    expect(tenantApproach.levels).toEqual(own.map((l) => ({ level: l.fraction, severity: l.severity, label: `${Math.round(l.fraction * 1000) / 10} % of the threshold` })));
+  });
 });
