@@ -35,6 +35,7 @@ export { createRegistryChanges, type RegistryChange, type RegistryChanges, type 
 export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type ChannelMark, type NotifyChannels, type TrackedCase } from './notify-channels.js';
 export { purgePrefix } from './purge.js';
 export { createBooks, type Books } from './books.js';
+export { createSlurmMarks, type SlurmMarks } from './slurm-marks.js';
 export { createSnapshots, type SnapshotReader, type SnapshotSources, type Snapshots } from './snapshots.js';
 export { evaluationTime } from '@flopwatch/contracts';
 export { createStreamGroup, createOutboxReader, entryFields, type OutboxEntry, type OutboxReader, type OutboxReaderOptions, type StreamEntry } from './streams.js';

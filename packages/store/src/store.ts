@@ -16,6 +16,7 @@ import { createPendingEvaluations } from './pending-evaluations.js';
 import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
 import { createUsage } from './usage.js';
 import { createSnapshots } from './snapshots.js';
+import { createSlurmMarks } from './slurm-marks.js';
 
 export interface StoreOptions {
   redis: RedisClient;
@@ -33,7 +34,10 @@ export interface StoreOptions {
   auditRetentionDays?: number;
 }
 
-/** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
+/**
+ * The Redis-backed store: facades over one client (the caller owns the client). It hands out neither
+ * the client nor the key names: tests reach Redis through their own client and `createKeys(prefix)`.
+ */
 export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
   const client = defineScripts(redis);
   const keys = createKeys(prefix);
@@ -43,12 +47,6 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
   const casebook = createCasebook({ redis: client, keys, audit });
   const books = createBooks({ redis: client, keys, accounting, registry });
   return {
-    /**
-     * The raw client and key builder, for tests and tools only: services read through the facades
-     * below (a lint rule keeps `store.redis` and `store.keys` out of the services).
-     */
-    redis: client,
-    keys,
     accounting,
     alerts: createAlertStore({ redis: client, keys, audit }),
     registry,
@@ -66,6 +64,8 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
     pendingEvaluations: createPendingEvaluations({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
+    /** The collector's Slurm poller state: job marks per cluster, each endpoint's last poll. */
+    slurmMarks: createSlurmMarks({ redis: client, keys }),
     /** The alert outbox read through a consumer group (one reader per notifier instance). */
     outbox: (options: OutboxReaderOptions) => createOutboxReader(client, keys.alerts.outbox, options),
   };

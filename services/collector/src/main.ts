@@ -2,7 +2,7 @@
 import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
 import { catalogOf, loadPolicyPack } from '@flopwatch/policy';
 import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createKeys, verifyRedisConnection } from '@flopwatch/store';
+import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
 import { createCollector } from './app.js';
 import { collectorConfigSchema } from './config.js';
 import { createTargetList } from './dcgm/targets.js';
@@ -46,8 +46,7 @@ try {
   }
   const collector = createCollector({
     kafka,
-    redis,
-    keys: createKeys(config.REDIS_PREFIX),
+    slurmMarks: createStore({ redis, prefix: config.REDIS_PREFIX }).slurmMarks,
     metricsRegistry,
     log,
     topic: { name: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS },
