@@ -444,6 +444,11 @@ export function evaluateSubject(snapshot: SubjectSnapshot, pack: PolicyPack): Ru
   }
 }
 
+/** Whether an alert's level is a fraction of a threshold: its level basis says so, or (older alerts) its rule's kind in the table. */
+export function isFractionLevel(a: { rule: AlertRule; levelBasis?: { kind: string } | null | undefined }): boolean {
+  return a.levelBasis ? a.levelBasis.kind === 'fraction' : RULES[a.rule].kind === 'threshold';
+}
+
 /** Where a subject stands against one rule, or null when the rule is not measured in the subject's scope. */
 export function standing(rule: AlertRule, s: SubjectSnapshot, pack: PolicyPack): Standing | null {
   const of = RULES[rule].standing;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SubjectSnapshot } from '@flopwatch/contracts';
-import { RULES, standing, standings } from '../src/index.js';
+import { RULES, isFractionLevel, standing, standings } from '../src/index.js';
 import { DAY, HOUR, packWith, splitOf, tenant } from './snapshots.js';
 
 // Where a subject stands against each rule, as the rule measures it: the figures are the test's own
@@ -71,5 +71,13 @@ describe('standing', () => {
     // A group's summed members: tenant-approach's measure (controlled Tier 1) in the trailing window.
     expect(standing('tenant-approach', group, pack)!.measured).toBe(2e25 + 1e24);
     expect(standing('lineage-laundering', group, pack)).toBeNull();
+  });
+
+  it('tells a fraction level by its basis, and an older alert without one by its rule\'s kind', () => {
+    expect(isFractionLevel({ rule: 'velocity', levelBasis: { kind: 'band' } })).toBe(false);
+    expect(isFractionLevel({ rule: 'structuring', levelBasis: { kind: 'fraction' } })).toBe(true);
+    expect(isFractionLevel({ rule: 'unverified-at-scale', levelBasis: { kind: 'limit' } })).toBe(false);
+    expect(['frontier-approach', 'tenant-approach', 'structuring', 'lineage-laundering', 'velocity', 'large-untrusted-cluster', 'unverified-at-scale', 'parent-in-tier3'].filter((rule) => isFractionLevel({ rule: rule as keyof typeof RULES })))
+      .toEqual(['frontier-approach', 'tenant-approach', 'structuring', 'lineage-laundering']);
   });
 });

@@ -1,5 +1,5 @@
-import { isThresholdFraction, type Alert } from '@flopwatch/contracts';
-import { ruleStanding, type PolicyPack } from '@flopwatch/policy';
+import type { Alert } from '@flopwatch/contracts';
+import { isFractionLevel, ruleStanding, type PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
 
 /** One subject that has reached at least the lowest alert level of a threshold rule. */
@@ -45,7 +45,7 @@ export async function readExposure({ store, pack, maxAlerts = 20_000, now = Date
   const bySubject = new Map<string, AlertView>();
   for (const a of alerts) {
     cases.set(a.status, (cases.get(a.status) ?? 0) + 1);
-    if (!(a.threshold > 0) || !isThresholdFraction(a)) continue;
+    if (!(a.threshold > 0) || !isFractionLevel(a)) continue;
     const key = `${a.rule}\u0000${a.scope}\u0000${a.subject}`;
     const seen = bySubject.get(key);
     if (!seen || a.observedOperations > seen.observedOperations) bySubject.set(key, { ...a, kyc: a.kyc ?? seen?.kyc ?? null });
