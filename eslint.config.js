@@ -18,13 +18,13 @@ export default tseslint.config(
     },
   },
   {
-    // Services read the books through the store's typed facades (store.books, store.usage, …), never
-    // its raw Redis client or key builder: hash field names live in the Lua scripts and the store.
+    // Services read and write Redis through the store's typed facades (store.books, store.usage,
+    // store.slurmMarks, …), which hand out neither the client nor the key names: key and hash field
+    // names live in the store and its Lua scripts alone.
     files: ['services/*/src/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error', {
-        selector: "MemberExpression[property.name=/^(redis|keys)$/][object.type='MemberExpression'][object.property.name='store'], MemberExpression[property.name=/^(redis|keys)$/][object.name='store']",
-        message: "Use the store's typed facades, not store.redis / store.keys.",
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@flopwatch/store', importNames: ['createKeys', 'defineScripts'], message: "Use the store's typed facades (createStore), not key names or raw script commands." }],
       }],
     },
   },

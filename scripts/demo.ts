@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import type { Alert } from '@flopwatch/contracts';
 import { createKafkaClient, createProducer, deleteTopics, ensureTopics, waitForDrain } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
-import { createStore, purgePrefix } from '@flopwatch/store';
+import { createStore, purgePrefix, teraToOps } from '@flopwatch/store';
 import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
 import { buildWorkspace } from './build.mjs';
 import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios } from '@flopwatch/simulator';
@@ -206,10 +206,10 @@ try {
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest), http://127.0.0.1:${ports.api}/metrics (api), http://127.0.0.1:${ports.notifier}/metrics (notifier)`);
   let collectorOk = true;
   if (dcgm) {
-    const totals = await store.accounting.tenantTotals(DCGM_TENANT);
-    const gpuHours = (totals.gpu_us ?? 0) / 3.6e9;
+    const totals = await store.accounting.totals(DCGM_TENANT);
+    const gpuHours = totals.gpuMicroseconds / 3.6e9;
     collectorOk = gpuHours > 0;
-    console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${((totals.ops ?? 0) * 1e12).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
+    console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${teraToOps(totals.teraOps).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
   }
   const loopholeOnTop = queue.top[0]?.loophole ?? false;
   if (!loopholeOnTop) console.log('  the top of the queue is NOT a loophole case');

@@ -12,20 +12,6 @@ export { levelOperations, levelsReached } from './levels.js';
 export { maxSeverity } from './severity.js';
 export { velocityBandSchema, type VelocityBand } from './pack-schema.js';
 export { MEASURE_WORDS, burnPerDay, emptySplit, evaluationTime, measured, projectCrossing, sumSplits, trailingOperations } from './measure.js';
-export {
-  RULES,
-  evaluateSubject,
-  fmtOps,
-  lineageCumulative,
-  lineageFloorOps,
-  ruleLevels,
-  ruleStanding,
-  tenantMayAlert,
-  velocityBands,
-  type AlertDraft,
-  type PrefilterTotals,
-  type RuleEntry,
-  type RuleKind,
-  type RuleOutcome,
-} from './rules.js';
+export { RULES, evaluateSubject, isFractionLevel, lineageFloorOps, ruleLevels, ruleStanding, standing, standings, tenantMayAlert, type PrefilterTotals, type RuleEntry, type RuleKind } from './rules.js';
+export { fmtOps, lineageCumulative, velocityBands, type AlertDraft, type LevelStanding, type RuleOutcome, type Standing } from './subject.js';
 export { RULES_DOC_BEGIN, RULES_DOC_END, renderRulesTable, withRulesTable } from './rules-doc.js';

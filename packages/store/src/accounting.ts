@@ -476,7 +476,10 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       return { teraOps, byTenant };
     },
 
-    /** A tenant's totals hash (all-time, windows, breakdowns), raw fields as numbers. */
+    /**
+     * A tenant's totals hash, raw fields as numbers: for the accounting script's own tests only.
+     * Everything else reads typed values (`totals`, books.ts, usage.ts).
+     */
     async tenantTotals(tenantId: string): Promise<Record<string, number>> {
       const raw = await redis.hgetall(keys.tenant.totals(tenantId));
       return Object.fromEntries(Object.entries(raw).map(([f, v]) => [f, Number(v)]));

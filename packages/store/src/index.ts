@@ -40,4 +40,7 @@ export { createNotifyChannels, type CaseState, type ChannelDeadLetter, type Chan
 export { purgePrefix } from './purge.js';
 export { createBooks, type Books } from './books.js';
 export { createStatementBooks, type CumulativeFigures, type LineageShare, type MeasureTeraOps, type RefusedReport, type StatementBooks } from './statement-books.js';
+export { createSlurmMarks, type SlurmMarks } from './slurm-marks.js';
+export { createSnapshots, type SnapshotReader, type SnapshotSources, type Snapshots } from './snapshots.js';
+export { evaluationTime } from '@flopwatch/contracts';
 export { createStreamGroup, createOutboxReader, entryFields, type OutboxEntry, type OutboxReader, type OutboxReaderOptions, type StreamEntry } from './streams.js';

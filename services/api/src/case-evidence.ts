@@ -3,7 +3,7 @@
 // reconciled the tenants' sources (coverage, conflicting reports).
 import { z } from 'zod';
 import type { Case, Tenant } from '@flopwatch/contracts';
-import type { PolicyPack } from '@flopwatch/policy';
+import { RULES, type PolicyPack } from '@flopwatch/policy';
 import { teraToOps, type Store } from '@flopwatch/store';
 
 const DAY_MS = 86_400_000;
@@ -116,8 +116,8 @@ export async function linkGraph(store: Store, tenantIds: string[]): Promise<z.in
 
 /** A lineage and its ancestors, nearest first, with the tenants of each and how each link was found. */
 export async function ancestry(store: Store, lineageId: string): Promise<z.infer<typeof ancestrySchema>> {
-  const cumulative = await store.usage.lineageCumulative(lineageId);
-  const chain = [{ id: lineageId, tenants: [...cumulative.own.keys()] }, ...cumulative.ancestors];
+  const lineage = await store.books.lineage(lineageId);
+  const chain = [lineage, ...lineage.ancestors].map((l) => ({ id: l.id, tenants: Object.keys(l.own) }));
   const links = await Promise.all(chain.map((l) => store.lineageLinks.links(l.id)));
   return chain.map((l, i) => {
     const parentId = chain[i + 1]?.id;
@@ -132,11 +132,9 @@ export async function ancestry(store: Store, lineageId: string): Promise<z.infer
   });
 }
 
-/** The rule's levels as operations (single-step rules: the threshold itself). */
+/** The rule's levels as operations, from the rule table (single-step rules: the threshold itself, at the case's severity). */
 function levels(c: Case, pack: PolicyPack) {
-  const rule = pack.rules[c.rule] as { levels?: { fraction: number; severity: string }[] };
-  const leveled = ['frontier-approach', 'tenant-approach', 'structuring', 'lineage-laundering'].includes(c.rule);
-  const list = leveled ? (rule.levels ?? pack.levels) : [{ fraction: 1, severity: c.severity }];
+  const list = RULES[c.rule].kind === 'threshold' ? RULES[c.rule].levels(pack).map((l) => ({ fraction: l.level, severity: l.severity })) : [{ fraction: 1, severity: c.severity }];
   return list.map((l) => ({ fraction: l.fraction, severity: l.severity, operations: l.fraction * c.threshold }));
 }
 

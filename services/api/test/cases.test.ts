@@ -87,7 +87,7 @@ describe('the case queue', () => {
     expect([await status(low.id), await status(high.id)]).toEqual(['acknowledged', 'acknowledged']);
     await post(`/v1/cases/${id}/transitions`, { action: 'resolve', note: 'accounts closed' });
     expect([await status(low.id), await status(high.id)]).toEqual(['resolved', 'resolved']);
-    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
     const audit = (await get(`/v1/audit?object=alert:${high.id}`, 'analyst')).json().entries;
     expect(audit.map((e: { action: string; note: string }) => [e.action, e.note])).toEqual([['alert.resolve', `with case ${id}: accounts closed`], ['alert.acknowledge', `with case ${id}`]]);
@@ -113,7 +113,7 @@ describe('the case queue', () => {
     expect(detail.case.status).toBe('resolved');
     expect(detail.case.history.at(-1)).toMatchObject({ action: 'resolve', actor: ACTOR.analyst, from: 'escalated', to: 'resolved', alertId: high.id, note: 'accounts closed' });
     expect(detail.audit[0]).toMatchObject({ action: 'case.resolve', note: `with alert ${high.id}: accounts closed` });
-    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
   });
 
@@ -130,7 +130,7 @@ describe('the case queue', () => {
     });
     const status = async (alertId: string) => (await get(`/v1/alerts/${alertId}`)).json().status;
     await waitFor(async () => (await status(low.id)) === 'resolved' && (await status(high.id)) === 'resolved', { timeoutMs: 10_000, what: 'the sweep to resolve the alerts' });
-    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated']);
     expect((await get(`/v1/alerts/${high.id}`)).json().history.at(-1)).toMatchObject({ action: 'resolve', actor: 'flopwatch', note: `with case ${id}: recovered` });
     expect((await api.app.inject({ url: '/metrics' })).body).toContain('flopwatch_case_alert_repairs_total 2');
@@ -257,7 +257,7 @@ describe('audit trail', () => {
     expect(ok.json()).toEqual({ ok: true, checked: 4, firstSeq: 1, lastSeq: 4, broken: null, unsealed: 0, unconfirmed: [], keyed: false, unkeyed: 0, floor: null, copy: null, findings: [] });
     expect((await get('/v1/audit/verify', 'viewer')).statusCode).toBe(403);
 
-    const log = api.store.keys.audit.log;
+    const log = api.keys.audit.log;
     const entries = await api.redis.xrange(log, '-', '+');
     await api.redis.del(log);
     for (const [eid, fields] of entries) {
@@ -273,14 +273,14 @@ describe('audit trail', () => {
     await start();
     await structuring('g-5', 0.5, 'medium', NOW - HOUR);
     const id = groupCase('g-5');
-    const before = await api.redis.get(api.store.keys.cases.record(id));
+    const before = await api.redis.get(api.keys.cases.record(id));
     // The case and its entry are written by one script: break the stream the entry goes to.
-    const unsealed = api.store.keys.audit.unsealed;
+    const unsealed = api.keys.audit.unsealed;
     await api.store.audit.seal();
     await api.redis.set(unsealed, 'broken');
     const res = await post(`/v1/cases/${id}/comments`, { text: 'lost?' });
     expect(res.statusCode).toBe(500);
-    expect(await api.redis.get(api.store.keys.cases.record(id))).toBe(before);
+    expect(await api.redis.get(api.keys.cases.record(id))).toBe(before);
     await api.redis.del(unsealed);
     expect((await get('/v1/audit/verify', 'analyst')).json()).toMatchObject({ ok: true, checked: 1 });
   });

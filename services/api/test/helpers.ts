@@ -5,7 +5,7 @@ import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, testKafka
 import { alertId, type Alert, type Tenant } from '@flopwatch/contracts';
 import { consumerLag, createKafkaClient, createProducer } from '@flopwatch/kafka';
 import { loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
-import { createStore, type Store } from '@flopwatch/store';
+import { createKeys, createStore, type Keys, type Store } from '@flopwatch/store';
 import { buildApp, type App, type ApiLimits } from '../src/app.js';
 import type { ApiDeps } from '../src/deps.js';
 import { hashKey, parseApiKeys, type Role } from '../src/auth.js';
@@ -22,7 +22,9 @@ export const ACTOR: Record<Role, string> = { admin: 'root', analyst: 'alice', in
 export interface TestApi {
   app: App;
   store: Store;
+  /** The run's own Redis client and the store's key names, to read Redis directly. */
   redis: Redis;
+  keys: Keys;
   topic: string;
   pack: PolicyPack;
   close(): Promise<void>;
@@ -64,7 +66,7 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.caseSweep !== undefined ? { caseSweep: opts.caseSweep } : {}),
   });
   return {
-    app, store, redis, topic, pack,
+    app, store, redis, keys: createKeys(prefix), topic, pack,
     close: async () => {
       await app.close();
       await producer.close();

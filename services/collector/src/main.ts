@@ -2,7 +2,7 @@
 import { kafkaDriver } from '@flopwatch/kafka';
 import { catalogOf, loadPolicyPack } from '@flopwatch/policy';
 import { connectInfra, createMetricsRegistry, redactConfig, startOpsServer, startService } from '@flopwatch/runtime';
-import { createKeys, redisDriver } from '@flopwatch/store';
+import { createStore, redisDriver } from '@flopwatch/store';
 import { createCollector } from './app.js';
 import { collectorConfigSchema } from './config.js';
 import { createTargetList } from './dcgm/targets.js';
@@ -33,8 +33,7 @@ await service.run(async () => {
   }
   const collector = createCollector({
     kafka,
-    redis,
-    keys: createKeys(config.REDIS_PREFIX),
+    slurmMarks: createStore({ redis, prefix: config.REDIS_PREFIX }).slurmMarks,
     metricsRegistry,
     log,
     topic: { name: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS },

@@ -68,8 +68,8 @@ export async function replayTrace(run: TraceReplayRun): Promise<TraceReplayResul
     const tenants = [...new Set(conversion.jobs.map((j) => j.tenantId))].sort();
     const books = new Map<string, TenantBooks>();
     for (const t of tenants) {
-      const totals = await run.store.accounting.tenantTotals(t);
-      books.set(t, { teraOps: totals.ops ?? 0, gpuMicroseconds: totals.gpu_us ?? 0 });
+      const { teraOps, gpuMicroseconds } = await run.store.accounting.totals(t);
+      books.set(t, { teraOps, gpuMicroseconds });
     }
     return { conversion, produced, elapsedMs, books };
   } finally {

@@ -1,7 +1,7 @@
-import { api, ApiFailure, canAct, type Me } from '../api.js';
+import { api, ApiFailure, canAct, ruleLabels, type Me } from '../api.js';
 import { cumulativeChart } from '../chart.js';
 import { facts, h, mount, table } from '../dom.js';
-import { ops, pct, relative, RULE_LABEL, statusLabel, when } from '../format.js';
+import { ops, pct, relative, statusLabel, when } from '../format.js';
 import { ancestryChain, linkGraph } from '../graph.js';
 import { isTrusted, type Case, type CaseDetail, type Series } from '../types.js';
 
@@ -120,13 +120,13 @@ function trail(c: Case, d: CaseDetail): HTMLElement[] {
 
 /** A case: what it is about, the chart, evidence, the trail, and (for analysts) the actions. */
 export async function casePage(root: HTMLElement, me: Me, id: string): Promise<void> {
-  const [d, series] = await Promise.all([api<CaseDetail>(`/cases/${id}`), api<Series>(`/cases/${id}/series`)]);
+  const [d, series, labels] = await Promise.all([api<CaseDetail>(`/cases/${id}`), api<Series>(`/cases/${id}/series`), ruleLabels()]);
   const c = d.case;
   const reload = () => void casePage(root, me, id);
   mount(root,
     h('p', {}, h('a', { href: '#/queue' }, '← queue')),
     h('header', { class: 'case-head', 'data-testid': 'case-head' },
-      h('h1', {}, `${RULE_LABEL[c.rule] ?? c.rule}: ${c.scope} `, h('code', {}, c.subject)),
+      h('h1', {}, `${labels[c.rule] ?? c.rule}: ${c.scope} `, h('code', {}, c.subject)),
       h('div', { class: 'meta' },
         h('span', { class: `badge sev-${c.severity}`, 'data-testid': 'case-severity' }, c.severity),
         h('span', { class: `status st-${c.status}`, 'data-testid': 'case-status' }, statusLabel(c.status)),
