@@ -50,7 +50,13 @@ describe('the evasion benchmark, reduced', () => {
     expect(result.caught).toBe(true);
     // More H100s held at once than the LPP limit, and untrusted (HQ outside Tier 1): both rules fire before the crossing.
     expect(job.gpus).toBeGreaterThan(pack.rules['large-untrusted-cluster'].maxH100e);
-    expect(result.rules).toEqual(expect.arrayContaining(['large-untrusted-cluster', 'tenant-approach']));
+    expect(result.rules.map((r) => r.rule)).toEqual(expect.arrayContaining(['large-untrusted-cluster', 'tenant-approach']));
+    // tenant-approach's first actionable level (the pack's first above info): reached no earlier, and
+    // read within one day's step after it.
+    const actionable = pack.levels.find((l) => l.severity !== 'info')!.fraction;
+    const tenantApproach = result.rules.find((r) => r.rule === 'tenant-approach')!.fraction;
+    expect(tenantApproach).toBeGreaterThanOrEqual(actionable);
+    expect(tenantApproach).toBeLessThanOrEqual(actionable + (opsPerHour * 24) / 1e26 + 1e-9);
     const f = result.first!;
     expect(f.eventMs).toBeLessThan(crossingMs);
     expect(f.fraction).toBeCloseTo((opsPerHour * Math.min((f.eventMs - job.startMs) / HOUR_MS, (job.endMs - job.startMs) / HOUR_MS)) / 1e26, 6);

@@ -452,8 +452,8 @@ export interface StrategyResult {
   caught: boolean;
   /** The first actionable alert covering every account that had run by then. */
   first: { rule: string; scope: string; subject: string; severity: Severity; eventMs: number; fraction: number; daysBeforeCrossing: number | null; afterCrossing: boolean } | null;
-  /** Every rule with such an alert before the crossing. */
-  rules: string[];
+  /** Every rule with such an alert before the crossing, with the run's fraction of 10^26 at its first. */
+  rules: { rule: string; fraction: number }[];
   /** Actionable alerts on some accounts only (each a case an analyst sees alone). */
   partialAlerts: number;
   note: string;
@@ -476,7 +476,8 @@ export function judgeStrategy(p: PlayedStrategy, seen: readonly SeenAlert[], act
   } : null;
   return {
     id: p.strategy.id, title: p.strategy.title, accounts: p.strategy.accounts.length, events: p.events.length, crossingMs: p.crossingMs,
-    caught: before.length > 0, first, rules: [...new Set(before.map((s) => s.alert.rule))],
+    caught: before.length > 0, first,
+    rules: [...new Set(before.map((s) => s.alert.rule))].map((rule) => ({ rule, fraction: opsAt(p, before.find((s) => s.alert.rule === rule)!.eventMs) / CROSSING_OPS })),
     partialAlerts: mine.length - covering.length, note: p.strategy.note,
   };
 }
@@ -595,12 +596,12 @@ const pct = (x: number) => (x < 0.001 ? '< 0.1 %' : `${(x * 100).toFixed(1)} %`)
 /** The results as markdown: the strategies' table and the honest population's case rates. */
 export function formatDetectionTables(out: BenchOutput): string {
   const lines = [
-    `| strategy | accounts | caught | first rule (scope) | at % of 10^26 | days before the crossing | rules before the crossing | per-account alerts |`,
+    `| strategy | accounts | caught | first rule (scope) | at % of 10^26 | days before the crossing | rules before the crossing (at % of 10^26) | per-account alerts |`,
     `|---|---|---|---|---|---|---|---|`,
   ];
   for (const r of out.strategies) {
     const f = r.first;
-    lines.push(`| ${r.title} (\`${r.id}\`) | ${r.accounts} | ${r.caught ? '**caught**' : f?.afterCrossing ? 'late' : '**not caught**'} | ${f ? `\`${f.rule}\` (${f.scope}, ${f.severity})` : '—'} | ${f ? pct(f.fraction) : '—'} | ${f?.daysBeforeCrossing !== null && f?.daysBeforeCrossing !== undefined ? f.daysBeforeCrossing.toFixed(0) : '—'} | ${r.rules.map((x) => `\`${x}\``).join(', ') || '—'} | ${r.partialAlerts} |`);
+    lines.push(`| ${r.title} (\`${r.id}\`) | ${r.accounts} | ${r.caught ? '**caught**' : f?.afterCrossing ? 'late' : '**not caught**'} | ${f ? `\`${f.rule}\` (${f.scope}, ${f.severity})` : '—'} | ${f ? pct(f.fraction) : '—'} | ${f?.daysBeforeCrossing !== null && f?.daysBeforeCrossing !== undefined ? f.daysBeforeCrossing.toFixed(0) : '—'} | ${r.rules.map((x) => `\`${x.rule}\` ${pct(x.fraction)}`).join(', ') || '—'} | ${r.partialAlerts} |`);
   }
   const h = out.honest;
   const rules = Object.keys(h.cases).sort();
