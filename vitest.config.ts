@@ -16,6 +16,5 @@ export default defineConfig({
     // Two cores: keep the broker, Redis and the test workers from starving each other.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'services/*/test/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts', 'deploy/local/test/**/*.test.ts'],
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

@@ -15,12 +15,12 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { pino } from 'pino';
 import type { Alert } from '@flopwatch/contracts';
-import { createKafkaClient, createProducer, deleteTopics, ensureTopics } from '@flopwatch/kafka';
+import { createKafkaClient, createProducer, deleteTopics, ensureTopics, waitForDrain } from '@flopwatch/kafka';
 import { ensureInfra } from '@flopwatch/local';
-import { createStore, purgePrefix } from '@flopwatch/store';
+import { createStore, purgePrefix, teraToOps } from '@flopwatch/store';
 import { startDcgmStandIn } from './lib/dcgm-stand-in.js';
 import { buildWorkspace } from './build.mjs';
-import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios, waitForDrain } from '@flopwatch/simulator';
+import { alertConcerns, apiRegistrar, loadScenario, planScenario, readAlerts, runScenarios } from '@flopwatch/simulator';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string' }, ci: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, collector: { type: 'boolean', default: false } } });
 const seconds = Number(args.duration ?? (args.ci ? 30 : 120));
@@ -90,7 +90,7 @@ const infra = await ensureInfra(process.env, (line) => say(line));
 await buildWorkspace({ log: say });
 const base = { KAFKA_BROKERS: infra.kafkaBrokers.join(','), REDIS_URL: infra.redisUrl };
 start('ingest', 'services/ingest/dist/main.js', { ...base, INGEST_GROUP_ID: `${run}-ingest`, DLQ_TOPIC: `${run}.dlq`, SLURM_TOPIC: '', OPS_PORT: String(ports.ingest) });
-start('api', 'services/api/dist/main.js', { ...base, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
+start('api', 'services/api/dist/main.js', { ...base, AUDIT_TOPIC: `${run}.audit`, API_PORT: String(ports.api), WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_LIST: '127.0.0.1', API_KEYS: `admin:demo:${sha256(apiKey)},analyst:analyst:${sha256(analystKey)}` });
 // --collector: two nodes of eight H100s behind dcgm-exporter stand-ins, a pod of `demo-team` on each.
 const DCGM_TENANT = 'demo-dcgm-tenant';
 const dcgm = args.collector
@@ -206,10 +206,10 @@ try {
   console.log(`  metrics    http://127.0.0.1:${ports.ingest}/metrics (ingest), http://127.0.0.1:${ports.api}/metrics (api), http://127.0.0.1:${ports.notifier}/metrics (notifier)`);
   let collectorOk = true;
   if (dcgm) {
-    const totals = await store.accounting.tenantTotals(DCGM_TENANT);
-    const gpuHours = (totals.gpu_us ?? 0) / 3.6e9;
+    const totals = await store.accounting.totals(DCGM_TENANT);
+    const gpuHours = totals.gpuMicroseconds / 3.6e9;
     collectorOk = gpuHours > 0;
-    console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${((totals.ops ?? 0) * 1e12).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
+    console.log(`  collector (DCGM stand-ins, 14 busy H100s): ${DCGM_TENANT} ${gpuHours.toFixed(3)} GPU-hours, ${teraToOps(totals.teraOps).toExponential(2)} ops counted; metrics http://127.0.0.1:${ports.collector}/metrics`);
   }
   const loopholeOnTop = queue.top[0]?.loophole ?? false;
   if (!loopholeOnTop) console.log('  the top of the queue is NOT a loophole case');

@@ -8,6 +8,7 @@ import { ensureInfra } from '@flopwatch/local';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
 import { createKafkaClient, deleteTopics } from '@flopwatch/kafka';
 import { createStore, purgePrefix } from '@flopwatch/store';
+import { startInProcessIngest } from '@flopwatch/ingest/in-process';
 import { DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, readPodList, replayTrace, requirePodList } from '@flopwatch/simulator';
 import { expectedBooks, readRows } from '../test/replay/ground-truth.js';
 
@@ -50,6 +51,7 @@ const throttled = (line: () => string) => {
 let total = 0;
 try {
   const result = await replayTrace({
+    startIngest: startInProcessIngest,
     pods,
     options,
     brokers: infra.kafkaBrokers,

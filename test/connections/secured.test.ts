@@ -3,7 +3,7 @@
 // requires client certificates; redis-servers with `requirepass` and TLS, single and Cluster. The real
 // ingest and the collector run against them as processes, and `pnpm dlq:replay` reads the DLQ through
 // them; wrong settings must stop each at start with one line naming the connection, no stack trace and
-// no secret.
+// no secret. The API and the notifier start on them too: every service connects through connectInfra.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
@@ -488,6 +488,45 @@ describe('the collector process on secured connections', () => {
     });
   }
 });
+
+// Every service opens Redis and Kafka through connectInfra (@flopwatch/runtime): the API and the notifier
+// start on the secured connections like the ingest and the collector, and stop the same way on wrong ones.
+const otherServices = [
+  { name: 'api', ready: 'api ready', env: (_id: string) => ({ API_PORT: '0' }) as Record<string, string> },
+  { name: 'notifier', ready: 'notifier ready', env: (id: string) => ({ ALERTS_TOPIC: `${id}-alerts`, ALERTS_TOPIC_PARTITIONS: '1', OUTBOX_GROUP: `${id}-outbox` }) },
+] as const;
+for (const svc of otherServices) {
+  describe(`the ${svc.name} process on secured connections`, () => {
+    const env = () => {
+      const id = uniqueId(svc.name);
+      return { ...securedEnv(id), ...svc.env(id) };
+    };
+
+    it('starts over SCRAM-SHA-512 and a TLS Redis with a password, logging no secret, and stops cleanly', async () => {
+      const proc = spawnService(svc.name, env());
+      try {
+        await waitFor(() => proc.lines.some((l) => l.includes(svc.ready)) || proc.child.exitCode !== null, { timeoutMs: 60_000, what: `the ${svc.name} to start` });
+        expect(proc.child.exitCode, proc.lines.join('\n')).toBeNull();
+      } finally {
+        proc.child.kill('SIGTERM');
+        expect(await proc.exited).toBe(0);
+      }
+      const output = proc.lines.join('\n');
+      // Redis closes after Kafka, both after what uses them.
+      const closed = proc.lines.filter((l) => l.includes('"msg":"closed"')).map((l) => (JSON.parse(l) as { step: string }).step);
+      expect(closed.slice(-2)).toEqual(['kafka', 'redis']);
+      for (const secret of ['alice-Pa55word', REDIS_PASSWORD]) expect(output).not.toContain(secret);
+    });
+
+    it('stops at start on a wrong Redis password, with one line naming the connection, no stack trace and no secret', async () => {
+      await expectStartFailure(spawnService(svc.name, { ...env(), REDIS_PASSWORD: 'wrong-Redis-pw' }), new RegExp(`^${svc.name} failed to start: Redis \\(rediss://127\\.0\\.0\\.1:\\d+\\): authentication failed`, 'm'));
+    });
+
+    it('stops at start on a wrong SCRAM password, with one line naming the connection, no stack trace and no secret', async () => {
+      await expectStartFailure(spawnService(svc.name, { ...env(), KAFKA_SASL_PASSWORD: 'wrong-Kafka-pw' }), new RegExp(`^${svc.name} failed to start: Kafka \\(127\\.0\\.0\\.1:\\d+, plaintext, SASL scram-sha-512 as alice\\): authentication failed`, 'm'));
+    });
+  });
+}
 
 describe('pnpm dlq:replay on a secured broker', () => {
   const repoRoot = new URL('../../', import.meta.url).pathname;

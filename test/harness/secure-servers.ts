@@ -127,9 +127,11 @@ export interface SecureKafka {
 
 /**
  * A Kafka broker of the launcher's default version (FLOPWATCH_KAFKA_VERSION) on free ports, with its own
- * state directory: SCRAM credentials are created when its storage is formatted.
+ * state directory: SCRAM credentials are created when its storage is formatted. With `acls`, the broker
+ * enforces ACLs (the first user and the PLAINTEXT listener are super users; a resource without ACLs is
+ * open to all), changed through the PLAINTEXT listener's admin (createAcls / deleteAcls).
  */
-export async function startSecureKafka(certs: TestCertificates, users: { username: string; password: string }[], log: (line: string) => void = () => {}): Promise<SecureKafka> {
+export async function startSecureKafka(certs: TestCertificates, users: { username: string; password: string }[], log: (line: string) => void = () => {}, opts: { acls?: boolean } = {}): Promise<SecureKafka> {
   const state = mkdtempSync(join(tmpdir(), 'flopwatch-secure-kafka-'));
   const env = { ...process.env, FLOPWATCH_STATE_DIR: state };
   const [port, controllerPort, saslPort, tlsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -139,7 +141,7 @@ export async function startSecureKafka(certs: TestCertificates, users: { usernam
     env,
     log,
     heap: '384m',
-    sasl: { port: saslPort, users },
+    sasl: { port: saslPort, users, ...(opts.acls ? { acls: true } : {}) },
     tls: { port: tlsPort, keystorePem: certs.serverKeystore, truststorePem: certs.ca, clientAuth: true },
   };
   try {

@@ -144,9 +144,12 @@ describe('observability: dashboards and rules against a real Prometheus', () => 
       TOPIC_PARTITIONS: '3',
       INGEST_GROUP_ID: uniqueId('obs-ingest'),
       OUTBOX_GROUP: uniqueId('obs-notifier'),
+      AUDIT_TOPIC: uniqueId('obs-audit'),
     };
     for (const name of ['ingest', 'api', 'notifier'] as const) {
-      if (serviceExists(name)) running.set(name, await startService(name, env));
+      // The API screens tenants against a screening list (the test fixture in trade.gov's CSV format).
+      const own: Record<string, string> = name === 'api' ? { SCREENING_LIST_FILE: new URL('../../services/api/test/fixtures/csl/consolidated.csv', import.meta.url).pathname } : {};
+      if (serviceExists(name)) running.set(name, await startService(name, { ...env, ...own }));
     }
     running.set('collector', await startService('collector', { ...env, ...(await collectorStandIns()) }));
     prometheus = await startPrometheus([...running.values()].map((s) => ({ job: `flopwatch-${s.name}`, address: s.address })), ruleFiles);

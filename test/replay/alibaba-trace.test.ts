@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
 import { createStore } from '@flopwatch/store';
+import { startInProcessIngest } from '@flopwatch/ingest/in-process';
 import { DEFAULT_TRACE_ACCELERATOR, DEFAULT_TRACE_OPTIONS, parsePodList, replayTrace, requirePodList } from '@flopwatch/simulator';
 import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, uniqueId } from '@flopwatch/test-harness';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ describe('replay of the Alibaba GPU trace (cluster-trace-gpu-v2023)', () => {
     const podList = requirePodList();
     const pods = parsePodList(readFileSync(podList, 'utf8')).slice(FROM, FROM + COUNT);
     const result = await replayTrace({
+      startIngest: startInProcessIngest,
       pods,
       options: DEFAULT_TRACE_OPTIONS,
       brokers: kafkaBrokers(),

@@ -21,6 +21,11 @@ export interface KafkaSaslListener {
   port: number;
   /** Each user can log in with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. */
   users: { username: string; password: string }[];
+  /**
+   * Enforce ACLs (KRaft's StandardAuthorizer): the first user and the PLAINTEXT listener (ANONYMOUS)
+   * are super users; a resource without ACLs stays open to everyone, one with ACLs only to those they allow.
+   */
+  acls?: boolean;
 }
 
 /** An SSL listener from PEM files (no keystore tooling needed). */
@@ -227,6 +232,13 @@ export function brokerProperties(r: Pick<Resolved, 'port' | 'controllerPort' | '
       scram('scram-sha-256'),
       scram('scram-sha-512'),
     );
+    if (r.sasl.acls) {
+      extra.push(
+        'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+        `super.users=User:ANONYMOUS;User:${admin.username}`,
+        'allow.everyone.if.no.acl.found=true',
+      );
+    }
   }
   if (r.tls) {
     listeners.push(`SSL://127.0.0.1:${r.tls.port}`);

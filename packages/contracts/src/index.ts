@@ -6,7 +6,7 @@ export { DLQ_REASONS, describeZodError, type DlqReason } from './dlq.js';
 export { slurmJobRecordSchema, gpusFromTres, type SlurmJobRecord } from './slurm-record.js';
 export { expandHostlist, splitGpus, nodeShares, gpusOfGresEntry, MAX_HOSTLIST_NODES, type NodeShare } from './slurm-nodes.js';
 export { slurmRecordToUsageEvents, slurmMappingSchema, type SlurmMapping, type SlurmMappingOptions } from './slurm-mapping.js';
-export { KYC_STATUSES, kycStatusSchema, tenantSchema, type KycStatus, type Tenant } from './tenant.js';
+export { KYC_STATUSES, kycStatusSchema, screeningMatchSchema, screeningResultSchema, tenantSchema, type KycStatus, type ScreeningMatch, type ScreeningResult, type Tenant } from './tenant.js';
 export { lineageSchema, type Lineage } from './lineage.js';
 export { ALERT_RULES, alertRuleSchema, alertScopeSchema, SEVERITIES, severitySchema, type AlertRule, type AlertScope, type Severity } from './alert-rule.js';
 export {
@@ -26,4 +26,4 @@ export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, 
 export { webhookPayloadSchema, type WebhookPayload } from './webhook.js';
 export { PUBLIC_CONTRACTS, contractJsonSchema, type PublicContractName } from './json-schemas.js';
 export { CASE_EVENTS, MAX_CASE_COMMENTS, MAX_CASE_HISTORY, caseEventSchema, caseCommentSchema, caseAlertSchema, caseSchema, caseWithAlert, caseSummary, isClosed, withEvent, type Case, type CaseEvent, type CaseComment } from './case.js';
-export { MEASURES, type Measure, type HardwareSplit, type TenantBooks, type TenantSnapshot, type LineageEdge, type LineageSnapshot, type SubjectSnapshot } from './snapshot.js';
+export { MEASURES, evaluationTime, type Measure, type HardwareSplit, type TenantBooks, type TenantSnapshot, type LineageEdge, type LineageSnapshot, type SubjectSnapshot } from './snapshot.js';

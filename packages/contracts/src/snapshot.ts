@@ -76,3 +76,13 @@ export type SubjectSnapshot =
   | { scope: 'tenant'; subject: string; asOfMs: number; tenant: TenantSnapshot }
   | { scope: 'group'; subject: string; asOfMs: number; members: TenantSnapshot[] }
   | { scope: 'lineage'; subject: string; asOfMs: number; lineage: LineageSnapshot; tenants: TenantSnapshot[] };
+
+/**
+ * The event time an evaluation measures windows and burn rates at: the books' event clock (the latest
+ * interval end counted for any tenant) or the subject's own latest usage, whichever is later; `fallback`
+ * (a wall clock) when the books have neither.
+ */
+export function evaluationTime(clockMs: number | null, latestEnds: (number | null)[], fallback: number): number {
+  const known = [clockMs, ...latestEnds].filter((v): v is number => v !== null && v > 0);
+  return known.length > 0 ? Math.max(...known) : fallback;
+}

@@ -102,8 +102,6 @@ export interface BatchConsumerEvents {
 export interface BatchConsumer {
   /** Connects, subscribes and starts consuming; resolves once the consumer runs. */
   start(): Promise<void>;
-  pause(): void;
-  resume(): void;
   /** Leaves the group after the batch in flight finishes; idempotent. */
   close(): Promise<void>;
   lag(): Promise<PartitionLag[]>;
@@ -332,12 +330,6 @@ export function createBatchConsumer(client: KafkaClient, options: BatchConsumerO
         log.info({ topics: options.topics }, 'consumer started');
       })();
       return starting;
-    },
-    pause() {
-      consumer.pause(options.topics.map((topic) => ({ topic })));
-    },
-    resume() {
-      consumer.resume(options.topics.map((topic) => ({ topic })));
     },
     close() {
       closing ??= (async () => {

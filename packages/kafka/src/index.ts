@@ -13,10 +13,10 @@ export {
   type SeekTarget,
   type TopicPartition,
 } from './consumer.js';
-export { consumerLag, type PartitionLag } from './lag.js';
+export { consumerLag, waitForDrain, type PartitionLag } from './lag.js';
 export { readTopicRange, type ReadTopicRangeOptions, type ReadTopicRangeResult, type PartitionRange, type RangeProgress } from './range.js';
-export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, recordsTooLarge, type KafkaErrorCode, type RecordsTooLarge, type TooLargeRecord } from './errors.js';
+export { KafkaPortError, KAFKA_ERROR_CODES, toKafkaPortError, recordsTooLarge, isKafkaAuthFailure, type KafkaErrorCode, type RecordsTooLarge, type TooLargeRecord } from './errors.js';
 export { topicMessageLimit, KAFKA_DEFAULT_MESSAGE_BYTES, type MessageLimit } from './limits.js';
 export { RECORD_BATCH_OVERHEAD, recordContentBytes, singleRecordBatchBytes, fitRecord } from './record-size.js';
-export { verifyKafkaConnection, isTlsFailure, type VerifyResult } from './verify.js';
+export { verifyKafkaConnection, kafkaDriver, isTlsFailure, type VerifyResult } from './verify.js';
 export { silenceKafkajsNegativeTimeoutWarning } from './node-warnings.js';

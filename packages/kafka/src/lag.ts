@@ -1,3 +1,4 @@
+import { sleep } from '@flopwatch/runtime';
 import { internals, type KafkaClient } from './client.js';
 import { toKafkaPortError } from './errors.js';
 
@@ -33,5 +34,17 @@ export async function consumerLag(client: KafkaClient, groupId: string, topics: 
     return result.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   } catch (err) {
     throw toKafkaPortError('KAFKA_ADMIN', 'fetching consumer lag failed', err, { groupId, topics });
+  }
+}
+
+/** Polls the consumer group's lag on `topic` until it is zero. */
+export async function waitForDrain(kafka: KafkaClient, groupId: string, topic: string, opts: { timeoutMs?: number; onLag?: (lag: number) => void } = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+  for (;;) {
+    const lag = (await consumerLag(kafka, groupId, [topic])).reduce((sum, p) => sum + p.lag, 0);
+    opts.onLag?.(lag);
+    if (lag === 0) return;
+    if (Date.now() > deadline) throw new Error(`consumer group ${groupId} still has ${lag} messages to read on ${topic}`);
+    await sleep(250);
   }
 }

@@ -1,4 +1,5 @@
-import { internals, type KafkaClient } from './client.js';
+import type { KafkaDriver } from '@flopwatch/runtime';
+import { createKafkaClient, internals, type KafkaClient } from './client.js';
 import { KafkaPortError } from './errors.js';
 
 interface ErrorShape {
@@ -77,3 +78,10 @@ export async function verifyKafkaConnection(client: KafkaClient): Promise<Verify
     await admin.disconnect().catch(() => {});
   }
 }
+
+/** How a service's connectInfra() (@flopwatch/runtime) creates, checks and closes its Kafka client. */
+export const kafkaDriver: KafkaDriver<KafkaClient> = {
+  create: createKafkaClient,
+  verify: verifyKafkaConnection,
+  close: (client) => client.close(),
+};

@@ -8,24 +8,10 @@ export { checkInterval, unknownAccelerator, unknownCountry, validateUsage, type 
 export { estimateOperations, estimatedOps, upperBoundOps, type OperationsEstimate, type EstimateBasis } from './estimate.js';
 export { tenantRisk, type TenantRisk } from './tenant-risk.js';
 export { hardwareRisk, type HardwareRisk } from './hardware-risk.js';
-export { levelOperations, levelsCrossed, levelsReached } from './levels.js';
+export { levelOperations, levelsReached } from './levels.js';
 export { maxSeverity } from './severity.js';
 export { velocityBandSchema, type VelocityBand } from './pack-schema.js';
 export { MEASURE_WORDS, burnPerDay, emptySplit, evaluationTime, measured, projectCrossing, sumSplits, trailingOperations } from './measure.js';
-export {
-  RULES,
-  evaluateSubject,
-  fmtOps,
-  lineageCumulative,
-  lineageFloorOps,
-  ruleLevels,
-  ruleStanding,
-  tenantMayAlert,
-  velocityBands,
-  type AlertDraft,
-  type PrefilterTotals,
-  type RuleEntry,
-  type RuleKind,
-  type RuleOutcome,
-} from './rules.js';
+export { RULES, evaluateSubject, isFractionLevel, lineageFloorOps, ruleLevels, ruleStanding, standing, standings, tenantMayAlert, type PrefilterTotals, type RuleEntry, type RuleKind } from './rules.js';
+export { fmtOps, lineageCumulative, velocityBands, type AlertDraft, type LevelStanding, type RuleOutcome, type Standing } from './subject.js';
 export { RULES_DOC_BEGIN, RULES_DOC_END, renderRulesTable, withRulesTable } from './rules-doc.js';

@@ -74,12 +74,5 @@ export function projectCrossing(target: number, observed: number, perDay: number
   return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? { at: new Date(ms).toISOString(), days } : null;
 }
 
-/**
- * The event time an evaluation measures windows and burn rates at: the books' event clock (the latest
- * interval end counted for any tenant) or the subject's own latest usage, whichever is later; `fallback`
- * (a wall clock) when the books have neither.
- */
-export function evaluationTime(clockMs: number | null, latestEnds: (number | null)[], fallback: number): number {
-  const known = [clockMs, ...latestEnds].filter((v): v is number => v !== null && v > 0);
-  return known.length > 0 ? Math.max(...known) : fallback;
-}
+/** The event time an evaluation is measured at (contracts' evaluationTime; the store's snapshots use it). */
+export { evaluationTime } from '@flopwatch/contracts';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { AppError } from './errors.js';
-import { SECRET_KEY_PATTERN } from './redact.js';
+import { SECRET_KEY_PATTERN, redactUrls } from './redact.js';
 
 export const CONFIG_ERROR_CODES = ['CONFIG_INVALID'] as const;
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
@@ -41,7 +41,7 @@ function describeIssue(issue: z.core.$ZodIssue, env: Env): ConfigProblem {
   if (typeof name === 'string' && raw === undefined && issue.code === 'invalid_type') {
     return { variable, problem: 'is required but not set' };
   }
-  const shown = raw === undefined || SECRET_KEY_PATTERN.test(variable) ? '' : ` (got ${JSON.stringify(raw)})`;
+  const shown = raw === undefined || SECRET_KEY_PATTERN.test(variable) ? '' : ` (got ${JSON.stringify(redactUrls(raw))})`;
   return { variable, problem: `${issue.message}${shown}` };
 }
 

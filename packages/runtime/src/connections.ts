@@ -50,8 +50,8 @@ export const redisSecurityEnv = {
   REDIS_TLS_KEY_FILE: optionalString(),
 };
 
-type KafkaSecurityConfig = z.output<z.ZodObject<typeof kafkaSecurityEnv>>;
-type RedisSecurityConfig = z.output<z.ZodObject<typeof redisSecurityEnv>>;
+export type KafkaSecurityConfig = z.output<z.ZodObject<typeof kafkaSecurityEnv>>;
+export type RedisSecurityConfig = z.output<z.ZodObject<typeof redisSecurityEnv>>;
 
 /** TLS material for a client: PEM contents, not paths. */
 export interface TlsMaterial {
@@ -133,4 +133,32 @@ export function redisSecurity(config: RedisSecurityConfig & { REDIS_URL: string 
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out;
+}
+
+/** Credentials for an HTTP peer, from their own settings (`<PREFIX>_USERNAME`, …); never from its URL. */
+export interface HttpCredentialSettings {
+  username?: string | undefined;
+  password?: string | undefined;
+  passwordFile?: string | undefined;
+  bearerToken?: string | undefined;
+  bearerTokenFile?: string | undefined;
+}
+
+/**
+ * The Authorization header for an HTTP peer: `Basic` from a user name and password (or a password
+ * file), or `Bearer` from a token (or a token file); undefined when none is set. Throws ConfigError
+ * naming the `<prefix>_…` variables when they do not go together or a file cannot be read.
+ */
+export function httpAuthorization(prefix: string, s: HttpCredentialSettings): string | undefined {
+  const problems: ConfigProblem[] = [];
+  const read = reader(problems);
+  const password = secret(read, `${prefix}_PASSWORD_FILE`, s.password, s.passwordFile);
+  const token = secret(read, `${prefix}_BEARER_TOKEN_FILE`, s.bearerToken, s.bearerTokenFile);
+  const basic = s.username !== undefined || password !== undefined;
+  if (basic && token !== undefined) problems.push({ variable: `${prefix}_BEARER_TOKEN`, problem: `goes alone: unset ${prefix}_USERNAME and ${prefix}_PASSWORD, or the token` });
+  else if (s.username !== undefined && password === undefined && !problems.some((p) => p.variable === `${prefix}_PASSWORD_FILE`)) problems.push({ variable: `${prefix}_PASSWORD`, problem: `is required (or ${prefix}_PASSWORD_FILE) with ${prefix}_USERNAME` });
+  else if (s.username === undefined && password !== undefined) problems.push({ variable: `${prefix}_USERNAME`, problem: `is required with ${prefix}_PASSWORD` });
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (token !== undefined) return `Bearer ${token}`;
+  return s.username !== undefined && password !== undefined ? `Basic ${Buffer.from(`${s.username}:${password}`).toString('base64')}` : undefined;
 }

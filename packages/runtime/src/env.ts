@@ -53,7 +53,19 @@ export function envList<T = string>(options: EnvListOptions<T> = {}) {
   return z.preprocess(unsetIfEmpty, options.default === undefined ? base : base.default(options.default));
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION = /^\s*(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?\s*$/i;
+
+/**
+ * A duration in milliseconds (rounded): `250ms`, `5s`, `2m`, `1h`, `1d`, `2w`, any case, decimals allowed;
+ * a bare number is milliseconds unless `unitRequired`. Null when `text` is not one. The one parser of
+ * durations: configuration, retry schedules, scenarios and command-line flags.
+ */
+export function parseDuration(text: string, options: { unitRequired?: boolean } = {}): number | null {
+  const m = DURATION.exec(text);
+  if (!m || (options.unitRequired && m[2] === undefined)) return null;
+  return Math.round(Number(m[1]) * (UNIT_MS[(m[2] ?? 'ms').toLowerCase()] ?? 1));
+}
 
 export interface EnvDurationOptions {
   min?: number;
@@ -68,10 +80,10 @@ export function envDuration(options: EnvDurationOptions = {}) {
   const base = z
     .string()
     .trim()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h|d)?$/i, { message: 'expected a duration such as 500ms, 5s, 2m, 1h, 1d' })
-    .transform((v) => {
-      const [, amount = '0', unit = 'ms'] = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/i.exec(v) ?? [];
-      return Math.round(Number(amount) * (UNIT_MS[unit.toLowerCase()] ?? 1));
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null) ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 5s, 2m, 1h, 1d' });
+      return ms ?? z.NEVER;
     })
     .pipe(z.number().min(min, { message: `must be at least ${min} ms` }).max(max, { message: `must be at most ${max} ms` }));
   return z.preprocess(unsetIfEmpty, options.default === undefined ? base : base.default(options.default));

@@ -1,12 +1,13 @@
 export { AppError, isRetryable, type AppErrorOptions } from './errors.js';
 export { loadConfig, exitOnConfigError, ConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode, type ConfigProblem, type Env, type ExitTarget } from './config.js';
-export { envBoolean, envInt, envList, envDuration, type EnvIntOptions, type EnvListOptions, type EnvDurationOptions } from './env.js';
-export { redactConfig, redactUrlPassword, REDACTED, SECRET_KEY_PATTERN } from './redact.js';
+export { envBoolean, envInt, envList, envDuration, parseDuration, type EnvIntOptions, type EnvListOptions, type EnvDurationOptions } from './env.js';
+export { redactConfig, redactUrls, REDACTED, SECRET_KEY_PATTERN } from './redact.js';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger.js';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions, type Readiness } from './ops-server.js';
 export { createShutdown, installSignalHandlers, installCrashHandlers, type CrashTarget, type CrashHandlerOptions, type Shutdown, type ShutdownOptions, type ShutdownResult, type CloseFn, type SignalTarget, type SignalHandlerOptions } from './shutdown.js';
 export { backoff, retry, sleep, type BackoffOptions, type RetryOptions } from './backoff.js';
 export { reportStartupFailure } from './startup.js';
-export { kafkaSecurityEnv, redisSecurityEnv, kafkaSecurity, redisSecurity, SASL_MECHANISMS, type SaslMechanism, type KafkaSecurity, type RedisSecurity, type TlsMaterial } from './connections.js';
+export { kafkaSecurityEnv, redisSecurityEnv, kafkaSecurity, redisSecurity, httpAuthorization, SASL_MECHANISMS, type SaslMechanism, type KafkaSecurityConfig, type RedisSecurityConfig, type KafkaSecurity, type RedisSecurity, type TlsMaterial } from './connections.js';
 export { cachedProbe } from './cached.js';
+export { startService, connectInfra, type InfraConfig, type RedisDriver, type KafkaDriver, type Service, type ServiceTarget, type StartServiceOptions } from './infra.js';

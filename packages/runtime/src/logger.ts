@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import { REDACTED } from './redact.js';
+import { REDACTED, redactUrls } from './redact.js';
 
 export type { Logger } from 'pino';
 
@@ -29,6 +29,24 @@ export interface LoggerOptions {
   redact?: readonly string[];
 }
 
+// An error's message or stack may quote a URL with its credentials (a client's connection error).
+function withoutUrlCredentials(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactUrls(value);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => withoutUrlCredentials(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutUrlCredentials(v, depth + 1)]));
+}
+
+// ioredis puts the failed command on its ReplyError: AUTH's and HELLO's arguments are the credentials.
+const SECRET_COMMANDS = /^(auth|hello|migrate|acl|config)$/i;
+
+function errSerializer(err: unknown): unknown {
+  if (!(err instanceof Error)) return withoutUrlCredentials(err);
+  const out = withoutUrlCredentials(pino.stdSerializers.err(err)) as { command?: { name?: unknown; args?: unknown } };
+  if (out.command && typeof out.command.name === 'string' && SECRET_COMMANDS.test(out.command.name)) out.command = { ...out.command, args: [REDACTED] };
+  return out;
+}
+
 /** The process' root logger; below it use `log.child({ component })`. */
 export function createLogger(options: LoggerOptions): Logger {
   const config = {
@@ -36,6 +54,7 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
+    serializers: { err: errSerializer },
     redact: { paths: [...REDACT_PATHS, ...(options.redact ?? [])], censor: REDACTED },
   };
   if (options.pretty) {

@@ -3,18 +3,35 @@ export const SECRET_KEY_PATTERN = /key|secret|password|token/i;
 
 export const REDACTED = '[redacted]';
 
-// scheme://user:password@host → scheme://user:[redacted]@host (also redis://:pw@host).
-const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)([^@/?#]+)(@)/i;
+// The user information of every URL in a text: `scheme://userinfo@` anywhere, and `user:password@` at the
+// start of a comma-separated seed without a scheme (REDIS_URL=redis://:a@h1:1,:b@h2:2). The user
+// information ends at the last `@` before the host, so a password holding a raw `@` is covered whole.
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s/?#,]*)@/gi;
+const SEED_USERINFO = /(^|,)(\s*)([^\s/?#,@:]*:[^\s/?#,]*)@(?=[^\s@])/g;
 
-/** Replaces the password part of a connection URL; other strings are returned as they are. */
-export function redactUrlPassword(value: string): string {
-  return value.replace(URL_PASSWORD, `$1${REDACTED}$3`);
+function redactUserinfo(userinfo: string): string {
+  const colon = userinfo.indexOf(':');
+  // `user:password` keeps the user; a lone `token` (https://token@host) is all credential.
+  if (colon < 0) return userinfo === '' ? userinfo : REDACTED;
+  return colon === userinfo.length - 1 ? userinfo : `${userinfo.slice(0, colon + 1)}${REDACTED}`;
+}
+
+/**
+ * The text with the credentials of every URL in it replaced: passwords (`redis://:pw@h`,
+ * `https://user:pw@h` → `https://user:[redacted]@h`) and user-only tokens (`https://tok@h`), in every
+ * seed of a comma-separated list too. Text without URLs is returned as it is.
+ */
+export function redactUrls(text: string): string {
+  if (!text.includes('@')) return text;
+  return text
+    .replace(URL_USERINFO, (_m, scheme: string, userinfo: string) => `${scheme}${redactUserinfo(userinfo)}@`)
+    .replace(SEED_USERINFO, (m, start: string, space: string, userinfo: string) => (userinfo.startsWith(REDACTED) || userinfo.endsWith(REDACTED) ? m : `${start}${space}${redactUserinfo(userinfo)}@`));
 }
 
 /**
  * A copy of `config` that is safe to log: values of keys matching /key|secret|password|token/i
- * become '[redacted]', and passwords inside URLs (redis://:pw@host) are removed. Nested objects
- * and arrays are walked; the input is not modified.
+ * become '[redacted]', and credentials inside URLs (redis://:pw@host, every seed of a list) are
+ * removed. Nested objects and arrays are walked; the input is not modified.
  */
 export function redactConfig<T>(config: T): T {
   return walk(config, false) as T;
@@ -28,5 +45,5 @@ function walk(value: unknown, secret: boolean): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, secret || SECRET_KEY_PATTERN.test(k))]));
   }
   if (secret) return REDACTED;
-  return typeof value === 'string' ? redactUrlPassword(value) : value;
+  return typeof value === 'string' ? redactUrls(value) : value;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, envBoolean, envDuration, envInt, envList, exitOnConfigError, loadConfig, redactConfig } from '../src/index.js';
+import fc from 'fast-check';
+import { ConfigError, envBoolean, envDuration, envInt, envList, exitOnConfigError, loadConfig, parseDuration, redactConfig } from '../src/index.js';
 
 const schema = z.object({
   PORT: envInt({ min: 1, max: 65_535, default: 8080 }),
@@ -83,5 +84,24 @@ describe('redactConfig', () => {
       EMPTY: null,
     });
     expect(config.REDIS_URL).toBe('redis://:hunter2@redis:6379/0');
+  });
+});
+
+describe('parseDuration', () => {
+  const UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+  it('reads an amount and a unit, any case, decimals and surrounding spaces allowed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100_000 }), fc.integer({ min: 0, max: 99 }), fc.constantFrom(...(Object.keys(UNITS) as (keyof typeof UNITS)[])), fc.boolean(), (whole, hundredths, unit, upper) => {
+        const text = ` ${whole}.${String(hundredths).padStart(2, '0')}${upper ? unit.toUpperCase() : unit} `;
+        expect(parseDuration(text)).toBe(Math.round((whole + hundredths / 100) * UNITS[unit]));
+      }),
+    );
+  });
+
+  it('takes a bare number as milliseconds unless a unit is required, and refuses anything else', () => {
+    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('250', { unitRequired: true })).toBeNull();
+    for (const bad of ['', 's', '-5s', '5 s', '5sec', '1e3', '5s,6s', '1.s']) expect(parseDuration(bad), bad).toBeNull();
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, kafkaSecurity, kafkaSecurityEnv, loadConfig, redactConfig, redisSecurity, redisSecurityEnv } from '../src/index.js';
+import { ConfigError, httpAuthorization, kafkaSecurity, kafkaSecurityEnv, loadConfig, redactConfig, redisSecurity, redisSecurityEnv } from '../src/index.js';
 
 const schema = z.object({ REDIS_URL: z.string().default('redis://127.0.0.1:6379'), ...kafkaSecurityEnv, ...redisSecurityEnv });
 const dir = mkdtempSync(join(tmpdir(), 'flopwatch-conn-'));
@@ -53,5 +53,22 @@ describe('connection security settings', () => {
     expect(problems(() => kafkaSecurity(loadConfig(schema, { KAFKA_TLS_CERT_FILE: file('only-cert.pem', 'C') })))).toEqual(['KAFKA_TLS_KEY_FILE']);
     expect(problems(() => redisSecurity(loadConfig(schema, { REDIS_TLS_CA_FILE: join(dir, 'absent.pem') })))).toEqual(['REDIS_TLS_CA_FILE']);
     expect(problems(() => loadConfig(schema, { KAFKA_SASL_MECHANISM: 'gssapi' }))).toEqual(['KAFKA_SASL_MECHANISM']);
+  });
+});
+
+describe('HTTP peer credentials', () => {
+  it('make a Basic header from a user and a password (or its file), a Bearer header from a token (or its file), nothing from nothing', () => {
+    expect(httpAuthorization('AM', {})).toBeUndefined();
+    expect(httpAuthorization('AM', { username: 'u', password: 'p:w' })).toBe(`Basic ${Buffer.from('u:p:w').toString('base64')}`);
+    expect(httpAuthorization('AM', { username: 'u', passwordFile: file('am-pw', 'from-file\n') })).toBe(`Basic ${Buffer.from('u:from-file').toString('base64')}`);
+    expect(httpAuthorization('AM', { bearerToken: 'tok' })).toBe('Bearer tok');
+    expect(httpAuthorization('AM', { bearerTokenFile: file('am-tok', 'tok-file\n') })).toBe('Bearer tok-file');
+  });
+
+  it('name the variables that do not go together or cannot be read', () => {
+    expect(problems(() => httpAuthorization('AM', { username: 'u' }))).toEqual(['AM_PASSWORD']);
+    expect(problems(() => httpAuthorization('AM', { password: 'p' }))).toEqual(['AM_USERNAME']);
+    expect(problems(() => httpAuthorization('AM', { username: 'u', password: 'p', bearerToken: 't' }))).toEqual(['AM_BEARER_TOKEN']);
+    expect(problems(() => httpAuthorization('AM', { username: 'u', passwordFile: join(dir, 'absent') }))).toEqual(['AM_PASSWORD_FILE']);
   });
 });

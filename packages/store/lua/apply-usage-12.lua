@@ -126,297 +126,21 @@ local K_TOTALS, K_DAYS, K_HOURS, K_COVER, K_SLICES, K_GRAN, K_JOBS, K_JOBOPS, K_
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12]
 -- Globals read in loops, as locals (a global is a table lookup each time).
 local floor, type = math.floor, type
-local DAY_MS, HOUR_MS = 86400000, 3600000
-local TOP_JOBS_KEPT = 100
-local CHUNK = 500
--- Integers up to 2^53 are exact in Lua's doubles; a total beyond it is moved by Redis (HINCRBY).
-local EXACT = 9007199254740992
+local HOUR_MS = 3600000
 -- An idle-index score moves when the slice's or job's latest end has moved this far past it.
 local IDLE_SLACK = HOUR_MS
--- Idle pruning runs when the horizon has moved this far since it last ran, or when it left work.
-local PRUNE_EVERY = 10 * 60000
 
-local function fmt(n)
-  return string.format('%.0f', n)
-end
-
-local function need(v, what, i)
-  local n = tonumber(v)
-  if n == nil or n ~= n or n == math.huge or n == -math.huge then
-    error('apply-usage: ' .. what .. ' of report ' .. i .. ' is not a finite number')
-  end
-  return n
-end
-
-local function add(map, key, delta)
-  map[key] = (map[key] or 0) + delta
-end
-
--- The text of an epoch-ms time, formatted once per distinct value per call; stored texts are
--- remembered as they are read, so what is written back unchanged is never formatted.
-local texts = {}
-local function text(n)
-  local t = texts[n]
-  if not t then
-    t = fmt(n)
-    texts[n] = t
-  end
-  return t
-end
-
--- A measured rate as stored in a slice's latest report ('%.17g': exact), once per distinct value per call.
-local rateTexts = {}
-local function rateText(n)
-  local t = rateTexts[n]
-  if not t then
-    t = string.format('%.17g', n)
-    rateTexts[n] = t
-  end
-  return t
-end
-
--- The shortest of %.15g and %.17g that reads back as the same double (rates are stored exactly).
-local function exact(n)
-  local t = string.format('%.15g', n)
-  if tonumber(t) ~= n then t = string.format('%.17g', n) end
-  return t
-end
-
-local function opt(v)
-  if v == nil or v == '' then return nil end
-  return tonumber(v)
-end
-
--- Two rates agree when they differ by no more than a rounding of their computation (the same
--- allocation computed over intervals of different lengths differs in its last bits).
-local function same(a, b)
-  return a == b or math.abs(a - b) <= 1e-9 * math.max(math.abs(a), math.abs(b))
-end
-
--- Adds [s, e) to a sorted list of disjoint ranges { start, end }, merging overlapping and adjacent
--- ones; returns how much of [s, e) was not covered before, those parts (nil when they are the whole
--- of [s, e)) and the new list. The common case, a report continuing the slice's latest range or
--- following it, changes the list in place and builds no table but the range.
-local function cover(ranges, s, e)
-  local n = #ranges
-  local last = ranges[n]
-  if not last or s > last[2] then
-    ranges[n + 1] = { s, e }
-    return e - s, nil, ranges
-  end
-  if s == last[2] then
-    last[2] = e
-    return e - s, nil, ranges
-  end
-  local out, segs, placed = {}, {}, false
-  local fresh, at, ns, ne = 0, s, s, e
-  for i = 1, n do
-    local r = ranges[i]
-    if r[2] < s then
-      out[#out + 1] = r
-    elseif r[1] > e then
-      if not placed then out[#out + 1] = { ns, ne }; placed = true end
-      out[#out + 1] = r
-    else
-      if r[1] > at then
-        segs[#segs + 1] = { at, r[1] }
-        fresh = fresh + (r[1] - at)
-      end
-      if r[2] > at then at = r[2] end
-      if r[1] < ns then ns = r[1] end
-      if r[2] > ne then ne = r[2] end
-    end
-  end
-  if at < e then
-    segs[#segs + 1] = { at, e }
-    fresh = fresh + (e - at)
-  end
-  if not placed then out[#out + 1] = { ns, ne } end
-  return fresh, segs, out
-end
-
--- How much of [s, e) a sorted list of disjoint ranges covers (walked from the latest: reports
--- mostly meet recent time).
-local function overlap(ranges, s, e)
-  local total = 0
-  for i = #ranges, 1, -1 do
-    local r = ranges[i]
-    if r[2] <= s then break end
-    if r[1] < e then total = total + (math.min(r[2], e) - math.max(r[1], s)) end
-  end
-  return total
-end
-
--- Adds [s, e) at an allocation's rates to a slice's allocated ranges { start, end, rate, upper,
--- milliGpus, text of the three } (sorted, disjoint; adjacent ranges merge when their rates agree).
--- Returns the time of [s, e) no allocation covered before, those parts (nil: the whole), the time
--- it overlaps at another rate and that rate (a conflict), and the new list.
-local function coverAllocated(ranges, s, e, rate, upper, mgpu)
-  local n = #ranges
-  local last = ranges[n]
-  local agree = last and last[5] == mgpu and (last[3] == rate or same(last[3], rate)) and (last[4] == upper or same(last[4], upper))
-  if not last or s > last[2] or (s == last[2] and not agree) then
-    ranges[n + 1] = { s, e, rate, upper, mgpu }
-    return e - s, nil, 0, nil, ranges
-  end
-  if s == last[2] then
-    last[2] = e
-    return e - s, nil, 0, nil, ranges
-  end
-  local all, segs = {}, {}
-  local fresh, at, conflictMs, conflictRate = 0, s, 0, nil
-  for i = 1, n do
-    local r = ranges[i]
-    all[#all + 1] = r
-    if r[2] > s and r[1] < e then
-      if not (same(r[3], rate) and same(r[4], upper) and r[5] == mgpu) then
-        conflictMs = conflictMs + (math.min(r[2], e) - math.max(r[1], s))
-        conflictRate = conflictRate or r[3]
-      end
-      if r[1] > at then
-        segs[#segs + 1] = { at, r[1] }
-        fresh = fresh + (r[1] - at)
-      end
-      if r[2] > at then at = r[2] end
-    end
-  end
-  if at < e then
-    segs[#segs + 1] = { at, e }
-    fresh = fresh + (e - at)
-  end
-  for _, g in ipairs(segs) do all[#all + 1] = { g[1], g[2], rate, upper, mgpu } end
-  table.sort(all, function(a, b) return a[1] < b[1] end)
-  local out = {}
-  for _, r in ipairs(all) do
-    local p = out[#out]
-    if p and p[2] == r[1] and same(p[3], r[3]) and same(p[4], r[4]) and p[5] == r[5] then
-      out[#out] = { p[1], r[2], p[3], p[4], p[5], p[6] }
-    else
-      out[#out + 1] = r
-    end
-  end
-  return fresh, segs, conflictMs, conflictRate, out
-end
-
--- A time read from a slice's field, its text remembered (see text()).
-local function known(t)
-  if t == '' then return nil end
-  local n = tonumber(t)
-  if n then texts[n] = t end
-  return n
-end
-
-local function parseRanges(v, list)
-  for a, b in string.gmatch(v, '(%-?%d+),(%-?%d+)') do
-    local s, e = tonumber(a), tonumber(b)
-    texts[s], texts[e] = a, b
-    list[#list + 1] = { s, e }
-  end
-  return list
-end
-
--- A slice's field: "measured|allocated|h100e|heldEnd|heldIdx|idleIdx|tomb|latest" (see KEYS[4]), or
--- a tombstone "~tomb". Fields of apply-usage-10 ("ranges|h100e|heldEnd|heldIdx|idleIdx", or bare
--- ranges) read as measured ranges: time counted before never counts again.
-local function loadSlice(v)
-  -- Every field a touched slice gets, present from the start (false for none): the table is sized
-  -- once instead of growing through four rehashes.
-  local slice = { m = {}, a = {}, h100eS = '', h100e = false, heldEnd = false, heldIdx = false, idleIdx = false,
-    aS = false, latestS = false, tomb = false, lb = false, lastEnd = false, newH100e = false, newH100eS = false }
-  if not v then return slice end
-  if string.byte(v, 1) == 126 then -- '~'
-    slice.tomb = known(string.sub(v, 2))
-    return slice
-  end
-  local m, a, h100e, heldEnd, heldIdx, idleIdx, tomb, latest = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-  if not m then
-    m, h100e, heldEnd, heldIdx, idleIdx = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-    if not m then m = v end
-  end
-  if m ~= '' then parseRanges(m, slice.m) end
-  if h100e then
-    slice.h100e, slice.h100eS = opt(h100e), h100e
-    slice.heldEnd, slice.heldIdx, slice.idleIdx = known(heldEnd), known(heldIdx), known(idleIdx)
-  end
-  -- The allocated text is kept as read: written back as is unless an allocated report or pruning changed it.
-  slice.aS = a
-  if a and a ~= '' then
-    local list = slice.a
-    for sa, ea, rates, r, u, g in string.gmatch(a, '(%-?%d+),(%-?%d+),(([^,;]+),([^,;]+),([^,;]+))') do
-      local s, e = tonumber(sa), tonumber(ea)
-      texts[s], texts[e] = sa, ea
-      list[#list + 1] = { s, e, tonumber(r), tonumber(u), tonumber(g), rates }
-    end
-  end
-  if tomb then slice.tomb = known(tomb) end
-  -- The latest measured report stays text until a report overlaps measured time (rare: see count).
-  if latest and latest ~= '' then slice.latestS = latest end
-  return slice
-end
-
--- The end of a slice's covered time (tombstone included), or nil.
-local function sliceEnd(slice)
-  local t = slice.tomb
-  local m, a = slice.m[#slice.m], slice.a[#slice.a]
-  if m and (not t or m[2] > t) then t = m[2] end
-  if a and (not t or a[2] > t) then t = a[2] end
-  return t
-end
-
--- The field's text; the common slice (one measured range, its allocated part untouched) builds no table.
-local function saveSlice(slice, m, a)
-  local mtext, atext
-  if #m == 0 then
-    mtext = ''
-  elseif #m == 1 then
-    mtext = text(m[1][1]) .. ',' .. text(m[1][2])
-  else
-    local parts = {}
-    for i = 1, #m do parts[i] = text(m[i][1]) .. ',' .. text(m[i][2]) end
-    mtext = table.concat(parts, ';')
-  end
-  if not slice.aDirty and slice.aS then
-    atext = slice.aS
-  elseif #a == 0 then
-    atext = ''
-  else
-    local aparts = {}
-    for i = 1, #a do
-      local r = a[i]
-      if not r[6] then r[6] = exact(r[3]) .. ',' .. exact(r[4]) .. ',' .. exact(r[5]) end
-      aparts[i] = text(r[1]) .. ',' .. text(r[2]) .. ',' .. r[6]
-    end
-    atext = table.concat(aparts, ';')
-  end
-  local h, held, heldEnd, idle, tomb, latest = '', '', '', '', '', ''
-  if slice.heldIdx then h, held = slice.h100eS, text(slice.heldIdx) end
-  if slice.heldEnd then heldEnd = text(slice.heldEnd) end
-  if slice.idleIdx then idle = text(slice.idleIdx) end
-  if slice.tomb then tomb = text(slice.tomb) end
-  if slice.latestS then latest = slice.latestS end
-  return mtext .. '|' .. atext .. '|' .. h .. '|' .. heldEnd .. '|' .. held .. '|' .. idle .. '|' .. tomb .. '|' .. latest
-end
+-- Numbers and their texts; a slice's covered time and its field; the rolling windows; the hardware
+-- held; pruning; reads and writes of any length (each include is inlined once, see src/scripts.ts).
+-- @include usage-values
+-- @include usage-cover
+-- @include usage-windows
+-- @include usage-held
+-- @include usage-prune
+-- @include batched
 
 local function finite(n)
   return type(n) == 'number' and n == n and n ~= math.huge and n ~= -math.huge
-end
-
-local function hmgetMany(key, fields, out)
-  for i = 1, #fields, CHUNK do
-    local values = redis.call('HMGET', key, unpack(fields, i, math.min(i + CHUNK - 1, #fields)))
-    for k = 1, #values do out[fields[i + k - 1]] = values[k] end
-  end
-  return out
-end
-
-local function writeMany(command, key, flat, option)
-  for i = 1, #flat, 2 * CHUNK do
-    if option then
-      redis.call(command, key, option, unpack(flat, i, math.min(i + 2 * CHUNK - 1, #flat)))
-    else
-      redis.call(command, key, unpack(flat, i, math.min(i + 2 * CHUNK - 1, #flat)))
-    end
-  end
 end
 
 local activeWindow = tonumber(ARGV[1])
@@ -783,82 +507,23 @@ if #dynamic > 0 then
 end
 for field, delta in pairs(inc) do add(totDelta, field, delta) end
 
--- Keeps `sumField` equal to the sum of the last `width` buckets, measured back from the newest
--- bucket this tenant has seen: old buckets leaving the window are subtracted once (amortised O(1)),
--- then this call's deltas inside the window are added. Hour buckets outside the window are pruned.
+-- The rolling windows: day buckets and the trailing 365 days, hour buckets and the trailing 24 hours.
 local marks = {}
--- Bucket increments, written per hash with one HMGET and one HSET after the windows moved (a
--- bucket beyond 2^53 moves by HINCRBY instead).
-local pending = { [K_DAYS] = { fields = {}, delta = {} }, [K_HOURS] = { fields = {}, delta = {} } }
-local function pend(key, field, delta)
-  local p = pending[key]
-  if p.delta[field] == nil then p.fields[#p.fields + 1] = field end
-  p.delta[field] = (p.delta[field] or 0) + delta
-end
-local function flush(key)
-  local p = pending[key]
-  if #p.fields == 0 then return end
-  local values = redis.call('HMGET', key, unpack(p.fields))
-  local writes = {}
-  for k, field in ipairs(p.fields) do
-    local now = (opt(values[k]) or 0) + p.delta[field]
-    if math.abs(now) < EXACT then
-      writes[#writes + 1] = field
-      writes[#writes + 1] = fmt(now)
-    else
-      redis.call('HINCRBY', key, field, fmt(p.delta[field]))
-    end
-  end
-  if #writes > 0 then redis.call('HSET', key, unpack(writes)) end
-end
-local function roll(buckets, deltas, sumField, fromField, maxField, width, prune)
-  local maxIdx = tot[maxField]
-  for idx in pairs(deltas) do
-    if not maxIdx or idx > maxIdx then maxIdx = idx end
-  end
-  if not maxIdx then return end
-  local windowStart = maxIdx - width + 1
-  local from = tot[fromField] or windowStart
-  if from < windowStart then
-    if windowStart - from >= width then
-      totDelta[sumField] = -(tot[sumField] or 0)
-      if prune then redis.call('DEL', buckets) end
-    else
-      for i = from, windowStart - 1 do
-        local v = redis.call('HGET', buckets, fmt(i))
-        if v and v ~= '0' then add(totDelta, sumField, -tonumber(v)) end
-        if v and prune then redis.call('HDEL', buckets, fmt(i)) end
-        if prune then redis.call('HDEL', buckets, 'c1:' .. fmt(i), 'c:' .. fmt(i)) end
-      end
-    end
-    from = windowStart
-  end
-  for idx, delta in pairs(deltas) do
-    if idx >= windowStart then
-      add(totDelta, sumField, delta)
-      pend(buckets, fmt(idx), delta)
-    elseif not prune then
-      pend(buckets, fmt(idx), delta)
-    end
-  end
-  marks[maxField] = maxIdx
-  marks[fromField] = from
-end
-
-roll(K_DAYS, dayInc, 'r365', 'r365_from', 'max_day', 365, false)
-roll(K_HOURS, hourInc, 'r24', 'r24_from', 'max_hour', 24, true)
+local dayBuckets, hourBuckets = newBuckets(K_DAYS), newBuckets(K_HOURS)
+roll(dayBuckets, dayInc, { sum = 'r365', from = 'r365_from', max = 'max_day', width = 365, prune = false }, tot, totDelta, marks)
+roll(hourBuckets, hourInc, { sum = 'r24', from = 'r24_from', max = 'max_hour', width = 24, prune = true }, tot, totDelta, marks)
 -- Measure buckets: days kept like the plain ones; hours only inside the trailing 24 h (roll prunes them).
 local maxHour = marks.max_hour or tot.max_hour or 0
 for prefix, deltas in pairs(measureDayInc) do
-  for idx, delta in pairs(deltas) do pend(K_DAYS, prefix .. ':' .. fmt(idx), delta) end
+  for idx, delta in pairs(deltas) do pend(dayBuckets, prefix .. ':' .. fmt(idx), delta) end
 end
 for prefix, deltas in pairs(measureHourInc) do
   for idx, delta in pairs(deltas) do
-    if idx > maxHour - 24 then pend(K_HOURS, prefix .. ':' .. fmt(idx), delta) end
+    if idx > maxHour - 24 then pend(hourBuckets, prefix .. ':' .. fmt(idx), delta) end
   end
 end
-flush(K_DAYS)
-flush(K_HOURS)
+flushBuckets(dayBuckets)
+flushBuckets(hourBuckets)
 
 -- Lineage shares: read once (every lineage named in the call, for the reply), written once.
 local lineageTotals = {}
@@ -883,52 +548,9 @@ do
   if #writes > 0 then writeMany('HSET', K_LINEAGES, writes) end
 end
 
--- H100-equivalents held: a slice holds from its first counted interval on controlled Tier 1 hardware
--- until that hardware has been silent for the active window. The active index is read only when the
--- cutoff has moved (nothing else can expire a slice); its candidates are every slice whose index
--- score is below the cutoff, which includes every slice whose last such interval is (the score is
--- never ahead of the truth); one whose score merely lags is re-scored.
+-- H100-equivalents held (usage-held): slices on controlled Tier 1 hardware silent for less than the active window.
 local cutoff = watermark - activeWindow
-local candidates = {}
-if not tot.held_cutoff or cutoff > tot.held_cutoff then
-  candidates = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', '(' .. fmt(cutoff))
-  local unread = {}
-  for _, key in ipairs(candidates) do
-    if not slices[key] then unread[#unread + 1] = key end
-  end
-  if #unread > 0 then
-    local values = hmgetMany(K_COVER, unread, {})
-    for _, key in ipairs(unread) do
-      local slice = loadSlice(values[key])
-      slice.untouched = true
-      slices[key] = slice
-      sliceOrder[#sliceOrder + 1] = key
-    end
-  end
-  for _, key in ipairs(candidates) do slices[key].candidate = true end
-end
-local h100eDelta = 0
-local activeAdds, activeRems = {}, {}
-for _, key in ipairs(sliceOrder) do
-  local slice = slices[key]
-  if slice.newH100e or slice.candidate then
-    local was = 0
-    if slice.heldIdx then was = slice.h100e or 0 end
-    if slice.newH100e then slice.h100e, slice.h100eS = slice.newH100e, slice.newH100eS end
-    if slice.heldEnd and slice.heldEnd >= cutoff then
-      h100eDelta = h100eDelta + (slice.h100e - was)
-      if not slice.heldIdx or slice.candidate or slice.heldEnd - slice.heldIdx >= ACTIVE_SLACK then
-        activeAdds[#activeAdds + 1] = text(slice.heldEnd)
-        activeAdds[#activeAdds + 1] = key
-        slice.heldIdx = slice.heldEnd
-      end
-    else
-      h100eDelta = h100eDelta - was
-      if slice.heldIdx or slice.candidate then activeRems[#activeRems + 1] = key end
-      slice.heldIdx = nil
-    end
-  end
-end
+local h100eDelta, activeAdds, activeRems = heldHardware(K_ACTIVE, K_COVER, slices, sliceOrder, cutoff, tot.held_cutoff, ACTIVE_SLACK)
 if h100eDelta ~= 0 then add(totDelta, 'h100e_active', h100eDelta) end
 marks.held_cutoff = cutoff
 
@@ -938,18 +560,6 @@ marks.held_cutoff = cutoff
 -- score lags their latest end by IDLE_SLACK.
 local horizon = watermark - lateness - maxInterval
 local coverWrites, coverDels, idleAdds, tombAdds = {}, {}, {}, {}
-local function prune(ranges, slice)
-  if #ranges == 0 or ranges[1][2] >= horizon then return ranges end
-  local kept = {}
-  for _, r in ipairs(ranges) do
-    if r[2] >= horizon then
-      kept[#kept + 1] = r
-    elseif not slice.tomb or r[2] > slice.tomb then
-      slice.tomb = r[2]
-    end
-  end
-  return kept
-end
 for _, key in ipairs(sliceOrder) do
   local slice = slices[key]
   local m, a = slice.m, slice.a
@@ -960,9 +570,9 @@ for _, key in ipairs(sliceOrder) do
     slice.latestS = text(flat[lb + 4] - flat[lb + 3]) .. ',' .. rateText(flat[lb + 5])
   end
   if not slice.untouched then
-    m = prune(m, slice)
+    m = pruneRanges(m, slice, horizon)
     if #a > 0 then
-      local kept = prune(a, slice)
+      local kept = pruneRanges(a, slice, horizon)
       if kept ~= a then a, slice.aDirty = kept, true end
     end
     -- The latest measured report ends where the measured time does: gone when that is pruned.
@@ -987,10 +597,10 @@ for _, key in ipairs(sliceOrder) do
 end
 if #coverWrites > 0 then writeMany('HSET', K_COVER, coverWrites) end
 if #idleAdds > 0 then writeMany('ZADD', K_SLICES, idleAdds, 'GT') end
-for i = 1, #coverDels, CHUNK do redis.call('HDEL', K_COVER, unpack(coverDels, i, math.min(i + CHUNK - 1, #coverDels))) end
+removeMany('HDEL', K_COVER, coverDels)
 if #tombAdds > 0 then writeMany('ZADD', K_TOMBS, tombAdds) end
 if #activeAdds > 0 then writeMany('ZADD', K_ACTIVE, activeAdds) end
-for i = 1, #activeRems, CHUNK do redis.call('ZREM', K_ACTIVE, unpack(activeRems, i, math.min(i + CHUNK - 1, #activeRems))) end
+removeMany('ZREM', K_ACTIVE, activeRems)
 
 local gran, jobIdle = {}, {}
 for _, jobKey in ipairs(jobOrder) do
@@ -1024,69 +634,11 @@ if #gran > 0 then writeMany('HSET', K_GRAN, gran) end
 
 if #jobIdle > 0 then writeMany('ZADD', K_JOBS, jobIdle, 'GT') end
 
--- Idle slices and jobs: their covered time can no longer be met, their granularity no longer
--- matters. An index score is at most IDLE_SLACK behind the truth, so what scores below
--- horizon - IDLE_SLACK is idle for certain. A slice still holding hardware is kept (it cannot be
--- idle unless the active window exceeds the lateness bound). A job's operations stay among the top
--- jobs when they are large enough to be evidence. Runs every PRUNE_EVERY of the horizon's movement,
--- and on the next call again while a run leaves work.
+-- Idle slices and jobs, and tombstones beyond the age bound (usage-prune): every PRUNE_EVERY of the
+-- horizon's movement, and on the next call again while a run leaves work.
 if not tot.prune_at or horizon >= tot.prune_at then
-  local idleBelow = '(' .. fmt(horizon - IDLE_SLACK)
-  local idle = redis.call('ZRANGEBYSCORE', K_SLICES, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
-  if #idle > 0 then
-    local values = hmgetMany(K_COVER, idle, {})
-    local dels, tombs, tombScores = {}, {}, {}
-    for _, key in ipairs(idle) do
-      local v = values[key]
-      local slice = v and loadSlice(v)
-      if not (slice and slice.heldIdx) then
-        dels[#dels + 1] = key
-        local t = slice and sliceEnd(slice)
-        if t then
-          tombs[#tombs + 1] = key
-          tombs[#tombs + 1] = '~' .. text(t)
-          tombScores[#tombScores + 1] = text(t)
-          tombScores[#tombScores + 1] = key
-        end
-      end
-    end
-    if #dels > 0 then redis.call('ZREM', K_SLICES, unpack(dels)) end
-    if #tombs > 0 then
-      writeMany('HSET', K_COVER, tombs)
-      writeMany('ZADD', K_TOMBS, tombScores)
-    end
-  end
-  -- Tombstones beyond the absolute age bound: every report they could stop is refused by age.
-  local oldTombs = redis.call('ZRANGEBYSCORE', K_TOMBS, '-inf', '(' .. fmt(watermark - maxAge), 'LIMIT', 0, pruneLimit)
-  if #oldTombs > 0 then
-    local values = hmgetMany(K_COVER, oldTombs, {})
-    local dels = {}
-    for _, key in ipairs(oldTombs) do
-      local v = values[key]
-      if v and string.byte(v, 1) == 126 then dels[#dels + 1] = key end
-    end
-    if #dels > 0 then redis.call('HDEL', K_COVER, unpack(dels)) end
-    redis.call('ZREM', K_TOMBS, unpack(oldTombs))
-  end
-  local idleJobs = redis.call('ZRANGEBYSCORE', K_JOBS, '-inf', idleBelow, 'LIMIT', 0, pruneLimit)
-  for _, jobKey in ipairs(idleJobs) do
-    local stored = redis.call('HGET', K_GRAN, jobKey)
-    redis.call('HDEL', K_GRAN, jobKey)
-    redis.call('ZREM', K_JOBS, jobKey)
-    local rank = redis.call('ZREVRANK', K_JOBOPS, jobKey)
-    if rank and rank >= TOP_JOBS_KEPT then
-      redis.call('ZREM', K_JOBOPS, jobKey)
-    else
-      -- Kept among the top jobs (evidence): so is its coverage.
-      local cov = stored and string.match(stored, '^[^|]*|[^|]*|(%d+,%d+)$')
-      if cov then redis.call('HSET', K_COVERAGE, jobKey, cov) end
-    end
-  end
-  if #idle >= pruneLimit or #idleJobs >= pruneLimit or #oldTombs >= pruneLimit then
-    marks.prune_at = horizon
-  else
-    marks.prune_at = horizon + PRUNE_EVERY
-  end
+  local k = { slices = K_SLICES, cover = K_COVER, tombs = K_TOMBS, jobs = K_JOBS, gran = K_GRAN, jobOps = K_JOBOPS, coverage = K_COVERAGE }
+  marks.prune_at = pruneIdle(k, horizon, IDLE_SLACK, watermark, maxAge, pruneLimit)
 end
 
 -- The totals: one HSET of every field that moved (integers beyond 2^53 moved by HINCRBY instead).

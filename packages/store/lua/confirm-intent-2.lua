@@ -18,6 +18,6 @@
 if redis.call('HEXISTS', KEYS[1], ARGV[6]) == 0 then return 0 end
 local ok = auditWritable(KEYS[2])
 if ok ~= true then return ok end
-appendEntry(KEYS[2])
+appendEntry(KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 redis.call('HDEL', KEYS[1], ARGV[6])
 return 1

@@ -11,7 +11,8 @@
   ARGV[1] SHA-1 (hex) of the case as the caller read it
   ARGV[2] the case's index entry (JSON)
 
-  Returns: 1 when indexed, 0 when the case changed or is gone (nothing written).
+  Returns (src/reply-codes.ts): 1 (done) when indexed, 0 (noop) when the case changed or is gone
+           (nothing written).
 ]]
 -- @include case-index
 local current = redis.call('GET', KEYS[1])

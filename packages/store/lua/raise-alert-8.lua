@@ -31,8 +31,9 @@
   The outbox is never trimmed here: an entry leaves it only when the notifier has delivered it
   (XACK + XDEL), so a long notifier outage delays alerts but loses none.
 
-  Returns: 1 when the alert was created, 0 when it already existed (nothing written),
-           -2 when the case changed since it was read (nothing written; re-read the case, retry).
+  Returns (src/reply-codes.ts): 1 (done) when the alert was created, 0 (noop) when it already existed
+           (nothing written), -2 (stale) when the case changed since it was read (nothing written;
+           re-read the case, retry).
   Errors: AUDIT_LOG_WRONGTYPE when the unsealed stream key is not a stream (nothing written).
 ]]
 -- @include audit-entry
@@ -41,7 +42,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if versionOf(KEYS[4]) ~= ARGV[12] then return -2 end
 local ok = auditWritable(KEYS[6])
 if ok ~= true then return ok end
-appendEntry(KEYS[6])
+appendEntry(KEYS[6], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 redis.call('SET', KEYS[1], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6])
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[6], 'type', 'alert.raised')

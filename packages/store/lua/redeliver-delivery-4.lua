@@ -9,7 +9,8 @@
   ARGV[1] delivery id
   ARGV[2] now (ms): due at once
 
-  Returns: 1 when scheduled, 0 when it is already pending, -1 when there is no such delivery.
+  Returns (src/reply-codes.ts): 1 (done) when scheduled, 0 (noop) when it is already pending,
+           -1 (not_found) when there is no such delivery.
 ]]
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end

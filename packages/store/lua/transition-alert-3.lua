@@ -16,17 +16,17 @@
   ARGV[7]  SHA-1 (hex) of the record as the caller read it
   ARGV[8]  the new record (JSON)
 
-  Returns: 1 when replaced, 0 when the record changed since it was read, -1 when the alert does not
-           exist (nothing written in each case but 1).
+  Returns (src/reply-codes.ts): 1 (done) when replaced, -2 (stale) when the record changed since it
+           was read, -1 (not_found) when the alert does not exist (nothing written in each case but 1).
   Errors: AUDIT_LOG_WRONGTYPE when the unsealed stream key is not a stream (nothing written).
 ]]
 -- @include audit-entry
 local version = versionOf(KEYS[1])
 if version == '' then return -1 end
-if version ~= ARGV[7] then return 0 end
+if version ~= ARGV[7] then return -2 end
 local ok = auditWritable(KEYS[3])
 if ok ~= true then return ok end
-appendEntry(KEYS[3])
+appendEntry(KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 redis.call('SET', KEYS[1], ARGV[8])
 -- Never trimmed here: the notifier deletes entries once delivered (see raise-alert-8.lua).
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[6], 'type', 'alert.updated')

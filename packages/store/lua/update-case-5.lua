@@ -19,8 +19,8 @@
   ARGV[9]  SHA-1 (hex) of the case as the caller read it
   ARGV[10] the case's index entry (JSON, src/case-index.ts)
 
-  Returns: 1 when replaced, -1 when the case does not exist, -2 when the case changed since it was
-           read (nothing written; re-read, retry).
+  Returns (src/reply-codes.ts): 1 (done) when replaced, -1 (not_found) when the case does not exist,
+           -2 (stale) when the case changed since it was read (nothing written; re-read, retry).
   Errors: AUDIT_LOG_WRONGTYPE when the unsealed stream key is not a stream (nothing written).
 ]]
 -- @include audit-entry
@@ -30,7 +30,7 @@ if version == '' then return -1 end
 if version ~= ARGV[9] then return -2 end
 local ok = auditWritable(KEYS[3])
 if ok ~= true then return ok end
-appendEntry(KEYS[3])
+appendEntry(KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 redis.call('SET', KEYS[1], ARGV[7])
 redis.call('ZADD', KEYS[2], ARGV[8], ARGV[6])
 indexCase(KEYS[2], KEYS[4], KEYS[5], ARGV[10])

@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import type { Keys } from './keys.js';
 import { countedTeraOps } from './units.js';
 import type { RedisClient } from './redis.js';
-import type { ScriptCommands } from './scripts.js';
+import { defineScripts } from './scripts.js';
 
 /** One validated, estimated usage report, ready to be counted. */
 export interface UsageRecord {
@@ -142,7 +142,7 @@ export interface TenantApplyResult {
 }
 
 export interface AccountingOptions {
-  redis: RedisClient & ScriptCommands;
+  redis: RedisClient;
   keys: Keys;
   /** A slice silent for longer than this stops counting as held (large-cluster detection). */
   activeWindowMs: number;
@@ -234,16 +234,11 @@ export function sliceField(value: string | null | undefined): SliceState {
 
 /** The accounting facade the ingest calls: exact, idempotent application of usage records. */
 export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, maxAgeMs = 400 * DAY_MS, maxIntervalMs, chunkSize = 1000 }: AccountingOptions) {
+  const scripts = defineScripts(redis);
   type ChunkResult = Omit<TenantApplyResult, 'tenantId' | 'totals' | 'lineageUpperBounds'> & { totals: TenantTotals | null };
 
   async function applyChunk(tenantId: string, records: UsageRecord[]): Promise<ChunkResult> {
     const k = keys.tenant;
-    const args: (string | number | Buffer)[] = [
-      k.totals(tenantId), k.days(tenantId), k.hours(tenantId), k.cover(tenantId), k.slices(tenantId),
-      k.granularity(tenantId), k.jobs(tenantId), k.jobOps(tenantId), k.lineages(tenantId), k.active(tenantId),
-      k.coverage(tenantId), k.tombs(tenantId),
-      activeWindowMs, maxLatenessMs, maxIntervalMs, PRUNE_PER_CALL, maxAgeMs,
-    ];
     // Three MessagePack arguments, unpacked by Redis in C (see the script's header): the slices'
     // classes and the slices (each once per kind: measured or allocated), and the reports as one flat
     // array of numbers naming them.
@@ -282,8 +277,17 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       reports[at++] = r.upperTeraOpsPerMs;
       reports[at++] = r.milliGpus;
     }
-    args.push(packr.pack(classes), packr.pack(slices), packr.pack(reports));
-    const reply = await redis.applyUsage(...args);
+    const reply = await scripts.applyUsage({
+      keys: {
+        totals: k.totals(tenantId), days: k.days(tenantId), hours: k.hours(tenantId), cover: k.cover(tenantId), slices: k.slices(tenantId),
+        granularity: k.granularity(tenantId), jobs: k.jobs(tenantId), jobOps: k.jobOps(tenantId), lineages: k.lineages(tenantId),
+        active: k.active(tenantId), coverage: k.coverage(tenantId), tombs: k.tombs(tenantId),
+      },
+      args: {
+        activeWindowMs, latenessMs: maxLatenessMs, maxIntervalMs, pruneLimit: PRUNE_PER_CALL, maxAgeMs,
+        classes: packr.pack(classes), slices: packr.pack(slices), reports: packr.pack(reports),
+      },
+    });
     const n = (i: number) => Number(reply[i] ?? 0);
     const watermarkMs = n(13);
     const rejected: RejectedRecord[] = [];
@@ -449,6 +453,19 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       return results;
     },
 
+    /**
+     * Keeps each report the books refused, once per report (HSETNX on its slice, interval and kind, so
+     * a replay or a retried batch adds nothing): its reason, end and GPU-µs, the refused time that
+     * compute statements give. Called on the rare refusal path only, never per counted report.
+     */
+    async recordRefused(rejected: RejectedRecord[]): Promise<void> {
+      await Promise.all(rejected.map(({ record: r, reason }) => {
+        const gpuUs = r.milliGpus * (r.endMs - r.startMs);
+        const field = `${r.jobKey}|${r.node ?? ''}|${r.startMs}|${r.endMs}|${r.measured ? 1 : 0}`;
+        return redis.hsetnx(keys.tenant.refused(r.tenantId), field, `${reason},${r.endMs},${Number.isFinite(gpuUs) ? gpuUs : 0}`);
+      }));
+    },
+
     /** Own tera-operations of a lineage: the sum of every contributing tenant's share. */
     async lineageOwnTeraOps(lineageId: string): Promise<{ teraOps: number; byTenant: Map<string, number> }> {
       const tenants = await redis.smembers(keys.lineage.tenants(lineageId));
@@ -459,7 +476,10 @@ export function createAccounting({ redis, keys, activeWindowMs, maxLatenessMs, m
       return { teraOps, byTenant };
     },
 
-    /** A tenant's totals hash (all-time, windows, breakdowns), raw fields as numbers. */
+    /**
+     * A tenant's totals hash, raw fields as numbers: for the accounting script's own tests only.
+     * Everything else reads typed values (`totals`, books.ts, usage.ts).
+     */
     async tenantTotals(tenantId: string): Promise<Record<string, number>> {
       const raw = await redis.hgetall(keys.tenant.totals(tenantId));
       return Object.fromEntries(Object.entries(raw).map(([f, v]) => [f, Number(v)]));

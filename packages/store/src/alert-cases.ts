@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditLog, NewAuditEntry } from './audit.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import type { ScriptCommands } from './scripts.js';
+import { defineScripts } from './scripts.js';
 
 /** The fields of an alert record that triage reads; the full shape is the contracts' alert schema. */
 export interface CaseAlert {
@@ -65,7 +65,7 @@ function decodeCursor(cursor: string): { score: number; id: string } | null {
 
 /** Alert triage over the alert records: filtered listing and case transitions. */
 export function createAlertCases({ redis, keys, audit }: { redis: RedisClient; keys: Keys; audit: AuditLog }) {
-  const scripts = redis as RedisClient & ScriptCommands;
+  const scripts = defineScripts(redis);
 
   /** The record as stored (JSON text), or null. */
   async function raw(id: string): Promise<string | null> {
@@ -74,9 +74,6 @@ export function createAlertCases({ redis, keys, audit }: { redis: RedisClient; k
 
   return {
     raw,
-
-    /** True when `cursor` is one list() can continue from. */
-    validCursor: (cursor: string) => decodeCursor(cursor) !== null,
 
     /** Alerts newest first (by raisedAt), filtered. */
     async list<A extends CaseAlert>(query: AlertQuery): Promise<AlertPage<A>> {
@@ -122,9 +119,11 @@ export function createAlertCases({ redis, keys, audit }: { redis: RedisClient; k
     async replace(id: string, readText: string, next: object, entry?: Omit<NewAuditEntry, 'object'>): Promise<ReplaceResult> {
       const e = { actor: 'flopwatch', action: 'alert.update', before: null, after: null, ...entry, object: `alert:${id}` };
       const write = audit.write(e);
-      const reply = await scripts.transitionAlert(keys.alerts.record(id), keys.alerts.outbox, keys.audit.unsealed,
-        ...write.args, id, sha1(readText), JSON.stringify(next));
-      return reply === 1 ? 'replaced' : reply === 0 ? 'conflict' : 'missing';
+      const reply = await scripts.transitionAlert({
+        keys: { record: keys.alerts.record(id), outbox: keys.alerts.outbox, unsealed: keys.audit.unsealed },
+        args: { ...write, alertId: id, version: sha1(readText), record: JSON.stringify(next) },
+      });
+      return reply === 'done' ? 'replaced' : reply === 'stale' ? 'conflict' : 'missing';
     },
   };
 }

@@ -3,14 +3,15 @@ import { caseId, caseSummary, caseWithAlert, type Alert, type Case } from '@flop
 import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog } from './audit.js';
 import { caseIndexEntry } from './case-index.js';
 import type { Keys } from './keys.js';
+import { joinCase } from './case-moves.js';
 import type { RedisClient } from './redis.js';
-import type { ScriptCommands } from './scripts.js';
+import { defineScripts } from './scripts.js';
 
 /** The least an alert record needs for storage: the contracts' alert. */
 export type StoredAlert = Alert;
 
 export interface AlertStoreOptions {
-  redis: RedisClient & ScriptCommands;
+  redis: RedisClient;
   keys: Keys;
   audit: AuditLog;
 }
@@ -21,11 +22,12 @@ const DEFAULT_ACTOR = 'flopwatch-ingest';
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
+  const scripts = defineScripts(redis);
   return {
     /**
      * Creates the alert and its outbox entry once, and opens or escalates its case with the audit
      * entry of that change (unsealed, sealed later), in one script (lua/raise-alert-8.lua, with the case's queue indexes: case-index.ts); true when
-     * this call created it. Only raises of the same case can conflict (compare-and-set on the case's
+     * this call created it. An alert joining a case that is not open takes its status (joinCase). Only raises of the same case can conflict (compare-and-set on the case's
      * version): they re-read it and retry.
      */
     async raise<A extends StoredAlert>(alert: A): Promise<boolean> {
@@ -35,6 +37,8 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
         const text = await redis.get(keys.cases.record(id));
         const current = text === null ? null : (JSON.parse(text) as Case);
         const next = caseWithAlert(current, alert, actor);
+        // An alert joining an acknowledged, escalated or closed case takes its status (case-moves.ts).
+        const stored = joinCase(alert, next, actor);
         // open | level | reopen; a lower level raised late is only listed in the case.
         const event = !current ? 'open' : next.history.length > current.history.length ? next.history.at(-1)!.action : 'alert';
         const write = audit.write({
@@ -42,12 +46,19 @@ export function createAlertStore({ redis, keys, audit }: AlertStoreOptions) {
           before: caseSummary(current), after: caseSummary(next), note: `alert ${alert.id} (${alert.rule}, level ${alert.level}, ${alert.severity})`,
           at: new Date(alert.raisedAt),
         });
-        const reply = await redis.raiseAlert(
-          keys.alerts.record(alert.id), keys.alerts.outbox, keys.alerts.index, keys.cases.record(id), keys.cases.index, keys.audit.unsealed, keys.cases.entries, keys.cases.counts,
-          ...write.args, alert.id, JSON.stringify(alert), Date.parse(alert.raisedAt), id, JSON.stringify(next), Date.parse(next.openedAt), text === null ? '' : sha1(text),
-          JSON.stringify(caseIndexEntry(next)),
-        );
-        if (reply !== -2) return reply === 1;
+        const reply = await scripts.raiseAlert({
+          keys: {
+            record: keys.alerts.record(alert.id), outbox: keys.alerts.outbox, index: keys.alerts.index,
+            case: keys.cases.record(id), caseIndex: keys.cases.index, unsealed: keys.audit.unsealed,
+            caseEntries: keys.cases.entries, caseCounts: keys.cases.counts,
+          },
+          args: {
+            ...write, alertId: alert.id, alert: JSON.stringify(stored), raisedAt: Date.parse(alert.raisedAt),
+            caseId: id, case: JSON.stringify(next), openedAt: Date.parse(next.openedAt), caseVersion: text === null ? '' : sha1(text),
+            caseIndexEntry: JSON.stringify(caseIndexEntry(next)),
+          },
+        });
+        if (reply !== 'stale') return reply === 'done';
       }
       throw new AuditContentionError(`case ${id} (alert ${alert.id})`);
     },

@@ -5,7 +5,8 @@
 // to take over when it lapses, and the sealing script checks the lease and the head, so a sealer
 // that paused past its lease cannot fork the chain. Sealing is resumable (a crash leaves whole runs
 // sealed or unsealed) and idempotent (a run already sealed moved the head, so it is not sealed twice).
-// A key id and an HMAC per entry belong here too: the sealer is the only place that needs the key.
+// The sealer also gives each entry its HMAC (the only place that needs the key) and, holding the
+// lease, publishes what it sealed (the outbox) to the copy outside Redis.
 import type { AuditIntent, AuditLog, IntentOutcome } from './audit.js';
 
 export interface AuditSealerOptions {
@@ -19,8 +20,13 @@ export interface AuditSealerOptions {
   checkIntent?: (intent: AuditIntent) => Promise<IntentOutcome>;
   /** An intent younger than this is its writer's to confirm. Default 30 s. */
   intentGraceMs?: number;
+  /**
+   * Publishes the sealed entries waiting in the outbox (run by the lease holder after sealing);
+   * returns how many it sent. It handles its own errors: sealing goes on whether Kafka answers or not.
+   */
+  publish?: () => Promise<number>;
   /** Called after each round (for metrics and logs). */
-  onRound?: (round: { sealed: number; leader: boolean; unsealed: number; settled?: { confirmed: number; dropped: number; open: number } }) => void;
+  onRound?: (round: { sealed: number; leader: boolean; unsealed: number; published?: number; settled?: { confirmed: number; dropped: number; open: number } }) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -42,7 +48,8 @@ export function startAuditSealer(opts: AuditSealerOptions): AuditSealer {
     const { sealed, leader } = await audit.seal();
     // One instance settles too: the one holding the lease, so checks are not repeated by every replica.
     const settled = leader && opts.checkIntent ? await audit.settle(opts.checkIntent, opts.intentGraceMs ?? 30_000) : undefined;
-    opts.onRound?.({ sealed, leader, unsealed: await audit.unsealedCount(), ...(settled ? { settled } : {}) });
+    const published = leader && opts.publish ? await opts.publish() : undefined;
+    opts.onRound?.({ sealed, leader, unsealed: await audit.unsealedCount(), ...(settled ? { settled } : {}), ...(published === undefined ? {} : { published }) });
   }
 
   const loop = (async () => {

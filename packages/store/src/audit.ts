@@ -1,7 +1,9 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chainHash, parseHead } from './audit-chain.js';
+import { chainHash, createChainChecker, formatFloor, parseFloor, parseHead, type BrokenReason, type Floor, type SealedFields } from './audit-chain.js';
+import { entryMac, floorMac, type AuditKeyring } from './audit-keys.js';
 
 /** One change to a record, as the audit log keeps it once sealed into the chain. */
 export interface AuditEntry {
@@ -23,9 +25,12 @@ export interface AuditEntry {
   /** Hash of the previous entry, and this entry's own (see audit-chain.ts). */
   prev: string;
   hash: string;
+  /** The id of the key the entry was sealed with, and its HMAC (audit-keys.ts); absent when sealed unkeyed. */
+  kid?: string;
+  mac?: string;
 }
 
-export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'seq' | 'prev' | 'hash'> & { at?: Date };
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'seq' | 'prev' | 'hash' | 'kid' | 'mac'> & { at?: Date };
 
 export interface AuditQuery {
   actor?: string;
@@ -49,9 +54,28 @@ export interface AuditPage {
 export interface BrokenLink {
   id: string;
   seq: number;
-  reason: 'hash_mismatch' | 'prev_mismatch' | 'seq_gap' | 'head_mismatch';
+  reason: BrokenReason;
   message: string;
 }
+
+/**
+ * A difference between the log in Redis and its copy (the Kafka topic): entries of seq `fromSeq` to
+ * `toSeq` were deleted (in the middle or at the start), truncated (cut at the end) or rewritten in
+ * the store named by `where`.
+ */
+export interface AuditFinding {
+  kind: 'deleted' | 'truncated' | 'rewritten';
+  where: 'redis' | 'kafka';
+  fromSeq: number;
+  toSeq: number;
+  message: string;
+}
+
+/**
+ * Reads the other copy of the sealed entries (the Kafka topic) from `since` (or its start), handing
+ * them over in batches; duplicates and any order are accepted.
+ */
+export type AuditCopyReader = (q: { since?: Date }, onEntries: (entries: SealedFields[]) => void) => Promise<void>;
 
 /**
  * A change made outside the {alerts} slot (KYC, lineages, webhooks), recorded before it was made and
@@ -82,11 +106,25 @@ export interface VerifyResult {
   unsealed: number;
   /** Changes outside the {alerts} slot whose entry is not confirmed (oldest first, at most 100). */
   unconfirmed: AuditIntent[];
+  /** Whether MACs were checked (a keyring is configured). */
+  keyed: boolean;
+  /** Entries without a MAC accepted: sealed before keys were configured. */
+  unkeyed: number;
+  /** The last seq retention trimmed (the oldest entry must follow it); null when nothing was trimmed. */
+  floor: { seq: number } | null;
+  /** The comparison with the copy, when one was read: its entries read, first and last seq, and entries sealed but not published yet. */
+  copy: { read: number; firstSeq: number | null; lastSeq: number | null; unpublished: number } | null;
+  /** Differences between the log and its copy (at most 100). */
+  findings: AuditFinding[];
 }
 
-/** The unsealed fields of an entry, as its change's script appends them (ARGV[1..5], lua/includes/audit-entry.lua). */
+/** The unsealed fields of an entry, as its change's script appends them (lua/includes/audit-entry.lua). */
 export interface AuditWrite {
-  args: string[];
+  at: string;
+  actor: string;
+  action: string;
+  object: string;
+  data: string;
 }
 
 export interface AuditLogOptions {
@@ -97,6 +135,10 @@ export interface AuditLogOptions {
   now?: () => Date;
   /** How long a sealer's lease lasts without renewal. Default 15 s. */
   sealerLeaseMs?: number;
+  /** The HMAC keys (from outside Redis): the active one seals, all verify. Null/absent: sealed unkeyed. */
+  keyring?: AuditKeyring | null;
+  /** Copy each sealed entry to the publication outbox (a publisher sends it to Kafka). Default false. */
+  publish?: boolean;
 }
 
 // A filtered page reads at most this many entries; a sparse filter continues through nextCursor.
@@ -152,18 +194,61 @@ const decode = (id: string, fields: string[]): AuditEntry => {
     ...(data.requestId === undefined ? {} : { requestId: data.requestId }),
     prev: f.get('prev') ?? '',
     hash: f.get('hash') ?? '',
+    ...(f.get('mac') ? { kid: f.get('kid') ?? '', mac: f.get('mac')! } : {}),
   };
 };
 
 /** Raw stream fields of an entry, for checking its hash over the text as stored. */
-const rawFields = (fields: string[]) => {
+const rawFields = (id: string, fields: string[]): SealedFields => {
   const f = fieldMap(fields);
-  return { seq: Number(f.get('seq')), at: f.get('at') ?? '', actor: f.get('actor') ?? '', action: f.get('action') ?? '', object: f.get('object') ?? '', data: f.get('data') ?? '', prev: f.get('prev') ?? '', hash: f.get('hash') ?? '' };
+  return { id, seq: Number(f.get('seq')), at: f.get('at') ?? '', actor: f.get('actor') ?? '', action: f.get('action') ?? '', object: f.get('object') ?? '', data: f.get('data') ?? '', prev: f.get('prev') ?? '', hash: f.get('hash') ?? '', kid: f.get('kid') ?? '', mac: f.get('mac') ?? '' };
 };
 
-interface SealCommands {
-  sealAudit(...keysAndArgs: (string | number)[]): Promise<number>;
-  confirmIntent(...keysAndArgs: (string | number)[]): Promise<number>;
+/** An entry as listed and exported, from its fields as stored (a log entry, or its copy in Kafka). */
+export function toAuditEntry(f: SealedFields): AuditEntry {
+  const flat = ['seq', String(f.seq), 'at', f.at, 'actor', f.actor, 'action', f.action, 'object', f.object, 'data', f.data, 'prev', f.prev, 'hash', f.hash, 'kid', f.kid, 'mac', f.mac];
+  return decode(f.id, flat);
+}
+
+/** Stream ids compared as `<ms>-<n>`: negative when a is before b. */
+function compareIds(a: string, b: string): number {
+  const [am = 0, an = 0] = a.split('-').map(Number);
+  const [bm = 0, bn = 0] = b.split('-').map(Number);
+  return am - bm || an - bn;
+}
+
+/** The id right after `id` (XTRIM MINID keeps it and what follows). */
+function nextId(id: string): string {
+  const [ms, n] = id.split('-');
+  return `${ms}-${BigInt(n ?? '0') + 1n}`;
+}
+
+/** The smallest and largest of some seqs (a loop: a spread of millions would overflow the stack); nulls when there are none. */
+function bounds(seqs: Iterable<number>): [number | null, number | null] {
+  let min: number | null = null;
+  let max: number | null = null;
+  for (const s of seqs) {
+    if (min === null || s < min) min = s;
+    if (max === null || s > max) max = s;
+  }
+  return [min, max];
+}
+
+/** Consecutive per-seq findings of one kind in one store, merged into ranges. */
+function mergeFindings(list: { seq: number; kind: AuditFinding['kind']; where: AuditFinding['where'] }[]): AuditFinding[] {
+  const sorted = [...list].sort((a, b) => a.seq - b.seq);
+  const out: Omit<AuditFinding, 'message'>[] = [];
+  for (const f of sorted) {
+    const last = out.at(-1);
+    if (last && last.kind === f.kind && last.where === f.where && last.toSeq + 1 >= f.seq) last.toSeq = f.seq;
+    else out.push({ kind: f.kind, where: f.where, fromSeq: f.seq, toSeq: f.seq });
+  }
+  const other = (w: AuditFinding['where']) => (w === 'redis' ? 'Kafka' : 'Redis');
+  const words = { deleted: 'were deleted from', truncated: 'were cut from the end of', rewritten: 'were rewritten in' };
+  return out.slice(0, 100).map((f) => ({
+    ...f,
+    message: `entries ${f.fromSeq === f.toSeq ? f.fromSeq : `${f.fromSeq}–${f.toSeq}`} ${words[f.kind]} ${f.where === 'redis' ? 'Redis' : 'Kafka'} (${other(f.where)} ${f.kind === 'rewritten' ? 'holds them as sealed' : 'holds them'})`,
+  }));
 }
 
 /** What an intent check says of a change recorded as an intent (see settle()). */
@@ -180,8 +265,8 @@ export type IntentOutcome = 'applied' | 'not_applied' | 'unknown';
  * Readers see sealed entries; each read first seals what waits (if it can take the lease) and says
  * how many still wait.
  */
-export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new Date(), sealerLeaseMs = 15_000 }: AuditLogOptions) {
-  const scripts = redis as RedisClient & SealCommands;
+export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new Date(), sealerLeaseMs = 15_000, keyring = null, publish = false }: AuditLogOptions) {
+  const scripts = defineScripts(redis);
   /** This instance's lease token: the sealer it runs is one of many candidates. */
   const owner = randomUUID();
 
@@ -193,11 +278,11 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
     return parseHead(await redis.get(keys.audit.head));
   }
 
-  /** ARGV[1..5] of an audited script for a new entry (lua/includes/audit-entry.lua). */
+  /** The audit entry's arguments of an audited script for a new entry (lua/includes/audit-entry.lua). */
   function write(entry: NewAuditEntry): AuditWrite {
     const data = JSON.stringify({ before: entry.before ?? null, after: entry.after ?? null, note: entry.note, requestId: entry.requestId });
     const at = (entry.at ?? now()).toISOString();
-    return { args: [at, entry.actor, entry.action, entry.object, data] };
+    return { at, actor: entry.actor, action: entry.action, object: entry.object, data };
   }
 
   /** Entries oldest first between two stream ids (inclusive), in chunks. */
@@ -220,27 +305,48 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
     return true;
   }
 
+  /**
+   * The trimming arguments of the sealing script: the newest entry older than the retention, to trim
+   * up to, and the floor recording it (with its MAC); all '' when retention keeps everything or
+   * nothing is old.
+   */
+  async function trimArgs(): Promise<{ trimId: string; trimSeq: string; floor: string; minId: string }> {
+    const none = { trimId: '', trimSeq: '', floor: '', minId: '' };
+    if (retentionDays <= 0) return none;
+    const [last] = await redis.xrevrange(keys.audit.log, `(${minId()}-0`, '-', 'COUNT', 1);
+    if (!last) return none;
+    const r = rawFields(last[0], last[1]);
+    const key = keyring ? keyring.keys.get(keyring.activeId)! : null;
+    const floor: Floor = { seq: r.seq, hash: r.hash, kid: key ? keyring!.activeId : '', mac: key ? floorMac(key, keyring!.activeId, r.seq, r.hash) : '' };
+    return { trimId: last[0], trimSeq: String(r.seq), floor: formatFloor(floor), minId: nextId(last[0]) };
+  }
+
   /** Seals the oldest waiting entries (one script); the number sealed, or null when the lease is not ours. */
   async function sealBatch(): Promise<number | null> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const h = await head();
       const waiting = await redis.xrange(keys.audit.unsealed, '-', '+', 'COUNT', SEAL_BATCH);
       if (waiting.length === 0) return 0;
-      const args: (string | number)[] = [owner, h.raw, minId()];
+      const trim = await trimArgs();
+      const entries: (string | number)[] = [];
+      const key = keyring ? keyring.keys.get(keyring.activeId)! : null;
       let prev = h.hash;
       let seq = h.seq;
       for (const [id, fields] of waiting) {
         const f = fieldMap(fields);
         seq++;
         const hash = chainHash(prev, { seq, at: f.get('at') ?? '', actor: f.get('actor') ?? '', action: f.get('action') ?? '', object: f.get('object') ?? '', data: f.get('data') ?? '' });
-        args.push(id, seq, prev, hash);
+        entries.push(id, seq, prev, hash, key ? keyring!.activeId : '', key ? entryMac(key, keyring!.activeId, hash) : '');
         prev = hash;
       }
-      const reply = await scripts.sealAudit(keys.audit.log, keys.audit.head, keys.audit.unsealed, keys.audit.sealer, keys.audit.cases, ...args);
-      if (reply === -1) return null;
-      // -2/-3: another holder of this token sealed in between (a reader and the loop of one
-      // process): read again.
-      if (reply >= 0) return reply;
+      const reply = await scripts.sealAudit({
+        keys: { log: keys.audit.log, head: keys.audit.head, unsealed: keys.audit.unsealed, lease: keys.audit.sealer, floor: keys.audit.floor, outbox: keys.audit.outbox, caseAudit: keys.audit.cases },
+        args: { token: owner, head: h.raw, publish: publish ? '1' : '0', ...trim, entries },
+      });
+      if (reply === 'not_leaseholder') return null;
+      // stale / entry_gone: another holder of this token sealed in between (a reader and the loop of
+      // one process): read again.
+      if (typeof reply === 'number') return reply;
     }
     return 0; // the head kept moving under this sealer: the next round goes on from it
   }
@@ -283,7 +389,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
   }
 
   async function confirm(id: string, entry: NewAuditEntry): Promise<boolean> {
-    return (await scripts.confirmIntent(keys.audit.intents, keys.audit.unsealed, ...write(entry).args, id)) === 1;
+    return scripts.confirmIntent({ keys: { intents: keys.audit.intents, unsealed: keys.audit.unsealed }, args: { ...write(entry), intentId: id } });
   }
 
   // Complete stream ids: `<ms>-0` is the first possible entry of a millisecond (an incomplete id as
@@ -292,7 +398,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
   // As an end, an incomplete id covers its whole millisecond.
   const upper = (d: Date | undefined) => (d ? String(d.getTime()) : '+');
 
-  return {
+  const self = {
     head,
     write,
     seal,
@@ -311,7 +417,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
      * change to a record outside the {alerts} slot goes through record() instead.
      */
     async append(entry: NewAuditEntry): Promise<string> {
-      const [at, actor, action, object, data] = write(entry).args as [string, string, string, string, string];
+      const { at, actor, action, object, data } = write(entry);
       return (await redis.xadd(keys.audit.unsealed, '*', 'at', at, 'actor', actor, 'action', action, 'object', object, 'data', data)) ?? '';
     },
 
@@ -408,7 +514,7 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
 
     /**
      * Every sealed entry of one case, newest first, however long the log: the sealer lists each
-     * case's entries as it seals them (lua/seal-audit-5.lua). What waits is sealed first; entries
+     * case's entries as it seals them (lua/seal-audit-7.lua). What waits is sealed first; entries
      * trimmed by retention are dropped from the list.
      */
     async caseEntries(caseId: string): Promise<{ entries: AuditEntry[]; unsealed: number }> {
@@ -464,48 +570,139 @@ export function createAuditLog({ redis, keys, retentionDays = 0, now = () => new
       for await (const [id, fields] of range(lower(q.since), upper(q.until))) yield decode(id, fields);
     },
 
+    /** Sealed entries waiting to be published (oldest first, at most `count`), with their outbox ids. */
+    async unpublished(count = 500): Promise<{ outboxId: string; entry: SealedFields }[]> {
+      const rows = await redis.xrange(keys.audit.outbox, '-', '+', 'COUNT', count);
+      return rows.map(([outboxId, fields]) => {
+        const entry = rawFields('', fields);
+        return { outboxId, entry: { ...entry, id: fieldMap(fields).get('logid') ?? '' } };
+      });
+    },
+
+    /** Removes published entries from the outbox (once the broker has acknowledged them). */
+    async markPublished(outboxIds: string[]): Promise<void> {
+      if (outboxIds.length > 0) await redis.xdel(keys.audit.outbox, ...outboxIds);
+    },
+
+    /** How many sealed entries wait to be published. */
+    unpublishedCount: () => redis.xlen(keys.audit.outbox),
+
     /**
-     * Checks the sealed chain over [since, until]: each entry's hash, its link to the one before
-     * (also the entry just before the range), gapless seq, and — when the range runs to the end —
-     * the head. Names the first broken link, how many entries wait to be sealed and every change
-     * whose entry is not confirmed (an intent). Entries trimmed by retention are not checked; the
-     * first kept entry's prev is where an archive's last hash must match.
+     * Checks the sealed chain over [since, until]: each entry's hash and MAC, its link to the one
+     * before (the entry just before the range, or — from the beginning — the floor retention
+     * recorded), gapless seq, and — when the range runs to the end — the head. Names the first broken
+     * link, how many entries wait to be sealed and every change whose entry is not confirmed (an
+     * intent). With `copy` (the Kafka topic), also compares the two entry by entry and names what was
+     * deleted, truncated or rewritten in either.
      */
-    async verify(q: { since?: Date; until?: Date }): Promise<VerifyResult> {
+    async verify(q: { since?: Date; until?: Date; copy?: AuditCopyReader }): Promise<VerifyResult> {
       const unsealed = await sealForReaders();
       const unconfirmed = (await intents()).slice(0, 100);
       const start = lower(q.since);
-      let last: { seq: number; hash: string } | null = null;
+      const end = upper(q.until);
+      const floor = parseFloor(await redis.get(keys.audit.floor));
+      let before: { seq: number; hash: string } | null = null;
+      if (start !== '-') {
+        const [entry] = await redis.xrevrange(keys.audit.log, `(${start}`, '-', 'COUNT', 1);
+        if (entry) before = rawFields(entry[0], entry[1]);
+      }
+      const fromStart = before === null;
+      const checker = createChainChecker({ keyring, start: before ? { after: before } : { floor } });
       let firstSeq: number | null = null;
       let checked = 0;
-      const broken = (id: string, seq: number, reason: BrokenLink['reason'], message: string): VerifyResult =>
-        ({ ok: false, checked, firstSeq, lastSeq: last?.seq ?? null, broken: { id, seq, reason, message }, unsealed, unconfirmed });
-      if (start !== '-') {
-        const [before] = await redis.xrevrange(keys.audit.log, `(${start}`, '-', 'COUNT', 1);
-        if (before) {
-          const r = rawFields(before[1]);
-          last = { seq: r.seq, hash: r.hash };
-        }
-      }
-      for await (const [id, fields] of range(start, upper(q.until))) {
-        const r = rawFields(fields);
+      let broken: BrokenLink | null = null;
+      const floorProblem = checker.checkFloor();
+      if (floorProblem) broken = { id: '', seq: floor?.seq ?? 0, ...floorProblem };
+      // What the log holds, for the comparison with the copy: seq → hash and MAC.
+      const seen = new Map<number, string>();
+      for await (const [id, fields] of range(start, end)) {
+        const r = rawFields(id, fields);
         firstSeq ??= r.seq;
-        if (last && r.seq !== last.seq + 1) return broken(id, r.seq, 'seq_gap', `entry ${id} has seq ${r.seq}, expected ${last.seq + 1}: an entry is missing or was moved`);
-        if (last && r.prev !== last.hash) return broken(id, r.seq, 'prev_mismatch', `entry ${id} (seq ${r.seq}) does not carry the hash of the entry before it`);
-        if (chainHash(r.prev, r) !== r.hash) return broken(id, r.seq, 'hash_mismatch', `entry ${id} (seq ${r.seq}) does not match its hash: it was changed after it was written`);
-        last = { seq: r.seq, hash: r.hash };
-        checked++;
+        if (q.copy) seen.set(r.seq, `${r.hash} ${r.mac}`);
+        if (broken) {
+          if (!q.copy) break;
+          continue;
+        }
+        const problem = checker.check(r);
+        if (problem) broken = { id, seq: r.seq, ...problem };
+        else checked++;
       }
-      if (!q.until) {
+      const last = checker.last();
+      if (!q.until && !broken) {
         const h = await head();
         const tail = last ?? { seq: 0, hash: h.hash };
         if (h.raw !== '' && (h.seq !== tail.seq || h.hash !== tail.hash)) {
-          return broken('', h.seq, 'head_mismatch', `the chain head names seq ${h.seq} but the log ends at seq ${tail.seq}: entries at the end were removed`);
+          broken = { id: '', seq: h.seq, reason: 'head_mismatch', message: `the chain head names seq ${h.seq} but the log ends at seq ${tail.seq}: entries at the end were removed` };
         }
       }
-      return { ok: unconfirmed.length === 0, checked, firstSeq, lastSeq: last?.seq ?? null, broken: null, unsealed, unconfirmed };
+      const compared = q.copy ? await compare(q.copy, seen, { since: q.since, start, end, floor: fromStart ? floor : null, bounded: Boolean(q.until) }) : null;
+      const findings = compared?.findings ?? [];
+      return {
+        ok: !broken && findings.length === 0 && unconfirmed.length === 0,
+        checked, firstSeq, lastSeq: last?.seq ?? null, broken, unsealed, unconfirmed,
+        keyed: keyring !== null, unkeyed: checker.unkeyed(), floor: floor ? { seq: floor.seq } : null,
+        copy: compared?.copy ?? null, findings,
+      };
     },
   };
+
+  /**
+   * Compares the log's entries (`seen`: seq → "hash mac", read before) with the copy, read now: an
+   * entry in both must be the same; one only in the copy was deleted or cut from the log (unless
+   * retention trimmed it or it was sealed after the log was read); one only in the log was deleted
+   * or cut from the copy (unless it waits to be published, or is older than the copy's oldest).
+   */
+  async function compare(read: AuditCopyReader, seen: Map<number, string>, q: { since?: Date; start: string; end: string; floor: Floor | null; bounded: boolean }) {
+    const pending = new Set((await redis.xrange(keys.audit.outbox, '-', '+')).map(([, f]) => Number(fieldMap(f).get('seq'))));
+    const per: { seq: number; kind: AuditFinding['kind']; where: AuditFinding['where'] }[] = [];
+    const inCopy = new Map<number, SealedFields>();
+    const inRange = (id: string) => (q.start === '-' || compareIds(id, q.start) >= 0) && (q.end === '+' || compareIds(id, `${q.end}-${Number.MAX_SAFE_INTEGER}`) <= 0);
+    const genuine = (e: SealedFields) => {
+      if (chainHash(e.prev, e) !== e.hash) return false;
+      if (!keyring) return true;
+      const key = keyring.keys.get(e.kid);
+      return Boolean(key && e.mac && entryMac(key, e.kid, e.hash) === e.mac);
+    };
+    let copied = 0;
+    await read(q.since ? { since: q.since } : {}, (entries) => {
+      for (const e of entries) {
+        if (!inRange(e.id)) continue;
+        copied++;
+        const other = inCopy.get(e.seq);
+        if (!other) inCopy.set(e.seq, e);
+        else if (other.hash !== e.hash || other.mac !== e.mac) {
+          // Two different entries of one seq in the topic: one was produced by someone else.
+          per.push({ seq: e.seq, kind: 'rewritten', where: 'kafka' });
+          if (genuine(e) && !genuine(other)) inCopy.set(e.seq, e);
+        }
+      }
+    });
+    const headNow = (await head()).seq;
+    const [, logLast] = bounds(seen.keys());
+    const [copyFirst, copyLast] = bounds(inCopy.keys());
+    for (const [seq, e] of inCopy) {
+      const mine = seen.get(seq);
+      if (mine !== undefined) {
+        if (mine !== `${e.hash} ${e.mac}`) per.push({ seq, kind: 'rewritten', where: genuine(e) ? 'redis' : 'kafka' });
+        continue;
+      }
+      if (q.floor && seq <= q.floor.seq) continue; // trimmed by retention
+      if (logLast === null || seq > logLast) {
+        if (!q.bounded && seq <= headNow) continue; // sealed after the log was read
+        per.push({ seq, kind: 'truncated', where: 'redis' });
+      } else per.push({ seq, kind: 'deleted', where: 'redis' }); // before the log's first, or in a gap
+    }
+    let unpublished = 0;
+    for (const seq of seen.keys()) {
+      if (inCopy.has(seq)) continue;
+      if (pending.has(seq)) unpublished++;
+      // An empty copy lost everything (deleted); one that stops early was cut (truncated).
+      else if (copyFirst === null || seq > copyFirst) per.push({ seq, kind: copyLast !== null && seq > copyLast ? 'truncated' : 'deleted', where: 'kafka' });
+    }
+    return { findings: mergeFindings(per), copy: { read: copied, firstSeq: copyFirst, lastSeq: copyLast, unpublished } };
+  }
+
+  return self;
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -5,10 +5,12 @@ import type { LinkEvidence } from './lineage-links.js';
 import type { RedisClient } from './redis.js';
 import type { Registry } from './registry.js';
 import { teraToOps } from './units.js';
+import type { TenantUsage } from './usage.js';
 
-// The books as the rules read them. This module and lua/apply-usage-12.lua are the only places that
-// know the hash fields (ops, ctl_ops, ctl1_ops, ops:tier:<n>, c1:<day>, "<lineage> ctl1", …);
-// everything above sees typed values in operations.
+// The books as the rules and the API read them. This module, accounting.ts's apply path and the
+// lua/apply-usage-*.lua scripts are the only places that know the hash fields (ops, ctl_ops, ctl1_ops,
+// ops:tier:<n>, c1:<day>, "<lineage> ctl1", …); everything above sees typed values (snapshots.ts
+// builds the rules' snapshots from them).
 
 /** Totals field of each measure. */
 const TOTAL_FIELD: Record<Measure, string> = { all: 'ops', controlled: 'ctl_ops', controlledTier1: 'ctl1_ops' };
@@ -17,6 +19,26 @@ const LINEAGE_SUFFIX: Record<Measure, string> = { all: '', controlled: ' ctl', c
 /** Longest ancestry walked (lineages), so a pathological graph cannot stall an evaluation. */
 const MAX_ANCESTORS = 256;
 
+
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** Positive fields under a prefix, the prefix cut, as numbers. */
+const pickRaw = (totals: Record<string, number>, prefix: string) =>
+  Object.fromEntries(Object.entries(totals).filter(([f, v]) => f.startsWith(prefix) && v > 0).map(([f, v]) => [f.slice(prefix.length), v]));
+
+/** Sums a day- or hour-bucket hash over indexes in (from, to]. */
+function sumBuckets(buckets: Record<string, string>, from: number, to: number): number {
+  let sum = 0;
+  for (const [idx, v] of Object.entries(buckets)) {
+    const i = Number(idx);
+    if (i > from && i <= to) sum += Number(v);
+  }
+  return sum;
+}
+
+const numbers = (raw: Record<string, string>) => Object.fromEntries(Object.entries(raw).map(([f, v]) => [f, Number(v)]));
 
 const emptySplit = (): HardwareSplit => ({ all: 0, controlled: 0, controlledTier1: 0, byTier: {}, byCountry: {} });
 
@@ -65,6 +87,51 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
       heldJobs: held.map((j) => ({ jobId: j.jobKey, h100e: j.h100e, operations: teraToOps(j.teraOps) })),
       topJobs: top.map((j) => ({ jobId: j.jobKey, operations: teraToOps(j.teraOps) })),
     };
+  }
+
+  /** A tenant's usage in tera-operations: totals, coverage, trailing windows ending at `now`, breakdowns. */
+  async function usage(tenantId: string, now: Date): Promise<TenantUsage> {
+    const [raw, days, hours, lineages] = await Promise.all([
+      redis.hgetall(keys.tenant.totals(tenantId)),
+      redis.hgetall(keys.tenant.days(tenantId)),
+      redis.hgetall(keys.tenant.hours(tenantId)),
+      redis.hgetall(keys.tenant.lineages(tenantId)),
+    ]);
+    const totals = numbers(raw);
+    const day = Math.floor(now.getTime() / DAY_MS);
+    const hour = Math.floor(now.getTime() / HOUR_MS);
+    return {
+      teraOps: totals.ops ?? 0,
+      upperTeraOps: totals.ub ?? 0,
+      gpuMicroseconds: totals.gpu_us ?? 0,
+      coveredGpuMicroseconds: {
+        duplicate: totals['covered_gpu_us:duplicate'] ?? 0, overlap: totals['covered_gpu_us:overlap'] ?? 0,
+        measured: totals['covered_gpu_us:measured'] ?? 0, pruned: totals['covered_gpu_us:pruned'] ?? 0,
+      },
+      coverage: { measuredGpuMicroseconds: totals.measured_gpu_us ?? 0, allocatedGpuMicroseconds: totals.allocated_gpu_us ?? 0 },
+      supersededGpuMicroseconds: totals.superseded_gpu_us ?? 0,
+      conflicts: { count: totals.conflicts ?? 0, gpuMicroseconds: totals.conflict_gpu_us ?? 0 },
+      controlledTier1TeraOps: totals.ctl1_ops ?? 0,
+      windows: {
+        h24: sumBuckets(hours, hour - 24, hour),
+        d7: sumBuckets(days, day - 7, day),
+        d30: sumBuckets(days, day - 30, day),
+        d365: sumBuckets(days, day - 365, day),
+      },
+      byCountry: pickRaw(totals, 'ops:country:'),
+      byTier: pickRaw(totals, 'ops:tier:'),
+      byModel: pickRaw(totals, 'ops:model:'),
+      byLineage: Object.fromEntries(Object.entries(lineages).filter(([k]) => isLineageField(k)).map(([k, v]) => [k, Number(v)])),
+      lastActivityMs: totals.max_end ? totals.max_end : null,
+    };
+  }
+
+  /** A tenant's all-time tera-operations and its day buckets (day index since epoch → tera-operations), oldest first. */
+  async function dailyTeraOps(tenantId: string): Promise<{ teraOps: number; days: [number, number][] }> {
+    const [ops, days] = await Promise.all([redis.hget(keys.tenant.totals(tenantId), TOTAL_FIELD.all), redis.hgetall(keys.tenant.days(tenantId))]);
+    // Only the plain day buckets: the per-measure ones (`c1:<day>`, `c:<day>`) share the hash.
+    const list = Object.entries(days).filter(([d]) => /^\d+$/.test(d)).map(([d, v]): [number, number] => [Number(d), Number(v)]).sort((a, b) => a[0] - b[0]);
+    return { teraOps: Number(ops ?? 0), days: list };
   }
 
   /** Each contributing tenant's share of a lineage's own operations, split by measure, tier and country. */
@@ -141,6 +208,8 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
 
   return {
     tenantBooks,
+    usage,
+    dailyTeraOps,
 
     async tenant(tenantId: string): Promise<TenantSnapshot> {
       const [record, groupId, books] = await Promise.all([registry.getTenant<Tenant>(tenantId), registry.groupOf(tenantId), tenantBooks(tenantId)]);

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { isClosed, SEVERITIES, type Case, type CaseStatus, type Severity } from '@flopwatch/contracts';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
 
 /** Bumped when the entry's shape changes: a store at another version is re-indexed at startup. */
 export const CASE_INDEX_VERSION = '1';
@@ -116,10 +117,6 @@ export function facetsMatch(f: CaseFacets, q: Omit<CaseQueueQuery, 'sort' | 'lim
     (q.assignee === undefined || (q.assignee === 'none' ? f.a === null : f.a === q.assignee)) &&
     (q.tenant === undefined || f.t.includes(q.tenant)) &&
     (q.overdue === undefined || q.overdue === (active && q.now.getTime() > f.ss + q.dueMs[f.v]));
-}
-
-interface IndexCommands {
-  indexCase(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 // Below this many matches, a filtered page reads the matching ids at once and sorts their entries;
@@ -281,18 +278,21 @@ export function createCaseIndex({ redis, keys }: { redis: RedisClient; keys: Key
      */
     async migrate(): Promise<number> {
       if ((await redis.get(keys.cases.indexed)) === CASE_INDEX_VERSION) return 0;
-      const scripts = redis as RedisClient & IndexCommands;
+      const scripts = defineScripts(redis);
       let indexed = 0;
       for (let offset = 0; ; offset += CHUNK) {
         const ids = await redis.zrange(keys.cases.index, offset, offset + CHUNK - 1);
         if (ids.length === 0) break;
         const texts = await redis.mget(...ids.map((id) => keys.cases.record(id)));
         const replies = await Promise.all(texts.map((text) => {
-          if (text === null) return 0;
+          if (text === null) return 'noop' as const;
           const entry = caseIndexEntry(JSON.parse(text) as Case);
-          return scripts.indexCase(keys.cases.record(entry.id), keys.cases.index, keys.cases.entries, keys.cases.counts, sha1(text), JSON.stringify(entry));
+          return scripts.indexCase({
+            keys: { case: keys.cases.record(entry.id), caseIndex: keys.cases.index, caseEntries: keys.cases.entries, caseCounts: keys.cases.counts },
+            args: { version: sha1(text), caseIndexEntry: JSON.stringify(entry) },
+          });
         }));
-        indexed += replies.filter((r) => r === 1).length;
+        indexed += replies.filter((r) => r === 'done').length;
         if (ids.length < CHUNK) break;
       }
       await redis.set(keys.cases.indexed, CASE_INDEX_VERSION);

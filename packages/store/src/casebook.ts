@@ -4,10 +4,7 @@ import { AuditContentionError, MAX_CHAIN_ATTEMPTS, type AuditLog, type NewAuditE
 import { caseFacets, caseIndexEntry, type CaseFacets } from './case-index.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
-
-interface CaseCommands {
-  updateCase(...keysAndArgs: (string | number)[]): Promise<number>;
-}
+import { defineScripts } from './scripts.js';
 
 /** A case change: the new case and what the audit log says of it. */
 export interface CaseChange {
@@ -53,7 +50,7 @@ const matches = (c: CaseFacets, f: CaseFilter) =>
 
 /** Cases: one per rule + scope + subject, opened and escalated by alerts, worked by analysts. */
 export function createCasebook({ redis, keys, audit }: { redis: RedisClient; keys: Keys; audit: AuditLog }) {
-  const scripts = redis as RedisClient & CaseCommands;
+  const scripts = defineScripts(redis);
 
   async function get(id: string): Promise<Case | null> {
     const raw = await redis.get(keys.cases.record(id));
@@ -126,10 +123,12 @@ export function createCasebook({ redis, keys, audit }: { redis: RedisClient; key
         if (text === null) throw new CaseNotFoundError(id);
         const { next, audit: entry } = change(JSON.parse(text) as Case);
         const write = audit.write({ ...entry, object: `case:${id}` });
-        const reply = await scripts.updateCase(keys.cases.record(id), keys.cases.index, keys.audit.unsealed, keys.cases.entries, keys.cases.counts,
-          ...write.args, id, JSON.stringify(next), Date.parse(next.openedAt), sha1(text), JSON.stringify(caseIndexEntry(next)));
-        if (reply === 1) return next;
-        if (reply === -1) throw new CaseNotFoundError(id);
+        const reply = await scripts.updateCase({
+          keys: { case: keys.cases.record(id), caseIndex: keys.cases.index, unsealed: keys.audit.unsealed, caseEntries: keys.cases.entries, caseCounts: keys.cases.counts },
+          args: { ...write, caseId: id, case: JSON.stringify(next), openedAt: Date.parse(next.openedAt), version: sha1(text), caseIndexEntry: JSON.stringify(caseIndexEntry(next)) },
+        });
+        if (reply === 'done') return next;
+        if (reply === 'not_found') throw new CaseNotFoundError(id);
       }
       throw new AuditContentionError(`case ${id}`);
     },

@@ -60,6 +60,8 @@ export function createKeys(prefix = 'fw:') {
       tombs: (id: string) => `${t(id)}:tombs`,
       /** ZSET: JSON conflict records → the report's end (epoch ms), the latest CONFLICTS_KEPT (evidence). */
       conflicts: (id: string) => `${t(id)}:conflicts`,
+      /** HASH: reports the books refused, each once: "job|node|start|end|kind" → "reason,endMs,gpuUs" (statements' refused time). */
+      refused: (id: string) => `${t(id)}:refused`,
       /** STRING: the tenant's KYC record (JSON, contracts' tenant schema). */
       kyc: (id: string) => `${t(id)}:kyc`,
       /** STRING: id of the group of linked tenants this tenant belongs to. */
@@ -108,6 +110,10 @@ export function createKeys(prefix = 'fw:') {
       amSchedule: `${alerts}:am:schedule`,
       /** LIST: the notifier's dead letters of the Kafka and Alertmanager channels (JSON), newest first, capped. */
       dead: `${alerts}:dead`,
+      /** ZSET: outbox entry id → when the channel first held it (ms): entries a channel waits out a failure with (settle-channel-3 removes them). */
+      held: (channel: string) => `${alerts}:held:${channel}`,
+      /** HASH: channel → why it last held entries ('auth', 'unavailable'). */
+      holdReasons: `${alerts}:held`,
     },
     cases: {
       /** STRING: one case (JSON, contracts' case schema): every alert of one rule + scope + subject. */
@@ -133,8 +139,16 @@ export function createKeys(prefix = 'fw:') {
       changes: `${registry}:changes`,
       /** STRING: a token that changes on every registry write, so readers can cache records. */
       version: `${registry}:version`,
-      /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint`. */
+      /** SET: tenants sharing one linking identifier, e.g. kind `paymentFingerprint` (names by `nameKey`). */
       identifier: (kind: string, value: string) => `${registry}:ident:${kind}:${value}`,
+      /** Prefix of every identifier set, for `rebuildLinks`. */
+      identifiers: `${registry}:ident:`,
+      /** STRING: the `LINK_RULE_VERSION` the identifier index and groups were built with. */
+      linksVersion: `${registry}:links-version`,
+      /** STRING: the sha256 of the screening list every tenant was last screened against. */
+      screened: `${registry}:screened`,
+      /** STRING (with expiry): the API replica screening every tenant against a new list. */
+      screeningLease: `${registry}:screening-lease`,
     },
     collector: {
       /** HASH: job id → the Slurm poller's mark of that job of the cluster (JSON: end of what was produced, final or not, GPUs per node). */
@@ -173,6 +187,10 @@ export function createKeys(prefix = 'fw:') {
       intents: `${alerts}:audit:intents`,
       /** STRING: the sealer's lease (owner token, with an expiry): one sealer at a time. */
       sealer: `${alerts}:audit:sealer`,
+      /** STRING: "<seq> <hash> <kid> <mac>" of the last entry retention trimmed (verify checks the oldest entry against it). */
+      floor: `${alerts}:audit:floor`,
+      /** STREAM: sealed entries waiting to be published to Kafka (compliance.audit.v1); removed once the broker has them. */
+      outbox: `${alerts}:audit:outbox`,
       /** Prefix of the per-case indexes of sealed entries below (the sealing script derives them from it). */
       cases: `${alerts}:audit:case`,
       /** ZSET: sealed entry id → seq, every sealed entry of one case (object `case:<id>`), written by the sealer. */

@@ -1,11 +1,7 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { Registry } from './registry.js';
-
-interface LinkCommands {
-  checkpoint(...keysAndArgs: (string | number)[]): Promise<string[]>;
-  linkLineage(...keysAndArgs: (string | number)[]): Promise<number>;
-}
+import { defineScripts } from './scripts.js';
 
 /** What one usage event says about its lineage. */
 export interface LineageFact {
@@ -40,7 +36,7 @@ export interface LineageLink extends LinkEvidence {
  * the writer's — renaming a model does not reset its count. Declared parents are recorded the same way.
  */
 export function createLineageLinks({ redis, keys, registry }: { redis: RedisClient; keys: Keys; registry: Registry }) {
-  const cmd = redis as unknown as RedisClient & LinkCommands;
+  const scripts = defineScripts(redis);
 
   async function link(child: string, parent: string, evidence: LinkEvidence): Promise<LineageLink> {
     const ancestry = [parent, ...(await registry.ancestors(parent)).map((a) => a.id)];
@@ -48,14 +44,20 @@ export function createLineageLinks({ redis, keys, registry }: { redis: RedisClie
     const why = evidence.kind === 'checkpoint'
       ? `parent ${parent} found by flopwatch: checkpoint ${evidence.checkpoint} written by ${parent} (tenant ${evidence.parentTenantId ?? 'unknown'}) was read by tenant ${evidence.tenantId}`
       : `parent ${parent} declared in telemetry by tenant ${evidence.tenantId}`;
-    await cmd.linkLineage(keys.lineage.record(parent), keys.lineage.links(parent), parent, '', '', evidence.parentTenantId ?? '', 'seen in telemetry');
-    const set = cycle ? 0 : await cmd.linkLineage(keys.lineage.record(child), keys.lineage.links(child), child, parent, JSON.stringify(evidence), evidence.tenantId, why);
+    await scripts.linkLineage({
+      keys: { record: keys.lineage.record(parent), links: keys.lineage.links(parent) },
+      args: { lineageId: parent, parentId: '', evidence: '', tenantId: evidence.parentTenantId ?? '', notes: 'seen in telemetry' },
+    });
+    const set = cycle ? false : await scripts.linkLineage({
+      keys: { record: keys.lineage.record(child), links: keys.lineage.links(child) },
+      args: { lineageId: child, parentId: parent, evidence: JSON.stringify(evidence), tenantId: evidence.tenantId, notes: why },
+    });
     await redis.zadd(keys.registry.lineages, 0, child, 0, parent);
     // Every edge, declared or found, makes the child a descendant (ancestry is a graph, not the
     // parentId chain): it is re-evaluated when the parent grows.
     const added = cycle ? 0 : await redis.sadd(keys.lineage.children(parent), child);
-    if (set === 1 || added === 1) await registry.markChanged(); // readers caching lineage records must see the new edge
-    return { lineageId: child, parentId: parent, ...evidence, parentSet: set === 1 };
+    if (set || added === 1) await registry.markChanged(); // readers caching lineage records must see the new edge
+    return { lineageId: child, parentId: parent, ...evidence, parentSet: set };
   }
 
   return {
@@ -70,7 +72,10 @@ export function createLineageLinks({ redis, keys, registry }: { redis: RedisClie
       const declared = unique(facts.filter((f) => f.parentId && f.parentId !== f.lineageId), (f) => f.lineageId);
       const pending: { child: string; parent: string; evidence: LinkEvidence }[] = [];
       const run = async (op: 'in' | 'out', checkpoint: string, f: LineageFact) => {
-        const flat = await cmd.checkpoint(keys.checkpoint.writer(checkpoint), keys.checkpoint.readers(checkpoint), op, f.lineageId, f.tenantId);
+        const flat = await scripts.checkpoint({
+          keys: { writer: keys.checkpoint.writer(checkpoint), readers: keys.checkpoint.readers(checkpoint) },
+          args: { op, lineageId: f.lineageId, tenantId: f.tenantId },
+        });
         for (let i = 0; i + 3 < flat.length; i += 4) {
           pending.push({ child: flat[i]!, parent: flat[i + 2]!, evidence: { kind: 'checkpoint', checkpoint, tenantId: flat[i + 1]!, parentTenantId: flat[i + 3] || null } });
         }

@@ -1,8 +1,10 @@
 // The notifier's per-channel state under the {alerts} hash tag: which channels are finished with an
-// outbox entry, the cases kept firing in Alertmanager (their alerts and re-send schedule), and the
-// dead letters of the Kafka and Alertmanager channels. Webhook deliveries keep their own state (webhooks.ts).
+// outbox entry, the entries a channel holds while it waits out a failure, the cases kept firing in
+// Alertmanager (their alerts and re-send schedule), and the dead letters of the Kafka and
+// Alertmanager channels (and their redelivery). Webhook deliveries keep their own state (webhooks.ts).
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
 
 /** A channel's mark on an outbox entry. */
 export type ChannelMark = 'done' | 'dead';
@@ -26,9 +28,29 @@ export interface ChannelDeadLetter {
   reason: string;
   at: string;
   alertId: string | null;
+  /** The outbox event (`alert.raised`, `alert.updated`), to publish it again as it was; absent in letters of older versions. */
+  type?: string;
   caseId: string | null;
   entryId: string | null;
   error: string;
+}
+
+/** Why a channel holds entries instead of dead-lettering them: refused credentials or ACL, or unreachable. */
+export type HoldReason = 'auth' | 'unavailable';
+
+/** The entries one channel holds, and why (the reason of its last failure). */
+export interface ChannelHold {
+  channel: string;
+  reason: HoldReason;
+  entries: number;
+  /** When the longest-held entry was first held (ms), or null when none is. */
+  oldestAt: number | null;
+}
+
+/** Dead letters handed back to their channel, by channel. */
+export interface Redelivered {
+  kafka: number;
+  alertmanager: number;
 }
 
 /** The alerts of a case and whether it is open; the one place that decides it (the cases store may take it over). */
@@ -38,13 +60,6 @@ export interface CaseState<A> {
 }
 
 const CLOSED = new Set(['resolved', 'false_positive']);
-
-interface ChannelScripts {
-  settleChannel(...keysAndArgs: (string | number)[]): Promise<number>;
-  trackCase(...keysAndArgs: (string | number)[]): Promise<number>;
-  releaseCase(...keysAndArgs: (string | number)[]): Promise<number>;
-  claimDeliveries(...keysAndArgs: (string | number)[]): Promise<string[]>;
-}
 
 export interface NotifyChannelsOptions {
   redis: RedisClient;
@@ -56,7 +71,8 @@ export interface NotifyChannelsOptions {
 export function createNotifyChannels(options: NotifyChannelsOptions) {
   const { keys } = options;
   const k = keys.alerts;
-  const redis = options.redis as RedisClient & ChannelScripts;
+  const { redis } = options;
+  const scripts = defineScripts(redis);
   const deadCap = options.deadCap ?? 10_000;
 
   return {
@@ -66,14 +82,37 @@ export function createNotifyChannels(options: NotifyChannelsOptions) {
       return new Map(entryIds.map((id, i) => [id, new Map(Object.entries(all[i] ?? {}) as [string, ChannelMark][])]));
     },
 
-    /** Marks `channel` finished with the entry; acknowledges it when all `required` are (see lua/settle-channel-2.lua). */
+    /**
+     * Marks `channel` finished with the entry (and no longer holding it); acknowledges it when all
+     * `required` are (see lua/settle-channel-3.lua).
+     */
     async settle(group: string, entryId: string, channel: string, mark: ChannelMark, required: readonly string[]): Promise<boolean> {
-      return (await redis.settleChannel(k.outbox, k.channels(entryId), group, entryId, channel, mark, ...required)) === 1;
+      return scripts.settleChannel({ keys: { outbox: k.outbox, channels: k.channels(entryId), held: k.held(channel) }, args: { group, entryId, channel, mark, required } });
+    },
+
+    /** Records that `channel` holds these entries pending (kept since the first time), for `reason`. */
+    async hold(channel: string, reason: HoldReason, entryIds: string[], now: number): Promise<void> {
+      if (entryIds.length === 0) return;
+      await redis.multi().zadd(k.held(channel), 'NX', ...entryIds.flatMap((id) => [now, id])).hset(k.holdReasons, channel, reason).exec();
+    },
+
+    /** Lets go of entries `channel` held that left the outbox another way (they name no alert). */
+    async release(channel: string, entryIds: string[]): Promise<void> {
+      if (entryIds.length > 0) await redis.zrem(k.held(channel), ...entryIds);
+    },
+
+    /** The entries `channel` holds, and why. */
+    async held(channel: string): Promise<ChannelHold> {
+      const [entries, reason, oldest] = await Promise.all([redis.zcard(k.held(channel)), redis.hget(k.holdReasons, channel), redis.zrange(k.held(channel), 0, 0, 'WITHSCORES')]);
+      return { channel, reason: reason === 'unavailable' ? 'unavailable' : 'auth', entries, oldestAt: oldest[1] === undefined ? null : Number(oldest[1]) };
     },
 
     /** Adds the alert to its case and makes the case due for Alertmanager at `now` (see lua/track-case-3.lua). */
     async trackCase(caseId: string, key: { rule: string; scope: string; subject: string }, alertId: string, now: number): Promise<void> {
-      await redis.trackCase(k.caseAlerts(caseId), k.amCase(caseId), k.amSchedule, alertId, caseId, now, key.rule, key.scope, key.subject);
+      await scripts.trackCase({
+        keys: { caseAlerts: k.caseAlerts(caseId), amCase: k.amCase(caseId), amSchedule: k.amSchedule },
+        args: { alertId, caseId, dueAt: now, rule: key.rule, scope: key.scope, subject: key.subject },
+      });
     },
 
     /**
@@ -108,12 +147,12 @@ export function createNotifyChannels(options: NotifyChannelsOptions) {
 
     /** Claims up to `limit` cases due for Alertmanager until `leaseUntil` (same claim as webhook deliveries: lua/claim-deliveries-1.lua). */
     claimDueCases(now: number, leaseUntil: number, limit: number): Promise<string[]> {
-      return redis.claimDeliveries(k.amSchedule, now, leaseUntil, limit);
+      return scripts.claimDeliveries({ keys: { schedule: k.amSchedule }, args: { now, leaseUntil, limit } });
     },
 
     /** Ends a claim: due again at `nextAt`, or off the schedule when null (see lua/release-case-1.lua). */
     async releaseCase(caseId: string, leaseUntil: number, nextAt: number | null): Promise<boolean> {
-      return (await redis.releaseCase(k.amSchedule, caseId, leaseUntil, nextAt ?? '')) === 1;
+      return scripts.releaseCase({ keys: { amSchedule: k.amSchedule }, args: { caseId, leaseUntil, nextAt: nextAt ?? '' } });
     },
 
     /** When the case is next sent to Alertmanager (ms), or null when it is off the schedule. */
@@ -129,6 +168,21 @@ export function createNotifyChannels(options: NotifyChannelsOptions) {
     /** Dead letters of the Kafka and Alertmanager channels, newest first. */
     async listDeadLetters(limit = 100): Promise<ChannelDeadLetter[]> {
       return (await redis.lrange(k.dead, 0, limit - 1)).map((l) => JSON.parse(l) as ChannelDeadLetter);
+    },
+
+    /**
+     * Hands the dead letters of `channel` (both when omitted) back to it, each exactly once (see
+     * lua/redeliver-channel-3.lua): a Kafka letter as an outbox entry for that channel only, an
+     * Alertmanager letter by making its case due now (and no longer marked rejected, so a new
+     * rejection is dead-lettered again).
+     */
+    async redeliverDeadLetters(channel?: 'kafka' | 'alertmanager', now = Date.now()): Promise<Redelivered> {
+      if (channel !== 'kafka') {
+        const letters = (await redis.lrange(k.dead, 0, -1)).map((l) => JSON.parse(l) as ChannelDeadLetter);
+        const cases = [...new Set(letters.filter((l) => l.channel === 'alertmanager' && l.caseId).map((l) => l.caseId!))];
+        for (const id of cases) if (await redis.hexists(k.amCase(id), 'rule')) await redis.hset(k.amCase(id), 'rejected', '0');
+      }
+      return scripts.redeliverChannel({ keys: { dead: k.dead, outbox: k.outbox, amSchedule: k.amSchedule }, args: { channel: channel ?? '', now } });
     },
   };
 }

@@ -6,7 +6,7 @@
 // never reports again; without this, its tenant's alerts would never be raised.
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import type { ScriptCommands } from './scripts.js';
+import { defineScripts } from './scripts.js';
 
 /** Subjects of one evaluation, as the ingest's alerts step takes them. */
 export interface EvaluationSubjects {
@@ -32,8 +32,9 @@ function parse(members: string[]): EvaluationSubjects {
 // One script call per this many subjects.
 const CHUNK = 1_000;
 
-export function createPendingEvaluations({ redis, keys }: { redis: RedisClient & ScriptCommands; keys: Keys }) {
+export function createPendingEvaluations({ redis, keys }: { redis: RedisClient; keys: Keys }) {
   const key = keys.evaluations.pending;
+  const scripts = defineScripts(redis);
   return {
     /**
      * Records the subjects before their evaluation (lua/mark-evaluations-1.lua); returns the mark to
@@ -42,7 +43,7 @@ export function createPendingEvaluations({ redis, keys }: { redis: RedisClient &
     async begin(subjects: Partial<EvaluationSubjects>): Promise<number | null> {
       const all = members(subjects);
       let mark: number | null = null;
-      for (let i = 0; i < all.length; i += CHUNK) mark = await redis.markEvaluations(key, ...all.slice(i, i + CHUNK));
+      for (let i = 0; i < all.length; i += CHUNK) mark = await scripts.markEvaluations({ keys: { pending: key }, args: { subjects: all.slice(i, i + CHUNK) } });
       return mark;
     },
 
@@ -50,7 +51,7 @@ export function createPendingEvaluations({ redis, keys }: { redis: RedisClient &
     async done(subjects: Partial<EvaluationSubjects>, mark: number | null): Promise<void> {
       if (mark === null) return;
       const all = members(subjects);
-      for (let i = 0; i < all.length; i += CHUNK) await redis.clearEvaluations(key, mark, ...all.slice(i, i + CHUNK));
+      for (let i = 0; i < all.length; i += CHUNK) await scripts.clearEvaluations({ keys: { pending: key }, args: { mark, subjects: all.slice(i, i + CHUNK) } });
     },
 
     /**

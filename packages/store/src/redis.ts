@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
-import { AppError, type RedisSecurity } from '@flopwatch/runtime';
+import { AppError, type RedisDriver, type RedisSecurity } from '@flopwatch/runtime';
 
 /** A single Redis or a Redis Cluster: the store runs unchanged on both. */
 export type RedisClient = Redis | Cluster;
@@ -144,3 +144,12 @@ export function verifyRedisConnection(redis: RedisClient, url: string, timeoutMs
     redis.on('node error', onNodeError);
   });
 }
+
+/** How a service's connectInfra() (@flopwatch/runtime) opens, checks and closes its Redis client. */
+export const redisDriver: RedisDriver<RedisClient> = {
+  connect: connectRedis,
+  verify: verifyRedisConnection,
+  onError: (client, listener) => void client.on('error', listener),
+  // QUIT fails on a connection the server never let in (wrong password): then just drop it.
+  close: (client) => client.quit().catch(() => client.disconnect()),
+};

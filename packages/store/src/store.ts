@@ -4,18 +4,22 @@ import { createAlertCases } from './alert-cases.js';
 import { createAlertStore } from './alerts.js';
 import { createAuditLog } from './audit.js';
 import { createCaseIndex } from './case-index.js';
+import type { AuditKeyring } from './audit-keys.js';
 import { createCasebook } from './casebook.js';
+import { createCaseMoves } from './case-moves.js';
 import { createKeys } from './keys.js';
 import { createNotifyChannels } from './notify-channels.js';
 import { createLineageLinks } from './lineage-links.js';
 import { createRegistryChanges } from './registry-changes.js';
 import { createRegistry } from './registry.js';
 import type { RedisClient } from './redis.js';
-import { defineScripts } from './scripts.js';
 import { createWebhookStore } from './webhooks.js';
 import { createPendingEvaluations } from './pending-evaluations.js';
 import { createOutboxReader, type OutboxReaderOptions } from './streams.js';
+import { createStatementBooks } from './statement-books.js';
 import { createUsage } from './usage.js';
+import { createSnapshots } from './snapshots.js';
+import { createSlurmMarks } from './slurm-marks.js';
 
 export interface StoreOptions {
   redis: RedisClient;
@@ -31,24 +35,28 @@ export interface StoreOptions {
   maxIntervalMs?: number;
   /** Audit entries older than this many days are trimmed as new ones are written. Default 0: keep everything. */
   auditRetentionDays?: number;
+  /** The audit chain's HMAC keys (kept outside Redis); without them entries are sealed unkeyed. */
+  auditKeyring?: AuditKeyring | null;
+  /** Copy sealed audit entries to the publication outbox, for a publisher to send to Kafka. Default false. */
+  auditPublish?: boolean;
+  /** Tenants sharing one KYC identifier above which it is shown on cases but does not link them. Default 50. */
+  linkMaxShared?: number;
 }
 
-/** The Redis-backed store: keys, scripts and facades over one client (the caller owns the client). */
-export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0 }: StoreOptions) {
-  const client = defineScripts(redis);
+/**
+ * The Redis-backed store: facades over one client (the caller owns the client). It hands out neither
+ * the client nor the key names: tests reach Redis through their own client and `createKeys(prefix)`.
+ */
+export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_000, maxLatenessMs = 45 * 86_400_000, maxAgeMs = 400 * 86_400_000, maxIntervalMs = 3_600_000, auditRetentionDays = 0, auditKeyring = null, auditPublish = false, linkMaxShared = 50 }: StoreOptions) {
+  // Each facade registers the scripts it calls on the client (defineScripts, src/scripts.ts).
+  const client = redis;
   const keys = createKeys(prefix);
   const accounting = createAccounting({ redis: client, keys, activeWindowMs, maxLatenessMs, maxAgeMs, maxIntervalMs });
-  const registry = createRegistry({ redis: client, keys });
-  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays });
+  const registry = createRegistry({ redis: client, keys, maxShared: linkMaxShared });
+  const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays, keyring: auditKeyring, publish: auditPublish });
   const casebook = createCasebook({ redis: client, keys, audit });
   const books = createBooks({ redis: client, keys, accounting, registry });
   return {
-    /**
-     * The raw client and key builder, for tests and tools only: services read through the facades
-     * below (a lint rule keeps `store.redis` and `store.keys` out of the services).
-     */
-    redis: client,
-    keys,
     accounting,
     alerts: createAlertStore({ redis: client, keys, audit }),
     registry,
@@ -58,14 +66,22 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
     casebook,
     /** The case queue's indexes: pages, counts and the migration of a store written before them. */
     caseIndex: createCaseIndex({ redis: client, keys }),
+    /** Case and alert transitions, each moving the case and its alerts in one step; recovery of drifted cases. */
+    caseMoves: createCaseMoves({ redis: client, keys, audit }),
     audit,
-    usage: createUsage({ redis: client, keys, accounting, registry, books }),
+    usage: createUsage({ accounting, registry, books }),
     /** The books as rules read them: typed tenant and lineage snapshots, the event clock. */
     books,
+    /** What a signed compute statement reads: exact cumulative figures, day buckets, lineage shares. */
+    statementBooks: createStatementBooks({ redis: client, keys }),
+    /** Subject snapshots (tenant, group, lineage) at the evaluation's event time: what policy reads. */
+    snapshots: createSnapshots({ books, registry }),
     webhooks: createWebhookStore({ redis: client, keys }),
     /** Subjects whose alert evaluation has not finished yet; the ingest retries them. */
     pendingEvaluations: createPendingEvaluations({ redis: client, keys }),
     notifyChannels: createNotifyChannels({ redis: client, keys }),
+    /** The collector's Slurm poller state: job marks per cluster, each endpoint's last poll. */
+    slurmMarks: createSlurmMarks({ redis: client, keys }),
     /** The alert outbox read through a consumer group (one reader per notifier instance). */
     outbox: (options: OutboxReaderOptions) => createOutboxReader(client, keys.alerts.outbox, options),
   };

@@ -70,6 +70,8 @@ export interface OutboxEntry {
   entryId: string;
   alertId: string;
   type: string;
+  /** Set on a redelivered dead letter: the one channel the entry is for (the others delivered it). */
+  channel?: string;
 }
 
 export interface OutboxReaderOptions {
@@ -86,7 +88,8 @@ export function createOutboxReader(redis: RedisClient, stream: string, options: 
     stream,
     parse: ([entryId, fields]) => {
       const f = entryFields(fields);
-      return { entryId, alertId: f.get('id') ?? '', type: f.get('type') ?? 'alert.raised' };
+      const channel = f.get('channel');
+      return { entryId, alertId: f.get('id') ?? '', type: f.get('type') ?? 'alert.raised', ...(channel ? { channel } : {}) };
     },
   });
   let claimCursor = '0-0';

@@ -1,13 +1,8 @@
 import type { Lineage } from '@flopwatch/contracts';
 import type { Accounting, StoredConflict } from './accounting.js';
-import { isLineageField, type Books } from './books.js';
-import type { Keys } from './keys.js';
-import type { RedisClient } from './redis.js';
+import type { Books } from './books.js';
 import type { Registry } from './registry.js';
 import { teraToOps } from './units.js';
-
-const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 
 /** Trailing windows ending at `now`, tera-operations. */
 export interface UsageWindows {
@@ -60,57 +55,11 @@ export interface LineageCumulative {
 }
 
 
-const pick = (totals: Record<string, number>, prefix: string) =>
-  Object.fromEntries(Object.entries(totals).filter(([f, v]) => f.startsWith(prefix) && v > 0).map(([f, v]) => [f.slice(prefix.length), v]));
-
-/** Sums a day- or hour-bucket hash over indexes in (from, to]. */
-function sumBuckets(buckets: Record<string, string>, from: number, to: number): number {
-  let sum = 0;
-  for (const [idx, v] of Object.entries(buckets)) {
-    const i = Number(idx);
-    if (i > from && i <= to) sum += Number(v);
-  }
-  return sum;
-}
-
 /** Read model over the accounting state: usage per tenant, group and lineage. */
-export function createUsage({ redis, keys, accounting, registry, books }: { redis: RedisClient; keys: Keys; accounting: Accounting; registry: Registry; books: Books }) {
+export function createUsage({ accounting, registry, books }: { accounting: Accounting; registry: Registry; books: Books }) {
   return {
     /** A tenant's totals, trailing windows ending at `now`, and breakdowns. */
-    async tenant(tenantId: string, now: Date): Promise<TenantUsage> {
-      const [totals, days, hours, lineages] = await Promise.all([
-        accounting.tenantTotals(tenantId),
-        redis.hgetall(keys.tenant.days(tenantId)),
-        redis.hgetall(keys.tenant.hours(tenantId)),
-        redis.hgetall(keys.tenant.lineages(tenantId)),
-      ]);
-      const day = Math.floor(now.getTime() / DAY_MS);
-      const hour = Math.floor(now.getTime() / HOUR_MS);
-      return {
-        teraOps: totals.ops ?? 0,
-        upperTeraOps: totals.ub ?? 0,
-        gpuMicroseconds: totals.gpu_us ?? 0,
-        coveredGpuMicroseconds: {
-          duplicate: totals['covered_gpu_us:duplicate'] ?? 0, overlap: totals['covered_gpu_us:overlap'] ?? 0,
-          measured: totals['covered_gpu_us:measured'] ?? 0, pruned: totals['covered_gpu_us:pruned'] ?? 0,
-        },
-        coverage: { measuredGpuMicroseconds: totals.measured_gpu_us ?? 0, allocatedGpuMicroseconds: totals.allocated_gpu_us ?? 0 },
-        supersededGpuMicroseconds: totals.superseded_gpu_us ?? 0,
-        conflicts: { count: totals.conflicts ?? 0, gpuMicroseconds: totals.conflict_gpu_us ?? 0 },
-        controlledTier1TeraOps: totals.ctl1_ops ?? 0,
-        windows: {
-          h24: sumBuckets(hours, hour - 24, hour),
-          d7: sumBuckets(days, day - 7, day),
-          d30: sumBuckets(days, day - 30, day),
-          d365: sumBuckets(days, day - 365, day),
-        },
-        byCountry: pick(totals, 'ops:country:'),
-        byTier: pick(totals, 'ops:tier:'),
-        byModel: pick(totals, 'ops:model:'),
-        byLineage: Object.fromEntries(Object.entries(lineages).filter(([k]) => isLineageField(k)).map(([k, v]) => [k, Number(v)])),
-        lastActivityMs: totals.max_end ? totals.max_end : null,
-      };
-    },
+    tenant: (tenantId: string, now: Date): Promise<TenantUsage> => books.usage(tenantId, now),
 
     /**
      * A tenant's biggest jobs with their coverage (measured against allocated GPU-µs), and its latest
@@ -123,12 +72,7 @@ export function createUsage({ redis, keys, accounting, registry, books }: { redi
     },
 
     /** A tenant's all-time tera-operations and its day buckets (day index since epoch → tera-operations), oldest first. */
-    async dailyTeraOps(tenantId: string): Promise<{ teraOps: number; days: [number, number][] }> {
-      const [totals, days] = await Promise.all([accounting.tenantTotals(tenantId), redis.hgetall(keys.tenant.days(tenantId))]);
-      // Only the plain day buckets: the per-measure ones (`c1:<day>`, `c:<day>`) share the hash.
-      const list = Object.entries(days).filter(([d]) => /^\d+$/.test(d)).map(([d, v]): [number, number] => [Number(d), Number(v)]).sort((a, b) => a[0] - b[0]);
-      return { teraOps: totals.ops ?? 0, days: list };
-    },
+    dailyTeraOps: (tenantId: string): Promise<{ teraOps: number; days: [number, number][] }> => books.dailyTeraOps(tenantId),
 
     /**
      * A lineage's cumulative operations (own + ancestors' + a closed-weight base model's pretraining)

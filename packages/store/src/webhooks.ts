@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
+import { defineScripts } from './scripts.js';
 
 /** Which alerts an endpoint receives; empty lists match everything. */
 export interface WebhookFilter {
@@ -107,13 +108,6 @@ export interface WebhookStoreOptions {
   deliveredRetentionMs?: number;
 }
 
-interface WebhookScripts {
-  enqueueDelivery(...keysAndArgs: (string | number)[]): Promise<number>;
-  claimDeliveries(...keysAndArgs: (string | number)[]): Promise<string[]>;
-  settleDelivery(...keysAndArgs: (string | number)[]): Promise<[number, number]>;
-  redeliverDelivery(...keysAndArgs: (string | number)[]): Promise<number>;
-}
-
 /** The delivery id of a message to an endpoint: deterministic, so fan-out is idempotent. */
 export function deliveryId(endpointId: string, messageId: string): string {
   return `dlv_${createHash('sha256').update(JSON.stringify([endpointId, messageId])).digest('hex').slice(0, 24)}`;
@@ -147,7 +141,8 @@ function toDelivery(h: Record<string, string>, id: string): Delivery | null {
 export function createWebhookStore(options: WebhookStoreOptions) {
   const { keys } = options;
   const k = keys.webhooks;
-  const redis = options.redis as RedisClient & WebhookScripts;
+  const { redis } = options;
+  const scripts = defineScripts(redis);
   const historyCap = options.historyCap ?? 1000;
   const attemptsCap = options.attemptsCap ?? 50;
   const retentionMs = options.deliveredRetentionMs ?? 30 * 86_400_000;
@@ -249,17 +244,19 @@ export function createWebhookStore(options: WebhookStoreOptions) {
     /** Creates the delivery once and schedules its first attempt (or files it as a dead letter); returns its id and whether this call created it. */
     async enqueue(d: NewDelivery, now = Date.now()): Promise<{ id: string; created: boolean }> {
       const id = deliveryId(d.endpointId, d.messageId);
-      const created = await redis.enqueueDelivery(
-        k.delivery(id), k.schedule, k.history(d.endpointId), k.dead,
-        id, d.dueAt ?? now, now, historyCap, d.deadReason ?? '',
-        'endpointId', d.endpointId, 'messageId', d.messageId, 'eventType', d.eventType, 'alertId', d.alertId ?? '', 'body', d.body,
-      );
-      return { id, created: created === 1 };
+      const created = await scripts.enqueueDelivery({
+        keys: { delivery: k.delivery(id), schedule: k.schedule, history: k.history(d.endpointId), dead: k.dead },
+        args: {
+          deliveryId: id, dueAt: d.dueAt ?? now, createdAt: now, historyCap, deadReason: d.deadReason ?? '',
+          fields: ['endpointId', d.endpointId, 'messageId', d.messageId, 'eventType', d.eventType, 'alertId', d.alertId ?? '', 'body', d.body],
+        },
+      });
+      return { id, created };
     },
 
     /** Claims up to `limit` due deliveries until `leaseUntil` (ms); see lua/claim-deliveries-1.lua. */
     claimDue(now: number, leaseUntil: number, limit: number): Promise<string[]> {
-      return redis.claimDeliveries(k.schedule, now, leaseUntil, limit);
+      return scripts.claimDeliveries({ keys: { schedule: k.schedule }, args: { now, leaseUntil, limit } });
     },
 
     getDelivery,
@@ -271,19 +268,24 @@ export function createWebhookStore(options: WebhookStoreOptions) {
     /** Records an attempt's outcome; `applied` is false when this claim was stale. */
     async settle(input: SettleInput): Promise<{ applied: boolean; failingSince: number | null }> {
       const { delivery, attempt } = input;
-      const [applied, since] = await redis.settleDelivery(
-        k.delivery(delivery.id), k.attempts(delivery.id), k.schedule, k.dead, k.failing,
-        delivery.id, delivery.attempts, input.outcome, input.now, input.nextAt ?? '', JSON.stringify(attempt),
-        attemptsCap, retentionMs, delivery.endpointId, input.reachedEndpoint ? '1' : '0',
-        attempt.status ?? '', attempt.error ?? '', input.outcome === 'dead' ? (input.deadReason ?? 'retries_exhausted') : '',
-      );
-      return { applied: applied === 1, failingSince: since < 0 ? null : since };
+      return scripts.settleDelivery({
+        keys: { delivery: k.delivery(delivery.id), attempts: k.attempts(delivery.id), schedule: k.schedule, dead: k.dead, failing: k.failing },
+        args: {
+          deliveryId: delivery.id, attempts: delivery.attempts, outcome: input.outcome, now: input.now, nextAt: input.nextAt ?? '',
+          attempt: JSON.stringify(attempt), attemptsCap, retentionMs, endpointId: delivery.endpointId,
+          reachedEndpoint: input.reachedEndpoint ? '1' : '0', lastStatus: attempt.status ?? '', lastError: attempt.error ?? '',
+          deadReason: input.outcome === 'dead' ? (input.deadReason ?? 'retries_exhausted') : '',
+        },
+      });
     },
 
     /** Schedules a dead-lettered or delivered delivery again (same message id, fresh retry schedule). */
     async redeliver(id: string, now = Date.now()): Promise<'scheduled' | 'pending' | 'not_found'> {
-      const r = await redis.redeliverDelivery(k.delivery(id), k.attempts(id), k.schedule, k.dead, id, now);
-      return r === 1 ? 'scheduled' : r === 0 ? 'pending' : 'not_found';
+      const r = await scripts.redeliverDelivery({
+        keys: { delivery: k.delivery(id), attempts: k.attempts(id), schedule: k.schedule, dead: k.dead },
+        args: { deliveryId: id, now },
+      });
+      return r === 'done' ? 'scheduled' : r === 'noop' ? 'pending' : 'not_found';
     },
 
     /** Schedules every dead letter of one endpoint again (after it is enabled); returns how many. */

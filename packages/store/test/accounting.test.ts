@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createStore, sliceField, type Store, type UsageRecord } from '../src/index.js';
+import { createKeys, createStore, defineScripts, sliceField, type Keys, type Store, type UsageRecord } from '../src/index.js';
 import { backends, type Backend } from './backends.js';
 import { makeAlert } from './alert-fixture.js';
 import { HOUR, T0, record } from './fixtures.js';
@@ -8,12 +8,16 @@ import { HOUR, T0, record } from './fixtures.js';
 describe.each(backends)('on $name', ({ start }) => {
   let backend: Backend;
   let store: Store;
+  /** The store's key names, for reading Redis directly through the backend's own client. */
+  let names: Keys;
   beforeAll(async () => {
     backend = await start();
   });
   afterAll(async () => backend.stop());
   beforeEach(() => {
-    store = createStore({ redis: backend.redis, prefix: backend.prefix() });
+    const prefix = backend.prefix();
+    store = createStore({ redis: backend.redis, prefix });
+    names = createKeys(prefix);
   });
 
   // 512 H100s at 40 % of the 989.4 TFLOP/s BF16 dense peak, in tera-operations per millisecond,
@@ -37,7 +41,7 @@ describe.each(backends)('on $name', ({ start }) => {
     return out.map(([s, e]) => `${s},${e}`).join(';');
   };
   const ranges = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, union(v)]));
-  const covered = async (tenantId: string) => ranges(await store.redis.hgetall(store.keys.tenant.cover(tenantId)));
+  const covered = async (tenantId: string) => ranges(await backend.redis.hgetall(names.tenant.cover(tenantId)));
 
   describe('apply-usage script', () => {
     it('counts an hour of 512 H100s at 40 % as 7.29e20 operations', async () => {
@@ -156,8 +160,8 @@ describe.each(backends)('on $name', ({ start }) => {
       await small.accounting.applyBatch([record({ offset: '1', ...slice, startMs: T0, endMs: T0 + HOUR })]);
       // Another job moves the watermark three days on: the slice's range ends before the horizon.
       await small.accounting.applyBatch([record({ offset: '2', jobKey: 'c/other', startMs: T0 + 3 * DAY, endMs: T0 + 3 * DAY + HOUR })]);
-      expect(await small.redis.hget(small.keys.tenant.cover('tenant-a'), 'c/long|h1')).toBe(`~${T0 + HOUR}`);
-      expect(await small.redis.zscore(small.keys.tenant.tombs('tenant-a'), 'c/long|h1')).toBe(String(T0 + HOUR));
+      expect(await backend.redis.hget(createKeys(prefix).tenant.cover('tenant-a'), 'c/long|h1')).toBe(`~${T0 + HOUR}`);
+      expect(await backend.redis.zscore(createKeys(prefix).tenant.tombs('tenant-a'), 'c/long|h1')).toBe(String(T0 + HOUR));
       // The bound raised to 60 days: the replayed hour is still refused, naming the tombstone…
       const raised = createStore({ redis: backend.redis, prefix, maxLatenessMs: 60 * DAY, maxIntervalMs: HOUR });
       const [again] = await raised.accounting.applyBatch([record({ offset: '3', ...slice, startMs: T0, endMs: T0 + HOUR })]);
@@ -171,11 +175,12 @@ describe.each(backends)('on $name', ({ start }) => {
     });
 
     it('prunes the covered time of slices idle beyond the lateness bound, keeping the totals and the top jobs', async () => {
-      const small = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 2 * DAY, maxIntervalMs: HOUR });
+      const prefix = backend.prefix();
+      const small = createStore({ redis: backend.redis, prefix, maxLatenessMs: 2 * DAY, maxIntervalMs: HOUR });
       // 150 jobs of 1..150 seconds: distinct sizes, so "the 100 largest" is well defined.
       const idle = Array.from({ length: 150 }, (_, j) => record({ offset: String(j), jobKey: `c/${j}`, node: 'h1', endMs: T0 + (j + 1) * 1000 }));
       await small.accounting.applyBatch(idle);
-      expect(Object.keys(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toHaveLength(150);
+      expect(Object.keys(await backend.redis.hgetall(createKeys(prefix).tenant.cover('tenant-a')))).toHaveLength(150);
       // Three days on: the horizon (watermark − 2 days − 1 hour) passes every idle slice's end.
       const [r] = await small.accounting.applyBatch([record({ offset: '999', jobKey: 'c/new', node: 'h1', startMs: T0 + 3 * DAY, endMs: T0 + 3 * DAY + HOUR })]);
       let expected = oneHour;
@@ -184,12 +189,12 @@ describe.each(backends)('on $name', ({ start }) => {
       // Each idle slice is left as a tombstone: the end of its covered time.
       const expectedCover: Record<string, string> = { 'c/new|h1': `${T0 + 3 * DAY},${T0 + 3 * DAY + HOUR}` };
       for (let j = 0; j < 150; j++) expectedCover[`c/${j}|h1`] = `~${T0 + (j + 1) * 1000}`;
-      expect(ranges(await small.redis.hgetall(small.keys.tenant.cover('tenant-a')))).toEqual(expectedCover);
-      expect(await small.redis.zrange(small.keys.tenant.slices('tenant-a'), 0, -1)).toEqual(['c/new|h1']);
-      expect(await small.redis.zcard(small.keys.tenant.tombs('tenant-a'))).toBe(150);
-      expect(await small.redis.hkeys(small.keys.tenant.granularity('tenant-a'))).toEqual(['c/new']);
+      expect(ranges(await backend.redis.hgetall(createKeys(prefix).tenant.cover('tenant-a')))).toEqual(expectedCover);
+      expect(await backend.redis.zrange(createKeys(prefix).tenant.slices('tenant-a'), 0, -1)).toEqual(['c/new|h1']);
+      expect(await backend.redis.zcard(createKeys(prefix).tenant.tombs('tenant-a'))).toBe(150);
+      expect(await backend.redis.hkeys(createKeys(prefix).tenant.granularity('tenant-a'))).toEqual(['c/new']);
       // Top jobs stay as evidence: c/new and the 99 largest idle jobs (c/51 … c/149) make the top 100.
-      const kept = await small.redis.zrevrange(small.keys.tenant.jobOps('tenant-a'), 0, -1);
+      const kept = await backend.redis.zrevrange(createKeys(prefix).tenant.jobOps('tenant-a'), 0, -1);
       expect(kept).toEqual(['c/new', ...Array.from({ length: 99 }, (_, i) => `c/${149 - i}`)]);
     });
 
@@ -265,12 +270,12 @@ describe.each(backends)('on $name', ({ start }) => {
       const minute = (m: number, over: Partial<UsageRecord> = {}) => record({ offset: String(m), ...slice, startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN, ...over });
       await store.accounting.applyBatch([minute(0), minute(1)]);
       // The field as the script wrote it before the latest report became "length,rate".
-      const cover = store.keys.tenant.cover('tenant-a');
-      const field = (await store.redis.hget(cover, 'c/7|gn-1'))!;
+      const cover = names.tenant.cover('tenant-a');
+      const field = (await backend.redis.hget(cover, 'c/7|gn-1'))!;
       const parts = field.split('|');
       expect(parts).toHaveLength(8);
       parts[7] = `${T0 + MIN},${T0 + 2 * MIN},${rate}`;
-      await store.redis.hset(cover, 'c/7|gn-1', parts.join('|'));
+      await backend.redis.hset(cover, 'c/7|gn-1', parts.join('|'));
       const [r] = await store.accounting.applyBatch([minute(1, { teraOpsPerMs: rate / 2, eventId: 'standby/1' })]);
       expect(r!.conflicts.map((c) => [c.record.eventId, c.overlapGpuMicroseconds, c.countedTeraOpsPerMs, c.reportedTeraOpsPerMs])).toEqual([['standby/1', 512_000 * MIN, rate, rate / 2]]);
       expect(r!.totals.teraOps).toBe(2 * tera(MIN));
@@ -280,14 +285,15 @@ describe.each(backends)('on $name', ({ start }) => {
     });
 
     it('drops tombstones beyond the absolute age bound', async () => {
-      const small = createStore({ redis: backend.redis, prefix: backend.prefix(), maxLatenessMs: 2 * DAY, maxAgeMs: 10 * DAY, maxIntervalMs: HOUR });
+      const prefix = backend.prefix();
+      const small = createStore({ redis: backend.redis, prefix, maxLatenessMs: 2 * DAY, maxAgeMs: 10 * DAY, maxIntervalMs: HOUR });
       await small.accounting.applyBatch([record({ offset: '1', jobKey: 'c/old', node: 'h1' })]);
       await small.accounting.applyBatch([record({ offset: '2', jobKey: 'c/mid', node: 'h1', startMs: T0 + 5 * DAY, endMs: T0 + 5 * DAY + HOUR })]);
-      expect(await small.redis.zrange(small.keys.tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/old|h1']);
+      expect(await backend.redis.zrange(createKeys(prefix).tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/old|h1']);
       // Twelve days on, c/old's tombstone is older than the age bound (any report it could stop is refused by age): dropped.
       await small.accounting.applyBatch([record({ offset: '3', jobKey: 'c/new', node: 'h1', startMs: T0 + 12 * DAY, endMs: T0 + 12 * DAY + HOUR })]);
-      expect(await small.redis.zrange(small.keys.tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/mid|h1']);
-      expect(Object.keys(await small.redis.hgetall(small.keys.tenant.cover('tenant-a'))).sort()).toEqual(['c/mid|h1', 'c/new|h1']);
+      expect(await backend.redis.zrange(createKeys(prefix).tenant.tombs('tenant-a'), 0, -1)).toEqual(['c/mid|h1']);
+      expect(Object.keys(await backend.redis.hgetall(createKeys(prefix).tenant.cover('tenant-a'))).sort()).toEqual(['c/mid|h1', 'c/new|h1']);
       const [late] = await small.accounting.applyBatch([record({ offset: '4', jobKey: 'c/old', node: 'h1' })]);
       expect(late!.rejected.map((x) => x.reason)).toEqual(['interval_too_late']);
     });
@@ -327,18 +333,24 @@ describe.each(backends)('on $name', ({ start }) => {
         expect(r!.rejected[0]!.message).toMatch(message);
       }
       // Straight to the script: a report naming a slice the call does not hold fails the whole call.
-      const k = store.keys.tenant;
+      const k = names.tenant;
       const t = 'tenant-malformed';
-      const keys = [k.totals(t), k.days(t), k.hours(t), k.cover(t), k.slices(t), k.granularity(t), k.jobs(t), k.jobOps(t), k.lineages(t), k.active(t), k.coverage(t), k.tombs(t)];
+      const keys = {
+        totals: k.totals(t), days: k.days(t), hours: k.hours(t), cover: k.cover(t), slices: k.slices(t), granularity: k.granularity(t),
+        jobs: k.jobs(t), jobOps: k.jobOps(t), lineages: k.lineages(t), active: k.active(t), coverage: k.coverage(t), tombs: k.tombs(t),
+      };
       const packr = new Packr({ useRecords: false, moreTypes: false });
       const classes = packr.pack([['', 'US', '1', 'nvidia-h100-sxm5-80gb', '1', 8]]);
       const slices = packr.pack([['c/1', 'h1', 1]]);
-      const call = (reports: number[], sl = slices) => store.redis.applyUsage(...keys, HOUR, 7 * DAY, HOUR, 200, 400 * DAY, classes, sl, packr.pack(reports));
+      const call = (reports: number[], sl = slices) => defineScripts(backend.redis).applyUsage({
+        keys,
+        args: { activeWindowMs: HOUR, latenessMs: 7 * DAY, maxIntervalMs: HOUR, pruneLimit: 200, maxAgeMs: 400 * DAY, classes, slices: sl, reports: packr.pack(reports) },
+      });
       await expect(call([1, 0, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/slice of report 0 is not an index into the slices/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000, 0, 3, T0, T0 + HOUR, 1, 2, 8000])).rejects.toThrow(/class of report 1 is not an index into the classes/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2, 8000], packr.pack([['c/1', 'h1', 2]]))).rejects.toThrow(/slice 0 is not \[job, node, kind\] with a job and a kind of 0 \(allocated\) or 1 \(measured\)/);
       await expect(call([0, 0, T0, T0 + HOUR, 1, 2])).rejects.toThrow(/hold 6 numbers, not a multiple of 7/);
-      expect(await store.redis.exists(...keys)).toBe(0);
+      expect(await backend.redis.exists(...Object.values(keys))).toBe(0);
       // The same call, well formed, counts.
       expect((await call([0, 0, T0, T0 + HOUR, 1, 2, 8000]))[0]).toBe(1);
     });
@@ -396,7 +408,7 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(await store.alerts.raise(alert)).toBe(true);
       expect(await store.alerts.raise({ ...alert, raisedAt: new Date(T0 + 1).toISOString() })).toBe(false);
       expect(await store.alerts.get(alert.id)).toEqual(alert);
-      expect(await store.redis.xlen(store.keys.alerts.outbox)).toBe(1);
+      expect(await backend.redis.xlen(names.alerts.outbox)).toBe(1);
     });
   });
 });

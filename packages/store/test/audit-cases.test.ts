@@ -2,16 +2,19 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { caseId, caseSummary, type Case } from '@flopwatch/contracts';
 import { dropPrefix, freshPrefix, redisUrl, startRedisCluster } from '@flopwatch/test-harness';
-import { createAuditLog, createKeys, createStore, defineScripts, type Store } from '../src/index.js';
+import { createAuditLog, createKeys, createStore, type Keys, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
 const redis = new Redis(redisUrl());
 const prefixes: string[] = [];
 let store: Store;
+/** The store's key names, for reading Redis directly through this test's client. */
+let names: Keys;
 beforeEach(() => {
   const prefix = freshPrefix('cases');
   prefixes.push(prefix);
   store = createStore({ redis, prefix });
+  names = createKeys(prefix);
 });
 afterAll(async () => {
   await dropPrefix(redis, ...prefixes);
@@ -58,17 +61,17 @@ describe('audit chain verification', () => {
   async function threeEntries() {
     for (let i = 0; i < 3; i++) await store.audit.append({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: { i } });
     await store.audit.seal();
-    return redis.xrange(store.keys.audit.log, '-', '+');
+    return redis.xrange(names.audit.log, '-', '+');
   }
 
   it('names an entry edited after it was written', async () => {
     const entries = await threeEntries();
     // Someone with Redis access rewrites the log with the second entry's actor changed.
-    await redis.del(store.keys.audit.log);
+    await redis.del(names.audit.log);
     for (const [id, fields] of entries) {
       const f = [...fields];
       if (id === entries[1]![0]) f[f.indexOf('actor') + 1] = 'mallory';
-      await redis.xadd(store.keys.audit.log, id, ...f);
+      await redis.xadd(names.audit.log, id, ...f);
     }
     const result = await store.audit.verify({});
     expect(result.ok).toBe(false);
@@ -77,9 +80,9 @@ describe('audit chain verification', () => {
 
   it('names the entry after one that was deleted, and a cut-off end', async () => {
     const entries = await threeEntries();
-    await redis.xdel(store.keys.audit.log, entries[1]![0]);
+    await redis.xdel(names.audit.log, entries[1]![0]);
     expect((await store.audit.verify({})).broken).toMatchObject({ id: entries[2]![0], seq: 3, reason: 'seq_gap' });
-    await redis.xdel(store.keys.audit.log, entries[2]![0]);
+    await redis.xdel(names.audit.log, entries[2]![0]);
     expect((await store.audit.verify({})).broken).toMatchObject({ seq: 3, reason: 'head_mismatch' });
   });
 
@@ -90,7 +93,7 @@ describe('audit chain verification', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await store.audit.seal();
-    const entries = await redis.xrange(store.keys.audit.log, '-', '+');
+    const entries = await redis.xrange(names.audit.log, '-', '+');
     const since = new Date(Number(entries[1]![0].split('-')[0]));
     expect(await store.audit.verify({ since })).toMatchObject({ ok: true, firstSeq: 2 });
   });
@@ -98,12 +101,11 @@ describe('audit chain verification', () => {
   it('trims entries past the retention period and still verifies what it keeps', async () => {
     const keys = createKeys(freshPrefix('retention'));
     prefixes.push(keys.prefix);
-    const client = defineScripts(redis);
-    const today = createAuditLog({ redis: client, keys });
+    const today = createAuditLog({ redis, keys });
     for (let i = 0; i < 3; i++) await today.append({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: null });
     await new Promise((resolve) => setTimeout(resolve, 50));
     // A retention of 20 ms: the three entries written 50 ms ago are past it.
-    const later = createAuditLog({ redis: client, keys, retentionDays: 20 / 86_400_000 });
+    const later = createAuditLog({ redis, keys, retentionDays: 20 / 86_400_000 });
     await today.seal();
     await later.append({ actor: 'root', action: 'tenant.put', object: 'tenant:t3', before: null, after: null });
     await today.releaseLease();
@@ -129,7 +131,7 @@ describe('cases', () => {
     for await (const x of store.casebook.scan()) all.push(x.rule);
     expect(all.sort()).toEqual(['structuring', 'velocity']);
     // Alerts stay individual events: three in the outbox.
-    expect(await redis.xlen(store.keys.alerts.outbox)).toBe(3);
+    expect(await redis.xlen(names.alerts.outbox)).toBe(3);
   });
 
   it('reopens a resolved case on a higher level, not on a lower one raised late', async () => {
@@ -161,20 +163,20 @@ describe('cases', () => {
     const alert = makeAlert({ raisedAt: at(0) });
     const id = caseId(alert);
     // The unsealed audit stream's key holds the wrong type: the entry cannot be appended.
-    await redis.set(store.keys.audit.unsealed, 'not a stream');
+    await redis.set(names.audit.unsealed, 'not a stream');
     await expect(store.alerts.raise(alert)).rejects.toThrow(/AUDIT_LOG_WRONGTYPE/);
     expect(await store.alerts.get(alert.id)).toBeNull();
     expect(await store.casebook.get(id)).toBeNull();
-    expect(await redis.exists(store.keys.alerts.outbox, store.keys.audit.head)).toBe(0);
+    expect(await redis.exists(names.alerts.outbox, names.audit.head)).toBe(0);
 
-    await redis.del(store.keys.audit.unsealed);
+    await redis.del(names.audit.unsealed);
     await store.alerts.raise(alert);
     await store.audit.seal();
-    const before = await redis.get(store.keys.cases.record(id));
-    await redis.set(store.keys.audit.unsealed, 'not a stream');
+    const before = await redis.get(names.cases.record(id));
+    await redis.set(names.audit.unsealed, 'not a stream');
     await expect(store.casebook.update(id, comment('lost?'))).rejects.toThrow(/AUDIT_LOG_WRONGTYPE/);
-    expect(await redis.get(store.keys.cases.record(id))).toBe(before);
-    expect(await redis.get(store.keys.audit.head)).toMatch(/^1 [0-9a-f]{64}$/);
+    expect(await redis.get(names.cases.record(id))).toBe(before);
+    expect(await redis.get(names.audit.head)).toMatch(/^1 [0-9a-f]{64}$/);
   });
 });
 
@@ -188,7 +190,7 @@ describe('transition-alert script', () => {
     // A second writer that read the same version loses.
     expect(await store.cases.replace(alert.id, read, { ...alert, status: 'escalated' })).toBe('conflict');
     expect(JSON.parse((await store.cases.raw(alert.id))!)).toEqual({ ...alert, status: 'acknowledged' });
-    const outbox = await redis.xrange(store.keys.alerts.outbox, '-', '+');
+    const outbox = await redis.xrange(names.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => f[3])).toEqual(['alert.raised', 'alert.updated']);
     expect(await store.cases.replace('al_bbbbbbbbbbbbbbbbbbbbbbbb', read, alert)).toBe('missing');
     expect((await store.audit.list({ object: `alert:${alert.id}`, limit: 5 })).entries).toEqual([expect.objectContaining({ actor: 'alice', action: 'alert.acknowledge' })]);

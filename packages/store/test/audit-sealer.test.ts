@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { caseId, caseSummary, type Case } from '@flopwatch/contracts';
 import { dropPrefix, freshPrefix, redisUrl, waitFor } from '@flopwatch/test-harness';
-import { ChangeUnconfirmedError, createAuditLog, createKeys, createStore, defineScripts, startAuditSealer, type AuditIntent, type Store } from '../src/index.js';
+import { ChangeUnconfirmedError, createAuditLog, createKeys, createStore, startAuditSealer, type AuditIntent, type Keys, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
 
 const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
@@ -11,10 +11,11 @@ afterAll(async () => {
   await dropPrefix(redis, ...prefixes);
   redis.disconnect();
 });
-function fresh(): Store {
+/** A store under a fresh prefix, and its key names for reading Redis through this test's client. */
+function fresh(): { store: Store; names: Keys } {
   const prefix = freshPrefix('seal');
   prefixes.push(prefix);
-  return createStore({ redis, prefix });
+  return { store: createStore({ redis, prefix }), names: createKeys(prefix) };
 }
 
 const LEVELS = [0.1, 0.25, 0.5, 0.8, 0.9, 1.0];
@@ -26,9 +27,9 @@ const comment = (text: string) => (c: Case) => ({
 
 describe('writers and the sealer', () => {
   it('loses nothing under many concurrent writers (alert raises, case changes, KYC changes) while two replicas seal, and the chain is gapless', async () => {
-    const store = fresh();
+    const { store, names } = fresh();
     // A second replica of the same deployment: its own sealer candidate (its own lease token).
-    const other = createStore({ redis, prefix: store.keys.prefix });
+    const other = createStore({ redis, prefix: names.prefix });
     const sealers = [startAuditSealer({ audit: store.audit, intervalMs: 5 }), startAuditSealer({ audit: other.audit, intervalMs: 5 })];
     const SUBJECTS = 40;
     const TENANTS = 60;
@@ -69,9 +70,8 @@ describe('writers and the sealer', () => {
   it('lets one sealer seal at a time: one that crashed holding the lease is taken over when it lapses, and one that wakes up late cannot fork the chain', async () => {
     const keys = createKeys(freshPrefix('seal'));
     prefixes.push(keys.prefix);
-    const client = defineScripts(redis);
-    const a = createAuditLog({ redis: client, keys, sealerLeaseMs: 300 });
-    const b = createAuditLog({ redis: client, keys, sealerLeaseMs: 300 });
+    const a = createAuditLog({ redis, keys, sealerLeaseMs: 300 });
+    const b = createAuditLog({ redis, keys, sealerLeaseMs: 300 });
     const entry = (i: number) => ({ actor: 'root', action: 'tenant.put', object: `tenant:t${i}`, before: null, after: { i } });
     for (let i = 0; i < 5; i++) await a.append(entry(i));
     expect(await a.seal()).toEqual({ sealed: 5, leader: true });
@@ -106,9 +106,9 @@ describe('a change in another slot and its entry', () => {
     JSON.stringify(await store.registry.getTenant(intent.object.slice('tenant:'.length))) === JSON.stringify(intent.after) ? 'applied' as const : 'unknown' as const;
 
   it('names a change that failed half-way (a Redis error after the record was written) until it is confirmed', async () => {
-    const store = fresh();
+    const { store, names } = fresh();
     // The registry's tenant index holds the wrong type: putTenant writes the KYC record, then fails.
-    await redis.set(store.keys.registry.tenants, 'not a sorted set');
+    await redis.set(names.registry.tenants, 'not a sorted set');
     const err = await put(store, 'half').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChangeUnconfirmedError);
     expect(await store.registry.getTenant('half')).toEqual(tenant('half'));
@@ -119,7 +119,7 @@ describe('a change in another slot and its entry', () => {
     // Still named while nobody settles it.
     expect((await store.audit.verify({})).unconfirmed).toHaveLength(1);
 
-    await redis.del(store.keys.registry.tenants);
+    await redis.del(names.registry.tenants);
     expect(await store.audit.settle(holdsChange(store), 0)).toEqual({ confirmed: 1, dropped: 0, open: 0 });
     const after = await store.audit.verify({});
     expect(after).toMatchObject({ ok: true, checked: 1, unconfirmed: [] });
@@ -128,24 +128,24 @@ describe('a change in another slot and its entry', () => {
   });
 
   it('keeps the change and its intent when the entry cannot be appended after it, and confirms it later', async () => {
-    const store = fresh();
-    await redis.set(store.keys.audit.unsealed, 'not a stream');
+    const { store, names } = fresh();
+    await redis.set(names.audit.unsealed, 'not a stream');
     const saved = await put(store, 'kept');
     expect(saved.before).toBeNull();
     expect(await store.registry.getTenant('kept')).toEqual(tenant('kept'));
     expect(await store.audit.intents()).toEqual([expect.objectContaining({ object: 'tenant:kept' })]);
-    await redis.del(store.keys.audit.unsealed);
+    await redis.del(names.audit.unsealed);
     expect((await store.audit.verify({})).unconfirmed).toEqual([expect.objectContaining({ object: 'tenant:kept' })]);
     expect(await store.audit.settle(holdsChange(store), 0)).toMatchObject({ confirmed: 1 });
     expect(await store.audit.verify({})).toMatchObject({ ok: true, checked: 1, unconfirmed: [] });
   });
 
   it('writes nothing when the intent cannot be recorded, and drops the intent of a change refused before it was made', async () => {
-    const store = fresh();
-    await redis.set(store.keys.audit.intents, 'not a hash');
+    const { store, names } = fresh();
+    await redis.set(names.audit.intents, 'not a hash');
     await expect(put(store, 'never')).rejects.toThrow(/WRONGTYPE/);
     expect(await store.registry.getTenant('never')).toBeNull();
-    await redis.del(store.keys.audit.intents);
+    await redis.del(names.audit.intents);
 
     const refused = Object.assign(new Error('refused by a check'), { retryable: false });
     await expect(store.audit.record({ actor: 'root', action: 'tenant.put', object: 'tenant:no', before: null, after: null }, () => Promise.reject(refused))).rejects.toBe(refused);

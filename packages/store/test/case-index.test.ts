@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { caseId, isClosed, SEVERITIES, type Case, type CaseStatus, type Severity } from '@flopwatch/contracts';
+import { caseId, isClosed, SEVERITIES, type Alert, type Case, type CaseStatus, type Severity } from '@flopwatch/contracts';
 import { dropPrefix, freshPrefix, redisUrl } from '@flopwatch/test-harness';
 import { createKeys, createStore, type CaseQueueQuery, type Keys, type Store } from '../src/index.js';
 import { makeAlert } from './alert-fixture.js';
@@ -138,6 +138,58 @@ describe('the case queue indexes', () => {
     const assigned: string[] = [];
     for await (const c of store.casebook.scan({ assignee: 'none', updatedSince: new Date(NOW.getTime() + 1) })) assigned.push(c.subject);
     expect(assigned).toEqual(['last']);
+  });
+});
+
+describe('the case queue indexes under case moves', () => {
+  it('follow a case moved with its alerts (the alert route, the case route, the sweep): its status queue and the counts', async () => {
+    // Cases of two alerts (levels 0.5 and 0.8) and one of one alert, raised as the ingest raises them.
+    const raised = new Map<string, string[]>();
+    for (const subject of ['ack-by-alert', 'closed-by-alerts', 'escalated-by-case', 'repaired', 'untouched']) {
+      const levels = subject === 'repaired' ? [0.5] : [0.5, 0.8];
+      const alerts = levels.map((level, i) => makeAlert({ subject, level, raisedAt: new Date(NOW.getTime() - (10 - i) * HOUR).toISOString() }));
+      for (const a of alerts) await store.alerts.raise(a);
+      raised.set(subject, alerts.map((a) => a.id));
+    }
+    const id = (subject: string) => caseId(makeAlert({ subject }));
+    const alertsOf = (subject: string) => raised.get(subject)!;
+    const by = { actor: 'alice', at: NOW };
+    // The alert route: acknowledging one alert acknowledges its case; closing both alerts closes theirs.
+    await store.caseMoves.moveAlert(alertsOf('ack-by-alert')[0]!, 'acknowledge', by);
+    await store.caseMoves.moveAlert(alertsOf('closed-by-alerts')[0]!, 'resolve', by);
+    await store.caseMoves.moveAlert(alertsOf('closed-by-alerts')[1]!, 'resolve', by);
+    // The case route.
+    await store.caseMoves.moveCase(id('escalated-by-case'), 'escalate', by);
+    // The sweep: an alert closed on its own (as an older version left it) closes its case.
+    const only = alertsOf('repaired')[0]!;
+    const text = (await redis.get(keys.alerts.record(only)))!;
+    const alert = JSON.parse(text) as Alert;
+    expect(await store.cases.replace(only, text, { ...alert, status: 'false_positive', history: [...alert.history, { at: NOW.toISOString(), action: 'mark_false_positive', from: 'open', to: 'false_positive', actor: 'bob', note: 'test' }] })).toBe('replaced');
+    expect(await store.caseMoves.reconcile(id('repaired'))).toBe(1);
+
+    const want: Record<string, CaseStatus> = { 'ack-by-alert': 'acknowledged', 'closed-by-alerts': 'resolved', 'escalated-by-case': 'escalated', repaired: 'false_positive', untouched: 'open' };
+    const texts = await redis.mget(...Object.keys(want).map((s) => keys.cases.record(id(s))));
+    const cases = texts.map((t) => JSON.parse(t!) as Case);
+    expect(Object.fromEntries(cases.map((c) => [c.subject, c.status]))).toEqual(want);
+    for (const [subject, status] of Object.entries(want)) {
+      // Each case is in its own status's queue, and in no other's.
+      for (const s of ['open', 'acknowledged', 'escalated', 'resolved', 'false_positive'] as const) {
+        const { ids } = await store.caseIndex.queue({ status: s, sort: 'priority', limit: 100, now: NOW, dueMs });
+        expect(ids.includes(id(subject)), `${subject} in ${s}`).toBe(s === status);
+      }
+    }
+    for (const q of queries()) expect(await store.caseIndex.queue(q), JSON.stringify({ ...q, now: undefined, dueMs: undefined })).toEqual(expected(cases, q));
+    const counts = await store.caseIndex.counts(NOW, dueMs);
+    expect(counts.byStatus).toEqual({ open: 1, acknowledged: 1, escalated: 1, resolved: 1, false_positive: 1 });
+    // Three active cases of medium severity (the fixture's), none assigned.
+    expect(counts.activeBySeverity).toEqual({ medium: 3 });
+    expect(counts.unassigned).toBe(3);
+    // Built from scratch, the indexes say the same: the moves left nothing behind.
+    const before = await Promise.all(queries().map((q) => store.caseIndex.queue(q)));
+    await redis.del(...(await redis.keys(`${keys.cases.index}:*`)));
+    expect(await store.caseIndex.migrate()).toBe(5);
+    expect(await Promise.all(queries().map((q) => store.caseIndex.queue(q)))).toEqual(before);
+    expect(await store.caseIndex.counts(NOW, dueMs)).toEqual(counts);
   });
 });
 

@@ -1,3 +1,4 @@
+import { parseDuration } from '@flopwatch/runtime';
 import { WebhookError } from './errors.js';
 
 const H = 3_600_000;
@@ -16,11 +17,10 @@ export interface RetryPolicy {
 
 /** Parses `5s,5m,30m,2h` (or bare milliseconds) into delays; throws SCHEDULE_INVALID. */
 export function parseRetrySchedule(text: string): number[] {
-  const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: H, d: 24 * H };
   return text.split(',').map((part) => {
-    const m = /^\s*(\d+(?:\.\d+)?)(ms|s|m|h|d)?\s*$/i.exec(part);
-    if (!m) throw new WebhookError('SCHEDULE_INVALID', `invalid retry delay ${JSON.stringify(part)} (expected e.g. 5s, 5m, 2h)`);
-    return Math.round(Number(m[1]) * (units[(m[2] ?? 'ms').toLowerCase()] ?? 1));
+    const ms = parseDuration(part);
+    if (ms === null) throw new WebhookError('SCHEDULE_INVALID', `invalid retry delay ${JSON.stringify(part)} (expected e.g. 5s, 5m, 2h)`);
+    return ms;
   });
 }
 

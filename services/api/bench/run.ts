@@ -8,7 +8,7 @@
 // one HTTP round trip; (naive) what GET /v1/cases did before the indexes: read and parse every case,
 // filter and sort in the process (the old code also stopped at 20,000 cases; this one reads them all).
 // Prints figures; asserts nothing.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,6 @@ import { alertId, caseId, isClosed, SEVERITIES, type Alert, type Case, type Seve
 import { ensureInfra } from '@flopwatch/local';
 import { createStore, purgePrefix } from '@flopwatch/store';
 import { hashKey } from '../src/auth.js';
-import { buildWorkspace } from '../../../scripts/build.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -148,7 +147,8 @@ async function naiveQueue(redis: Redis, index: string, record: (id: string) => s
 
 async function main(): Promise<void> {
   const infra = await ensureInfra(process.env, (l) => say(l));
-  await buildWorkspace({ log: say });
+  // The API runs from its compiled files, as in production: `pnpm build` first, as a command.
+  execFileSync(process.execPath, [`${repoRoot}scripts/build.mjs`], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
   const redis = new Redis(infra.redisUrl, { enableAutoPipelining: true });
   const store = createStore({ redis, prefix });
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';

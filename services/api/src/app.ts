@@ -6,6 +6,9 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { authenticate, bearerToken, createKeyring } from './auth.js';
 import { startAuditSealing } from './audit-sealing.js';
+import { startScreening } from './screening.js';
+import { saveScreenedTenant } from './routes/tenants.js';
+import { startCaseSweep } from './case-sweep.js';
 import type { ApiDeps, ApiLimits } from './deps.js';
 import { ApiError } from './errors.js';
 import { registerConsole } from './plugins/console.js';
@@ -17,7 +20,9 @@ import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
 import { healthRoutes } from './routes/health.js';
 import { lineageRoutes } from './routes/lineages.js';
+import { notifierRoutes } from './routes/notifier.js';
 import { policyRoutes } from './routes/policy.js';
+import { statementRoutes } from './routes/statements.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { usageRoutes } from './routes/usage.js';
@@ -80,6 +85,19 @@ export async function buildApp(deps: ApiDeps) {
   // the API serves (a no-op once done; see the store's case-index.ts and audit.ts indexCases).
   const migrated = { cases: await deps.store.caseIndex.migrate(), caseAuditEntries: await deps.store.audit.indexCases() };
   if (migrated.cases + migrated.caseAuditEntries > 0) deps.log.info(migrated, 'case indexes built');
+  // Screening against the provider's list: loaded (and the registry screened) before routes take KYC writes.
+  if (deps.screening) {
+    const screening = await startScreening({
+      ...deps.screening,
+      store: deps.store,
+      log: deps.log.child({ component: 'screening' }),
+      metricsRegistry: deps.metricsRegistry,
+      save: (tenant) => saveScreenedTenant(deps, tenant),
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    deps = { ...deps, screeningList: () => screening.current() };
+    app.addHook('onClose', () => screening.close());
+  }
 
   // Routes: each plugin gets its dependencies through options.
   await app.register(healthRoutes, { deps });
@@ -92,13 +110,22 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(caseRoutes, { prefix: '/v1', deps });
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
+  await app.register(statementRoutes, { prefix: '/v1', deps });
   await app.register(webhookRoutes, { prefix: '/v1', deps, ...(deps.webhooks ? { webhooks: deps.webhooks } : {}) });
+  await app.register(notifierRoutes, { prefix: '/v1', deps });
 
   await registerConsole(app, deps.consoleDir);
 
   if (deps.auditSealing !== false) {
-    const sealer = startAuditSealing(deps.store, deps.metricsRegistry, deps.log.child({ component: 'audit-sealer' }), deps.auditSealing ?? {});
+    const sealer = startAuditSealing(deps.store, deps.metricsRegistry, deps.log.child({ component: 'audit-sealer' }), {
+      ...deps.auditSealing,
+      ...(deps.auditTopic ? { publish: { producer: deps.auditTopic.producer, topic: deps.auditTopic.topic } } : {}),
+    });
     app.addHook('onClose', () => sealer.close());
+  }
+  if (deps.caseSweep !== false) {
+    const sweep = startCaseSweep(deps.store, deps.metricsRegistry, deps.log.child({ component: 'case-sweep' }), { ...deps.caseSweep, ...(deps.now ? { now: deps.now } : {}) });
+    app.addHook('onClose', () => sweep.close());
   }
 
   await app.ready();

@@ -2,10 +2,12 @@
 // in Redis lets one seal at a time, so there is no extra deployment to forget and sealing goes on
 // while any replica lives. The API is also where the audit trail is read: a reader seals what waits
 // before it answers. The ingest only writes entries (alerts, cases); it never seals.
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { KafkaProducer } from '@flopwatch/kafka';
 import type { Logger } from 'pino';
 import type { Lineage, Tenant } from '@flopwatch/contracts';
 import { startAuditSealer, type AuditIntent, type AuditSealer, type IntentOutcome, type Store } from '@flopwatch/store';
+import { publishAuditOutbox } from './audit-topic.js';
 
 /** JSON with keys sorted: two records compared as values, whatever order their keys were written in. */
 function canonicalJson(value: unknown): string {
@@ -57,6 +59,8 @@ export interface AuditSealingOptions {
   intervalMs?: number;
   /** An intent younger than this is its writer's to confirm (ms). Default 30 s. */
   intentGraceMs?: number;
+  /** Where sealed entries are published (the store must copy them to its outbox: auditPublish). */
+  publish?: { producer: KafkaProducer; topic: string };
 }
 
 /** Starts the sealing loop with its gauges; close it with the app. */
@@ -64,8 +68,32 @@ export function startAuditSealing(store: Store, registry: Registry, log: Logger,
   const unsealed = new Gauge({ name: 'flopwatch_audit_unsealed_entries', help: 'Audit entries written with their change but not yet sealed into the hash chain (as this replica last saw).', registers: [registry] });
   const unconfirmed = new Gauge({ name: 'flopwatch_audit_unconfirmed_intents', help: 'KYC, lineage and webhook changes recorded as intents whose audit entry is not confirmed, past the grace their writer has and not settled by looking at the record (GET /v1/audit/verify names them); set by the replica holding the sealer lease.', registers: [registry] });
   const leader = new Gauge({ name: 'flopwatch_audit_sealer_leader', help: '1 while this replica holds the audit sealer\'s lease.', registers: [registry] });
+  const unpublished = new Gauge({ name: 'flopwatch_audit_unpublished_entries', help: 'Sealed audit entries waiting in the outbox to be published to the audit topic (set by the replica holding the sealer lease).', registers: [registry] });
+  const published = new Counter({ name: 'flopwatch_audit_published_total', help: 'Sealed audit entries published to the audit topic (a resend after a failure counts again).', registers: [registry] });
+  const publishFailures = new Counter({ name: 'flopwatch_audit_publish_failures_total', help: 'Rounds in which publishing the audit outbox to Kafka failed (retried the next round).', registers: [registry] });
+  const target = opts.publish;
+  let publishing = false;
+  const publish = target
+    ? async () => {
+      try {
+        const n = await publishAuditOutbox(store.audit, target.producer, target.topic);
+        published.inc(n);
+        if (publishing) log.info('audit publication recovered');
+        publishing = false;
+        return n;
+      } catch (err) {
+        publishFailures.inc();
+        if (!publishing) log.warn({ err, topic: target.topic }, 'audit publication failed; retrying');
+        publishing = true;
+        return 0;
+      } finally {
+        unpublished.set(await store.audit.unpublishedCount().catch(() => 0));
+      }
+    }
+    : undefined;
   let failing = false;
   return startAuditSealer({
+    ...(publish ? { publish } : {}),
     audit: store.audit,
     checkIntent: intentChecker(store),
     ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),

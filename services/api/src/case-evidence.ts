@@ -3,15 +3,29 @@
 // reconciled the tenants' sources (coverage, conflicting reports).
 import { z } from 'zod';
 import type { Case, Tenant } from '@flopwatch/contracts';
-import type { PolicyPack } from '@flopwatch/policy';
-import { linkIdentifiers, teraToOps, type Store } from '@flopwatch/store';
+import { RULES, type PolicyPack } from '@flopwatch/policy';
+import { teraToOps, type Store } from '@flopwatch/store';
 
 const DAY_MS = 86_400_000;
 
 export const linkGraphSchema = z.object({
   nodes: z.array(z.object({ tenantId: z.string(), legalName: z.string().nullable(), hqCountry: z.string().nullable(), kycStatus: z.string() })),
-  /** Two tenants and the identifiers they share (`kind:value`, e.g. `paymentFingerprints:card-7`). */
-  edges: z.array(z.object({ a: z.string(), b: z.string(), identifiers: z.array(z.string()) })),
+  /** Two linked tenants, the identifiers linking them (`kind:value`, e.g. `paymentFingerprints:card-7`) and why each links. */
+  edges: z.array(z.object({
+    a: z.string(),
+    b: z.string(),
+    identifiers: z.array(z.string()),
+    reasons: z.array(z.object({
+      identifier: z.string(),
+      kind: z.string(),
+      a: z.string().describe("what the first tenant declared, as written"),
+      b: z.string().describe("what the second tenant declared, as written"),
+      score: z.number().describe('name similarity, 1 when the name keys are equal; 1 for exact identifiers'),
+      why: z.string(),
+    })),
+  })),
+  /** Identifiers these tenants share with more tenants than `LINK_MAX_SHARED`: shown, never a link (a webmail domain, a common name alone). */
+  widelyShared: z.array(z.object({ identifier: z.string(), tenants: z.number().int() })),
 }).meta({ id: 'LinkGraph' });
 
 export const ancestrySchema = z.array(z.object({
@@ -87,30 +101,23 @@ export async function caseTenants(store: Store, c: Case): Promise<string[]> {
   return c.tenants;
 }
 
-/** Linked tenants and the identifiers each pair shares. */
+/** Linked tenants, what links each pair and why, and the identifiers too widely shared to link. */
 export async function linkGraph(store: Store, tenantIds: string[]): Promise<z.infer<typeof linkGraphSchema>> {
   const records = await store.registry.getTenants<Tenant>(tenantIds.slice(0, 200));
   const ids = [...records.keys()];
-  const idents = new Map(ids.map((id) => [id, linkIdentifiers(records.get(id))]));
-  const edges = [];
-  for (let i = 0; i < ids.length; i++) {
-    for (let j = i + 1; j < ids.length; j++) {
-      const a = idents.get(ids[i]!)!;
-      const shared = [...idents.get(ids[j]!)!].filter((x) => a.has(x)).sort();
-      if (shared.length > 0) edges.push({ a: ids[i]!, b: ids[j]!, identifiers: shared });
-    }
-  }
+  const evidence = await store.registry.linkEvidence(ids);
+  const edges = evidence.edges.map((e) => ({ a: e.a, b: e.b, identifiers: e.reasons.map((r) => r.identifier).sort(), reasons: e.reasons }));
   const nodes = ids.map((id) => {
     const t = records.get(id);
     return { tenantId: id, legalName: t?.legalName ?? null, hqCountry: t?.hqCountry ?? null, kycStatus: t?.kycStatus ?? 'unknown' };
   });
-  return { nodes, edges };
+  return { nodes, edges, widelyShared: evidence.widelyShared };
 }
 
 /** A lineage and its ancestors, nearest first, with the tenants of each and how each link was found. */
 export async function ancestry(store: Store, lineageId: string): Promise<z.infer<typeof ancestrySchema>> {
-  const cumulative = await store.usage.lineageCumulative(lineageId);
-  const chain = [{ id: lineageId, tenants: [...cumulative.own.keys()] }, ...cumulative.ancestors];
+  const lineage = await store.books.lineage(lineageId);
+  const chain = [lineage, ...lineage.ancestors].map((l) => ({ id: l.id, tenants: Object.keys(l.own) }));
   const links = await Promise.all(chain.map((l) => store.lineageLinks.links(l.id)));
   return chain.map((l, i) => {
     const parentId = chain[i + 1]?.id;
@@ -125,11 +132,9 @@ export async function ancestry(store: Store, lineageId: string): Promise<z.infer
   });
 }
 
-/** The rule's levels as operations (single-step rules: the threshold itself). */
+/** The rule's levels as operations, from the rule table (single-step rules: the threshold itself, at the case's severity). */
 function levels(c: Case, pack: PolicyPack) {
-  const rule = pack.rules[c.rule] as { levels?: { fraction: number; severity: string }[] };
-  const leveled = ['frontier-approach', 'tenant-approach', 'structuring', 'lineage-laundering'].includes(c.rule);
-  const list = leveled ? (rule.levels ?? pack.levels) : [{ fraction: 1, severity: c.severity }];
+  const list = RULES[c.rule].kind === 'threshold' ? RULES[c.rule].levels(pack).map((l) => ({ fraction: l.level, severity: l.severity })) : [{ fraction: 1, severity: c.severity }];
   return list.map((l) => ({ fraction: l.fraction, severity: l.severity, operations: l.fraction * c.threshold }));
 }
 

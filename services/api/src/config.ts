@@ -1,7 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
 import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 import { validateAllowList } from '@flopwatch/webhooks';
+
+// services/console/dist of this checkout, from src/ and from the compiled dist/ alike (the image sets CONSOLE_DIR).
+const BUILT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /** The API's configuration, from environment variables; every default works with the local stack. */
 const webhookAllowList = envList({ default: [], min: 0 }).superRefine((entries, ctx) => {
@@ -65,8 +69,37 @@ export const apiConfigSchema = z.object({
   METRICS_PUBLIC: envBoolean(true),
   /** Audit entries older than this many days are trimmed as new ones are sealed into the chain; 0 keeps everything (export first: docs/audit.md, Archiving). */
   AUDIT_RETENTION_DAYS: envInt({ min: 0, max: 36_600, default: 0 }),
-  /** The console's built files, served at /console (default: services/console/dist of this checkout). */
-  CONSOLE_DIR: z.string().min(1).optional(),
+  /**
+   * HMAC keys of the audit chain, kept outside Redis: `<id>:<secret>` entries, comma-separated; a secret is
+   * `hex:…`, `base64:…` or text, at least 32 bytes. Rotate by adding a key and making it active; keep old ids to verify.
+   */
+  AUDIT_HMAC_KEYS: z.string().default(''),
+  /** A file with one `<id>:<secret>` per line (# comments allowed); adds to AUDIT_HMAC_KEYS. */
+  AUDIT_HMAC_KEYS_FILE: z.string().optional(),
+  /** The id of the key new audit entries are sealed with (default: the last listed). */
+  AUDIT_HMAC_ACTIVE_KEY: z.string().min(1).optional(),
+  /** Publish every sealed audit entry to AUDIT_TOPIC (through the outbox in Redis), so the record survives the loss of Redis. */
+  AUDIT_PUBLISH: envBoolean(true),
+  /** The Kafka topic holding a copy of the audit chain (one partition, keyed by seq). */
+  AUDIT_TOPIC: z.string().min(1).default('compliance.audit.v1'),
+  /** retention.ms of AUDIT_TOPIC when the API creates it: five years by default (15 CFR 762.6); an existing topic is left as it is. */
+  AUDIT_TOPIC_RETENTION: envDuration({ min: 86_400_000, default: 1826 * 86_400_000 }),
+  /** A KYC identifier or name shared by more tenants than this does not link them (a webmail domain, a very common name alone); cases show it (docs/detection.md). */
+  LINK_MAX_SHARED: envInt({ min: 2, max: 100_000, default: 50 }),
+  /** The provider's copy of the Consolidated Screening List (trade.gov's JSON or CSV download); reloaded when it changes. Unset: no screening (docs/detection.md). */
+  SCREENING_LIST_FILE: z.string().min(1).optional(),
+  /** How often the screening list file is checked for a change. */
+  SCREENING_CHECK_INTERVAL: envDuration({ min: 1_000, default: 60_000 }),
+  /** Ed25519 private key (PKCS#8 PEM file) that signs compute statements; without it POST /v1/statements answers 503 (docs/statements.md). */
+  STATEMENT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** Id of the signing key, named in each statement (default: `ed25519:` + 16 hex of its public key's SHA-256). */
+  STATEMENT_KEY_ID: z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, . _ : -').optional(),
+  /** Earlier signing keys' public halves, still served so older statements verify: a JSON file as GET /v1/statements/keys answers (`{ "keys": [{ "keyId", "publicKey" }] }`). */
+  STATEMENT_RETIRED_KEYS_FILE: z.string().min(1).optional(),
+  /** The ingest's consumer group: a statement records its committed offsets on the telemetry topic beside the topic's end offsets. */
+  INGEST_GROUP_ID: z.string().min(1).default('flopwatch-ingest'),
+  /** The console's built files, served at /console (default: services/console/dist of this checkout; the image's is /app/console). */
+  CONSOLE_DIR: z.string().min(1).default(BUILT_CONSOLE_DIR),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

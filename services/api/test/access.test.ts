@@ -50,6 +50,9 @@ const TABLE: RouteCase[] = [
   { method: 'GET', url: '/v1/audit/verify', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/audit/export', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/policy', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: '/v1/statements', allowed: ['admin', 'analyst'], body: { scope: 'tenant', id: 't-1', from: '2026-01-01', to: '2026-01-31' } },
+  { method: 'GET', url: '/v1/notifier/dead-letters', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: '/v1/notifier/dead-letters/redeliver', allowed: ['admin'] },
 ];
 const ROLES: Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
 
@@ -95,6 +98,15 @@ describe('open routes', () => {
     const metrics = await api.app.inject({ url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('flopwatch_api_request_duration_seconds_count{method="GET",route="/v1/policy",status="200"');
+  });
+
+  it('serves the statements\' public keys without a key (none configured: an empty list), and refuses to issue a statement with 503 until a signing key is', async () => {
+    const keys = await api.app.inject({ url: '/v1/statements/keys' });
+    expect(keys.statusCode).toBe(200);
+    expect(keys.json()).toEqual({ keys: [] });
+    const issue = await api.app.inject({ method: 'POST', url: '/v1/statements', headers: auth('analyst'), payload: { scope: 'tenant', id: 't-1', from: '2026-01-01', to: '2026-01-31' } });
+    expect(issue.statusCode).toBe(503);
+    expect(issue.json().error.code).toBe('UNAVAILABLE');
   });
 
   it('reports not ready when a dependency is unreachable', async () => {
@@ -287,7 +299,7 @@ describe('OpenAPI', () => {
       expect(doc.paths[path], path).toBeDefined();
       expect(doc.paths[path]![c.method.toLowerCase()], `${c.method} ${path}`).toBeDefined();
     }
-    for (const open of ['/healthz', '/readyz', '/metrics']) expect(doc.paths[open]).toBeDefined();
+    for (const open of ['/healthz', '/readyz', '/metrics', '/v1/statements/keys']) expect(doc.paths[open]).toBeDefined();
     const page = await api.app.inject({ url: '/docs' });
     expect([200, 302]).toContain(page.statusCode);
   });

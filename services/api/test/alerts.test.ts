@@ -26,7 +26,7 @@ describe('alert triage', () => {
     const audit = (await api.app.inject({ url: `/v1/audit?object=alert:${alert.id}`, headers: auth('analyst') })).json();
     expect(audit.entries).toEqual([expect.objectContaining({ actor: ACTOR.analyst, action: 'alert.acknowledge', before: { status: 'open' }, after: { status: 'acknowledged' }, note: 'looking' })]);
 
-    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => f)).toEqual([['id', alert.id, 'type', 'alert.raised'], ['id', alert.id, 'type', 'alert.updated']]);
   });
 

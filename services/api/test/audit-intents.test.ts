@@ -10,9 +10,9 @@ describe('a change and its audit entry over the API', () => {
   it('answers that a KYC change may have been written when it failed half-way, names it in verify, and confirms it once the record is found in place', async () => {
     // The sealer settles intents older than 1.5 s (their writer's grace) every 50 ms.
     api = await startApi({ auditSealing: { intervalMs: 50, intentGraceMs: 1500 } });
-    const { app, redis, store } = api;
+    const { app, redis, store, keys } = api;
     // The registry's tenant index holds the wrong type: putTenant writes the KYC record, then fails.
-    await redis.set(store.keys.registry.tenants, 'not a sorted set');
+    await redis.set(keys.registry.tenants, 'not a sorted set');
     const res = await app.inject({ method: 'PUT', url: '/v1/tenants/half', headers: auth('admin'), payload: tenant('half', { hqCountry: 'SG', kycStatus: 'pending' }) });
     expect(res.statusCode).toBe(503);
     const error = res.json().error;
@@ -20,7 +20,7 @@ describe('a change and its audit entry over the API', () => {
     expect(error.message).toMatch(/may have been written/);
     expect(error.message).not.toMatch(/nothing was written/);
     expect(await store.registry.getTenant('half')).toMatchObject({ id: 'half', kycStatus: 'pending' });
-    await redis.del(store.keys.registry.tenants);
+    await redis.del(keys.registry.tenants);
 
     const named = (await app.inject({ url: '/v1/audit/verify', headers: auth('analyst') })).json();
     expect(named).toMatchObject({ ok: false, broken: null, checked: 0 });
@@ -35,9 +35,9 @@ describe('a change and its audit entry over the API', () => {
 
   it('names an unconfirmed lineage change in GET /v1/audit/verify while nothing settles it', async () => {
     api = await startApi({ auditSealing: false });
-    const { app, redis, store } = api;
+    const { app, redis, keys } = api;
     // The lineage index is broken: putLineage writes the record, then fails.
-    await redis.set(store.keys.registry.lineages, 'not a sorted set');
+    await redis.set(keys.registry.lineages, 'not a sorted set');
     const res = await app.inject({ method: 'PUT', url: '/v1/lineages/run-1', headers: auth('admin'), payload: { parentId: null, baseModel: null, notes: '' } });
     expect(res.statusCode).toBe(503);
     expect(res.json().error.details.written).toBe('unknown');

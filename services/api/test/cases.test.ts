@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { caseId, type Alert } from '@flopwatch/contracts';
+import { caseId, caseSummary, type Alert, type Case } from '@flopwatch/contracts';
+import { waitFor } from '@flopwatch/test-harness';
 import type { UsageRecord } from '@flopwatch/store';
 import { ACTOR, auth, raiseAlert, startApi, tenant, type TestApi } from './helpers.js';
 
@@ -81,17 +82,58 @@ describe('the case queue', () => {
     const low = await structuring('g-6', 0.5, 'medium', NOW - 2 * HOUR);
     const high = await structuring('g-6', 0.8, 'high', NOW - HOUR);
     const id = groupCase('g-6');
-    // An analyst already escalated one alert on its own: it cannot be acknowledged, it stays escalated.
-    await post(`/v1/alerts/${low.id}/transitions`, { action: 'escalate' });
     await post(`/v1/cases/${id}/transitions`, { action: 'acknowledge' });
     const status = async (alertId: string) => (await get(`/v1/alerts/${alertId}`)).json().status;
-    expect([await status(low.id), await status(high.id)]).toEqual(['escalated', 'acknowledged']);
+    expect([await status(low.id), await status(high.id)]).toEqual(['acknowledged', 'acknowledged']);
     await post(`/v1/cases/${id}/transitions`, { action: 'resolve', note: 'accounts closed' });
     expect([await status(low.id), await status(high.id)]).toEqual(['resolved', 'resolved']);
-    const outbox = await api.redis.xrange(api.store.keys.alerts.outbox, '-', '+');
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
     expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
     const audit = (await get(`/v1/audit?object=alert:${high.id}`, 'analyst')).json().entries;
     expect(audit.map((e: { action: string; note: string }) => [e.action, e.note])).toEqual([['alert.resolve', `with case ${id}: accounts closed`], ['alert.acknowledge', `with case ${id}`]]);
+    expect((await get('/v1/audit/verify', 'analyst')).json().ok).toBe(true);
+  });
+
+  it('moves the case from the alert route: escalating an alert escalates its case, resolving its last open alert resolves it', async () => {
+    await start();
+    const low = await structuring('g-7', 0.5, 'medium', NOW - 2 * HOUR);
+    const high = await structuring('g-7', 0.8, 'high', NOW - HOUR);
+    const id = groupCase('g-7');
+    const caseStatus = async () => (await get(`/v1/cases/${id}`)).json().case.status;
+    expect((await post(`/v1/alerts/${low.id}/transitions`, { action: 'escalate', note: 'shared card' })).json().status).toBe('escalated');
+    expect(await caseStatus()).toBe('escalated');
+    expect((await get(`/v1/alerts/${high.id}`)).json().status).toBe('escalated');
+    // The case cannot be acknowledged any more, whichever route asks.
+    expect((await post(`/v1/alerts/${high.id}/transitions`, { action: 'acknowledge' })).statusCode).toBe(409);
+    expect((await post(`/v1/cases/${id}/transitions`, { action: 'acknowledge' })).statusCode).toBe(409);
+    await post(`/v1/alerts/${low.id}/transitions`, { action: 'resolve', note: 'stale level' });
+    expect(await caseStatus()).toBe('escalated');
+    await post(`/v1/alerts/${high.id}/transitions`, { action: 'resolve', note: 'accounts closed' });
+    const detail = (await get(`/v1/cases/${id}`)).json();
+    expect(detail.case.status).toBe('resolved');
+    expect(detail.case.history.at(-1)).toMatchObject({ action: 'resolve', actor: ACTOR.analyst, from: 'escalated', to: 'resolved', alertId: high.id, note: 'accounts closed' });
+    expect(detail.audit[0]).toMatchObject({ action: 'case.resolve', note: `with alert ${high.id}: accounts closed` });
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
+    expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated', 'low alert.updated', 'high alert.updated']);
+  });
+
+  it('brings a case and its alerts back to agree after a move crashed between them (the sweep), telling the notifier', async () => {
+    api = await startApi({ now: () => new Date(NOW), caseSweep: { intervalMs: 100 } });
+    const low = await structuring('g-9', 0.5, 'medium', NOW - 2 * HOUR);
+    const high = await structuring('g-9', 0.8, 'high', NOW - HOUR);
+    const id = groupCase('g-9');
+    // The first step of a two-step move, run for real (the case and its audit entry); the crash
+    // comes before its alerts follow.
+    await api.store.casebook.update(id, (c) => {
+      const next: Case = { ...c, status: 'resolved', updatedAt: iso(NOW), history: [...c.history, { at: iso(NOW), action: 'resolve', actor: ACTOR.analyst, from: c.status, to: 'resolved', note: 'accounts closed' }] };
+      return { next, audit: { actor: ACTOR.analyst, action: 'case.resolve', before: caseSummary(c), after: caseSummary(next), note: 'accounts closed' } };
+    });
+    const status = async (alertId: string) => (await get(`/v1/alerts/${alertId}`)).json().status;
+    await waitFor(async () => (await status(low.id)) === 'resolved' && (await status(high.id)) === 'resolved', { timeoutMs: 10_000, what: 'the sweep to resolve the alerts' });
+    const outbox = await api.redis.xrange(api.keys.alerts.outbox, '-', '+');
+    expect(outbox.map(([, f]) => `${f[1] === low.id ? 'low' : 'high'} ${f[3]}`)).toEqual(['low alert.raised', 'high alert.raised', 'low alert.updated', 'high alert.updated']);
+    expect((await get(`/v1/alerts/${high.id}`)).json().history.at(-1)).toMatchObject({ action: 'resolve', actor: 'flopwatch', note: `with case ${id}: recovered` });
+    expect((await api.app.inject({ url: '/metrics' })).body).toContain('flopwatch_case_alert_repairs_total 2');
     expect((await get('/v1/audit/verify', 'analyst')).json().ok).toBe(true);
   });
 
@@ -160,11 +202,18 @@ describe('case evidence', () => {
 
     const detail = (await get(`/v1/cases/${id}`)).json();
     expect(detail.graph.nodes.map((n: { tenantId: string }) => n.tenantId)).toEqual(['s-1', 's-2', 's-3']);
-    expect(detail.graph.edges).toEqual([
+    expect(detail.graph.edges.map(({ a, b, identifiers }: { a: string; b: string; identifiers: string[] }) => ({ a, b, identifiers }))).toEqual([
       { a: 's-1', b: 's-2', identifiers: ['contactDomains:shell.example', 'paymentFingerprints:card-1'] },
       { a: 's-1', b: 's-3', identifiers: ['contactDomains:shell.example'] },
       { a: 's-2', b: 's-3', identifiers: ['contactDomains:shell.example'] },
     ]);
+    // Each link says why, with what each side declared.
+    const byIdentifier = (x: { identifier: string }, y: { identifier: string }) => x.identifier.localeCompare(y.identifier);
+    expect([...detail.graph.edges[0].reasons].sort(byIdentifier)).toEqual([
+      { identifier: 'paymentFingerprints:card-1', kind: 'paymentFingerprints', a: 'card-1', b: 'card-1', score: 1, why: 'paymentFingerprints: the same value' },
+      { identifier: 'contactDomains:shell.example', kind: 'contactDomains', a: 'shell.example', b: 'shell.example', score: 1, why: 'contactDomains: the same value' },
+    ].sort(byIdentifier));
+    expect(detail.graph.widelyShared).toEqual([]);
     expect(detail.tenants.map((t: { record: { kycStatus: string } }) => t.record.kycStatus)).toEqual(['pending', 'pending', 'pending']);
     expect(detail.ancestry).toBeNull();
 
@@ -205,10 +254,10 @@ describe('audit trail', () => {
     const id = groupCase('g-4');
     for (const text of ['one', 'two', 'three']) await post(`/v1/cases/${id}/comments`, { text });
     const ok = await get('/v1/audit/verify', 'analyst');
-    expect(ok.json()).toEqual({ ok: true, checked: 4, firstSeq: 1, lastSeq: 4, broken: null, unsealed: 0, unconfirmed: [] });
+    expect(ok.json()).toEqual({ ok: true, checked: 4, firstSeq: 1, lastSeq: 4, broken: null, unsealed: 0, unconfirmed: [], keyed: false, unkeyed: 0, floor: null, copy: null, findings: [] });
     expect((await get('/v1/audit/verify', 'viewer')).statusCode).toBe(403);
 
-    const log = api.store.keys.audit.log;
+    const log = api.keys.audit.log;
     const entries = await api.redis.xrange(log, '-', '+');
     await api.redis.del(log);
     for (const [eid, fields] of entries) {
@@ -224,14 +273,14 @@ describe('audit trail', () => {
     await start();
     await structuring('g-5', 0.5, 'medium', NOW - HOUR);
     const id = groupCase('g-5');
-    const before = await api.redis.get(api.store.keys.cases.record(id));
+    const before = await api.redis.get(api.keys.cases.record(id));
     // The case and its entry are written by one script: break the stream the entry goes to.
-    const unsealed = api.store.keys.audit.unsealed;
+    const unsealed = api.keys.audit.unsealed;
     await api.store.audit.seal();
     await api.redis.set(unsealed, 'broken');
     const res = await post(`/v1/cases/${id}/comments`, { text: 'lost?' });
     expect(res.statusCode).toBe(500);
-    expect(await api.redis.get(api.store.keys.cases.record(id))).toBe(before);
+    expect(await api.redis.get(api.keys.cases.record(id))).toBe(before);
     await api.redis.del(unsealed);
     expect((await get('/v1/audit/verify', 'analyst')).json()).toMatchObject({ ok: true, checked: 1 });
   });
@@ -253,7 +302,7 @@ describe('audit trail', () => {
     const csv = await get('/v1/audit/export?format=csv', 'analyst');
     expect(csv.headers['content-type']).toContain('text/csv');
     const rows = csv.body.split('\r\n');
-    expect(rows[0]).toBe('seq,id,at,actor,action,object,note,requestId,before,after,prev,hash');
+    expect(rows[0]).toBe('seq,id,at,actor,action,object,note,requestId,before,after,prev,hash,kid,mac');
     // Records end in CRLF; the comment's own newline stays inside its quoted field.
     expect(rows.filter((r) => r.length > 0)).toHaveLength(4);
     expect(csv.body).toContain('"has ""quotes"", commas\nand =formula"');

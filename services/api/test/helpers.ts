@@ -5,7 +5,7 @@ import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, testKafka
 import { alertId, type Alert, type Tenant } from '@flopwatch/contracts';
 import { consumerLag, createKafkaClient, createProducer } from '@flopwatch/kafka';
 import { loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
-import { createStore, type Store } from '@flopwatch/store';
+import { createKeys, createStore, type Keys, type Store } from '@flopwatch/store';
 import { buildApp, type App, type ApiLimits } from '../src/app.js';
 import type { ApiDeps } from '../src/deps.js';
 import { hashKey, parseApiKeys, type Role } from '../src/auth.js';
@@ -22,16 +22,18 @@ export const ACTOR: Record<Role, string> = { admin: 'root', analyst: 'alice', in
 export interface TestApi {
   app: App;
   store: Store;
+  /** The run's own Redis client and the store's key names, to read Redis directly. */
   redis: Redis;
   /** The store's key prefix (for key names through createKeys). */
   prefix: string;
+  keys: Keys;
   topic: string;
   pack: PolicyPack;
   close(): Promise<void>;
 }
 
 /** The API over the run's Redis (a fresh prefix) and Kafka (a fresh telemetry topic). */
-export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string; auditSealing?: ApiDeps['auditSealing'] } = {}): Promise<TestApi> {
+export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPublic?: boolean; now?: () => Date; webhooks?: ApiDeps['webhooks']; telemetryTopic?: string; consoleDir?: string; rateLimitPrefix?: string; readyCacheMs?: number; extraKeys?: string; auditSealing?: ApiDeps['auditSealing']; screening?: ApiDeps['screening']; statements?: ApiDeps['statements']; caseSweep?: ApiDeps['caseSweep'] } = {}): Promise<TestApi> {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
   const prefix = freshPrefix('api');
   const store = createStore({ redis, prefix });
@@ -61,9 +63,12 @@ export async function startApi(opts: { limits?: Partial<ApiLimits>; metricsPubli
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
     ...(opts.auditSealing !== undefined ? { auditSealing: opts.auditSealing } : {}),
+    ...(opts.screening ? { screening: opts.screening } : {}),
+    ...(opts.statements ? { statements: opts.statements } : {}),
+    ...(opts.caseSweep !== undefined ? { caseSweep: opts.caseSweep } : {}),
   });
   return {
-    app, store, redis, prefix, topic, pack,
+    app, store, redis, prefix, keys: createKeys(prefix), topic, pack,
     close: async () => {
       await app.close();
       await producer.close();

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createProducer, ensureTopics, type KafkaClient, type KafkaProducer } from '@flopwatch/kafka';
 import { sleep } from '@flopwatch/runtime';
-import type { RedisClient, Store } from '@flopwatch/store';
+import type { SlurmMarks } from '@flopwatch/store';
 import { createDcgmSource, type DcgmSource, type DcgmSourceDeps } from './dcgm/source.js';
 import { createEmitter } from './emit.js';
 import { createCollectorMetrics } from './metrics.js';
@@ -25,15 +25,15 @@ type SourceOptions<T> = Omit<T, 'emit' | 'metrics' | 'log'>;
 
 export interface CollectorDeps {
   kafka: KafkaClient;
-  redis: RedisClient;
-  keys: Store['keys'];
+  /** The store's Slurm marks and polls (store.slurmMarks). */
+  slurmMarks: SlurmMarks;
   metricsRegistry: Registry;
   log: Logger;
   topic: { name: string; partitions: number };
   /** Null: the DCGM source is off. */
   dcgm: SourceOptions<Omit<DcgmSourceDeps, 'hpcJob' | 'now'>> | null;
   /** Null: the Slurm source is off. */
-  slurm: (SourceOptions<Omit<SlurmSourceDeps, 'redis' | 'keys'>> & { pollIntervalMs: number }) | null;
+  slurm: (SourceOptions<Omit<SlurmSourceDeps, 'marks'>> & { pollIntervalMs: number }) | null;
   /** The clock (epoch ms). */
   now?: () => number;
 }
@@ -82,7 +82,7 @@ export function createCollector(deps: CollectorDeps): Collector {
       const emit = createEmitter({ producer, topic: deps.topic.name, metrics, log });
       if (deps.slurm) {
         const { pollIntervalMs, ...options } = deps.slurm;
-        const source = createSlurmSource({ ...options, redis: deps.redis, keys: deps.keys, emit, metrics, log });
+        const source = createSlurmSource({ ...options, marks: deps.slurmMarks, emit, metrics, log });
         slurm = source;
         loops.push(loop('slurm', async () => void (await source.poll(now())), () => pollIntervalMs));
       }

@@ -1,8 +1,8 @@
 // Composition root of the collector: config → logger → mappings → clients → createCollector → start; close on signal.
-import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
+import { kafkaDriver } from '@flopwatch/kafka';
 import { catalogOf, loadPolicyPack } from '@flopwatch/policy';
-import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createKeys, verifyRedisConnection } from '@flopwatch/store';
+import { connectInfra, createMetricsRegistry, redactConfig, startOpsServer, startService } from '@flopwatch/runtime';
+import { createStore, redisDriver } from '@flopwatch/store';
 import { createCollector } from './app.js';
 import { collectorConfigSchema } from './config.js';
 import { createTargetList } from './dcgm/targets.js';
@@ -10,15 +10,10 @@ import { createDnsTargets, joinTargetLists, parseDnsTarget } from './dns-sd.js';
 import { loadSlurmMapping, loadTenantMapping } from './mapping.js';
 import { createSlurmrestdClient } from './slurm/client.js';
 
-const config = exitOnConfigError(() => loadConfig(collectorConfigSchema, process.env));
-const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
-const log = createLogger({ service: 'collector', level: config.LOG_LEVEL });
-const shutdown = createShutdown({ log, timeoutMs: 30_000 });
-installSignalHandlers(shutdown, { log });
-// A crash still sends the open DCGM period (the collector's close step) before the process exits.
-installCrashHandlers(shutdown, { log });
+const service = startService({ name: 'collector', schema: collectorConfigSchema, env: process.env });
+const { config, log, shutdown } = service;
 
-try {
+await service.run(async () => {
   const pack = loadPolicyPack(config.POLICY_FILE);
   // The schema requires both files whenever a source is on, and it refuses a start with none on.
   const tenants = loadTenantMapping(config.TENANT_MAPPING_FILE!);
@@ -28,15 +23,7 @@ try {
   if (dcgmOn && !dcgmCluster) throw new Error(`DCGM_CLUSTER "${config.DCGM_CLUSTER}" has no entry under clusters in ${config.SLURM_MAPPING_FILE}`);
   log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-collector', security: security.redis });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
-  shutdown.add('kafka', () => kafka.close());
-  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
-  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
-  const kafkaCheck = await verifyKafkaConnection(kafka);
-  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
+  const { redis, kafka } = await connectInfra(service, { redis: redisDriver, kafka: kafkaDriver });
   const metricsRegistry = createMetricsRegistry({ service: 'collector' });
   // Exporters behind DNS names (a headless Service): resolved before the first round, then every round.
   const dns = config.DCGM_DNS_SD.length > 0 ? createDnsTargets({ targets: config.DCGM_DNS_SD.map(parseDnsTarget), intervalMs: config.DCGM_SCRAPE_INTERVAL, log }) : null;
@@ -46,8 +33,7 @@ try {
   }
   const collector = createCollector({
     kafka,
-    redis,
-    keys: createKeys(config.REDIS_PREFIX),
+    slurmMarks: createStore({ redis, prefix: config.REDIS_PREFIX }).slurmMarks,
     metricsRegistry,
     log,
     topic: { name: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS },
@@ -87,10 +73,7 @@ try {
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => collector.readiness(), log });
   shutdown.add('ops-server', () => ops.close());
+  // A crash runs this step too: the open DCGM period is sent before the process exits.
   shutdown.add('collector', () => collector.close());
   await collector.start();
-} catch (err) {
-  reportStartupFailure(log, 'collector', err);
-  await shutdown.run('start-up failed');
-  process.exit(1);
-}
+});

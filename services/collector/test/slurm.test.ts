@@ -44,7 +44,7 @@ afterAll(async () => {
 
 async function pipeline() {
   const topics: Topics = await testTopics();
-  const { redis, store, prefix } = testStore();
+  const { redis, store, prefix, keys } = testStore();
   const ingest: TestIngest = await startIngest({ topics, groupId: uniqueId('group'), store });
   cleanups.push(async () => {
     await ingest.close();
@@ -61,8 +61,7 @@ async function pipeline() {
     const emit = createEmitter({ producer, topic: topics.telemetry, metrics, log: silent });
     const poller = createSlurmSource({
       client: createSlurmrestdClient({ url: slurm.url, apiVersion: 'v0.0.38', user: slurm.user, token: { value: slurm.token }, timeoutMs: 10_000, accounting }),
-      redis,
-      keys: store.keys,
+      marks: store.slurmMarks,
       mapping: SLURM,
       tenants: { namespaces: {}, accounts: tenants },
       emitJobs: true,
@@ -77,7 +76,7 @@ async function pipeline() {
     });
     return { poller, metrics };
   };
-  return { topics, redis, store, totals, source };
+  return { topics, redis, store, keys, totals, source };
 }
 
 const fieldsOf = (id: string) => slurm.showJob(id);
@@ -124,7 +123,7 @@ function listed(id: string): boolean {
 // The tests run at once: each maps only its own accounts, so the others' jobs are skipped as unmapped.
 describe.concurrent('Slurm poller', () => {
   it('counts jobs of 5 s, 45 s and minutes, a cancelled and a suspended one, and one that ended while the collector was down, per node to Slurm\'s own run time across restarts; a job that left the listing during a longer outage is counted as unrecovered', async () => {
-    const { totals, source, redis, store } = await pipeline();
+    const { totals, source, redis, keys } = await pipeline();
     const names = ['long', 'j45', 'short', 'cancel', 'susp', 'down', 'lost'] as const;
     type Name = (typeof names)[number];
     const GPUS: Record<Name, number> = { long: 1, j45: 2, short: 1, cancel: 1, susp: 1, down: 1, lost: 1 };
@@ -222,13 +221,13 @@ describe.concurrent('Slurm poller', () => {
       expect(e.data.accelerator.count).toBe(GPUS[name]);
     }
     // The ended jobs' marks are final while listed; the lost one's is gone.
-    const marks = await redis.hgetall(store.keys.collector.slurmMarks('slurm-a'));
+    const marks = await redis.hgetall(keys.collector.slurmMarks('slurm-a'));
     expect(marks[ids.lost]).toBeUndefined();
     expect(JSON.parse(marks[ids.long]!)).toMatchObject({ t: endOf(truth.long), d: 1 });
   }, 300_000);
 
   it('resumes after a restart without loss or double count, reports again from the start with its marks lost, and meets the job\'s jobcomp record (with its node list) in the same slice', async () => {
-    const { store, redis, totals, topics, source } = await pipeline();
+    const { keys, redis, totals, topics, source } = await pipeline();
     const id = slurm.sbatch(['--gres=gpu:h100:4', '-A', 'tenant-a', '--wrap', 'sleep 600']);
     cleanups.push(async () => slurm.cancel(id));
     const startMs = startOf(await untilState(id, isRunning, 'to run'));
@@ -268,7 +267,7 @@ describe.concurrent('Slurm poller', () => {
     expect(await counter(restarted.metrics.gpuSeconds, { source: 'slurm' })).toBe((GPUS * (t3 - t2)) / 1000);
 
     // With its marks lost, a poller reports again from the job's start; covered time counts it once.
-    await redis.del(store.keys.collector.slurmMarks('slurm-a'));
+    await redis.del(keys.collector.slurmMarks('slurm-a'));
     const t4 = await nextSecond();
     await source(tenants).poller.poll(t4);
     ops += tera(t4 - t3, rate * (t4 - startMs), t4 - startMs);
@@ -295,11 +294,11 @@ describe.concurrent('Slurm poller', () => {
     await poller.poll(await nextSecond());
     await waitFor(async () => (await totals('tenant-a')).duplicateUs === before.duplicateUs + GPUS * 1000 * (endMs - t4), { timeoutMs: 30_000, what: 'the poller\'s last stretch seen as covered' });
     expect((await totals('tenant-a')).gpuUs).toBe(before.gpuUs);
-    expect(JSON.parse((await redis.hget(store.keys.collector.slurmMarks('slurm-a'), id))!)).toMatchObject({ t: endMs, d: 1 });
+    expect(JSON.parse((await redis.hget(keys.collector.slurmMarks('slurm-a'), id))!)).toMatchObject({ t: endMs, d: 1 });
   }, 120_000);
 
   it('after an outage longer than MinJobAge reads the jobs that ended unlisted from slurmdbd: one with a mark from its mark to its end, one never seen whole', async () => {
-    const { totals, source, redis, store } = await pipeline();
+    const { totals, source, redis, keys } = await pipeline();
     const GPUS = { marked: 1, unseen: 2 };
     const tenants = { 'acct-db-marked': 'tenant-db-marked', 'acct-db-unseen': 'tenant-db-unseen' };
     const produced: UsageEvent[] = [];
@@ -340,15 +339,15 @@ describe.concurrent('Slurm poller', () => {
     expect([last.data.node, Date.parse(last.data.interval.start), Date.parse(last.data.interval.end)]).toEqual([NODE, markedUntil, endOf(truth.marked)]);
     expect(produced.filter((e) => e.data.jobId === unseen).map((e) => [e.data.node, e.data.accelerator.count])).toEqual([[NODE, GPUS.unseen]]);
     // Reported: its mark is final, then dropped by the next poll, which reads nothing from slurmdbd.
-    expect(JSON.parse((await redis.hget(store.keys.collector.slurmMarks('slurm-a'), marked))!)).toMatchObject({ t: endOf(truth.marked), d: 1 });
+    expect(JSON.parse((await redis.hget(keys.collector.slurmMarks('slurm-a'), marked))!)).toMatchObject({ t: endOf(truth.marked), d: 1 });
     await pollNow(after.poller);
-    expect(await redis.hget(store.keys.collector.slurmMarks('slurm-a'), marked)).toBeNull();
+    expect(await redis.hget(keys.collector.slurmMarks('slurm-a'), marked)).toBeNull();
     expect(await counter(after.metrics.polls, { result: 'accounting_ok' })).toBe(1);
     expect(await counter(after.metrics.slurmUnrecovered)).toBe(0);
   }, 240_000);
 
   it('counts a requeued job\'s run to its last poll and names the rest: slurmrestd keeps no end for a requeued run', async () => {
-    const { totals, source, redis, store } = await pipeline();
+    const { totals, source, redis, keys } = await pipeline();
     const id = slurm.sbatch(['--gres=gpu:h100:1', '-A', 'acct-requeue', '--wrap', 'sleep 600']);
     cleanups.push(async () => slurm.cancel(id));
     const startMs = startOf(await untilState(id, isRunning, 'to run'));
@@ -362,7 +361,7 @@ describe.concurrent('Slurm poller', () => {
     await untilState(id, (f) => f.JobState === 'PENDING', 'to be pending again');
     await pollNow(poller);
     expect(await counter(metrics.slurmUnrecovered)).toBe(1);
-    expect(await redis.hget(store.keys.collector.slurmMarks('slurm-a'), id)).toBeNull();
+    expect(await redis.hget(keys.collector.slurmMarks('slurm-a'), id)).toBeNull();
     // Counted from its start to the poll before the requeue, nothing more (every event was sent before
     // the counter is read, so the counter is the whole of what was reported).
     await waitFor(async () => (await totals('tenant-requeue')).gpuUs === 1000 * (polledUntil - startMs), { timeoutMs: 30_000, what: 'the first run counted to its last poll' });

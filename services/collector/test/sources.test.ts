@@ -45,7 +45,7 @@ afterAll(async () => {
 /** A fresh topic set, key prefix and running ingest; the collector side gets its own metrics. */
 async function pipeline() {
   const topics: Topics = await testTopics();
-  const { redis, store, prefix } = testStore();
+  const { redis, store, prefix, keys } = testStore();
   const ingest: TestIngest = await startIngest({ topics, groupId: uniqueId('group'), store });
   cleanups.push(async () => {
     await ingest.close();
@@ -58,7 +58,7 @@ async function pipeline() {
     const t = await store.accounting.tenantTotals(tenantId);
     return { gpuUs: t.gpu_us ?? 0, ops: t.ops ?? 0 };
   };
-  return { topics, redis, store, metrics, emit, totals };
+  return { topics, redis, store, keys, metrics, emit, totals };
 }
 
 async function runningJob(args: string[]): Promise<{ id: string; startMs: number }> {
@@ -125,7 +125,7 @@ describe('DCGM exporter source', () => {
   }
 
   it('reports each job per node and period through the real ingest with totals equal to the arithmetic, and an exporter down leaves a gap of exactly its missed scrapes', async () => {
-    const { emit, metrics, totals, redis, store } = await pipeline();
+    const { emit, metrics, totals, store } = await pipeline();
     // The HPC job a node-b exporter labels with hpc_job: a real Slurm job, its account known through slurmrestd.
     const hpc = await runningJob(['--gres=gpu:h100:4', '-A', 'acct-hpc', '--wrap', 'sleep 600']);
     cleanups.push(async () => slurm.cancel(hpc.id));
@@ -148,8 +148,7 @@ describe('DCGM exporter source', () => {
     const tenants = { namespaces: { 'team-a': 'tenant-k8s', 'team-b': 'tenant-k8s-b' }, accounts: { 'acct-hpc': 'tenant-hpc' } };
     const slurmSource = createSlurmSource({
       client: createSlurmrestdClient({ url: slurm.url, apiVersion: 'v0.0.38', user: slurm.user, token: { value: slurm.token }, timeoutMs: 10_000 }),
-      redis,
-      keys: store.keys,
+      marks: store.slurmMarks,
       mapping: SLURM,
       tenants,
       emitJobs: false,
@@ -436,7 +435,7 @@ describe('DCGM exporter source', () => {
   });
 
   it('scrapes each exporter on its own schedule: one that accepts and never answers costs only its own slots', async () => {
-    const { totals, topics, redis, store } = await pipeline();
+    const { totals, topics, store } = await pipeline();
     const SLOT = 1_000;
     const PERIOD = 2_000;
     // The healthy exporter: two GPUs of a pod; it notes the slot (by its own clock) of every page it serves.
@@ -459,7 +458,7 @@ describe('DCGM exporter source', () => {
 
     const registry = new Registry();
     const collector = createCollector({
-      kafka, redis, keys: store.keys, metricsRegistry: registry, log: silent, topic: { name: topics.telemetry, partitions: 3 },
+      kafka, slurmMarks: store.slurmMarks, metricsRegistry: registry, log: silent, topic: { name: topics.telemetry, partitions: 3 },
       dcgm: {
         targets: createTargetList({ urls: [healthy.url(), silentUrl], log: silent }),
         scrapeIntervalMs: SLOT, periodMs: PERIOD, scrapeTimeoutMs: 400,
@@ -504,8 +503,8 @@ describe('DCGM exporter source', () => {
 
 describe('the collector process', () => {
   it('runs both sources from its environment, and on SIGTERM produces the open DCGM period and exits 0', async () => {
-    const { redis, store, totals, topics } = await pipeline();
-    const prefix = store.keys.prefix;
+    const { redis, keys, totals, topics } = await pipeline();
+    const prefix = keys.prefix;
     const job = await runningJob(['--gres=gpu:h100:2', '-A', 'acct-proc', '--wrap', 'sleep 600']);
     cleanups.push(async () => slurm.cancel(job.id));
 
@@ -555,7 +554,7 @@ describe('the collector process', () => {
     // Two GPUs × one second per scrape observed (each scrape falls in its own one-second slot).
     await waitFor(async () => (await totals('tenant-proc-dcgm')).gpuUs === 2 * observed * 1_000 * 1_000, { timeoutMs: 30_000, what: `${observed} scrapes × 2 GPUs counted` });
     // Slurm: counted from the job's start to the last poll, whose end is the mark left in Redis.
-    const mark = (JSON.parse((await redis.hget(store.keys.collector.slurmMarks('slurm-a'), job.id)) ?? '{}') as { t: number }).t;
+    const mark = (JSON.parse((await redis.hget(keys.collector.slurmMarks('slurm-a'), job.id)) ?? '{}') as { t: number }).t;
     expect((await totals('tenant-proc-slurm')).gpuUs).toBe(2 * 1_000 * (mark - job.startMs));
     expect(mark).toBeLessThanOrEqual(Date.now());
   }, 120_000);

@@ -97,7 +97,7 @@ describe('one Slurm job seen by DCGM, the poller and jobcomp', () => {
     const registry = new Registry();
     const tenants = { namespaces: {}, accounts: { [ACCOUNT]: ACCOUNT } }; // jobcomp names the account as the tenant
     const collector = createCollector({
-      kafka, redis, keys: store.keys, metricsRegistry: registry, log: silent, topic: { name: topics.telemetry, partitions: 3 },
+      kafka, slurmMarks: store.slurmMarks, metricsRegistry: registry, log: silent, topic: { name: topics.telemetry, partitions: 3 },
       dcgm: {
         targets: createTargetList({ urls: [url], log: silent }),
         scrapeIntervalMs: SLOT, periodMs: PERIOD, scrapeTimeoutMs: 400,

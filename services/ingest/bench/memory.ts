@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { ensureInfra } from '@flopwatch/local';
-import { createStore, purgePrefix, type UsageRecord } from '@flopwatch/store';
+import { createKeys, createStore, purgePrefix, type Keys, type UsageRecord } from '@flopwatch/store';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,8 +43,8 @@ async function keyMemory(redis: Redis, prefix: string): Promise<{ bytes: number;
   return { bytes, keys };
 }
 
-async function coveredSlices(redis: Redis, store: ReturnType<typeof createStore>): Promise<number> {
-  const counts = await Promise.all(Array.from({ length: TENANTS }, (_, t) => redis.hlen(store.keys.tenant.cover(`tenant-${t}`))));
+async function coveredSlices(redis: Redis, keys: Keys): Promise<number> {
+  const counts = await Promise.all(Array.from({ length: TENANTS }, (_, t) => redis.hlen(keys.tenant.cover(`tenant-${t}`))));
   return counts.reduce((a, b) => a + b, 0);
 }
 
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     const day = (hour + 1) / 24;
     if ((hour + 1) % 24 === 0 && (day % 5 === 0 || day === 1)) {
       const { bytes } = await keyMemory(redis, prefix);
-      const kept = await coveredSlices(redis, store);
+      const kept = await coveredSlices(redis, createKeys(prefix));
       console.log(`  ${String(day).padStart(3)}   ${String(reports).padStart(9)}   ${String(kept).padStart(19)}   ${(bytes / 1048576).toFixed(2).padStart(15)} MiB   ${((bytes / activeSlices) * 1000 / 1048576).toFixed(2).padStart(12)} MiB`);
     }
   }

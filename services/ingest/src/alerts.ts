@@ -1,5 +1,5 @@
-import { ALERT_SCHEMA_VERSION, alertId, caseId, type Alert, type SubjectSnapshot, type TenantSnapshot } from '@flopwatch/contracts';
-import { evaluateSubject, evaluationTime, lineageFloorOps, maxSeverity, RULES, ruleLevels, tenantMayAlert, tenantRisk, type PolicyPack, type RuleOutcome } from '@flopwatch/policy';
+import { ALERT_SCHEMA_VERSION, alertId, caseId, type Alert, type TenantSnapshot } from '@flopwatch/contracts';
+import { evaluateSubject, lineageFloorOps, maxSeverity, RULES, ruleLevels, tenantMayAlert, tenantRisk, type PolicyPack, type RuleOutcome } from '@flopwatch/policy';
 import { teraToOps, type Store, type TenantApplyResult } from '@flopwatch/store';
 import type { RegistryView } from './registry-view.js';
 
@@ -88,42 +88,9 @@ async function subjectsToEvaluate(results: TenantApplyResult[], ctx: EvaluationC
   return { tenants, groups: [...groups], lineages: [...new Set([...lineages, ...descendants])] };
 }
 
-/** Memoised snapshots for one evaluation: each tenant and lineage is read once. */
-function snapshots(ctx: EvaluationContext) {
-  const { store, view } = ctx;
-  const tenants = new Map<string, Promise<TenantSnapshot>>();
-  const tenant = (id: string): Promise<TenantSnapshot> => {
-    let p = tenants.get(id);
-    if (!p) {
-      p = (async () => {
-        const [{ record, groupId }, books] = await Promise.all([view.tenant(id), store.books.tenantBooks(id)]);
-        return { id, record, groupId, books };
-      })();
-      tenants.set(id, p);
-    }
-    return p;
-  };
-  let clock: Promise<number | null> | undefined;
-  const asOf = async (members: TenantSnapshot[]) => evaluationTime(await (clock ??= store.books.eventClock()), members.map((m) => m.books.latestEndMs), ctx.now().getTime());
-
-  return {
-    tenant,
-    async forTenant(id: string): Promise<SubjectSnapshot> {
-      const t = await tenant(id);
-      return { scope: 'tenant', subject: id, asOfMs: await asOf([t]), tenant: t };
-    },
-    async forGroup(id: string): Promise<SubjectSnapshot> {
-      const members = await Promise.all((await view.groupMembers(id)).map(tenant));
-      return { scope: 'group', subject: id, asOfMs: await asOf(members), members };
-    },
-    async forLineage(id: string): Promise<SubjectSnapshot> {
-      const lineage = await store.books.lineage(id);
-      const ids = new Set([...Object.keys(lineage.own), ...lineage.ancestors.flatMap((a) => Object.keys(a.own))]);
-      const members = await Promise.all([...ids].map(tenant));
-      return { scope: 'lineage', subject: id, asOfMs: await asOf(members), lineage, tenants: members };
-    },
-  };
-}
+/** Memoised snapshots for one evaluation, tenant records from the cached registry view. */
+const snapshots = ({ store, view, now }: EvaluationContext) =>
+  store.snapshots.reader({ tenant: (id) => view.tenant(id), groupMembers: (id) => view.groupMembers(id), now: () => now().getTime() });
 
 /**
  * Decides which alerts the subjects' stored state calls for and creates the missing ones.

@@ -3,7 +3,7 @@
 // (covered time per slice, docs/accounting.md): a second replay re-publishes again and counts nothing twice.
 import { DLQ_REASONS, type DlqReason } from '@flopwatch/contracts';
 import { createProducer, readTopicRange, type ConsumedMessage, type KafkaClient, type KafkaProducer, type OutgoingMessage } from '@flopwatch/kafka';
-import { AppError } from '@flopwatch/runtime';
+import { AppError, parseDuration } from '@flopwatch/runtime';
 import type { Logger } from 'pino';
 import { DLQ_HEADERS } from './pipeline.js';
 
@@ -42,12 +42,10 @@ export function parseReasons(list: string | undefined): DlqReason[] {
   return [...new Set(names)] as DlqReason[];
 }
 
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** An RFC 3339 time (`2026-11-01T00:00:00Z`) or a duration before `now` (`7d`, `12h`, `30m`, `90s`, `2w`), as ms. */
 export function parseTime(value: string, now: number, flag: string): number {
-  const duration = /^(\d+)([smhdw])$/.exec(value.trim());
-  if (duration) return now - Number(duration[1]) * UNIT_MS[duration[2]!]!;
+  const duration = parseDuration(value, { unitRequired: true });
+  if (duration !== null) return now - duration;
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(value.trim())) {
     const ms = Date.parse(value);
     if (Number.isFinite(ms)) return ms;

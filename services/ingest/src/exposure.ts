@@ -1,5 +1,5 @@
-import { isThresholdFraction, type Alert, type SubjectSnapshot, type TenantSnapshot } from '@flopwatch/contracts';
-import { evaluationTime, ruleStanding, type PolicyPack } from '@flopwatch/policy';
+import type { Alert } from '@flopwatch/contracts';
+import { isFractionLevel, ruleStanding, type PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
 
 /** One subject that has reached at least the lowest alert level of a threshold rule. */
@@ -45,37 +45,15 @@ export async function readExposure({ store, pack, maxAlerts = 20_000, now = Date
   const bySubject = new Map<string, AlertView>();
   for (const a of alerts) {
     cases.set(a.status, (cases.get(a.status) ?? 0) + 1);
-    if (!(a.threshold > 0) || !isThresholdFraction(a)) continue;
+    if (!(a.threshold > 0) || !isFractionLevel(a)) continue;
     const key = `${a.rule}\u0000${a.scope}\u0000${a.subject}`;
     const seen = bySubject.get(key);
     if (!seen || a.observedOperations > seen.observedOperations) bySubject.set(key, { ...a, kyc: a.kyc ?? seen?.kyc ?? null });
   }
-  const clock = await store.books.eventClock();
-  const tenants = new Map<string, Promise<TenantSnapshot>>();
-  const tenant = (id: string) => {
-    let p = tenants.get(id);
-    if (!p) tenants.set(id, (p = store.books.tenant(id)));
-    return p;
-  };
-  const at = (members: TenantSnapshot[]) => evaluationTime(clock, members.map((m) => m.books.latestEndMs), now());
-  const snapshot = async (a: AlertView): Promise<SubjectSnapshot | null> => {
-    if (a.scope === 'tenant') {
-      const t = await tenant(a.subject);
-      return { scope: 'tenant', subject: a.subject, asOfMs: at([t]), tenant: t };
-    }
-    if (a.scope === 'group') {
-      const members = await Promise.all((await store.registry.groupMembers(a.subject)).map(tenant));
-      return { scope: 'group', subject: a.subject, asOfMs: at(members), members };
-    }
-    const lineage = await store.books.lineage(a.subject);
-    const ids = new Set([...Object.keys(lineage.own), ...lineage.ancestors.flatMap((x) => Object.keys(x.own))]);
-    const members = await Promise.all([...ids].map(tenant));
-    return { scope: 'lineage', subject: a.subject, asOfMs: at(members), lineage, tenants: members };
-  };
+  const snapshots = store.snapshots.reader({ now });
   const subjects = await Promise.all(
     [...bySubject.values()].map(async (a): Promise<SubjectExposure> => {
-      const snap = await snapshot(a);
-      const standing = snap ? ruleStanding(a.rule, snap, pack) : null;
+      const standing = ruleStanding(a.rule, await snapshots.forSubject(a.scope, a.subject), pack);
       const operations = standing?.operations ?? a.observedOperations;
       const threshold = standing?.threshold ?? a.threshold;
       return {

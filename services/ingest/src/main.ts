@@ -1,37 +1,25 @@
 // Composition root of the ingest: config → logger → clients → createIngest → start; close on signal.
 import { setFlagsFromString } from 'node:v8';
-import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
+import { kafkaDriver } from '@flopwatch/kafka';
 import { loadPolicyPack } from '@flopwatch/policy';
-import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
+import { connectInfra, createMetricsRegistry, redactConfig, startOpsServer, startService } from '@flopwatch/runtime';
+import { createStore, redisDriver } from '@flopwatch/store';
 import { createIngest } from './app.js';
 import { ingestConfigSchema } from './config.js';
 import { loadSlurmMapping } from './slurm-mapping.js';
 
-const config = exitOnConfigError(() => loadConfig(ingestConfigSchema, process.env));
+const service = startService({ name: 'ingest', schema: ingestConfigSchema, env: process.env });
+const { config, log, shutdown } = service;
 // Before the heap grows: V8 reads the factor at every full collection.
 if (config.HEAP_GROWING_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${config.HEAP_GROWING_PERCENT}`);
-const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
-const log = createLogger({ service: 'ingest', level: config.LOG_LEVEL });
-const shutdown = createShutdown({ log, timeoutMs: 30_000 });
-installSignalHandlers(shutdown, { log });
-installCrashHandlers(shutdown, { log });
 
-try {
+await service.run(async () => {
   const pack = loadPolicyPack(config.POLICY_FILE);
   const slurm = config.SLURM_TOPIC && config.SLURM_MAPPING_FILE ? loadSlurmMapping(config.SLURM_MAPPING_FILE) : null;
   if (config.SLURM_TOPIC && !slurm) log.warn({ topic: config.SLURM_TOPIC }, 'no SLURM_MAPPING_FILE: Slurm records will be dead-lettered as unmapped');
   log.info({ config: redactConfig(config), policyVersion: pack.version }, 'starting');
 
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-ingest', security: security.redis });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
-  shutdown.add('kafka', () => kafka.close());
-  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
-  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
-  const kafkaCheck = await verifyKafkaConnection(kafka);
-  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
+  const { redis, kafka } = await connectInfra(service, { redis: redisDriver, kafka: kafkaDriver });
   const metricsRegistry = createMetricsRegistry({ service: 'ingest' });
   const ingest = createIngest({
     kafka,
@@ -61,8 +49,4 @@ try {
   shutdown.add('ops-server', () => ops.close());
   shutdown.add('ingest', () => ingest.close());
   await ingest.start();
-} catch (err) {
-  reportStartupFailure(log, 'ingest', err);
-  await shutdown.run('start-up failed');
-  process.exit(1);
-}
+});

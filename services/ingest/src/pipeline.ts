@@ -222,6 +222,8 @@ export function createPipeline(deps: PipelineDeps) {
       const refused = new Map<string, RejectedRecord>();
       for (const r of results) for (const rej of r.rejected) if (!refused.has(rej.record.offset)) refused.set(rej.record.offset, rej);
       if (refused.size > 0) {
+        // Each refused report's time, kept once (signed statements give it); before the dead letters, so a crash repeats it harmlessly.
+        await orReport('refusals', untilDone('refusals', batch, () => deps.store.accounting.recordRefused(results.flatMap((r) => r.rejected))), undefined);
         const messages = new Map(batch.messages.map((m) => [m.offset, m]));
         for (const [offset, rej] of refused) {
           log.warn({ tenantId: rej.record.tenantId, jobKey: rej.record.jobKey, node: rej.record.node, reason: rej.reason, offset }, 'report refused by the books, dead-lettered');

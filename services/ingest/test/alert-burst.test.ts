@@ -19,7 +19,7 @@ describe('an alert storm through two ingest instances', () => {
   it('raises every alert of 10,600 unregistered tenants past two rules, each with its case and audit entry, and the chain verifies once sealed', async () => {
     const started = performance.now();
     const topics = await testTopics();
-    const { store, redis } = env();
+    const { store, redis, prefix, keys } = env();
     const groupId = uniqueId('burst');
     const TENANTS = 10_600;
     // One hour on 60,000 H100s at 50 % tensor-active: 989.4e12 × 3,600 × 0.5 × 60,000 ≈ 1.07e23
@@ -31,7 +31,7 @@ describe('an alert storm through two ingest instances', () => {
 
     const a = await startIngest({ topics, groupId, store, pack });
     cleanups.push(() => a.close());
-    const b = await startIngest({ topics, groupId, store: createStore({ redis, prefix: store.keys.prefix }), pack });
+    const b = await startIngest({ topics, groupId, store: createStore({ redis, prefix }), pack });
     cleanups.push(() => b.close());
     const { producer, close } = await testProducer();
     cleanups.push(close);
@@ -45,20 +45,20 @@ describe('an alert storm through two ingest instances', () => {
     expect(expected).toBe(21_200);
     const alertIds = tenants.flatMap((t) => RULES.map((rule) => alertId({ rule, scope: 'tenant', subject: t, level: 1 })));
     const caseIds = tenants.flatMap((t) => RULES.map((rule) => caseId({ rule, scope: 'tenant', subject: t })));
-    expect(await redis.zcard(store.keys.alerts.index)).toBe(expected);
+    expect(await redis.zcard(keys.alerts.index)).toBe(expected);
     const present = await store.alerts.existing(alertIds);
     expect(alertIds.filter((id) => !present.has(id))).toEqual([]);
     // Every case exists, holds its alert, and the newest tenant of the burst has both of its cases.
     const missingCases: string[] = [];
     for (let i = 0; i < caseIds.length; i += 1000) {
       const chunk = caseIds.slice(i, i + 1000);
-      const records = await redis.mget(...chunk.map((id) => store.keys.cases.record(id)));
+      const records = await redis.mget(...chunk.map((id) => keys.cases.record(id)));
       records.forEach((r, j) => {
         if (r === null || (JSON.parse(r) as { alerts: unknown[] }).alerts.length !== 1) missingCases.push(chunk[j]!);
       });
     }
     expect(missingCases).toEqual([]);
-    expect(await redis.zcard(store.keys.cases.index)).toBe(expected);
+    expect(await redis.zcard(keys.cases.index)).toBe(expected);
     const newest = (await Promise.all(RULES.map((rule) => store.alerts.get<Alert>(alertId({ rule, scope: 'tenant', subject: tenants.at(-1)!, level: 1 }))))).map((x) => x?.rule);
     expect(newest).toEqual([...RULES]);
 

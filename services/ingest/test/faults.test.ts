@@ -50,7 +50,7 @@ describe.each([false, true])('ingest under faults (FETCH_AHEAD=%s)', (fetchAhead
 
   it('keeps totals exact and raises each alert once with two instances in one group and a rebalance mid-stream', async () => {
     const topics = await testTopics();
-    const { store, redis } = env();
+    const { store, redis, prefix, keys } = env();
     const groupId = uniqueId('group');
     // An unregistered tenant (unknown KYC, untrusted) whose lineage passes every default level of 10^26.
     const big = Array.from({ length: 120 }, (_, i) => usageEvent({ tenantId: 'ghost', jobId: 'ghost-run', startMs: T0 - 200 * 3_600_000 + i * 3_600_000, seconds: 3600, gpus: 500_000, tensorActive: 0.5, lineageId: 'ghost/frontier' }) as UsageEvent);
@@ -64,7 +64,7 @@ describe.each([false, true])('ingest under faults (FETCH_AHEAD=%s)', (fetchAhead
     cleanups.push(() => a.close());
     await producer.send(topics.telemetry, encode(all.slice(0, half)));
     await sleep(300);
-    const b = await startIngest({ topics, groupId, store: createStore({ redis, prefix: store.keys.prefix }), fetchAhead }); // joins: rebalance
+    const b = await startIngest({ topics, groupId, store: createStore({ redis, prefix }), fetchAhead }); // joins: rebalance
     cleanups.push(() => b.close());
     await producer.send(topics.telemetry, encode(all.slice(half)));
     await sleep(300);
@@ -73,11 +73,11 @@ describe.each([false, true])('ingest under faults (FETCH_AHEAD=%s)', (fetchAhead
 
     const truth = groundTruth(all, pack);
     expect(await storedTotals(store, truth.keys())).toEqual(truth);
-    const ids = await redis.zrange(store.keys.alerts.index, 0, -1);
+    const ids = await redis.zrange(keys.alerts.index, 0, -1);
     const alerts = (await Promise.all(ids.map((id) => store.alerts.get<Alert>(id)))).filter((x): x is Alert => x !== null);
     const frontier = alerts.filter((x) => x.rule === 'frontier-approach' && x.subject === 'ghost/frontier').map((x) => x.level).sort((x, y) => x - y);
     expect(frontier).toEqual(pack.levels.map((l) => l.fraction));
-    const outbox = await redis.xrange(store.keys.alerts.outbox, '-', '+');
+    const outbox = await redis.xrange(keys.alerts.outbox, '-', '+');
     const outboxIds = outbox.map(([, fields]) => fields[fields.indexOf('id') + 1]);
     expect(outboxIds.length).toBe(ids.length);
     expect(new Set(outboxIds).size).toBe(outboxIds.length);

@@ -5,7 +5,7 @@ import { afterAll, afterEach } from 'vitest';
 import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, spawnService, uniqueId, usageEvent, type ServiceProcess } from '@flopwatch/test-harness';
 import { estimateOperations, loadPolicyPack, type PolicyPack } from '@flopwatch/policy';
 import { consumerLag, createKafkaClient, createProducer, type KafkaProducer } from '@flopwatch/kafka';
-import { countedTeraOps, createStore, teraOpsPerMs, type Store } from '@flopwatch/store';
+import { countedTeraOps, createKeys, createStore, teraOpsPerMs, type Keys, type Store } from '@flopwatch/store';
 import type { UsageEvent } from '@flopwatch/contracts';
 import { createIngest, type Ingest } from '../src/app.js';
 
@@ -57,10 +57,10 @@ export async function startIngest(opts: { topics: Topics; groupId: string; store
   };
 }
 
-/** A Redis client and a store under a fresh prefix. */
-export function testStore(prefix = freshPrefix('ingest')): { redis: Redis; store: Store; prefix: string } {
+/** A Redis client, a store under a fresh prefix, and the store's key names (to read Redis through the client). */
+export function testStore(prefix = freshPrefix('ingest')): { redis: Redis; store: Store; prefix: string; keys: Keys } {
   const redis = new Redis(redisUrl(), { enableAutoPipelining: true });
-  return { redis, store: createStore({ redis, prefix }), prefix };
+  return { redis, store: createStore({ redis, prefix }), prefix, keys: createKeys(prefix) };
 }
 
 export async function testProducer(): Promise<{ producer: KafkaProducer; close(): Promise<void> }> {

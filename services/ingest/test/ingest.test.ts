@@ -116,7 +116,7 @@ describe('ingest', () => {
 
   it('raises exactly the 50/80/90/100 % frontier alerts as an untrusted tenant\'s lineage grows on Tier 1 H100s, and none for a verified Tier 1 lab doing the same', async () => {
     const topics = await testTopics();
-    const { store } = env();
+    const { store, redis, keys } = env();
     const levels = [
       { fraction: 0.5, severity: 'medium' as const },
       { fraction: 0.8, severity: 'high' as const },
@@ -135,7 +135,7 @@ describe('ingest', () => {
     running.push(await startIngest({ topics, groupId, store, pack: fourLevels }));
     await waitFor(() => caughtUp(groupId, topics), { what: 'the group to catch up', timeoutMs: 60_000 });
 
-    const ids = await store.redis.zrange(store.keys.alerts.index, 0, -1);
+    const ids = await redis.zrange(keys.alerts.index, 0, -1);
     const alerts = (await Promise.all(ids.map((id) => store.alerts.get<Alert>(id)))).filter((a): a is Alert => a !== null);
     const frontier = alerts.filter((a) => a.rule === 'frontier-approach');
     expect(frontier.map((a) => [a.subject, a.level, a.severity]).sort()).toEqual([
@@ -148,6 +148,6 @@ describe('ingest', () => {
     expect(top.observedOperations).toBeGreaterThanOrEqual(1e26);
     expect(top.policyVersion).toBe(pack.version);
     expect(top.evidence.contributingTenants).toEqual([{ tenantId: 'shell-co', operations: top.observedOperations }]);
-    expect(await store.redis.xlen(store.keys.alerts.outbox)).toBe(alerts.length);
+    expect(await redis.xlen(keys.alerts.outbox)).toBe(alerts.length);
   });
 });

@@ -19,7 +19,7 @@ async function gauge(registry: Registry, name: string): Promise<number> {
 describe('pending evaluations', () => {
   it('keeps an evaluation that failed, retries it until it succeeds, and shows the depth rise and fall back to 0', async () => {
     const topics = await testTopics();
-    const { store, redis } = env();
+    const { store, redis, keys } = env();
     const groupId = uniqueId('pending');
     const registry = new Registry();
     // Retry pending evaluations after 300 ms instead of the default 30 s.
@@ -30,7 +30,7 @@ describe('pending evaluations', () => {
 
     // The audit stream the alerts' case entries go to cannot be written (a Redis failure on every
     // attempt): the alert script refuses, and with it the whole evaluation.
-    await redis.set(store.keys.audit.unsealed, 'not a stream');
+    await redis.set(keys.audit.unsealed, 'not a stream');
     // Two finished jobs, each past unverified-at-scale (60,000 H100s × 1 h × 50 % ≈ 1.07e23 ≥ 1e23); they never report again.
     const start = Math.floor(Date.now() / HOUR) * HOUR - 10 * HOUR;
     const tenants = ['done-1', 'done-2'];
@@ -43,7 +43,7 @@ describe('pending evaluations', () => {
     expect((await store.pendingEvaluations.depth()).count).toBe(tenants.length);
 
     // Redis recovers: the re-evaluation loop raises both alerts without any new telemetry.
-    await redis.del(store.keys.audit.unsealed);
+    await redis.del(keys.audit.unsealed);
     await waitFor(async () => (await store.alerts.existing(ids)).size === ids.length, { what: 'the retried evaluations to raise both alerts', timeoutMs: 30_000 });
     await waitFor(async () => (await gauge(registry, 'flopwatch_ingest_pending_evaluations')) === 0, { what: 'the depth gauge to fall back to 0', timeoutMs: 20_000 });
     expect((await store.pendingEvaluations.depth()).count).toBe(0);

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { testKafka, uniqueId, waitFor } from '@flopwatch/test-harness';
 import { createKafkaClient } from '@flopwatch/kafka';
 import { kafkaBrokers } from '@flopwatch/test-harness';
-import { createStore } from '@flopwatch/store';
+import { createKeys, createStore } from '@flopwatch/store';
 import type { UsageEvent } from '@flopwatch/contracts';
 import { DLQ_HEADERS } from '../src/app.js';
 import { replayDeadLetters } from '../src/dlq-replay.js';
@@ -252,7 +252,7 @@ describe('lateness: tombstones and the absolute age bound', () => {
     const groupId = uniqueId('group');
     await run(topics, small, new Registry(), groupId);
     await waitFor(() => caughtUp(groupId, topics), { what: 'the group to catch up' });
-    expect(await redis.hget(small.keys.tenant.cover(tenantId), `${CLUSTER}/old-run|gn-1`)).toBe(`~${old.toMs}`);
+    expect(await redis.hget(createKeys(prefix).tenant.cover(tenantId), `${CLUSTER}/old-run|gn-1`)).toBe(`~${old.toMs}`);
     await p.send(topics.telemetry, encode([lateMeasured, ancient]));
     const dead = await deadLetters(topics.dlq, 2);
     expect(dead.map((d) => d.reason)).toEqual(['interval_too_late', 'interval_too_late']);

@@ -40,19 +40,22 @@ export function run(spec: RunSpec): UsageEvent[] {
 /** An ingest on fresh topics and a fresh key prefix, and ways to feed it and read its alerts. */
 export async function scenario(pack: PolicyPack = defaultPack()) {
   const topics = await testTopics();
-  const { redis, store, prefix } = testStore();
+  const { redis, store, prefix, keys } = testStore();
   const { producer, close: closeProducer } = await testProducer();
   const groupId = uniqueId('rules');
   const ingest = await startIngest({ topics, groupId, store, pack });
   return {
     store,
+    /** The Redis client and the store's key names, to read Redis directly. */
+    redis,
+    keys,
     pack,
     async send(events: UsageEvent[]) {
       await producer.send(topics.telemetry, encode(events));
       await waitFor(() => caughtUp(groupId, topics), { what: 'the group to catch up', timeoutMs: 60_000 });
     },
     async alerts(): Promise<Alert[]> {
-      const ids = await store.redis.zrange(store.keys.alerts.index, 0, -1);
+      const ids = await redis.zrange(keys.alerts.index, 0, -1);
       return (await Promise.all(ids.map((id) => store.alerts.get<Alert>(id)))).filter((a): a is Alert => a !== null);
     },
     /** [rule, subject, level, severity] of every alert, sorted: the exact set a scenario expects. */

@@ -33,7 +33,7 @@ describe('suppression', () => {
     await s.send(run({ tenantId: 'sup', jobId: 'more', hours: 34, gpus: 500_000, startMs: T + 34 * HOUR })); // 6.05e25
     await s.store.registry.putTenant(kyc('sup', { notes: 'reviewed' }));
     await waitFor(async () => {
-      const [group] = (await s.store.redis.xinfo('GROUPS', s.store.keys.registry.changes)) as unknown[][];
+      const [group] = (await s.redis.xinfo('GROUPS', s.keys.registry.changes)) as unknown[][];
       const info = new Map<unknown, unknown>();
       for (let i = 0; group && i + 1 < group.length; i += 2) info.set(group[i], group[i + 1]);
       return info.get('lag') === 0 && info.get('pending') === 0;
@@ -41,7 +41,7 @@ describe('suppression', () => {
 
     expect(await s.summary()).toEqual([['tenant-approach', 'sup', 0.1, 'high'], ['tenant-approach', 'sup', 0.25, 'high'], ['tenant-approach', 'sup', 0.5, 'high']]);
     expect((await s.store.alerts.get<Alert>(quarter.id))?.status).toBe('false_positive');
-    const raised = (await s.store.redis.xrange(s.store.keys.alerts.outbox, '-', '+')).filter(([, f]) => f.includes('alert.raised'));
+    const raised = (await s.redis.xrange(s.keys.alerts.outbox, '-', '+')).filter(([, f]) => f.includes('alert.raised'));
     expect(raised).toHaveLength(3);
   });
 });

@@ -13,6 +13,8 @@ export interface AlertmanagerOptions {
   /** Base URL of the API, whose /console opens the case (generatorURL); optional. */
   publicApiUrl?: string | undefined;
   timeoutMs?: number;
+  /** Authorization header value (Basic or Bearer), from the ALERTMANAGER_* credential settings. */
+  authorization?: string | undefined;
 }
 
 /** Alertmanager's postableAlert. */
@@ -92,7 +94,7 @@ export async function postAlerts(options: AlertmanagerOptions, alerts: PostableA
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(options.authorization ? { authorization: options.authorization } : {}) },
       body: JSON.stringify(alerts),
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });

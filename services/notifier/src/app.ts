@@ -50,7 +50,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     claimIdleMs: deps.outbox.claimIdleMs,
     batchSize: deps.outbox.batchSize ?? 100,
   });
-  const metrics = createNotifierMetrics(deps.metricsRegistry, { outboxLag: () => outbox.lag(), pendingDeliveries: () => deps.store.webhooks.pendingCount() });
+  const metrics = createNotifierMetrics(deps.metricsRegistry, {
+    outboxLag: () => outbox.lag(),
+    pendingDeliveries: () => deps.store.webhooks.pendingCount(),
+    held: async () => [await deps.store.notifyChannels.held('kafka')],
+  });
   const deliverer = createDeliverer({ store: deps.store, metrics, log, ...deps.webhooks });
   const abort = new AbortController();
   const health: Partial<Record<'outbox' | 'deliveries' | 'alertmanager', boolean>> = { outbox: false, deliveries: false, ...(deps.alertmanager ? { alertmanager: false } : {}) };

@@ -25,7 +25,13 @@ const allowList = envList({ default: [], min: 0 }).superRefine((entries, ctx) =>
   }
 });
 
-const optionalUrl = z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.url().optional());
+const unsetIfEmpty = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalUrl = z.preprocess(unsetIfEmpty, z.url().optional());
+const optionalString = z.preprocess(unsetIfEmpty, z.string().min(1).optional());
+// Credentials in a URL reach every log line and error message that quotes it: they have settings of their own.
+const urlWithoutCredentials = optionalUrl.refine((v) => v === undefined || !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(v), {
+  message: 'must not carry credentials: set ALERTMANAGER_USERNAME and ALERTMANAGER_PASSWORD, or ALERTMANAGER_BEARER_TOKEN',
+});
 
 /** The notifier's configuration, from environment variables; every default works with the local stack. */
 export const notifierConfigSchema = z.object({
@@ -69,8 +75,18 @@ export const notifierConfigSchema = z.object({
   WEBHOOK_ALLOW_HTTP: envBoolean(false),
   /** CIDRs, addresses or host names (`*.suffix`) exempt from the private-address refusal. */
   WEBHOOK_ALLOW_LIST: allowList,
-  /** Alertmanager base URL (e.g. http://127.0.0.1:9093); unset to not post to one. */
-  ALERTMANAGER_URL: optionalUrl,
+  /** Alertmanager base URL (e.g. http://127.0.0.1:9093); unset to not post to one. A URL with credentials is refused: they go in the settings below. */
+  ALERTMANAGER_URL: urlWithoutCredentials,
+  /** User name for Alertmanager's basic auth (its web config's `basic_auth_users`); sent in an Authorization header. */
+  ALERTMANAGER_USERNAME: optionalString,
+  /** Password for Alertmanager's basic auth (or ALERTMANAGER_PASSWORD_FILE); never logged. */
+  ALERTMANAGER_PASSWORD: optionalString,
+  /** A file holding the Alertmanager password (e.g. a mounted secret); trailing newline ignored. */
+  ALERTMANAGER_PASSWORD_FILE: optionalString,
+  /** Bearer token for an Alertmanager behind a proxy that wants one (instead of basic auth); never logged. */
+  ALERTMANAGER_BEARER_TOKEN: optionalString,
+  /** A file holding the Alertmanager bearer token; trailing newline ignored. */
+  ALERTMANAGER_BEARER_TOKEN_FILE: optionalString,
   /** How often every open case is sent to Alertmanager again; its endsAt is 4 intervals ahead. */
   ALERTMANAGER_RESEND_INTERVAL: envDuration({ min: 100, max: 3_600_000, default: 60_000 }),
   /** One post to Alertmanager must complete within this. */

@@ -1,19 +1,22 @@
 // What the notifier does with each outbox entry, channel by channel: publish to the alerts topic,
 // create one webhook delivery per matching endpoint (a dead letter for a disabled one), and put the
 // alert's case on the Alertmanager schedule (resender.ts posts it). Each channel marks the entry when
-// it is finished with it (settle-channel-2.lua) and the entry is acknowledged once all are: an entry
+// it is finished with it (settle-channel-3.lua) and the entry is acknowledged once all are: an entry
 // taken over after a failure goes only to the channels still unmarked, so one failing channel never
 // makes another repeat its delivery. A transient failure leaves the entry pending (taken over after
-// OUTBOX_CLAIM_IDLE); a permanent one is dead-lettered at once and marks the channel.
+// OUTBOX_CLAIM_IDLE); a permanent one is dead-lettered at once and marks the channel. Kafka refusing
+// the credentials or an ACL refusing the alerts topic is neither: nothing would pass until an
+// operator acts, then everything would, so the entries are held pending (recorded with their reason,
+// retried every OUTBOX_CLAIM_IDLE) while the other channels carry on. A redelivered dead letter
+// (`channel` set on its entry) goes to that channel alone.
 import type { Logger } from 'pino';
 import { caseId, type Alert } from '@flopwatch/contracts';
-import { recordsTooLarge, type KafkaProducer } from '@flopwatch/kafka';
+import { isKafkaAuthFailure, recordsTooLarge, type KafkaProducer } from '@flopwatch/kafka';
 import { isRetryable } from '@flopwatch/runtime';
-import type { Store } from '@flopwatch/store';
 import { alertMessageId, messageBody, type WebhookEventType } from '@flopwatch/webhooks';
 import { matchesFilter } from './filter.js';
 import type { NotifierMetrics } from './metrics.js';
-import type { OutboxEntry } from './outbox.js';
+import type { OutboxEntry, Store } from '@flopwatch/store';
 
 export const CHANNELS = ['kafka', 'webhooks', 'alertmanager'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -68,10 +71,12 @@ export function createFanOut(options: FanOutOptions) {
     return { events, orphans };
   }
 
-  const mark = (e: Event, channel: Channel, how: 'done' | 'dead') => channels.settle(options.group, e.entry.entryId, channel, how, required);
+  const mark = (e: Event, channel: Channel, how: 'done' | 'dead') => channels.settle(options.group, e.entry.entryId, channel, how, e.entry.channel ? [e.entry.channel] : required);
+  /** Whether the Kafka channel is holding entries for refused credentials or ACL (logged once per episode). */
+  let authHeld = false;
 
   async function deadLetter(e: Event, channel: Channel, reason: string, err: unknown): Promise<void> {
-    await channels.deadLetter({ channel, reason, at: now().toISOString(), alertId: e.alert.id, caseId: caseId(e.alert), entryId: e.entry.entryId, error: (err as Error).message });
+    await channels.deadLetter({ channel, reason, at: now().toISOString(), alertId: e.alert.id, type: e.type, caseId: caseId(e.alert), entryId: e.entry.entryId, error: (err as Error).message });
     metrics.channelDeadLetters.inc({ channel, reason });
     log.error({ err, alertId: e.alert.id, channel, reason }, 'alert dead-lettered on a channel');
     await mark(e, channel, 'dead');
@@ -92,6 +97,16 @@ export function createFanOut(options: FanOutOptions) {
       await options.producer.send(options.topic, events.map(record));
     } catch (err) {
       const tooLarge = recordsTooLarge(err);
+      if (isKafkaAuthFailure(err)) {
+        // Held, not dead-lettered, and not thrown: the other channels go on at full speed while the
+        // entries wait in the outbox for the credentials or the ACL to be fixed.
+        await channels.hold('kafka', 'auth', events.map((e) => e.entry.entryId), now().getTime());
+        metrics.channelHeld.inc({ channel: 'kafka', reason: 'auth' }, events.length);
+        if (!authHeld) log.error({ err, topic: options.topic, entries: events.length }, 'Kafka refuses the alerts topic to the notifier (credentials or ACL); alerts are held, not dead-lettered, until an operator fixes it');
+        authHeld = true;
+        return;
+      }
+      if (isRetryable(err)) await channels.hold('kafka', 'unavailable', events.map((e) => e.entry.entryId), now().getTime());
       if (tooLarge) {
         for (const { index, bytes } of tooLarge.records) {
           refused.add(index);
@@ -107,6 +122,8 @@ export function createFanOut(options: FanOutOptions) {
         return;
       }
     }
+    if (authHeld) log.info({ topic: options.topic }, 'the alerts topic accepts the notifier again; held alerts are published as they are taken over');
+    authHeld = false;
     for (const [i, e] of events.entries()) {
       if (refused.has(i)) continue;
       metrics.published.inc({ type: e.type });
@@ -142,7 +159,7 @@ export function createFanOut(options: FanOutOptions) {
 
   /** Runs one channel over the events it has not finished; a failure is kept for the caller and does not stop the other channels. */
   async function run(channel: Channel, events: Event[], marks: Map<string, Map<string, string>>, step: (events: Event[]) => Promise<void>, failures: unknown[]) {
-    const todo = events.filter((e) => !marks.get(e.entry.entryId)?.has(channel));
+    const todo = events.filter((e) => (e.entry.channel ?? channel) === channel && !marks.get(e.entry.entryId)?.has(channel));
     try {
       await step(todo);
     } catch (err) {
@@ -159,6 +176,7 @@ export function createFanOut(options: FanOutOptions) {
     async handle(entries: OutboxEntry[]): Promise<void> {
       const { events, orphans } = await load(entries);
       await options.acknowledge(orphans);
+      await channels.release('kafka', orphans);
       const marks = await channels.marks(events.map((e) => e.entry.entryId));
       const failures: unknown[] = [];
       await run('kafka', events, marks, publish, failures);

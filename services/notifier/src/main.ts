@@ -1,29 +1,26 @@
 // Composition root of the notifier: config → logger → clients → createNotifier → start; close on signal.
 import { hostname } from 'node:os';
-import { createKafkaClient, verifyKafkaConnection } from '@flopwatch/kafka';
-import { kafkaSecurity, redisSecurity, createLogger, createMetricsRegistry, createShutdown, exitOnConfigError, installCrashHandlers, installSignalHandlers, loadConfig, redactConfig, reportStartupFailure, startOpsServer } from '@flopwatch/runtime';
-import { connectRedis, createStore, verifyRedisConnection } from '@flopwatch/store';
+import { kafkaDriver } from '@flopwatch/kafka';
+import { connectInfra, createMetricsRegistry, exitOnConfigError, httpAuthorization, redactConfig, startOpsServer, startService } from '@flopwatch/runtime';
+import { createStore, redisDriver } from '@flopwatch/store';
 import { createNotifier } from './app.js';
 import { notifierConfigSchema } from './config.js';
 
-const config = exitOnConfigError(() => loadConfig(notifierConfigSchema, process.env));
-const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
-const log = createLogger({ service: 'notifier', level: config.LOG_LEVEL });
-const shutdown = createShutdown({ log, timeoutMs: 30_000 });
-installSignalHandlers(shutdown, { log });
-installCrashHandlers(shutdown, { log });
+const service = startService({ name: 'notifier', schema: notifierConfigSchema, env: process.env });
+const { config, log, shutdown } = service;
+const alertmanagerAuthorization = exitOnConfigError(() =>
+  httpAuthorization('ALERTMANAGER', {
+    username: config.ALERTMANAGER_USERNAME,
+    password: config.ALERTMANAGER_PASSWORD,
+    passwordFile: config.ALERTMANAGER_PASSWORD_FILE,
+    bearerToken: config.ALERTMANAGER_BEARER_TOKEN,
+    bearerTokenFile: config.ALERTMANAGER_BEARER_TOKEN_FILE,
+  }),
+);
 
-try {
+await service.run(async () => {
   log.info({ config: redactConfig(config) }, 'starting');
-  const redis = connectRedis({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER, name: 'flopwatch-notifier', security: security.redis });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  shutdown.add('redis', () => redis.quit());
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
-  shutdown.add('kafka', () => kafka.close());
-  // Wrong credentials or TLS settings stop the service here, with one message naming the connection.
-  if (!(await verifyRedisConnection(redis, config.REDIS_URL))) log.warn('redis not reachable yet; it will be retried');
-  const kafkaCheck = await verifyKafkaConnection(kafka);
-  if (!kafkaCheck.ok) log.warn({ reason: kafkaCheck.transient }, 'kafka not reachable yet; it will be retried');
+  const { redis, kafka } = await connectInfra(service, { redis: redisDriver, kafka: kafkaDriver });
   const metricsRegistry = createMetricsRegistry({ service: 'notifier' });
   const notifier = createNotifier({
     kafka,
@@ -42,7 +39,7 @@ try {
       disableAfterMs: config.WEBHOOK_DISABLE_AFTER,
     },
     alertmanager: config.ALERTMANAGER_URL
-      ? { url: config.ALERTMANAGER_URL, resendIntervalMs: config.ALERTMANAGER_RESEND_INTERVAL, timeoutMs: config.ALERTMANAGER_TIMEOUT, publicApiUrl: config.PUBLIC_API_URL }
+      ? { url: config.ALERTMANAGER_URL, resendIntervalMs: config.ALERTMANAGER_RESEND_INTERVAL, timeoutMs: config.ALERTMANAGER_TIMEOUT, publicApiUrl: config.PUBLIC_API_URL, authorization: alertmanagerAuthorization }
       : null,
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => notifier.readiness(), log });
@@ -50,8 +47,4 @@ try {
   shutdown.add('notifier', () => notifier.close());
   await notifier.start();
   log.info({ topic: config.ALERTS_TOPIC, group: config.OUTBOX_GROUP, alertmanager: Boolean(config.ALERTMANAGER_URL) }, 'notifier ready');
-} catch (err) {
-  reportStartupFailure(log, 'notifier', err);
-  await shutdown.run('start-up failed');
-  process.exit(1);
-}
+});

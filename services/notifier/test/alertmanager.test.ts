@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { applyTransition, caseId, type Alert } from '@flopwatch/contracts';
-import { createStore, type Store } from '@flopwatch/store';
+import { createKeys, createStore, type Store } from '@flopwatch/store';
 import { dropPrefix, freshPrefix, redisUrl, uniqueId, waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
 import { addEndpoint, collectTopic, counterValue, freePort, makeAlert, startNotifier, startReceiver } from './helpers.js';
@@ -75,6 +75,7 @@ async function resolve(store: Store, alert: Alert): Promise<void> {
 describe('Alertmanager channel', () => {
   it('survives Alertmanager down, then answering 400, then restarted without its state: Kafka and the webhook get each alert once, Alertmanager every open case, resolved ones end', async () => {
     const store = createStore({ redis, prefix });
+    const keys = createKeys(prefix);
     const topic = uniqueId('alerts');
     const group = uniqueId('grp');
     const secrets: string[] = [];
@@ -99,7 +100,7 @@ describe('Alertmanager channel', () => {
     try {
       await waitFor(() => kafka.records.length >= 3 && receiver.received.length >= 3, { what: 'the alerts in Kafka and at the webhook' });
       // Every channel marked the entries (Alertmanager's mark: the case is on its schedule), so none stays pending.
-      await waitFor(async () => ((await redis.xpending(store.keys.alerts.outbox, group)) as [number])[0] === 0 && (await redis.xlen(store.keys.alerts.outbox)) === 0, { what: 'entries acknowledged' });
+      await waitFor(async () => ((await redis.xpending(keys.alerts.outbox, group)) as [number])[0] === 0 && (await redis.xlen(keys.alerts.outbox)) === 0, { what: 'entries acknowledged' });
       await waitFor(async () => ((await store.notifyChannels.getCase(caseX))?.failures ?? 0) >= 3, { what: 'Alertmanager retried while down', timeoutMs: 15_000 });
       expect(await counterValue(n.metrics, 'flopwatch_notifier_alertmanager_posts_total', { result: 'error' })).toBeGreaterThanOrEqual(3);
 

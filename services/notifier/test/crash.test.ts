@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createStore } from '@flopwatch/store';
+import { createKeys, createStore } from '@flopwatch/store';
 import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, serviceMain, uniqueId, waitFor } from '@flopwatch/test-harness';
 import { alertMessageId } from '@flopwatch/webhooks';
 import { addEndpoint, collectTopic, makeAlert, startNotifier, startReceiver } from './helpers.js';
@@ -19,6 +19,7 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 describe('notifier crash', () => {
   it('loses nothing when killed with SIGKILL mid-delivery: after a restart every alert reaches Kafka and every endpoint, duplicates with the same webhook-id', async () => {
     const store = createStore({ redis, prefix });
+    const keys = createKeys(prefix);
     const topic = uniqueId('alerts');
     const group = uniqueId('grp');
     const secrets: string[] = [];
@@ -64,6 +65,6 @@ describe('notifier crash', () => {
     const expectedIds = new Set(alerts.map((a) => alertMessageId(a.id, 'alert.raised')));
     expect(receiver.received.every((r) => r.verified && expectedIds.has(r.webhookId))).toBe(true);
     expect(receiver.received.length).toBeGreaterThanOrEqual(60);
-    expect(await redis.xpending(store.keys.alerts.outbox, group)).toEqual([0, null, null, null]);
+    expect(await redis.xpending(keys.alerts.outbox, group)).toEqual([0, null, null, null]);
   });
 });

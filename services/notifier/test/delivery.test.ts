@@ -7,7 +7,7 @@ const { redis, cleanups, setup } = notifierTestEnv('notif');
 
 describe('notifier', () => {
   it('publishes every raised alert to Kafka and delivers one signed message per alert to each matching endpoint', async () => {
-    const { prefix, store, topic, group } = setup();
+    const { prefix, store, keys, topic, group } = setup();
     const secrets: string[] = [];
     const receiver = await startReceiver(() => secrets);
     cleanups.push(receiver.close);
@@ -35,7 +35,7 @@ describe('notifier', () => {
     const body = JSON.parse(receiver.received.find((r) => r.webhookId === alertMessageId(alerts[1]!.id, 'alert.raised'))!.body) as { type: string; data: { id: string } };
     expect(body).toMatchObject({ type: 'alert.raised', data: { id: alerts[1]!.id } });
     expect((await store.webhooks.listDeliveries(criticalOnly.id)).map((d) => d.alertId)).toEqual([alerts[1]!.id]);
-    expect(await redis.xpending(store.keys.alerts.outbox, group)).toEqual([0, null, null, null]);
+    expect(await redis.xpending(keys.alerts.outbox, group)).toEqual([0, null, null, null]);
   });
 
   it('retries a failing receiver with the same webhook-id, honouring Retry-After, then delivers', async () => {

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { alertId, type Alert, type AlertRule, type Severity } from '@flopwatch/contracts';
 import { createKafkaClient } from '@flopwatch/kafka';
 import { createMetricsRegistry } from '@flopwatch/runtime';
-import { createStore, type Store } from '@flopwatch/store';
+import { createKeys, createStore, type Store } from '@flopwatch/store';
 import { afterAll, afterEach } from 'vitest';
 import { dropPrefix, freshPrefix, kafkaBrokers, redisUrl, testKafka, uniqueId } from '@flopwatch/test-harness';
 import { generateSecret } from '@flopwatch/webhooks';
@@ -165,7 +165,7 @@ export function notifierTestEnv(label: string) {
   function setup() {
     const prefix = freshPrefix(label);
     prefixes.push(prefix);
-    return { prefix, store: createStore({ redis, prefix }), topic: uniqueId('alerts'), group: uniqueId('grp') };
+    return { prefix, store: createStore({ redis, prefix }), keys: createKeys(prefix), topic: uniqueId('alerts'), group: uniqueId('grp') };
   }
   return { redis, cleanups, setup };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envInt, envList, kafkaSecurityEnv } from '@flopwatch/runtime';
+import { envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 
 /** The simulator's configuration, from environment variables; every default works with the local stack. */
 export const simulatorConfigSchema = z.object({
@@ -20,6 +20,7 @@ export const simulatorConfigSchema = z.object({
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
   /** Prefix of every Redis key; separates deployments sharing one Redis (must match the other services). */
   REDIS_PREFIX: z.string().default('fw:'),
+  ...redisSecurityEnv,
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
 });

@@ -3,10 +3,9 @@
 //   simulator load --rate <events/s> --seconds <s> [--tenants N]
 //   simulator validate <scenario|file.yaml>...
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { createKafkaClient, createProducer, ensureTopics } from '@flopwatch/kafka';
-import { createLogger, exitOnConfigError, kafkaSecurity, loadConfig, redactConfig } from '@flopwatch/runtime';
-import { createStore } from '@flopwatch/store';
+import { createLogger, exitOnConfigError, kafkaSecurity, loadConfig, redactConfig, redisSecurity } from '@flopwatch/runtime';
+import { connectRedis, createStore, type RedisClient } from '@flopwatch/store';
 import { simulatorConfigSchema } from './config.js';
 import { runLoad } from './load-mode.js';
 import { apiRegistrar, storeRegistrar, type Registrar } from './registrar.js';
@@ -27,7 +26,7 @@ const { positionals, values: args } = parseArgs({
 });
 const [command = 'run', ...names] = positionals;
 const config = exitOnConfigError(() => loadConfig(simulatorConfigSchema, process.env));
-const kafkaSec = exitOnConfigError(() => kafkaSecurity(config));
+const security = exitOnConfigError(() => ({ kafka: kafkaSecurity(config), redis: redisSecurity(config) }));
 const log = createLogger({ service: 'simulator', level: config.LOG_LEVEL });
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const controller = new AbortController();
@@ -42,10 +41,10 @@ try {
     }
   } else if (command === 'run' || command === 'load') {
     log.info({ config: redactConfig(config) }, 'starting');
-    const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: kafkaSec });
+    const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger: log, security: security.kafka });
     await ensureTopics(kafka, [{ topic: config.TELEMETRY_TOPIC, partitions: config.TOPIC_PARTITIONS }]);
     const producer = createProducer(kafka, { idempotent: true, log });
-    let redis: Redis | undefined;
+    let redis: RedisClient | undefined;
     try {
       await producer.connect();
       if (command === 'load') {
@@ -65,7 +64,7 @@ try {
         if (config.FLOPWATCH_API_URL && config.FLOPWATCH_API_KEY) {
           registrar = apiRegistrar({ url: config.FLOPWATCH_API_URL, apiKey: config.FLOPWATCH_API_KEY });
         } else {
-          redis = new Redis(config.REDIS_URL);
+          redis = connectRedis({ url: config.REDIS_URL, name: 'flopwatch-simulator', security: security.redis });
           registrar = storeRegistrar(createStore({ redis, prefix: config.REDIS_PREFIX }));
         }
         for (const p of plans) console.log(`${p.scenario.name}: ${p.tenants.length} tenants, ${p.lineages.length} lineages, ${p.jobs.length} jobs, ${fmt(p.eventCount)} events`);

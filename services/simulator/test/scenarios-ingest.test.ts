@@ -5,7 +5,8 @@ import { createProducer } from '@flopwatch/kafka';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
 import { createStore } from '@flopwatch/store';
 import { dropPrefix, freshPrefix, freshTopics, kafkaBrokers, redisUrl, uniqueId } from '@flopwatch/test-harness';
-import { alertConcerns, loadScenario, planScenario, readAlerts, runScenarios, startInProcessIngest, storeRegistrar } from '../src/index.js';
+import { startInProcessIngest } from '@flopwatch/ingest/in-process';
+import { alertConcerns, loadScenario, planScenario, readAlerts, runScenarios, storeRegistrar } from '../src/index.js';
 
 const EXPORT_CONTROL_RULES = ['frontier-approach', 'tenant-approach', 'structuring', 'lineage-laundering', 'parent-in-tier3', 'unverified-at-scale', 'large-untrusted-cluster', 'velocity'];
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alertRuleSchema, alertSchema, alertTransitionSchema, applyTransition, caseStatusSchema, ContractError, idSchema, severitySchema, type Alert, type CaseHistoryEntry } from '@flopwatch/contracts';
+import { alertRuleSchema, alertSchema, alertTransitionSchema, caseStatusSchema, ContractError, idSchema, severitySchema, type Alert } from '@flopwatch/contracts';
+import { AlertNotFoundError } from '@flopwatch/store';
 import { READERS, requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -13,12 +14,9 @@ const transitionBodySchema = alertTransitionSchema.strict().superRefine((t, ctx)
   if (NOTE_REQUIRED.has(t.action) && !t.note?.trim()) ctx.addIssue({ code: 'custom', path: ['note'], message: `a note is required to ${t.action}` });
 });
 
-// Concurrent transitions of one alert: a compare-and-set that lost re-reads and re-checks, this often.
-const MAX_ATTEMPTS = 5;
-
 /** Alert triage: GET /v1/alerts, GET /v1/alerts/:id, POST /v1/alerts/:id/transitions. */
 export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const { cases } = deps.store;
+  const { cases, caseMoves } = deps.store;
   const now = deps.now ?? (() => new Date());
 
   app.get('/alerts', {
@@ -58,7 +56,7 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     schema: {
       tags: ['alerts'],
       summary: 'Move a case: acknowledge | escalate | resolve | mark_false_positive (a note is required for the last two)',
-      description: 'open → acknowledged → escalated → resolved | false_positive. An illegal transition is 409. The change lands in the alert history, the audit log and (as alert.updated) the outbox for webhooks, in one step. Triage of cases (every level of one rule and subject) is under /v1/cases. `actor` is taken from the API key (admins may name another).',
+      description: 'open → acknowledged → escalated → resolved | false_positive. An illegal transition is 409. The alert moves its case in the same step: acknowledge and escalate move the case (and its other alerts) when the case allows it; resolve and mark_false_positive close the case when no other alert of it stays open. Every change lands in the histories, the audit log and (as alert.updated) the outbox for webhooks and Alertmanager, in one step. Triage of cases (every level of one rule and subject) is under /v1/cases. `actor` is taken from the API key (admins may name another).',
       params: alertParams,
       body: transitionBodySchema,
       response: { 200: alertSchema, ...errors(404, 409) },
@@ -68,26 +66,17 @@ export const alertRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     const { action, note } = request.body;
     const principal = request.principal!;
     const actor = principal.role === 'admin' && request.body.actor ? request.body.actor : principal.name;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const raw = await cases.raw(id);
-      if (!raw) throw notFound('alert', id);
-      const alert = JSON.parse(raw) as Alert;
-      let to: Alert['status'];
-      try {
-        to = applyTransition(alert.status, action);
-      } catch (err) {
-        if (err instanceof ContractError) throw new ApiError(409, 'CONFLICT', err.message, { status: alert.status, action }, { cause: err });
-        throw err;
+    try {
+      const moved = await caseMoves.moveAlert(id, action, { actor: principal.name, historyActor: actor, ...(note ? { note } : {}), requestId: request.id, at: now() });
+      return moved.alert;
+    } catch (err) {
+      if (err instanceof AlertNotFoundError) throw notFound('alert', id);
+      if (err instanceof ContractError) {
+        const current = await cases.raw(id);
+        const status = current ? (JSON.parse(current) as Alert).status : null;
+        throw new ApiError(409, 'CONFLICT', err.message, { status, action }, { cause: err });
       }
-      const at = now().toISOString();
-      const entry: CaseHistoryEntry = { at, action, from: alert.status, to, actor, ...(note ? { note } : {}) };
-      const next: Alert = { ...alert, status: to, history: [...alert.history, entry] };
-      // The record, its outbox entry and its audit entry are written in one step.
-      const outcome = await cases.replace(id, raw, next, { actor: principal.name, action: `alert.${action}`, before: { status: alert.status }, after: { status: to }, ...(note ? { note } : {}), requestId: request.id });
-      if (outcome === 'missing') throw notFound('alert', id);
-      if (outcome === 'conflict') continue;
-      return next;
+      throw err;
     }
-    throw new ApiError(409, 'CONFLICT', `alert ${id} kept changing while this transition was applied; read it again`, { action });
   });
 };

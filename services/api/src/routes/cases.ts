@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
-  alertRuleSchema, alertSchema, applyTransition, MAX_CASE_COMMENTS, MAX_CASE_HISTORY, withEvent, caseStatusSchema, caseSummary, ContractError, idSchema, SEVERITIES, severitySchema, tenantSchema, transitionActionSchema,
-  type Alert, type Case, type CaseStatus, type Severity, type Tenant, type TransitionAction,
+  alertRuleSchema, alertSchema, MAX_CASE_COMMENTS, MAX_CASE_HISTORY, withEvent, caseStatusSchema, caseSummary, ContractError, idSchema, SEVERITIES, severitySchema, tenantSchema, transitionActionSchema,
+  type Alert, type Case, type Severity, type Tenant, type TransitionAction,
 } from '@flopwatch/contracts';
 import { tenantRisk } from '@flopwatch/policy';
 import { CaseNotFoundError, type CaseChange } from '@flopwatch/store';
@@ -40,7 +40,7 @@ const detailSchema = z.object({
 
 /** The case queue and case actions: list, detail, series, assign, comment, tags, transitions, bulk acknowledge, export. */
 export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const { casebook, caseIndex, audit, alerts, registry } = deps.store;
+  const { casebook, caseIndex, caseMoves, audit, alerts, registry } = deps.store;
   const now = deps.now ?? (() => new Date());
   const view = (c: Case) => caseView(c, deps.pack, now());
 
@@ -77,44 +77,19 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     }
   }
 
-  const transition = (principal: Principal, action: TransitionAction, note: string | undefined, requestId: string) => (c: Case): CaseChange => {
-    const to: CaseStatus = applyTransition(c.status, action);
-    const at = now().toISOString();
-    const next: Case = { ...c, status: to, updatedAt: at, ...withEvent(c, { at, action, actor: principal.name, from: c.status, to, ...(note ? { note } : {}) }) };
-    return { next, audit: { actor: principal.name, action: `case.${action}`, before: caseSummary(c), after: caseSummary(next), ...(note ? { note } : {}), requestId } };
-  };
-
   /**
-   * After a case transition, moves each of its alerts that allows it the same way, so webhooks get
-   * `alert.updated` and Alertmanager ends the alerts of a closed case. Each alert is its own atomic
-   * step with its own audit entry (lua/transition-alert-3.lua); one that cannot move is left as is.
+   * A case transition: the case and each of its alerts that allows it move in one step with their
+   * outbox and audit entries (store's case-moves.ts), so webhooks get alert.updated and Alertmanager
+   * ends the alerts of a closed case, whatever crash or conflict happens around it.
    */
-  async function moveAlerts(c: CaseView, action: TransitionAction, principal: Principal, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
-    for (const { id } of c.alerts) {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const raw = await deps.store.cases.raw(id);
-        if (!raw) break;
-        const alert = JSON.parse(raw) as Alert;
-        let to: CaseStatus;
-        try {
-          to = applyTransition(alert.status, action);
-        } catch {
-          break;
-        }
-        const at = now().toISOString();
-        const next: Alert = { ...alert, status: to, history: [...alert.history, { at, action, from: alert.status, to, actor: principal.name, ...(note ? { note } : {}) }] };
-        const outcome = await deps.store.cases.replace(id, raw, next, { actor: principal.name, action: `alert.${action}`, before: { status: alert.status }, after: { status: to }, note: `with case ${c.id}${note ? `: ${note}` : ''}`, requestId });
-        if (outcome !== 'conflict') break;
-        if (attempt === 2) log.warn({ alertId: id, caseId: c.id }, 'alert kept changing; left as it was');
-      }
+  async function transitionCase(id: string, principal: Principal, action: TransitionAction, note: string | undefined, requestId: string): Promise<CaseView> {
+    try {
+      return view((await caseMoves.moveCase(id, action, { actor: principal.name, ...(note ? { note } : {}), requestId, at: now() })).case);
+    } catch (err) {
+      if (err instanceof CaseNotFoundError) throw notFound('case', id);
+      if (err instanceof ContractError) throw new ApiError(409, 'CONFLICT', err.message, { case: id }, { cause: err });
+      throw err;
     }
-  }
-
-  /** A case transition, then its alerts. */
-  async function transitionCase(id: string, principal: Principal, action: TransitionAction, note: string | undefined, requestId: string, log: { warn(o: object, m: string): void }) {
-    const c = await change(id, transition(principal, action, note, requestId));
-    await moveAlerts(c, action, principal, note, requestId, log);
-    return c;
   }
 
   app.get('/cases', {
@@ -203,10 +178,10 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     schema: {
       tags: ['cases'],
       summary: 'Move a case: acknowledge | escalate | resolve | mark_false_positive (a note is required for the last two)',
-      description: 'open → acknowledged → escalated → resolved | false_positive; an illegal transition is 409. A higher level raised later reopens a closed case. The change and its audit entry are written in one step; then each of the case\'s alerts that allows the transition makes it too (webhooks get alert.updated; Alertmanager ends the alerts of a closed case).',
+      description: 'open → acknowledged → escalated → resolved | false_positive; an illegal transition is 409. A higher level raised later reopens a closed case. The case, each of its alerts that allows the transition, their audit entries and the alerts\' outbox entries are written in one step (webhooks get alert.updated; Alertmanager ends the alerts of a closed case).',
       params: caseParams, body: transitionBody, response: { 200: caseViewSchema, ...errors(404, 409) },
     },
-  }, async (request) => transitionCase(request.params.id, request.principal!, request.body.action, request.body.note, request.id, request.log));
+  }, async (request) => transitionCase(request.params.id, request.principal!, request.body.action, request.body.note, request.id));
 
   app.post('/cases/:id/assign', {
     onRequest: requireRole('analyst'),
@@ -269,7 +244,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const results = [];
     for (const id of [...new Set(request.body.ids)]) {
       try {
-        const c = await transitionCase(id, request.principal!, 'acknowledge', request.body.note, request.id, request.log);
+        const c = await transitionCase(id, request.principal!, 'acknowledge', request.body.note, request.id);
         results.push({ id, ok: true, status: c.status, error: null });
       } catch (err) {
         if (!(err instanceof ApiError) || err.statusCode >= 500) throw err;

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { idSchema, lineageSchema, type Lineage } from '@flopwatch/contracts';
-import { teraToOps } from '@flopwatch/store';
+import { lineageCumulative, standings } from '@flopwatch/policy';
 import { READERS, requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { errors, idParams, operationsSchema } from '../schemas.js';
+import { standingSchema } from './usage.js';
 
 const lineageInputSchema = lineageSchema.extend({ id: idSchema.optional() }).strict();
 
@@ -16,31 +17,31 @@ const lineageViewSchema = z.object({
   cumulativeOperations: operationsSchema.describe('own + every ancestor\'s + a closed-weight base model\'s pretraining'),
   ancestors: z.array(lineageSchema).describe('every ancestor once, through declared parents and checkpoint links, nearest first'),
   contributingTenants: z.array(z.object({ tenantId: z.string(), operations: operationsSchema, ownOperations: operationsSchema })),
+  standing: z.array(standingSchema).describe('where the lineage stands against every lineage rule, as the rules measure it'),
 });
 
 /** GET/PUT /v1/lineages/:id. */
 export const lineageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const { registry, accounting, usage, audit } = deps.store;
+  const { registry, snapshots, audit } = deps.store;
+  const now = deps.now ?? (() => new Date());
 
   app.get('/lineages/:id', {
     onRequest: requireRole(...READERS),
     schema: { tags: ['lineages'], summary: 'A lineage with its own and cumulative operations, ancestors and contributing tenants', params: idParams, response: { 200: lineageViewSchema, ...errors(404) } },
   }, async (request) => {
     const { id } = request.params;
-    const [lineage, own, cumulative] = await Promise.all([
-      registry.getLineage<Lineage>(id),
-      accounting.lineageOwnTeraOps(id),
-      usage.lineageCumulative(id),
-    ]);
+    const [lineage, snap] = await Promise.all([registry.getLineage<Lineage>(id), snapshots.reader({ now: () => now().getTime() }).forLineage(id)]);
+    const l = snap.lineage;
+    if (!lineage && Object.keys(l.own).length === 0) throw notFound('lineage', id);
     // Every ancestor of the graph (declared parents and checkpoint links), as the rules count them.
-    const ancestors = (await Promise.all(cumulative.ancestors.map((a) => registry.getLineage<Lineage>(a.id)))).filter((l): l is Lineage => l !== null);
-    if (!lineage && own.byTenant.size === 0) throw notFound('lineage', id);
-    const contributingTenants = [...cumulative.byTenant]
-      .map(([tenantId, tera]) => ({ tenantId, operations: teraToOps(tera), ownOperations: teraToOps(own.byTenant.get(tenantId) ?? 0) }))
+    const ancestors = (await Promise.all(l.ancestors.map((a) => registry.getLineage<Lineage>(a.id)))).filter((x): x is Lineage => x !== null);
+    const cumulative = lineageCumulative(l);
+    const ownOperations = Object.values(l.own).reduce((a, split) => a + split.all, 0);
+    const contributingTenants = Object.entries(cumulative.byTenant)
+      .map(([tenantId, operations]) => ({ tenantId, operations, ownOperations: l.own[tenantId]?.all ?? 0 }))
       .sort((a, b) => b.operations - a.operations || a.tenantId.localeCompare(b.tenantId));
-    return { id, lineage, ownOperations: cumulative.ownOperations, cumulativeOperations: cumulative.operations, ancestors, contributingTenants };
+    return { id, lineage, ownOperations, cumulativeOperations: cumulative.of('all'), ancestors, contributingTenants, standing: standings(snap, deps.pack) };
   });
-
   app.put('/lineages/:id', {
     onRequest: requireRole(),
     schema: {

@@ -7,6 +7,7 @@ import { ChangeUnconfirmedError, type GroupChange } from '@flopwatch/store';
 import { READERS, requireRole, type Principal } from '../auth.js';
 import type { ApiDeps, RouteOptions } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
+import { applyScreening } from '../screening.js';
 import { errors, idParams, limitSchema } from '../schemas.js';
 
 /** Tenant ids a filtered listing reads at most per page; a sparse filter continues through nextCursor. */
@@ -34,7 +35,7 @@ function assignedCountries(tenant: { hqCountry: string; ultimateParent: { countr
   tenant.beneficialOwners.forEach((o, i) => check(o.country, ['beneficialOwners', i, 'country']));
 }
 
-const tenantInputBase = tenantSchema.omit({ updatedAt: true }).extend({ id: idSchema.optional() }).strict();
+const tenantInputBase = tenantSchema.omit({ updatedAt: true, screening: true }).extend({ id: idSchema.optional() }).strict();
 /** What PUT takes: the tenant record; `id` may be left out (the path names it), `updatedAt` is set by the API. */
 export const tenantInputSchema = tenantInputBase.superRefine(assignedCountries);
 /** One line of an import: the same record with its `id`. */
@@ -43,10 +44,16 @@ const importLineSchema = tenantInputBase.required({ id: true }).superRefine(assi
 const groupChangeSchema = z.object({ groupId: z.string(), members: z.array(z.string()) });
 const tenantViewSchema = z.object({ tenant: tenantSchema, risk: riskSchema, group: z.object({ id: z.string(), members: z.array(z.string()) }).nullable() });
 
-/** Stores a tenant with its audit entry (audit.record: both, or a recorded intent); shared by PUT and import. */
+/**
+ * Stores a tenant with its audit entry (audit.record: both, or a recorded intent); shared by PUT and
+ * import. The record is screened against the list in force first (screening.ts), so a write never
+ * clears a match the list holds.
+ */
 async function saveTenant(deps: ApiDeps, input: z.infer<typeof tenantInputSchema>, id: string, actor: Principal, requestId: string, action: string) {
   const now = (deps.now ?? (() => new Date()))();
-  const tenant: Tenant = { ...input, id, updatedAt: now.toISOString() };
+  const written: Tenant = { ...input, id, updatedAt: now.toISOString() };
+  const list = deps.screeningList?.();
+  const tenant = (list && applyScreening(written, list, now)) || written;
   // The change and its audit entry, or a recorded intent that verify names until it is confirmed.
   const { before, groups } = await deps.store.audit.record(
     { actor: actor.name, action, object: `tenant:${id}`, before: null, after: tenant, requestId, at: now },
@@ -54,6 +61,27 @@ async function saveTenant(deps: ApiDeps, input: z.infer<typeof tenantInputSchema
     (saved) => ({ before: saved.before }),
   );
   return { tenant, created: before === null, groups };
+}
+
+/** Writes what screening changed on a tenant (its match, or its clearing), audited as the `screening` actor. */
+export async function saveScreenedTenant(deps: ApiDeps, screened: Tenant): Promise<void> {
+  const now = (deps.now ?? (() => new Date()))();
+  const tenant: Tenant = { ...screened, updatedAt: now.toISOString() };
+  const matches = tenant.screening?.matches ?? [];
+  await deps.store.audit.record(
+    {
+      actor: 'screening',
+      action: 'tenant.screen',
+      object: `tenant:${tenant.id}`,
+      before: null,
+      after: tenant,
+      requestId: `screening-${tenant.screening?.list.sha256.slice(0, 12) ?? 'none'}`,
+      at: now,
+      note: matches.length > 0 ? `matched ${matches.map((m) => `${m.entry.source}: ${m.listed}`).join('; ')}` : 'no longer on the screening list',
+    },
+    () => deps.store.registry.putTenant(tenant),
+    (saved) => ({ before: saved.before }),
+  );
 }
 
 const ndjsonTypes = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];

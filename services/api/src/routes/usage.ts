@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { idSchema, MEASURES, type Tenant, type TenantBooks } from '@flopwatch/contracts';
-import { burnPerDay, evaluationTime, levelOperations, projectCrossing, tenantRisk, trailingOperations, type PolicyPack, type TenantRisk } from '@flopwatch/policy';
+import { alertRuleSchema, alertScopeSchema, idSchema, MEASURES, severitySchema, type SubjectSnapshot, type TenantBooks } from '@flopwatch/contracts';
+import { burnPerDay, standing, standings, tenantRisk, trailingOperations, type PolicyPack, type Standing, type TenantRisk } from '@flopwatch/policy';
 import { sumUsage, teraToOps, type TenantUsage } from '@flopwatch/store';
 import { READERS, requireRole } from '../auth.js';
 import type { RouteOptions } from '../deps.js';
@@ -21,6 +21,21 @@ const coverageOf = (c: { measuredGpuMicroseconds: number; allocatedGpuMicrosecon
   allocatedGpuHours: c.allocatedGpuMicroseconds / 3.6e9,
   ratio: c.allocatedGpuMicroseconds > 0 ? c.measuredGpuMicroseconds / c.allocatedGpuMicroseconds : null,
 });
+
+export const standingSchema = z.object({
+  rule: alertRuleSchema,
+  scope: alertScopeSchema,
+  subject: z.string(),
+  measure: z.enum(MEASURES),
+  quantity: z.enum(['operations', 'h100e']),
+  measured: z.number().describe('operations of the measure (H100-equivalents held for large-untrusted-cluster)'),
+  threshold: z.number().describe('the threshold, or the limit of a limit rule'),
+  perDay: z.number().describe('operations of the measure per day over the burn window'),
+  projectedCrossingAt: z.string().nullable(),
+  levels: z.array(z.object({
+    level: z.number(), severity: severitySchema, label: z.string(), operations: z.number(), reached: z.boolean(), projectedAt: z.string().nullable(),
+  })),
+}).meta({ id: 'RuleStanding' });
 
 const usageSchema = z.object({
   lastActivityAt: z.string().nullable(),
@@ -49,6 +64,7 @@ const usageSchema = z.object({
   burnRate: z.object({ operationsPerDay: operationsSchema, window: z.string(), measure: z.enum(MEASURES).describe("tenant-approach's measure, as the rules burn it") }),
   projections: z.array(z.object({
     threshold: z.enum(['tenant', 'frontier']),
+    rule: z.enum(['tenant-approach', 'frontier-approach']).describe('the rule whose measure, levels and burn rate the projection is'),
     level: z.number(),
     severity: z.string(),
     operations: operationsSchema.describe('where the level lies'),
@@ -56,6 +72,7 @@ const usageSchema = z.object({
     reached: z.boolean(),
     projectedAt: z.string().nullable().describe('when the burn rate reaches the level; null when reached or no burn'),
   })),
+  standing: z.array(standingSchema).describe('where the subject stands against every rule measured in its scope, as the rules measure it'),
 });
 
 const tenantUsageSchema = usageSchema.extend({
@@ -74,28 +91,29 @@ const groupUsageSchema = usageSchema.extend({
   risk: z.object({ tier: z.union([z.literal(1), z.literal(2), z.literal(3)]), trusted: z.boolean(), reasons: z.array(z.string()) }),
 });
 
+/** The usage answer's projections: tenant-approach's and frontier-approach's standing, level by level. */
+function projections(s: SubjectSnapshot, pack: PolicyPack) {
+  const of = (threshold: 'tenant' | 'frontier', rule: 'tenant-approach' | 'frontier-approach') => {
+    const st = standing(rule, s, pack)!;
+    return st.levels.map((l) => ({ threshold, rule, level: l.level, severity: l.severity, operations: l.operations, observedOperations: st.measured, reached: l.reached, projectedAt: l.projectedAt }));
+  };
+  return [...of('tenant', 'tenant-approach'), ...of('frontier', 'frontier-approach')];
+}
+
 /**
- * Totals, windows, breakdowns, burn rate and projected crossings, in operations. Windows, burn rate and
- * projections are measured at the same event time the rules use (`asOf`: the books' event clock or the
- * subject's latest usage, whichever is later), with the rules' own measure and projected-crossing
- * functions, so a date shown here is the date a rule would compute.
+ * Totals, windows, breakdowns, burn rate and projected crossings, in operations. Windows, burn rate,
+ * projections and standing are measured at the snapshot's event time (`asOf`: the books' event clock
+ * or the subject's latest usage, whichever is later), and the projections and standing are the rules'
+ * own (policy's standing), so a date shown here is the date a rule would compute.
  */
-function present(u: TenantUsage, books: TenantBooks[], pack: PolicyPack, asOfMs: number) {
+function present(u: TenantUsage, s: Extract<SubjectSnapshot, { scope: 'tenant' | 'group' }>, pack: PolicyPack) {
   const ops = (tera: number) => teraToOps(tera);
   const map = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, ops(v)]));
+  const books: TenantBooks[] = s.scope === 'tenant' ? [s.tenant.books] : s.members.map((m) => m.books);
+  const asOfMs = s.asOfMs;
   const sum = (f: (b: TenantBooks) => number) => books.reduce((a, b) => a + f(b), 0);
-  const approach = pack.rules['tenant-approach'].measure;
-  const frontier = pack.rules['frontier-approach'].measure;
-  const perDay = sum((b) => burnPerDay(b, approach, pack.rules.velocity.burnWindowDays, asOfMs));
   const window = (days: number) => sum((b) => trailingOperations(b, 'all', days, asOfMs));
-  const windowed = sum((b) => trailingOperations(b, approach, pack.thresholds.tenant.windowDays, asOfMs));
-  const project = (threshold: 'tenant' | 'frontier', total: number, observed: number) =>
-    pack.levels.map((level) => {
-      const at = levelOperations(level, total);
-      const reached = observed >= at;
-      const projectedAt = reached ? null : (projectCrossing(at, observed, perDay, asOfMs)?.at ?? null);
-      return { threshold, level: level.fraction, severity: level.severity, operations: at, observedOperations: observed, reached, projectedAt };
-    });
+  const approach: Standing = standing('tenant-approach', s, pack)!;
   return {
     asOf: new Date(asOfMs).toISOString(),
     lastActivityAt: u.lastActivityMs === null ? null : new Date(u.lastActivityMs).toISOString(),
@@ -110,14 +128,15 @@ function present(u: TenantUsage, books: TenantBooks[], pack: PolicyPack, asOfMs:
     conflicts: { count: u.conflicts.count, gpuHours: u.conflicts.gpuMicroseconds / 3.6e9 },
     windows: { '24h': sum((b) => burnPerDay(b, 'all', 1, asOfMs)), '7d': window(7), '30d': window(30), '365d': window(365) },
     breakdown: { byCountry: map(u.byCountry), byTier: map(u.byTier), byModel: map(u.byModel), byLineage: map(u.byLineage) },
-    burnRate: { operationsPerDay: perDay, window: pack.rules.velocity.burnWindowDays <= 1 ? '24h' : `${pack.rules.velocity.burnWindowDays}d`, measure: approach },
-    projections: [...project('tenant', pack.thresholds.tenant.operations, windowed), ...project('frontier', pack.thresholds.frontier.operations, sum((b) => b.split[frontier]))],
+    burnRate: { operationsPerDay: approach.perDay, window: pack.rules.velocity.burnWindowDays <= 1 ? '24h' : `${pack.rules.velocity.burnWindowDays}d`, measure: approach.measure },
+    projections: projections(s, pack),
+    standing: standings(s, pack),
   };
 }
 
 /** GET /v1/tenants/:id/usage and /v1/groups/:id/usage. */
 export const usageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const { registry, usage } = deps.store;
+  const { snapshots, usage } = deps.store;
   const now = deps.now ?? (() => new Date());
 
   app.get('/tenants/:id/usage', {
@@ -125,11 +144,11 @@ export const usageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     schema: { tags: ['usage'], summary: "A tenant's usage and risk (an unregistered tenant has KYC status unknown)", params: idParams, response: { 200: tenantUsageSchema, ...errors() } },
   }, async (request) => {
     const { id } = request.params;
-    const [books, tenant, groupId, clock] = await Promise.all([deps.store.books.tenantBooks(id), registry.getTenant<Tenant>(id), registry.groupOf(id), deps.store.books.eventClock()]);
-    const asOf = evaluationTime(clock, [books.latestEndMs], now().getTime());
-    const [u, jobs] = await Promise.all([usage.tenant(id, new Date(asOf)), usage.tenantJobs(id, 10)]);
+    const s = await snapshots.reader({ now: () => now().getTime() }).forTenant(id);
+    const [u, jobs] = await Promise.all([usage.tenant(id, new Date(s.asOfMs)), usage.tenantJobs(id, 10)]);
+    const { record, groupId } = s.tenant;
     return {
-      tenantId: id, registered: tenant !== null, groupId, risk: tenantRisk(tenant ?? undefined, deps.pack), ...present(u, [books], deps.pack, asOf),
+      tenantId: id, registered: record !== null, groupId, risk: tenantRisk(record ?? undefined, deps.pack), ...present(u, s, deps.pack),
       topJobs: jobs.jobs.map((j) => ({ jobKey: j.jobKey, operations: teraToOps(j.teraOps), coverage: coverageOf(j.coverage) })),
       latestConflicts: jobs.conflicts.map((c) => ({
         eventId: c.eventId, source: c.source, jobKey: c.jobKey, node: c.node,
@@ -147,18 +166,17 @@ export const usageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     schema: { tags: ['usage'], summary: 'A group of linked tenants: summed usage, members and their risk', params: z.object({ id: idSchema }), response: { 200: groupUsageSchema, ...errors(404) } },
   }, async (request) => {
     const { id } = request.params;
-    const members = await registry.groupMembers(id);
-    if (members.length === 0) throw notFound('group', id);
-    const [books, records, clock] = await Promise.all([Promise.all(members.map((m) => deps.store.books.tenantBooks(m))), registry.getTenants<Tenant>(members), deps.store.books.eventClock()]);
-    const asOf = evaluationTime(clock, books.map((b) => b.latestEndMs), now().getTime());
-    const usages = await Promise.all(members.map((m) => usage.tenant(m, new Date(asOf))));
-    const risks: TenantRisk[] = members.map((m) => tenantRisk(records.get(m) ?? undefined, deps.pack));
+    const s = await snapshots.reader({ now: () => now().getTime() }).forGroup(id);
+    if (s.members.length === 0) throw notFound('group', id);
+    const members = s.members.map((m) => m.id);
+    const usages = await Promise.all(members.map((m) => usage.tenant(m, new Date(s.asOfMs))));
+    const risks: TenantRisk[] = s.members.map((m) => tenantRisk(m.record ?? undefined, deps.pack));
     const worst = Math.max(...risks.map((r) => r.tier)) as 1 | 2 | 3;
     return {
       groupId: id,
       members: members.map((m, i) => ({ tenantId: m, operations: teraToOps(usages[i]!.teraOps), risk: risks[i]! })),
       risk: { tier: worst, trusted: risks.every((r) => r.trusted), reasons: risks.flatMap((r, i) => r.reasons.map((reason) => `${members[i]}: ${reason}`)) },
-      ...present(sumUsage(usages), books, deps.pack, asOf),
+      ...present(sumUsage(usages), s, deps.pack),
     };
   });
 };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { USAGE_EVENT_TYPE, usageEventSchema, type NodeShare, type SlurmMapping, type UsageEvent } from '@flopwatch/contracts';
-import type { RedisClient, Store } from '@flopwatch/store';
+import type { SlurmMarks } from '@flopwatch/store';
 import type { Emit } from '../emit.js';
 import type { TenantMapping } from '../mapping.js';
 import type { CollectorMetrics, SLURM_SKIP_REASONS } from '../metrics.js';
@@ -10,8 +10,8 @@ import { ENDED_STATES, runEndMs, type SlurmJob } from './jobs.js';
 
 export interface SlurmSourceDeps {
   client: SlurmrestdClient;
-  redis: RedisClient;
-  keys: Store['keys'];
+  /** The store's Slurm marks and polls (store.slurmMarks). */
+  marks: SlurmMarks;
   mapping: SlurmMapping;
   tenants: TenantMapping;
   /** False: list jobs only to map DCGM `hpc_job` labels, produce nothing from Slurm itself. */
@@ -151,23 +151,14 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
    * MinJobAge (jobs may have come and gone unseen in it); `record` records this poll.
    */
   async function lastPoll(nowMs: number) {
-    const key = deps.keys.collector.slurmPolled(deps.client.endpoint);
-    const state = await deps.redis.hgetall(key);
-    const previous = Number(state.at ?? 0);
+    const { atMs: previous, clusters } = await deps.marks.lastPoll(deps.client.endpoint);
     const unobserved = () => {
-      if (!(previous > 0 && nowMs - previous > minJobAgeMs)) return;
+      if (!(previous !== undefined && nowMs - previous > minJobAgeMs)) return;
       const unseenMs = nowMs - previous - minJobAgeMs;
       deps.metrics.slurmUnobservedSeconds.labels(deps.client.endpoint).inc(unseenMs / 1000);
       log.warn({ lastPoll: new Date(previous).toISOString(), unobservedSeconds: unseenMs / 1000, minJobAgeSeconds: minJobAgeMs / 1000 }, 'polls further apart than MinJobAge, without slurmdbd: jobs that started and ended in between were not seen');
     };
-    let clusters: string[] = [];
-    try {
-      const parsed: unknown = JSON.parse(state.clusters ?? '[]');
-      if (Array.isArray(parsed)) clusters = parsed.filter((c): c is string => typeof c === 'string');
-    } catch {
-      // An unreadable list only means its clusters' marks wait until a job of theirs is listed again.
-    }
-    return { previous: previous > 0 ? previous : undefined, clusters, unobserved, record: (seen: string[]) => deps.redis.hset(key, { at: String(nowMs), clusters: JSON.stringify(seen) }) };
+    return { previous, clusters, unobserved, record: (seen: string[]) => deps.marks.recordPoll(deps.client.endpoint, nowMs, seen) };
   }
 
   /**
@@ -212,7 +203,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       const byCluster = new Map<string, SlurmJob[]>((polled?.clusters ?? []).map((c) => [c, []]));
       for (const job of jobs) byCluster.set(job.cluster, [...(byCluster.get(job.cluster) ?? []), job]);
       const marksOf = new Map<string, Record<string, string>>();
-      for (const cluster of byCluster.keys()) marksOf.set(cluster, await deps.redis.hgetall(deps.keys.collector.slurmMarks(cluster)));
+      for (const cluster of byCluster.keys()) marksOf.set(cluster, await deps.marks.read(cluster));
       // After an outage longer than MinJobAge, jobs may have ended unlisted: slurmdbd still has them.
       let recoveredFromAccounting = false;
       let recoveredJobs = 0;
@@ -231,7 +222,7 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
           const recovered = result ?? [];
           for (const job of recovered) {
             byCluster.set(job.cluster, [...(byCluster.get(job.cluster) ?? []), job]);
-            if (!marksOf.has(job.cluster)) marksOf.set(job.cluster, await deps.redis.hgetall(deps.keys.collector.slurmMarks(job.cluster)));
+            if (!marksOf.has(job.cluster)) marksOf.set(job.cluster, await deps.marks.read(job.cluster));
           }
           if (recovered.length > 0) log.info({ jobs: recovered.length, since: new Date(since).toISOString() }, 'ended jobs no longer listed read from slurmdbd');
           recoveredJobs = recovered.length;
@@ -239,7 +230,6 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
       }
       let gpuJobs = 0;
       for (const [cluster, clusterJobs] of byCluster) {
-        const key = deps.keys.collector.slurmMarks(cluster);
         const marks = marksOf.get(cluster) ?? {};
         const events: UsageEvent[] = [];
         const advanced: Record<string, string> = {};
@@ -290,8 +280,8 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
         }
         // The mark moves only once Kafka has the events: a failed send is reported again next poll.
         await deps.emit('slurm', events);
-        if (Object.keys(advanced).length > 0) await deps.redis.hset(key, advanced);
-        if (requeued.length > 0) await deps.redis.hdel(key, ...requeued);
+        await deps.marks.write(cluster, advanced);
+        await deps.marks.drop(cluster, requeued);
         // A job that left the listing drops its mark; if its end was never reported, that end is lost.
         const present = new Set(clusterJobs.map((j) => j.jobId));
         const gone = Object.keys(marks).filter((id) => !present.has(id));
@@ -300,10 +290,10 @@ export function createSlurmSource(deps: SlurmSourceDeps): SlurmSource {
           if (mark?.done) continue;
           unrecovered(id, cluster, mark, 'job left the listing before its end was seen (collector down longer than MinJobAge): its time after the mark is not counted');
         }
-        if (gone.length > 0) await deps.redis.hdel(key, ...gone);
+        await deps.marks.drop(cluster, gone);
       }
       // A cluster with neither jobs nor marks left is forgotten.
-      const seen = await Promise.all([...byCluster].map(async ([c, js]) => (js.length > 0 || (await deps.redis.hlen(deps.keys.collector.slurmMarks(c))) > 0 ? [c] : [])));
+      const seen = await Promise.all([...byCluster].map(async ([c, js]) => (js.length > 0 || (await deps.marks.count(c)) > 0 ? [c] : [])));
       // Counted once the poll went through: a failed send makes the next poll cover the same gap.
       deps.metrics.slurmRecovered.inc(recoveredJobs);
       if (!recoveredFromAccounting) polled?.unobserved();

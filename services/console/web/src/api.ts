@@ -2,10 +2,15 @@
 // bearer header, and never goes into a URL or a log.
 const KEY = 'flopwatch.apiKey';
 
+let labels: Promise<Record<string, string>> | undefined;
+
 export const session = {
   key: (): string | null => sessionStorage.getItem(KEY),
   set: (key: string) => sessionStorage.setItem(KEY, key),
-  clear: () => sessionStorage.removeItem(KEY),
+  clear: () => {
+    labels = undefined;
+    sessionStorage.removeItem(KEY);
+  },
 };
 
 /** An API error as the API reports it: status, code and message. */
@@ -35,3 +40,12 @@ export type Role = 'admin' | 'analyst' | 'ingest' | 'viewer';
 export interface Me { name: string; role: Role }
 /** Roles that may act on cases (the API refuses others anyway). */
 export const canAct = (me: Me) => me.role === 'admin' || me.role === 'analyst';
+
+/** Each rule's label as the policy's rule table names it (GET /v1/policy), read once per session. */
+export function ruleLabels(): Promise<Record<string, string>> {
+  labels ??= api<{ rules: { rule: string; label: string }[] }>('/policy').then((p) => Object.fromEntries(p.rules.map((r) => [r.rule, r.label])));
+  labels.catch(() => {
+    labels = undefined;
+  });
+  return labels;
+}

@@ -41,16 +41,6 @@ export function relative(iso: string | null | undefined, now = Date.now()): stri
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-export const RULE_LABEL: Record<string, string> = {
-  'frontier-approach': 'Frontier approach',
-  'tenant-approach': 'Tenant approach',
-  structuring: 'Structuring',
-  'lineage-laundering': 'Lineage laundering',
-  velocity: 'Velocity',
-  'large-untrusted-cluster': 'Large untrusted cluster',
-  'unverified-at-scale': 'Unverified at scale',
-  'parent-in-tier3': 'Parent in Tier 3',
-};
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export const STATUSES = ['open', 'acknowledged', 'escalated', 'resolved', 'false_positive'] as const;
 export const statusLabel = (s: string) => s.replace('_', ' ');

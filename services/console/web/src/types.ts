@@ -21,7 +21,8 @@ export interface Case extends Omit<CaseRow, 'alertCount' | 'commentCount'> {
 }
 export interface Counts { active: number; byStatus: Record<string, number>; activeBySeverity: Record<string, number>; overdue: number; unassigned: number }
 export interface AuditEntry { id: string; seq: number; at: string; actor: string; action: string; object: string; note?: string; hash: string; before: unknown; after: unknown }
-export interface LinkGraph { nodes: { tenantId: string; legalName: string | null; hqCountry: string | null; kycStatus: string }[]; edges: { a: string; b: string; identifiers: string[] }[] }
+export interface LinkGraph { nodes: { tenantId: string; legalName: string | null; hqCountry: string | null; kycStatus: string }[]; edges: { a: string; b: string; identifiers: string[]; reasons: LinkReason[] }[]; widelyShared: { identifier: string; tenants: number }[] }
+export interface LinkReason { identifier: string; kind: string; a: string; b: string; score: number; why: string }
 export interface AncestryStep { lineageId: string; tenants: string[]; link: { parentId: string; kind: string; checkpoint: string | null; tenantId: string; parentTenantId: string | null } | null }
 export interface CaseDetail {
   case: Case;

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { idSchema, lineageSchema, precisionSchema, tenantSchema } from '@flopwatch/contracts';
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+import { parseDuration } from '@flopwatch/runtime';
 
 /** "90s", "6h", "123d" → milliseconds. */
-export const durationSchema = z.string().regex(DURATION, 'must be a duration like 90s, 6h or 123d').transform((v) => {
-  const [, n, unit] = DURATION.exec(v)!;
-  return Number(n) * UNIT_MS[unit!]!;
+export const durationSchema = z.string().transform((v, ctx) => {
+  const ms = parseDuration(v, { unitRequired: true });
+  if (ms === null) ctx.addIssue({ code: 'custom', message: 'must be a duration like 90s, 6h or 123d' });
+  return ms ?? z.NEVER;
 });
 
 /** A number, or a range from which each repetition draws (seeded, so runs are reproducible). */

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import { createProducer, ensureTopics } from '@flopwatch/kafka';
+import { createProducer, ensureTopics, type KafkaClient } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
-import { startInProcessIngest } from '../ingest-runner.js';
 import { produceEvents, type ProduceProgress } from '../sink.js';
 import { traceEvents, traceJobs, type TraceConversion, type TraceReplayOptions } from './convert.js';
 import type { TracePod } from './pods.js';
@@ -15,7 +14,17 @@ export interface TenantBooks {
   gpuMicroseconds: number;
 }
 
+/** The ingest a replay runs through (`startInProcessIngest` of `@flopwatch/ingest/in-process`). */
+export interface TraceIngest {
+  kafka: KafkaClient;
+  /** Resolves when the ingest has read everything on the telemetry topic. */
+  drained(opts: { timeoutMs?: number; onLag?: (lag: number) => void }): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface TraceReplayRun {
+  /** Starts the real ingest on `topics` and `store`; the caller chooses it, so the simulator imports no service. */
+  startIngest(opts: Pick<TraceReplayRun, 'brokers' | 'store' | 'pack' | 'log' | 'topics' | 'groupId'>): Promise<TraceIngest>;
   pods: readonly TracePod[];
   options: TraceReplayOptions;
   brokers: string[];
@@ -42,7 +51,7 @@ export interface TraceReplayResult {
 export async function replayTrace(run: TraceReplayRun): Promise<TraceReplayResult> {
   const conversion = traceJobs(run.pods, run.options);
   run.onConverted?.(conversion);
-  const ingest = await startInProcessIngest({ brokers: run.brokers, store: run.store, pack: run.pack, log: run.log, topics: run.topics, groupId: run.groupId });
+  const ingest = await run.startIngest({ brokers: run.brokers, store: run.store, pack: run.pack, log: run.log, topics: run.topics, groupId: run.groupId });
   try {
     await ensureTopics(ingest.kafka, [{ topic: run.topics.telemetry, partitions: run.topics.partitions }]);
     const producer = createProducer(ingest.kafka, { idempotent: true, log: run.log });
@@ -59,8 +68,8 @@ export async function replayTrace(run: TraceReplayRun): Promise<TraceReplayResul
     const tenants = [...new Set(conversion.jobs.map((j) => j.tenantId))].sort();
     const books = new Map<string, TenantBooks>();
     for (const t of tenants) {
-      const totals = await run.store.accounting.tenantTotals(t);
-      books.set(t, { teraOps: totals.ops ?? 0, gpuMicroseconds: totals.gpu_us ?? 0 });
+      const { teraOps, gpuMicroseconds } = await run.store.accounting.totals(t);
+      books.set(t, { teraOps, gpuMicroseconds });
     }
     return { conversion, produced, elapsedMs, books };
   } finally {

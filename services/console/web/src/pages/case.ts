@@ -1,7 +1,7 @@
-import { api, ApiFailure, canAct, type Me } from '../api.js';
+import { api, ApiFailure, canAct, ruleLabels, type Me } from '../api.js';
 import { cumulativeChart } from '../chart.js';
 import { facts, h, mount, table } from '../dom.js';
-import { ops, pct, relative, RULE_LABEL, statusLabel, when } from '../format.js';
+import { ops, pct, relative, statusLabel, when } from '../format.js';
 import { ancestryChain, linkGraph } from '../graph.js';
 import { isTrusted, type Case, type CaseDetail, type Series } from '../types.js';
 
@@ -69,21 +69,26 @@ function kyc(c: Case, d: CaseDetail): HTMLElement {
   return section(k ? 'KYC snapshot (when raised)' : 'KYC of the tenants', 'kyc-section', snapshot, current ? h('h3', {}, 'Tenants now') : null, current);
 }
 
-/** Each linking identifier and the tenants that share it (the graph's edges, grouped). */
+/** Each linking identifier, the tenants that share it and why it links them (the graph's edges, grouped). */
 function linkTable(g: NonNullable<CaseDetail['graph']>): HTMLElement {
-  const by = new Map<string, Set<string>>();
+  const by = new Map<string, { tenants: Set<string>; why: Set<string>; spellings: Set<string> }>();
   for (const e of g.edges) {
-    for (const i of e.identifiers) {
-      const set = by.get(i) ?? new Set<string>();
-      set.add(e.a).add(e.b);
-      by.set(i, set);
+    for (const r of e.reasons) {
+      const row = by.get(r.identifier) ?? { tenants: new Set<string>(), why: new Set<string>(), spellings: new Set<string>() };
+      row.tenants.add(e.a).add(e.b);
+      row.why.add(r.why);
+      row.spellings.add(r.a).add(r.b);
+      by.set(r.identifier, row);
     }
   }
-  const rows = [...by].sort((a, b) => b[1].size - a[1].size).map(([ident, tenants]) => {
+  const rows = [...by].sort((a, b) => b[1].tenants.size - a[1].tenants.size).map(([ident, row]) => {
     const [kind = '', ...value] = ident.split(':');
-    return [kind, h('code', {}, value.join(':')), `${tenants.size}`, [...tenants].sort().join(', ')];
+    return [kind, h('code', {}, value.join(':')), `${row.tenants.size}`, [...row.tenants].sort().join(', '), `${[...row.why].join('; ')} (${[...row.spellings].map((x) => `“${x}”`).join(', ')})`];
   });
-  return table(['Identifier', 'Value', 'Tenants', 'Shared by'], rows, { 'data-testid': 'graph-edges', class: 'compact' });
+  const links = table(['Identifier', 'Value', 'Tenants', 'Shared by', 'Why'], rows, { 'data-testid': 'graph-edges', class: 'compact' });
+  if (g.widelyShared.length === 0) return links;
+  const wide = table(['Identifier (not a link: widely shared)', 'Tenants holding it'], g.widelyShared.map((w) => [h('code', {}, w.identifier), `${w.tenants}`]), { 'data-testid': 'graph-widely-shared', class: 'compact' });
+  return h('div', {}, links, wide);
 }
 
 function evidence(c: Case, d: CaseDetail): HTMLElement {
@@ -115,13 +120,13 @@ function trail(c: Case, d: CaseDetail): HTMLElement[] {
 
 /** A case: what it is about, the chart, evidence, the trail, and (for analysts) the actions. */
 export async function casePage(root: HTMLElement, me: Me, id: string): Promise<void> {
-  const [d, series] = await Promise.all([api<CaseDetail>(`/cases/${id}`), api<Series>(`/cases/${id}/series`)]);
+  const [d, series, labels] = await Promise.all([api<CaseDetail>(`/cases/${id}`), api<Series>(`/cases/${id}/series`), ruleLabels()]);
   const c = d.case;
   const reload = () => void casePage(root, me, id);
   mount(root,
     h('p', {}, h('a', { href: '#/queue' }, '← queue')),
     h('header', { class: 'case-head', 'data-testid': 'case-head' },
-      h('h1', {}, `${RULE_LABEL[c.rule] ?? c.rule}: ${c.scope} `, h('code', {}, c.subject)),
+      h('h1', {}, `${labels[c.rule] ?? c.rule}: ${c.scope} `, h('code', {}, c.subject)),
       h('div', { class: 'meta' },
         h('span', { class: `badge sev-${c.severity}`, 'data-testid': 'case-severity' }, c.severity),
         h('span', { class: `status st-${c.status}`, 'data-testid': 'case-status' }, statusLabel(c.status)),

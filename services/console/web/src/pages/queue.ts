@@ -1,6 +1,6 @@
-import { api, canAct, type Me } from '../api.js';
+import { api, canAct, ruleLabels, type Me } from '../api.js';
 import { h, mount, table } from '../dom.js';
-import { levelText, relative, RULE_LABEL, SEVERITIES, STATUSES, statusLabel, when } from '../format.js';
+import { levelText, relative, SEVERITIES, STATUSES, statusLabel, when } from '../format.js';
 import type { CaseRow, Counts } from '../types.js';
 
 interface Filters { rule: string; severity: string; status: string; assignee: string; tenant: string; overdue: string }
@@ -15,10 +15,10 @@ export async function queuePage(root: HTMLElement, me: Me, params: URLSearchPara
     assignee: params.get('assignee') ?? '', tenant: params.get('tenant') ?? '', overdue: params.get('overdue') ?? '',
   };
   const q = new URLSearchParams(Object.entries(f).filter(([, v]) => v !== '') as [string, string][]);
-  const { cases, counts, total } = await api<{ cases: CaseRow[]; counts: Counts; total: number }>(`/cases?${q}`);
+  const [{ cases, counts, total }, labels] = await Promise.all([api<{ cases: CaseRow[]; counts: Counts; total: number }>(`/cases?${q}`), ruleLabels()]);
 
   const form = h('form', { class: 'filters', 'data-testid': 'filters' },
-    select('rule', 'Rule', f.rule, [['', 'any'], ...Object.entries(RULE_LABEL)]),
+    select('rule', 'Rule', f.rule, [['', 'any'], ...Object.entries(labels)]),
     select('severity', 'Severity', f.severity, [['', 'any'], ...SEVERITIES.map((s): [string, string] => [s, s])]),
     select('status', 'Status', f.status, [['active', 'active'], ['all', 'all'], ...STATUSES.map((s): [string, string] => [s, statusLabel(s)])]),
     h('label', {}, 'Assignee', h('input', { name: 'assignee', value: f.assignee, placeholder: 'name or none', 'data-testid': 'filter-assignee' })),
@@ -62,7 +62,7 @@ export async function queuePage(root: HTMLElement, me: Me, params: URLSearchPara
     return [
       ...(canAct(me) ? [box] : []),
       h('span', { class: `badge sev-${c.severity}` }, c.severity),
-      h('a', { href: `#/cases/${c.id}`, 'data-testid': 'case-link' }, RULE_LABEL[c.rule] ?? c.rule),
+      h('a', { href: `#/cases/${c.id}`, 'data-testid': 'case-link' }, labels[c.rule] ?? c.rule),
       h('span', {}, `${c.scope} `, h('code', {}, c.subject)),
       levelText(c),
       relative(c.projectedCrossingAt),

@@ -1,6 +1,6 @@
-import { api, ApiFailure, type Me } from '../api.js';
+import { api, ApiFailure, ruleLabels, type Me } from '../api.js';
 import { facts, h, mount, table } from '../dom.js';
-import { ops, pct, relative, RULE_LABEL, statusLabel, when } from '../format.js';
+import { ops, pct, relative, statusLabel, when } from '../format.js';
 import { isTrusted, type CaseRow, type GroupUsage, type TenantUsage } from '../types.js';
 
 const breakdown = (title: string, r: Record<string, number>) =>
@@ -8,7 +8,7 @@ const breakdown = (title: string, r: Record<string, number>) =>
 
 /** A tenant: KYC and risk, usage, breakdowns, its group and its cases. */
 export async function tenantPage(root: HTMLElement, _me: Me, id: string): Promise<void> {
-  const [u, cases] = await Promise.all([api<TenantUsage>(`/tenants/${encodeURIComponent(id)}/usage`), api<{ cases: CaseRow[] }>(`/cases?tenant=${encodeURIComponent(id)}&status=all`)]);
+  const [u, cases, labels] = await Promise.all([api<TenantUsage>(`/tenants/${encodeURIComponent(id)}/usage`), api<{ cases: CaseRow[] }>(`/cases?tenant=${encodeURIComponent(id)}&status=all`), ruleLabels()]);
   const group = u.groupId ? await api<GroupUsage>(`/groups/${encodeURIComponent(u.groupId)}/usage`).catch((e: unknown) => (e instanceof ApiFailure && e.status === 404 ? null : Promise.reject(e))) : null;
   const r = u.risk;
   mount(root,
@@ -34,7 +34,7 @@ export async function tenantPage(root: HTMLElement, _me: Me, id: string): Promis
         : h('p', {}, 'Not linked to other tenants.')),
     h('section', { class: 'card', 'data-testid': 'tenant-cases' }, h('h2', {}, 'Cases'),
       cases.cases.length
-        ? table(['Severity', 'Rule', 'Subject', 'Status', 'Opened'], cases.cases.map((c) => [h('span', { class: `badge sev-${c.severity}` }, c.severity), h('a', { href: `#/cases/${c.id}` }, RULE_LABEL[c.rule] ?? c.rule), `${c.scope} ${c.subject}`, statusLabel(c.status), when(c.openedAt)]))
+        ? table(['Severity', 'Rule', 'Subject', 'Status', 'Opened'], cases.cases.map((c) => [h('span', { class: `badge sev-${c.severity}` }, c.severity), h('a', { href: `#/cases/${c.id}` }, labels[c.rule] ?? c.rule), `${c.scope} ${c.subject}`, statusLabel(c.status), when(c.openedAt)]))
         : h('p', {}, 'No cases.')),
   );
 }

@@ -1,10 +1,10 @@
+// The real ingest in the caller's process (the trace replay, scenario tests): `@flopwatch/ingest/in-process`.
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createIngest, type Ingest } from '@flopwatch/ingest';
-import { consumerLag, createKafkaClient, type KafkaClient } from '@flopwatch/kafka';
+import { createKafkaClient, waitForDrain, type KafkaClient } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
-import { sleep } from '@flopwatch/runtime';
 import type { Store } from '@flopwatch/store';
+import { createIngest, type Ingest } from './app.js';
 
 export interface InProcessIngestOptions {
   brokers: string[];
@@ -48,16 +48,4 @@ export async function startInProcessIngest(opts: InProcessIngestOptions): Promis
       await kafka.close();
     },
   };
-}
-
-/** Polls the consumer group's lag on `topic` until it is zero. */
-export async function waitForDrain(kafka: KafkaClient, groupId: string, topic: string, opts: { timeoutMs?: number; onLag?: (lag: number) => void } = {}): Promise<void> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-  for (;;) {
-    const lag = (await consumerLag(kafka, groupId, [topic])).reduce((sum, p) => sum + p.lag, 0);
-    opts.onLag?.(lag);
-    if (lag === 0) return;
-    if (Date.now() > deadline) throw new Error(`consumer group ${groupId} still has ${lag} messages to read on ${topic}`);
-    await sleep(250);
-  }
 }
