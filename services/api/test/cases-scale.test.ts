@@ -118,6 +118,27 @@ describe('a case page', () => {
 });
 
 describe('a case\'s limits', () => {
+  it('puts a case moved through its alert (POST /v1/alerts/:id/transitions) in its status queue, the counts and the gauges', async () => {
+    api = await startApi({ now: () => new Date(NOW) });
+    const names = ['a-ack', 'a-esc', 'a-res', 'a-open'];
+    const alerts = await Promise.all(names.map((subject, i) => raiseAlert(api.store, { subject, raisedAt: iso(NOW - (i + 1) * HOUR) })));
+    const moves: [number, string, string?][] = [[0, 'acknowledge'], [1, 'escalate'], [2, 'resolve', 'cleared']];
+    for (const [i, action, note] of moves) {
+      expect((await post(`/v1/alerts/${alerts[i]!.id}/transitions`, { action, ...(note ? { note } : {}) })).statusCode).toBe(200);
+    }
+    const queue = async (status: string) => subjects((await get(`/v1/cases?status=${status}`)).json());
+    expect(await queue('open')).toEqual(['a-open']);
+    expect(await queue('acknowledged')).toEqual(['a-ack']);
+    expect(await queue('escalated')).toEqual(['a-esc']);
+    expect(await queue('resolved')).toEqual(['a-res']);
+    expect((await queue('active')).sort()).toEqual(['a-ack', 'a-esc', 'a-open']);
+    const page = (await get('/v1/cases?status=all')).json();
+    expect(page.total).toBe(names.length);
+    expect(page.counts).toMatchObject({ active: 3, byStatus: { open: 1, acknowledged: 1, escalated: 1, resolved: 1 }, unassigned: 3 });
+    const metrics = (await api.app.inject({ url: '/metrics' })).body;
+    for (const status of ['open', 'acknowledged', 'escalated', 'resolved']) expect(metrics).toContain(`flopwatch_cases{status="${status}"} 1`);
+  });
+
   it(`refuses comment ${MAX_CASE_COMMENTS + 1} with 409 LIMIT_REACHED and writes nothing`, async () => {
     api = await startApi({ now: () => new Date(NOW) });
     await raiseAlert(api.store, { subject: 'talky', raisedAt: iso(NOW - HOUR) });
