@@ -5,27 +5,9 @@
 // one of which resumed a checkpoint the other wrote. Pure: the store keeps the job records, this
 // module only reads them.
 
-/** One job as the ingest records it (store: job-shapes). */
-export interface JobShape {
-  tenantId: string;
-  jobId: string;
-  /** Minutes since the epoch of the job's first and last reported instant. */
-  startMin: number;
-  endMin: number;
-  /** `<accelerator>×<GPUs per report>`: jobs of one run share it. */
-  shape: string;
-}
+import type { Handoff, JobShape, MatchedJobs, PairEvidence } from '@flopwatch/contracts';
 
-/** A checkpoint written by one tenant's lineage and read by another tenant's. */
-export interface Handoff {
-  checkpoint: string;
-  /** The lineage that read it, and its tenant. */
-  lineageId: string;
-  tenantId: string;
-  /** The lineage that wrote it, and its tenant. */
-  parentLineageId: string;
-  parentTenantId: string;
-}
+export type { Handoff, JobShape, MatchedJobs, PairEvidence };
 
 export interface CoscheduleOptions {
   /** Two jobs match when their starts and their ends are each at most this many minutes apart. */
@@ -42,34 +24,6 @@ export interface CoscheduleOptions {
 }
 
 export const DEFAULT_COSCHEDULE: CoscheduleOptions = { windowMinutes: 2, minMatches: 4, maxPValue: 1e-3, minHandoffs: 1 };
-
-/** A matched pair of jobs: one of each tenant, same cluster and shape, starts and ends within the window. */
-export interface MatchedJobs {
-  cluster: string;
-  shape: string;
-  a: { jobId: string; startMin: number; endMin: number };
-  b: { jobId: string; startMin: number; endMin: number };
-}
-
-/** Why two tenants are suspected of running together. */
-export interface PairEvidence {
-  /** The two tenants, in id order. */
-  tenants: [string, string];
-  /** Matched job pairs (each job in at most one pair), at most `KEPT_MATCHES` kept. */
-  matches: MatchedJobs[];
-  /** How many job pairs matched, over every cluster. */
-  matched: number;
-  /** Matches expected by chance from the clusters' traffic (Poisson mean). */
-  expected: number;
-  /** P(at least `matched` by chance), and the same × the tenant pairs tested (Bonferroni, at most 1). */
-  pValue: number;
-  adjustedPValue: number;
-  /** Tenant pairs that shared a cluster: the tests the adjustment accounts for. */
-  pairsTested: number;
-  handoffs: Handoff[];
-  /** What made it a suspicion. */
-  reasons: ('co-scheduled' | 'checkpoint-handoff')[];
-}
 
 export const KEPT_MATCHES = 50;
 
@@ -176,25 +130,4 @@ export function analyseCoscheduling(clusters: Record<string, JobShape[]>, handof
     if (options.minHandoffs > 0 && e.handoffs.length >= options.minHandoffs) reasons.push('checkpoint-handoff');
     return { pair: { tenants, matches: e.matches, matched: e.matched, expected, pValue, adjustedPValue, pairsTested: tests, handoffs: e.handoffs, reasons }, suspected: reasons.length > 0 };
   }).sort((x, y) => x.pair.adjustedPValue - y.pair.adjustedPValue || x.pair.tenants.join().localeCompare(y.pair.tenants.join()));
-}
-
-/** Connected components (two or more tenants) of some tenant pairs, each sorted, in order of their first id. */
-export function components(pairs: [string, string][]): string[][] {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    let r = x;
-    while (parent.get(r) !== r) r = parent.get(r)!;
-    parent.set(x, r);
-    return r;
-  };
-  for (const [a, b] of pairs) {
-    if (!parent.has(a)) parent.set(a, a);
-    if (!parent.has(b)) parent.set(b, b);
-    const ra = find(a);
-    const rb = find(b);
-    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
-  }
-  const groups = new Map<string, string[]>();
-  for (const x of parent.keys()) groups.set(find(x), [...(groups.get(find(x)) ?? []), x]);
-  return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort()).sort((x, y) => x[0]!.localeCompare(y[0]!));
 }

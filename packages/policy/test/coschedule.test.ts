@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyseCoscheduling, components, DEFAULT_COSCHEDULE, poissonTail, type JobShape } from '../src/index.js';
+import { analyseCoscheduling, DEFAULT_COSCHEDULE, poissonTail, type JobShape } from '../src/index.js';
 
 // Co-scheduling over generated cluster traffic. Figures are the test's own arithmetic over the jobs it
 // made: the planted pair's matches and its chance mean Σ n_a·n_b·(2w+1)/T.
@@ -118,9 +118,5 @@ describe('co-scheduling analysis', () => {
       expect(poissonTail(k, mean)).toBeCloseTo(1 - cdf, 12);
     }
     expect(poissonTail(0, 3)).toBe(1);
-  });
-
-  it('components joins pairs into groups', () => {
-    expect(components([['b', 'c'], ['a', 'b'], ['x', 'y']])).toEqual([['a', 'b', 'c'], ['x', 'y']]);
   });
 });
