@@ -50,6 +50,9 @@ const TABLE: RouteCase[] = [
   { method: 'GET', url: '/v1/audit/verify', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/audit/export', allowed: ['admin', 'analyst'] },
   { method: 'GET', url: '/v1/policy', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'GET', url: '/v1/behaviour-links', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: '/v1/behaviour-links/t-1~t-2/confirm', allowed: ['admin', 'analyst'], body: {} },
+  { method: 'POST', url: '/v1/behaviour-links/t-1~t-2/dismiss', allowed: ['admin', 'analyst'], body: {} },
 ];
 const ROLES: Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
 
