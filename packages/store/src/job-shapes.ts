@@ -92,19 +92,14 @@ export function createJobShapes({ redis, keys }: { redis: RedisClient; keys: Pic
       return out;
     },
 
-    /** Drops jobs that started before `beforeMin` from every cluster's record (retention). */
-    async trim(beforeMin: number): Promise<number> {
-      let dropped = 0;
-      for (const cluster of await redis.smembers(k.clusters)) {
-        const old = await redis.zrangebyscore(k.start(cluster), '-inf', `(${beforeMin}`);
-        if (old.length === 0) continue;
-        for (let i = 0; i < old.length; i += 500) {
-          const part = old.slice(i, i + 500);
-          await Promise.all([redis.zrem(k.start(cluster), ...part), redis.zrem(k.end(cluster), ...part), redis.hdel(k.shape(cluster), ...part)]);
-        }
-        dropped += old.length;
+    /** Drops a cluster's jobs that started before `beforeMin` (retention); returns how many. */
+    async trim(cluster: string, beforeMin: number): Promise<number> {
+      const old = await redis.zrangebyscore(k.start(cluster), '-inf', `(${beforeMin}`);
+      for (let i = 0; i < old.length; i += 500) {
+        const part = old.slice(i, i + 500);
+        await Promise.all([redis.zrem(k.start(cluster), ...part), redis.zrem(k.end(cluster), ...part), redis.hdel(k.shape(cluster), ...part)]);
       }
-      return dropped;
+      return old.length;
     },
   };
 }
