@@ -26,7 +26,7 @@ export function createIngestMetrics(registry: Registry) {
     batchSize: new Histogram({ name: 'flopwatch_ingest_batch_messages', help: 'Messages per consumed batch.', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers }),
     batchSeconds: new Histogram({ name: 'flopwatch_ingest_batch_duration_seconds', help: 'Time to process one batch end to end (decode, dead-letter, apply, alerts).', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
     applySeconds: new Histogram({ name: 'flopwatch_ingest_apply_duration_seconds', help: 'Time of the Redis apply step of one batch (all tenant scripts).', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers }),
-    stepFailures: new Counter({ name: 'flopwatch_ingest_step_failures_total', help: 'Batch steps after the books (lineage links, alert evaluation) that failed for a reason retrying cannot cure; the batch went on without them.', labelNames: ['step'], registers }),
+    stepFailures: new Counter({ name: 'flopwatch_ingest_step_failures_total', help: 'Batch steps after the books (lineage links, job shapes, alert evaluation) that failed for a reason retrying cannot cure; the batch went on without them.', labelNames: ['step'], registers }),
     redisErrors: new Counter({ name: 'flopwatch_ingest_redis_errors_total', help: 'Failed Redis steps, each retried with backoff.', registers }),
     rebalances: new Counter({ name: 'flopwatch_ingest_rebalances_total', help: 'Consumer-group rebalances this instance went through.', registers }),
     lastApplied: new Gauge({ name: 'flopwatch_ingest_last_applied_timestamp_seconds', help: 'When a batch of this partition was last applied (Unix time).', labelNames: ['topic', 'partition'], registers }),
