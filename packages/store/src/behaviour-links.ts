@@ -134,8 +134,8 @@ export function createBehaviourLinks({ redis, keys, jobShapes, lineageLinks, aud
     keys: k,
     /**
      * What an analysis reads: every cluster's jobs that started within `lookbackDays` of the cluster's
-     * latest start, and every checkpoint hand-off between two tenants. Jobs older than that are
-     * dropped from the record as they are read (it holds the lookback and what arrived since).
+     * latest start, and every checkpoint hand-off between two tenants. Jobs that ended before that
+     * are dropped from the record as it is read (it holds the lookback and what arrived since).
      */
     async inputs(lookbackDays: number): Promise<{ clusters: Record<string, JobShape[]>; handoffs: Handoff[] }> {
       const clusters: Record<string, JobShape[]> = {};
@@ -144,7 +144,7 @@ export function createBehaviourLinks({ redis, keys, jobShapes, lineageLinks, aud
         if (all.length === 0) continue;
         const since = Math.max(...all.map((j) => j.startMin)) - lookbackDays * 1440;
         clusters[cluster] = all.filter((j) => j.startMin >= since);
-        if (clusters[cluster].length < all.length) await jobShapes.trim(cluster, since);
+        if (all.some((j) => j.endMin < since)) await jobShapes.trim(cluster, since);
       }
       return { clusters, handoffs: await handoffs() };
     },

@@ -33,8 +33,15 @@ const MINUTE = 60_000;
 /** `<accelerator>×<GPUs>`, GPUs as the report's count (fractional shares keep three decimals). */
 export const shapeOf = (acceleratorId: string, milliGpus: number) => `${acceleratorId}×${milliGpus % 1000 === 0 ? milliGpus / 1000 : (milliGpus / 1000).toFixed(3)}`;
 
+/** Jobs whose written minutes this process remembers (cleared when full): writes that would change nothing are skipped. */
+const REMEMBERED_JOBS = 200_000;
+
 export function createJobShapes({ redis, keys }: { redis: RedisClient; keys: Pick<Keys, 'prefix'> }) {
   const k = jobShapeKeys(keys);
+  // What this process wrote: a running job's start and shape are written once and its end once per
+  // minute it moves, not once per batch (ZADD LT/GT make the skipped writes no-ops anyway).
+  const written = new Map<string, { start: number; end: number }>();
+  const clustersWritten = new Set<string>();
   return {
     keys: k,
     /**
@@ -61,12 +68,19 @@ export function createJobShapes({ redis, keys }: { redis: RedisClient; keys: Pic
       // Single-key commands (Redis Cluster places each cluster's keys in their own slot); the client pipelines them.
       const clusters = new Set<string>();
       const writes: Promise<unknown>[] = [];
-      for (const j of jobs.values()) {
-        clusters.add(j.cluster);
-        writes.push(redis.zadd(k.start(j.cluster), 'LT', j.start, j.member), redis.zadd(k.end(j.cluster), 'GT', j.end, j.member), redis.hsetnx(k.shape(j.cluster), j.member, j.shape));
+      const done: [string, { start: number; end: number }][] = [];
+      for (const [id, j] of jobs) {
+        const before = written.get(id);
+        if (!clustersWritten.has(j.cluster)) clusters.add(j.cluster);
+        if (!before || j.start < before.start) writes.push(redis.zadd(k.start(j.cluster), 'LT', j.start, j.member), redis.hsetnx(k.shape(j.cluster), j.member, j.shape));
+        if (!before || j.end > before.end) writes.push(redis.zadd(k.end(j.cluster), 'GT', j.end, j.member));
+        done.push([id, { start: Math.min(j.start, before?.start ?? Infinity), end: Math.max(j.end, before?.end ?? -Infinity) }]);
       }
-      writes.push(redis.sadd(k.clusters, ...clusters));
+      if (clusters.size > 0) writes.push(redis.sadd(k.clusters, ...clusters));
       await Promise.all(writes);
+      if (written.size + done.length > REMEMBERED_JOBS) written.clear();
+      for (const [id, w] of done) written.set(id, w);
+      for (const c of clusters) clustersWritten.add(c);
       return jobs.size;
     },
 
@@ -92,9 +106,10 @@ export function createJobShapes({ redis, keys }: { redis: RedisClient; keys: Pic
       return out;
     },
 
-    /** Drops a cluster's jobs that started before `beforeMin` (retention); returns how many. */
+    /** Drops a cluster's jobs that ended before `beforeMin` (retention; a running job stays); returns how many. */
     async trim(cluster: string, beforeMin: number): Promise<number> {
-      const old = await redis.zrangebyscore(k.start(cluster), '-inf', `(${beforeMin}`);
+      const old = await redis.zrangebyscore(k.end(cluster), '-inf', `(${beforeMin}`);
+      for (const member of old) written.delete(`${member.slice(0, member.indexOf('\u0000'))}\u0000${cluster}/${member.slice(member.indexOf('\u0000') + 1)}`);
       for (let i = 0; i < old.length; i += 500) {
         const part = old.slice(i, i + 500);
         await Promise.all([redis.zrem(k.start(cluster), ...part), redis.zrem(k.end(cluster), ...part), redis.hdel(k.shape(cluster), ...part)]);

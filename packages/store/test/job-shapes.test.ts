@@ -23,17 +23,22 @@ describe('job shapes', () => {
     expect(await store.jobShapes.record([report('a', 'j1', 100_060, 100_120), report('a', 'j1', 100_120, 100_180)])).toBe(1);
     expect(await store.jobShapes.record([report('a', 'j1', 100_000, 100_060, 16_000), report('a', 'j1', 100_180, 100_240), report('b', 'j2', 100_001, 100_241, 500)])).toBe(2);
     expect(await store.jobShapes.record([report('a', 'old', 80_000, 80_030)])).toBe(1);
+    // A long job started with the old one and still running: its end keeps it.
+    expect(await store.jobShapes.record([report('c', 'long', 80_000, 80_060), report('c', 'long', 100_050, 100_110)])).toBe(1);
     expect(await store.jobShapes.clusters()).toEqual(['cl-9']);
-    const jobs = (await store.jobShapes.jobs('cl-9')).sort((x, y) => x.startMin - y.startMin);
+    const jobs = (await store.jobShapes.jobs('cl-9')).sort((x, y) => x.startMin - y.startMin || x.jobId.localeCompare(y.jobId));
     expect(jobs).toEqual([
+      { tenantId: 'c', jobId: 'long', startMin: 80_000, endMin: 100_110, shape: 'nvidia-h100-sxm5-80gb×8' },
       { tenantId: 'a', jobId: 'old', startMin: 80_000, endMin: 80_030, shape: 'nvidia-h100-sxm5-80gb×8' },
       { tenantId: 'a', jobId: 'j1', startMin: 100_000, endMin: 100_240, shape: 'nvidia-h100-sxm5-80gb×8' },
       { tenantId: 'b', jobId: 'j2', startMin: 100_001, endMin: 100_241, shape: 'nvidia-h100-sxm5-80gb×0.500' },
     ]);
     expect(shapeOf('x', 2500)).toBe('x×2.500');
-    // A 7-day lookback back from the latest start (100,001) (100,001 − 7 × 1,440 = 89,921) leaves out and drops the job of minute 80,000.
+    // A 7-day lookback back from the latest start (100,001) (100,001 − 7 × 1,440 = 89,921) leaves out and drops the job that ended at minute 80,030.
     const { clusters } = await store.behaviourLinks.inputs(7);
     expect(clusters['cl-9']!.map((j) => j.jobId).sort()).toEqual(['j1', 'j2']);
-    expect((await store.jobShapes.jobs('cl-9')).map((j) => j.jobId).sort()).toEqual(['j1', 'j2']);
+    expect((await store.jobShapes.jobs('cl-9')).map((j) => j.jobId).sort()).toEqual(['j1', 'j2', 'long']);
+    // Another process (its own memory of what was written) reads the same record.
+    expect((await createStore({ redis, prefix }).jobShapes.jobs('cl-9', 100_000)).map((j) => [j.jobId, j.startMin, j.endMin]).sort()).toEqual([['j1', 100_000, 100_240], ['j2', 100_001, 100_241]]);
   });
 });
