@@ -34,7 +34,7 @@ const MINUTE = 60_000;
 export const shapeOf = (acceleratorId: string, milliGpus: number) => `${acceleratorId}×${milliGpus % 1000 === 0 ? milliGpus / 1000 : (milliGpus / 1000).toFixed(3)}`;
 
 /** Jobs whose written minutes this process remembers (cleared when full): writes that would change nothing are skipped. */
-const REMEMBERED_JOBS = 200_000;
+const REMEMBERED_JOBS = 50_000;
 
 export function createJobShapes({ redis, keys }: { redis: RedisClient; keys: Pick<Keys, 'prefix'> }) {
   const k = jobShapeKeys(keys);
