@@ -1,4 +1,4 @@
-// Behavioural links (docs/detection-behaviour.md): tenants that run together. From telemetry alone —
+// Behavioural links (docs/detection.md): tenants that run together. From telemetry alone —
 // per cluster, each job's start and end minute and its shape (accelerator model, GPUs per report) —
 // two tenants whose jobs start and end within the same minutes with the same shape, repeatedly, more
 // often than the cluster's traffic makes likely by chance, are a suspected link; so are two tenants

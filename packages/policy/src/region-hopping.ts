@@ -4,7 +4,7 @@ import type { PolicyPack } from './pack-schema.js';
 import type { RuleEntry } from './rules.js';
 import { fmtOps, lineageCumulative, limitDraft, limitStanding, pct, untrusted, type RuleOutcome, type Standing } from './subject.js';
 
-// Region hopping (docs/detection-behaviour.md): a tenant's or a lineage's training that moves between
+// Region hopping (docs/detection.md): a tenant's or a lineage's training that moves between
 // Tier 1 and Tier 2 regions. Under the default measure (controlledTier1) a run moved half into a Tier 2
 // region is measured at its Tier 1 half only, by design; this rule flags the move itself, with both
 // parts — operations on any hardware in Tier 1 and in Tier 2 countries, by country — in the evidence.

@@ -6,7 +6,7 @@ import type { Keys } from './keys.js';
 import type { LineageLinks } from './lineage-links.js';
 import type { RedisClient } from './redis.js';
 
-// Behavioural links (docs/detection-behaviour.md): suspected links between tenants found in
+// Behavioural links (docs/detection.md): suspected links between tenants found in
 // telemetry (co-scheduled jobs, checkpoint hand-offs), with their evidence, and the analyst's decision
 // on each. Evidence and decisions are two hashes, so the analysis never overwrites a decision:
 //   {behaviour}:evidence   HASH  <a>~<b> → JSON BehaviourEvidence (the latest analysis that found it)

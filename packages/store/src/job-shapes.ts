@@ -2,7 +2,7 @@ import type { UsageRecord } from './accounting.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 
-// The co-scheduling record (docs/detection-behaviour.md): per cluster, each job's first and last
+// The co-scheduling record (docs/detection.md): per cluster, each job's first and last
 // reported minute and its shape, for the behavioural-link analysis. Three keys per cluster under one
 // hash tag, written beside the apply (never inside it), a few O(log n) commands per job per batch:
 //   {js:<cluster>}:start  ZSET  <tenant>\0<job> → first minute (ZADD LT: only ever lowers)

@@ -6,7 +6,7 @@ import { isTransientRedisError, type BehaviourLink, type Store, type SuspectedGr
 import { evaluateSubjects } from './alerts.js';
 import type { RegistryView } from './registry-view.js';
 
-// Behavioural links in the ingest's periodic work (docs/detection-behaviour.md): every interval, the
+// Behavioural links in the ingest's periodic work (docs/detection.md): every interval, the
 // co-scheduling record and the checkpoint hand-offs are analysed into suspected links, and the
 // suspected groups (connected components of links not dismissed) are evaluated like declared groups,
 // by the group-scope rules of the table, at their own severity: a group held together by a suspected

@@ -81,7 +81,7 @@ export const ingestConfigSchema = z.object({
   METRICS_SUBJECTS: envBoolean(true),
   /**
    * How often this instance analyses behavioural links (co-scheduled jobs, checkpoint hand-offs) and
-   * evaluates the suspected groups (docs/detection-behaviour.md); 0 turns it off on this instance.
+   * evaluates the suspected groups (docs/detection.md); 0 turns it off on this instance.
    */
   BEHAVIOUR_INTERVAL: envDuration({ min: 0, default: 10 * 60_000 }),
   /** Two jobs of two tenants match when their starts and their ends are each at most this many minutes apart. */

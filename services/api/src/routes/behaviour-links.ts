@@ -7,7 +7,7 @@ import type { RouteOptions } from '../deps.js';
 import { notFound } from '../errors.js';
 import { errors } from '../schemas.js';
 
-// Behavioural links (docs/detection-behaviour.md): the suspected links the ingest's analysis found
+// Behavioural links (docs/detection.md): the suspected links the ingest's analysis found
 // between tenants (co-scheduled jobs, checkpoint hand-offs), with their evidence; an analyst confirms
 // or dismisses each (audited). A dismissed link stays dismissed whatever later analyses find.
 
