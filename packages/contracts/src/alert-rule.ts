@@ -10,6 +10,7 @@ export const ALERT_RULES = [
   'large-untrusted-cluster',
   'unverified-at-scale',
   'parent-in-tier3',
+  'region-hopping',
 ] as const;
 export const alertRuleSchema = z.enum(ALERT_RULES);
 export type AlertRule = z.infer<typeof alertRuleSchema>;

@@ -57,7 +57,7 @@ export const evidenceSchema = z.object({
 /**
  * What an alert's `level` means (since schema version 2): threshold rules keep a fraction of
  * `threshold`; banded rules (`velocity`) a band index with its `withinDays`; limit rules
- * (`large-untrusted-cluster`, `unverified-at-scale`, `parent-in-tier3`) the observed figure against
+ * (`large-untrusted-cluster`, `unverified-at-scale`, `parent-in-tier3`, `region-hopping`) the observed figure against
  * its limit (`level` is 1).
  */
 export const levelBasisSchema = z.discriminatedUnion('kind', [
@@ -115,7 +115,7 @@ type Summarized = Pick<Alert, 'rule' | 'scope' | 'subject' | 'level' | 'threshol
 /** Whether the alert's level is a fraction of an operations threshold (v1 alerts: every rule but velocity and large-untrusted-cluster). */
 export function isThresholdFraction(a: Summarized): boolean {
   if (a.levelBasis) return a.levelBasis.kind === 'fraction';
-  return !['velocity', 'large-untrusted-cluster', 'unverified-at-scale', 'parent-in-tier3'].includes(a.rule);
+  return !['velocity', 'large-untrusted-cluster', 'unverified-at-scale', 'parent-in-tier3', 'region-hopping'].includes(a.rule);
 }
 
 /** One line saying what an alert's level means, for Alertmanager summaries and dashboards. */

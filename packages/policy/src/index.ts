@@ -15,3 +15,4 @@ export { MEASURE_WORDS, burnPerDay, emptySplit, evaluationTime, measured, projec
 export { RULES, evaluateSubject, isFractionLevel, lineageFloorOps, ruleLevels, ruleStanding, standing, standings, tenantMayAlert, type PrefilterTotals, type RuleEntry, type RuleKind } from './rules.js';
 export { fmtOps, lineageCumulative, velocityBands, type AlertDraft, type LevelStanding, type RuleOutcome, type Standing } from './subject.js';
 export { RULES_DOC_BEGIN, RULES_DOC_END, renderRulesTable, withRulesTable } from './rules-doc.js';
+export { DEFAULT_COSCHEDULE, KEPT_MATCHES, analyseCoscheduling, poissonTail, type CoscheduleOptions, type Handoff, type JobShape, type MatchedJobs, type PairEvidence } from './coschedule.js';

@@ -97,6 +97,9 @@ export const policyPackSchema = z
       'large-untrusted-cluster': z.strictObject({ enabled, maxH100e: z.number().positive(), severity: severitySchema }),
       'unverified-at-scale': z.strictObject({ enabled, measure, operations: operationsSchema, severity: severitySchema }),
       'parent-in-tier3': z.strictObject({ enabled, measure, minOperations: operationsSchema, severity: severitySchema }),
+      // Training that moves between Tier 1 and Tier 2 regions: both parts (all hardware) at least minOperations.
+      // Optional so packs written before the rule keep loading; the default is the default pack's.
+      'region-hopping': z.strictObject({ enabled, minOperations: operationsSchema, severity: severitySchema }).default({ enabled: true, minOperations: 5e24, severity: 'medium' }),
     }),
     cases: z.strictObject({ dueHours: caseDueHoursSchema }).default({ dueHours: DEFAULT_DUE_HOURS }),
   })

@@ -28,6 +28,7 @@ import {
   type TenantContext,
 } from './subject.js';
 import type { TenantRisk } from './tenant-risk.js';
+import { REGION_HOPPING } from './region-hopping.js';
 
 // The rule table: every rule is one entry here — its label, scope, the quantity it measures, its
 // levels or bands and their severities, its prefilter, its explanation — with its two answers over a
@@ -397,6 +398,8 @@ export const RULES: Readonly<Record<AlertRule, RuleEntry>> = {
     },
     standing: { tenant: (s, p) => floorStanding('parent-in-tier3', s, p, p.rules['parent-in-tier3'].minOperations, p.rules['parent-in-tier3'].severity, tier3Label(p)) },
   },
+  // Tier 1 ↔ Tier 2 moves (region-hopping.ts).
+  'region-hopping': REGION_HOPPING,
 };
 
 /** Whether any tenant-scope rule could fire for a tenant with these returned totals (see RULES[*].prefilter). */
@@ -411,6 +414,8 @@ export function lineageFloorOps(pack: PolicyPack): number {
     rules['frontier-approach'].enabled ? thresholds.frontier.operations * lowest(leveled(pack, 'frontier-approach')) : Infinity,
     rules['lineage-laundering'].enabled ? thresholds.frontier.operations * lowest(leveled(pack, 'lineage-laundering')) : Infinity,
     rules.structuring.enabled ? thresholds.frontier.operations * lowest(leveled(pack, 'structuring')) : Infinity,
+    // Both parts at least minOperations: the lineage's operations reach twice it.
+    rules['region-hopping'].enabled ? 2 * rules['region-hopping'].minOperations : Infinity,
   );
 }
 
@@ -421,9 +426,9 @@ export function ruleLevels(rule: AlertRule, pack: PolicyPack): number[] {
 
 // Evaluation order within a scope, as the rules were evaluated before the table held the evaluators.
 const ORDER: Record<AlertScope, AlertRule[]> = {
-  tenant: ['tenant-approach', 'unverified-at-scale', 'parent-in-tier3', 'velocity', 'large-untrusted-cluster'],
+  tenant: ['tenant-approach', 'unverified-at-scale', 'parent-in-tier3', 'velocity', 'large-untrusted-cluster', 'region-hopping'],
   group: ['structuring', 'velocity'],
-  lineage: ['frontier-approach', 'lineage-laundering', 'structuring'],
+  lineage: ['frontier-approach', 'lineage-laundering', 'structuring', 'region-hopping'],
 };
 
 /** Every alert a subject's snapshot calls for under the pack (all levels reached; the caller creates the missing ones). */

@@ -45,3 +45,5 @@ export { createSlurmMarks, type SlurmMarks } from './slurm-marks.js';
 export { createSnapshots, type SnapshotReader, type SnapshotSources, type Snapshots } from './snapshots.js';
 export { evaluationTime } from '@flopwatch/contracts';
 export { createStreamGroup, createOutboxReader, entryFields, type OutboxEntry, type OutboxReader, type OutboxReaderOptions, type StreamEntry } from './streams.js';
+export { createJobShapes, jobShapeKeys, shapeOf, type JobShapeRecord, type JobShapes } from './job-shapes.js';
+export { createBehaviourLinks, behaviourKeys, linkIdOf, suspectedGroupId, BehaviourLinkNotFoundError, type BehaviourDecision, type BehaviourEvidence, type BehaviourLink, type BehaviourLinkStatus, type BehaviourLinks, type SuspectedGroup } from './behaviour-links.js';

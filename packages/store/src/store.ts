@@ -20,6 +20,8 @@ import { createStatementBooks } from './statement-books.js';
 import { createUsage } from './usage.js';
 import { createSnapshots } from './snapshots.js';
 import { createSlurmMarks } from './slurm-marks.js';
+import { createJobShapes } from './job-shapes.js';
+import { createBehaviourLinks } from './behaviour-links.js';
 
 export interface StoreOptions {
   redis: RedisClient;
@@ -56,11 +58,17 @@ export function createStore({ redis, prefix = 'fw:', activeWindowMs = 15 * 60_00
   const audit = createAuditLog({ redis: client, keys, retentionDays: auditRetentionDays, keyring: auditKeyring, publish: auditPublish });
   const casebook = createCasebook({ redis: client, keys, audit });
   const books = createBooks({ redis: client, keys, accounting, registry });
+  const lineageLinks = createLineageLinks({ redis: client, keys, registry });
+  const jobShapes = createJobShapes({ redis: client, keys });
   return {
     accounting,
     alerts: createAlertStore({ redis: client, keys, audit }),
     registry,
-    lineageLinks: createLineageLinks({ redis: client, keys, registry }),
+    lineageLinks,
+    /** Per cluster, each job's first and last minute and its shape (behavioural links). */
+    jobShapes,
+    /** Suspected behavioural links between tenants, their evidence and the analysts' decisions. */
+    behaviourLinks: createBehaviourLinks({ redis: client, keys, jobShapes, lineageLinks, audit, lineages: () => client.zrange(keys.registry.lineages, 0, -1) }),
     registryChanges: createRegistryChanges({ redis: client, keys }),
     cases: createAlertCases({ redis: client, keys, audit }),
     casebook,

@@ -18,6 +18,7 @@ import { registerHttpMetrics } from './plugins/http-metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { caseRoutes } from './routes/cases.js';
+import { behaviourLinkRoutes } from './routes/behaviour-links.js';
 import { healthRoutes } from './routes/health.js';
 import { lineageRoutes } from './routes/lineages.js';
 import { notifierRoutes } from './routes/notifier.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: ApiDeps) {
   await app.register(usageRoutes, { prefix: '/v1', deps });
   await app.register(alertRoutes, { prefix: '/v1', deps });
   await app.register(caseRoutes, { prefix: '/v1', deps });
+  await app.register(behaviourLinkRoutes, { prefix: '/v1', deps });
   await app.register(auditRoutes, { prefix: '/v1', deps });
   await app.register(policyRoutes, { prefix: '/v1', deps });
   await app.register(statementRoutes, { prefix: '/v1', deps });

@@ -53,6 +53,9 @@ const TABLE: RouteCase[] = [
   { method: 'POST', url: '/v1/statements', allowed: ['admin', 'analyst'], body: { scope: 'tenant', id: 't-1', from: '2026-01-01', to: '2026-01-31' } },
   { method: 'GET', url: '/v1/notifier/dead-letters', allowed: ['admin', 'analyst', 'viewer'] },
   { method: 'POST', url: '/v1/notifier/dead-letters/redeliver', allowed: ['admin'] },
+  { method: 'GET', url: '/v1/behaviour-links', allowed: ['admin', 'analyst', 'viewer'] },
+  { method: 'POST', url: '/v1/behaviour-links/t-1~t-2/confirm', allowed: ['admin', 'analyst'], body: {} },
+  { method: 'POST', url: '/v1/behaviour-links/t-1~t-2/dismiss', allowed: ['admin', 'analyst'], body: {} },
 ];
 const ROLES: Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
 

@@ -158,6 +158,34 @@ describe('the analyst console in Chromium', () => {
     await page.close();
   });
 
+  it('shows the behavioural links among the case tenants with their evidence, and lets an analyst dismiss one (audited)', async () => {
+    const [a, b] = [...loophole.shells].sort() as [string, string];
+    const linkId = `${a}~${b}`;
+    // As the ingest's analysis stores a suspected pair: six co-scheduled jobs, start minutes 1,000 apart.
+    await api.store.behaviourLinks.save([{
+      tenants: [a, b], matched: 6, expected: 0.0123, pValue: 2.1e-12, adjustedPValue: 2.5e-10, pairsTested: 120, handoffs: [], reasons: ['co-scheduled'],
+      matches: Array.from({ length: 6 }, (_, i) => ({ cluster: 'cl-1', shape: 'nvidia-h100-sxm5-80gb×64', a: { jobId: `${a}-${i}`, startMin: 29_000_000 + 1000 * i, endMin: 29_000_240 + 1000 * i }, b: { jobId: `${b}-${i}`, startMin: 29_000_001 + 1000 * i, endMin: 29_000_240 + 1000 * i } })),
+    }]);
+    const page = await tab();
+    await signIn(page, KEYS.analyst);
+    await page.getByTestId('queue').waitFor();
+    await page.goto(`${url}/console/#/cases/${caseId({ rule: 'structuring', scope: 'group', subject: loophole.groupId })}`);
+    await page.getByTestId('behaviour').waitFor();
+    const section = await page.getByTestId('behaviour').textContent();
+    expect(section).toContain('6 job pairs started and ended within the same minutes with the same shape');
+    expect(section).toContain(`${a}-5`);
+    expect(await page.getByTestId(`link-status-${linkId}`).textContent()).toBe('suspected');
+    await page.getByTestId('link-note').fill('one customer, two teams');
+    await page.getByTestId(`link-dismiss-${linkId}`).click();
+    await expect.poll(() => page.getByTestId(`link-status-${linkId}`).textContent()).toBe('dismissed');
+    expect(await page.getByTestId(`link-dismiss-${linkId}`).count()).toBe(0);
+    expect(await page.getByTestId(`link-confirm-${linkId}`).count()).toBe(1);
+    await shot(page, 'case-behaviour');
+    expect((await api.store.behaviourLinks.get(linkId))?.decision).toMatchObject({ status: 'dismissed', by: ACTOR.analyst, note: 'one customer, two teams' });
+    expect((await api.store.audit.list({ object: `behaviour-link:${linkId}`, limit: 5 })).entries.map((e) => [e.action, e.actor])).toEqual([['behaviour-link.dismiss', ACTOR.analyst]]);
+    await page.close();
+  });
+
   it('runs under the Content Security Policy without a single violation', () => {
     expect(cspViolations).toEqual([]);
   });

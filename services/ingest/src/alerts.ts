@@ -13,6 +13,8 @@ export interface EvaluationContext {
   view: RegistryView;
   /** Wall clock: used only when the books hold no event time at all. */
   now: () => Date;
+  /** Adjusts an outcome before it is raised (suspected behavioural groups: their own severity; behaviour.ts). */
+  adjust?: (o: RuleOutcome) => RuleOutcome;
 }
 
 /** What to evaluate: tenants (with their groups), lineages and groups. */
@@ -112,7 +114,8 @@ export async function evaluateSubjects(subjects: Subjects, ctx: EvaluationContex
     ...[...new Set(subjects.lineages ?? [])].map(snap.forLineage),
     ...[...groups].map(snap.forGroup),
   ]);
-  const outcomes = snapshotsToEvaluate.flatMap((s) => evaluateSubject(s, pack));
+  const evaluated = snapshotsToEvaluate.flatMap((s) => evaluateSubject(s, pack));
+  const outcomes = ctx.adjust ? evaluated.map(ctx.adjust) : evaluated;
   if (outcomes.length === 0) return [];
 
   const unique = [...new Map(outcomes.map((o) => [o.draft.id, o])).values()];

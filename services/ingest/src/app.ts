@@ -11,6 +11,7 @@ import { createIngestMetrics, createScrapeMetrics } from './metrics.js';
 import { createPipeline } from './pipeline.js';
 import { createRegistryView } from './registry-view.js';
 import { startReevaluation, type Reevaluation } from './reevaluate.js';
+import { startBehaviourAnalysis, type BehaviourLoop, type BehaviourOptions } from './behaviour.js';
 
 export interface IngestTopics {
   telemetry: string;
@@ -45,6 +46,8 @@ export interface IngestDeps {
   sessionTimeoutMs?: number;
   /** Per-subject series on /metrics (METRICS_SUBJECTS); default true. */
   metricsSubjects?: boolean;
+  /** Behavioural-link analysis (behaviour.ts) every `intervalMs`; absent or 0: not run by this instance. */
+  behaviour?: BehaviourOptions & { intervalMs: number };
   now?: () => Date;
 }
 
@@ -65,6 +68,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   let producer: KafkaProducer | undefined;
   let consumer: BatchConsumer | undefined;
   let reevaluation: Reevaluation | undefined;
+  let behaviour: BehaviourLoop | undefined;
   let closing: Promise<void> | undefined;
 
   const topics = [deps.topics.telemetry, ...(deps.topics.slurm ? [deps.topics.slurm] : [])];
@@ -128,6 +132,9 @@ export function createIngest(deps: IngestDeps): Ingest {
         ...(deps.pendingEvaluationMinAgeMs !== undefined ? { pendingMinAgeMs: deps.pendingEvaluationMinAgeMs } : {}),
         ...(deps.now ? { now: deps.now } : {}),
       });
+      if (deps.behaviour && deps.behaviour.intervalMs > 0) {
+        behaviour = startBehaviourAnalysis({ store: deps.store, pack: deps.pack, view, log, now: deps.now ?? (() => new Date()) }, deps.behaviour);
+      }
       log.info({ topics, groupId: deps.groupId, dlq: deps.topics.dlq, policyVersion: deps.pack.version }, 'ingest ready: consuming telemetry');
     },
 
@@ -138,6 +145,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
     close() {
       closing ??= (async () => {
+        await behaviour?.close();
         await reevaluation?.close();
         await consumer?.close();
         await producer?.close();

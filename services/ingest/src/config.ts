@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEVERITIES } from '@flopwatch/contracts';
 import { DEFAULT_POLICY_PATH } from '@flopwatch/policy';
 import { envBoolean, envDuration, envInt, envList, kafkaSecurityEnv, redisSecurityEnv } from '@flopwatch/runtime';
 
@@ -78,6 +79,23 @@ export const ingestConfigSchema = z.object({
    * them; turn them off where the ops port is reachable by more than Prometheus.
    */
   METRICS_SUBJECTS: envBoolean(true),
+  /**
+   * How often this instance analyses behavioural links (co-scheduled jobs, checkpoint hand-offs) and
+   * evaluates the suspected groups (docs/detection.md); 0 turns it off on this instance.
+   */
+  BEHAVIOUR_INTERVAL: envDuration({ min: 0, default: 10 * 60_000 }),
+  /** Two jobs of two tenants match when their starts and their ends are each at most this many minutes apart. */
+  BEHAVIOUR_WINDOW_MINUTES: envInt({ min: 0, max: 60, default: 2 }),
+  /** Fewest matched job pairs for a co-scheduling suspicion. */
+  BEHAVIOUR_MIN_MATCHES: envInt({ min: 1, max: 1000, default: 4 }),
+  /** Largest chance probability, Bonferroni-adjusted over the tenant pairs tested, for a co-scheduling suspicion. */
+  BEHAVIOUR_MAX_P_VALUE: z.coerce.number().min(0).max(1).default(1e-3),
+  /** Fewest checkpoint hand-offs between two tenants that make a suspicion alone (0: never alone). */
+  BEHAVIOUR_MIN_HANDOFFS: envInt({ min: 0, max: 1000, default: 1 }),
+  /** Days of each cluster's jobs the analysis reads, back from the cluster's latest start. */
+  BEHAVIOUR_LOOKBACK_DAYS: envInt({ min: 1, max: 400, default: 30 }),
+  /** Most severe alert a group joined by a suspected (not yet confirmed) link raises. */
+  BEHAVIOUR_SUSPECTED_MAX_SEVERITY: z.enum(SEVERITIES).default('medium'),
   /** Where /metrics, /healthz and /readyz listen. */
   OPS_HOST: z.string().default('127.0.0.1'),
   /** Port of the /metrics, /healthz and /readyz listener (0: any free port). */

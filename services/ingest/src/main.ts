@@ -44,6 +44,15 @@ await service.run(async () => {
     ...(config.FETCH_AHEAD_BYTES > 0 ? { fetchAheadBytes: config.FETCH_AHEAD_BYTES } : {}),
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
     metricsSubjects: config.METRICS_SUBJECTS,
+    behaviour: {
+      intervalMs: config.BEHAVIOUR_INTERVAL,
+      windowMinutes: config.BEHAVIOUR_WINDOW_MINUTES,
+      minMatches: config.BEHAVIOUR_MIN_MATCHES,
+      maxPValue: config.BEHAVIOUR_MAX_P_VALUE,
+      minHandoffs: config.BEHAVIOUR_MIN_HANDOFFS,
+      lookbackDays: config.BEHAVIOUR_LOOKBACK_DAYS,
+      suspectedMaxSeverity: config.BEHAVIOUR_SUSPECTED_MAX_SEVERITY,
+    },
   });
   const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, registry: metricsRegistry, isReady: () => ingest.readiness(), log });
   shutdown.add('ops-server', () => ops.close());

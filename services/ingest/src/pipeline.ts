@@ -233,6 +233,10 @@ export function createPipeline(deps: PipelineDeps) {
       }
       const counted = results.some((r) => r.counted > 0);
       if (counted) countOperations(deps.metrics, records, refused);
+      // The co-scheduling record (behavioural links): beside the links and alerts, never inside the apply.
+      const countedRecords = refused.size > 0 ? records.filter((r) => !refused.has(r.offset)) : records;
+      const shapes = orReport('job-shapes', untilDone('job-shapes', batch, () => deps.store.jobShapes.record(countedRecords)), 0);
+      shapes.catch(() => {}); // awaited below
       // Links from checkpoints and declared parents: idempotent, so a retried batch repeats them harmlessly.
       const links = facts.length > 0 ? await orReport('lineage-links', untilDone('lineage-links', batch, () => deps.store.lineageLinks.observe(facts)), []) : [];
       const linked = links.map((l) => l.lineageId);
@@ -251,6 +255,7 @@ export function createPipeline(deps: PipelineDeps) {
         log.warn({ err }, 'alert evaluation deferred: kept as pending, the re-evaluation loop retries it');
         return [];
       }), []);
+      await shapes;
       for (const a of raised) {
         deps.metrics.alerts.inc({ rule: a.rule, severity: a.severity });
         log.info({ alertId: a.id, rule: a.rule, scope: a.scope, subject: a.subject, level: a.level, severity: a.severity }, 'alert raised');

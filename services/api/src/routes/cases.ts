@@ -16,6 +16,7 @@ import { ApiError, notFound } from '../errors.js';
 import { EXPORT_TIMEOUT_MS, exportQuerySchema, sendExport } from '../export.js';
 import { errors } from '../schemas.js';
 import { auditEntrySchema } from './audit.js';
+import { behaviourLinkSchema } from './behaviour-links.js';
 
 const caseParams = z.object({ id: z.string().regex(/^cs_[0-9a-f]{24}$/, 'must be a case id: cs_ followed by 24 hex digits') });
 const noteSchema = z.string().max(10_000).optional();
@@ -36,6 +37,7 @@ const detailSchema = z.object({
   graph: linkGraphSchema.nullable().describe('structuring of a group: linked tenants and the identifiers linking them'),
   ancestry: ancestrySchema.nullable().describe('lineage cases: the lineage and its ancestors, with how each link was found'),
   accounting: accountingEvidenceSchema.describe('per tenant of the case: measured against allocated GPU time, and conflicting reports (first counted wins)'),
+  behaviour: z.array(behaviourLinkSchema).describe('behavioural links (co-scheduled jobs, checkpoint hand-offs) between tenants of the case, with their evidence'),
 });
 
 /** The case queue and case actions: list, detail, series, assign, comment, tags, transitions, bulk acknowledge, export. */
@@ -142,13 +144,14 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     const c = await casebook.get(request.params.id);
     if (!c) throw notFound('case', request.params.id);
     const tenantIds = await caseTenants(deps.store, c);
-    const [alertRecords, entries, records, graph, lineage, accounting] = await Promise.all([
+    const [alertRecords, entries, records, graph, lineage, accounting, behaviour] = await Promise.all([
       Promise.all(c.alerts.map((a) => alerts.get<Alert>(a.id))),
       audit.caseEntries(c.id),
       registry.getTenants<Tenant>(tenantIds.slice(0, 50)),
       c.scope === 'group' ? linkGraph(deps.store, tenantIds) : null,
       c.scope === 'lineage' ? ancestry(deps.store, c.subject) : null,
       accountingEvidence(deps.store, tenantIds),
+      deps.store.behaviourLinks.list().then((all) => all.filter((l) => l.tenants.some((t) => tenantIds.includes(t)))),
     ]);
     return {
       case: view(c),
@@ -161,6 +164,7 @@ export const caseRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
       graph,
       ancestry: lineage,
       accounting,
+      behaviour,
     };
   });
 

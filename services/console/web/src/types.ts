@@ -31,6 +31,16 @@ export interface CaseDetail {
   tenants: { tenantId: string; record: { legalName: string; hqCountry: string | null; ultimateParent: { name: string; country: string } | null; kycStatus: string } | null; risk: { tier: number; trusted: boolean; reasons: string[] } }[];
   graph: LinkGraph | null;
   ancestry: AncestryStep[] | null;
+  behaviour?: BehaviourLink[];
+}
+export interface BehaviourLink {
+  id: string; tenants: [string, string]; status: 'suspected' | 'confirmed' | 'dismissed';
+  evidence: {
+    reasons: string[]; matched: number; expected: number; pValue: number; adjustedPValue: number; pairsTested: number;
+    matches: { cluster: string; shape: string; a: { jobId: string; startMin: number; endMin: number }; b: { jobId: string; startMin: number; endMin: number } }[];
+    handoffs: { checkpoint: string; lineageId: string; tenantId: string; parentLineageId: string; parentTenantId: string }[];
+  };
+  decision: { status: string; by: string; at: string; note?: string } | null;
 }
 export interface Series {
   basis: string; tenants: string[]; points: { day: string; operations: number }[];

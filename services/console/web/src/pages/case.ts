@@ -3,6 +3,7 @@ import { cumulativeChart } from '../chart.js';
 import { facts, h, mount, table } from '../dom.js';
 import { ops, pct, relative, statusLabel, when } from '../format.js';
 import { ancestryChain, linkGraph } from '../graph.js';
+import { behaviourSection } from '../behaviour.js';
 import { isTrusted, type Case, type CaseDetail, type Series } from '../types.js';
 
 const section = (title: string, testid: string, ...children: (Node | string | null)[]) => h('section', { class: 'card', 'data-testid': testid }, h('h2', {}, title), ...children);
@@ -143,6 +144,7 @@ export async function casePage(root: HTMLElement, me: Me, id: string): Promise<v
       levels(c, series)),
     kyc(c, d),
     evidence(c, d),
+    behaviourSection(d.behaviour ?? [], canAct(me), reload),
     ...trail(c, d),
   );
 }
