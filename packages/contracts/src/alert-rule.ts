@@ -11,6 +11,7 @@ export const ALERT_RULES = [
   'unverified-at-scale',
   'parent-in-tier3',
   'region-hopping',
+  'disputed-usage',
 ] as const;
 export const alertRuleSchema = z.enum(ALERT_RULES);
 export type AlertRule = z.infer<typeof alertRuleSchema>;

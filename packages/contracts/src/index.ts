@@ -26,5 +26,5 @@ export { alertSchema, kycSnapshotSchema, hardwareContextSchema, evidenceSchema, 
 export { webhookPayloadSchema, type WebhookPayload } from './webhook.js';
 export { PUBLIC_CONTRACTS, contractJsonSchema, type PublicContractName } from './json-schemas.js';
 export { CASE_EVENTS, MAX_CASE_COMMENTS, MAX_CASE_HISTORY, caseEventSchema, caseCommentSchema, caseAlertSchema, caseSchema, caseWithAlert, caseSummary, isClosed, withEvent, type Case, type CaseEvent, type CaseComment } from './case.js';
-export { MEASURES, evaluationTime, type Measure, type HardwareSplit, type TenantBooks, type TenantSnapshot, type LineageEdge, type LineageSnapshot, type SubjectSnapshot } from './snapshot.js';
+export { MEASURES, evaluationTime, type Measure, type HardwareSplit, type TenantBooks, type TenantSnapshot, type TenantConflicts, type ConflictEvidence, type LineageEdge, type LineageSnapshot, type SubjectSnapshot } from './snapshot.js';
 export * from './behaviour.js';

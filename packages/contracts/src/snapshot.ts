@@ -37,6 +37,41 @@ export interface TenantBooks {
   heldJobs: { jobId: string; h100e: number; operations: number }[];
   /** The largest jobs by operations. */
   topJobs: { jobId: string; operations: number }[];
+  /** Reports that conflicted with counted time of their kind at another rate; absent when none were recorded. */
+  conflicts?: TenantConflicts;
+}
+
+/** One conflicting report as the books keep it for evidence (the latest few per tenant). */
+export interface ConflictEvidence {
+  eventId: string | null;
+  source: string | null;
+  jobId: string;
+  node: string | null;
+  startMs: number;
+  endMs: number;
+  /** Both reports' kind: measured (true) or allocated (false). */
+  measured: boolean;
+  /** GPU-seconds of the report that overlapped time counted at the other rate. */
+  overlapGpuSeconds: number;
+  countedTeraOpsPerMs: number;
+  reportedTeraOpsPerMs: number;
+}
+
+/**
+ * A tenant's conflicting reports, all time (docs/accounting.md, "Several sources for one job"): the
+ * books keep the first report of a slice's time; a later one at another rate is counted nothing.
+ */
+export interface TenantConflicts {
+  count: number;
+  /** GPU-seconds the conflicting reports covered. */
+  gpuSeconds: number;
+  /**
+   * Operations per measure that conflicting reports claim over their overlaps above what was counted
+   * there (a report at a lower rate disputes none): the usage the books declined to count.
+   */
+  disputed: Record<Measure, number>;
+  /** The latest conflicting reports, newest first. */
+  latest: ConflictEvidence[];
 }
 
 /** A tenant as the rules see it: its KYC record (null when unregistered), group and books. */

@@ -100,6 +100,12 @@ export const policyPackSchema = z
       // Training that moves between Tier 1 and Tier 2 regions: both parts (all hardware) at least minOperations.
       // Optional so packs written before the rule keep loading; the default is the default pack's.
       'region-hopping': z.strictObject({ enabled, minOperations: operationsSchema, severity: severitySchema }).default({ enabled: true, minOperations: 5e24, severity: 'medium' }),
+      // Reports of time already counted at a lower rate (pre-cover): counted plus disputed, once the
+      // disputed excess reaches minOperations. Optional like region-hopping; the default is the default pack's.
+      'disputed-usage': z.strictObject({ ...leveledRule, minOperations: operationsSchema }).default({
+        enabled: true, measure: 'controlledTier1', minOperations: 1e24,
+        levels: [{ fraction: 0.01, severity: 'medium' }, { fraction: 0.1, severity: 'high' }, { fraction: 0.5, severity: 'high' }, { fraction: 1, severity: 'critical' }],
+      }),
     }),
     cases: z.strictObject({ dueHours: caseDueHoursSchema }).default({ dueHours: DEFAULT_DUE_HOURS }),
   })

@@ -28,6 +28,7 @@ import {
   type TenantContext,
 } from './subject.js';
 import type { TenantRisk } from './tenant-risk.js';
+import { DISPUTED_USAGE } from './disputed-usage.js';
 import { REGION_HOPPING } from './region-hopping.js';
 
 // The rule table: every rule is one entry here — its label, scope, the quantity it measures, its
@@ -50,6 +51,8 @@ export interface PrefilterTotals {
   /** All operations in the trailing 24 hours ending with the tenant's latest hour. */
   trailing24hOperations: number;
   h100eActive: number;
+  /** Reports of this call that conflicted with counted time at another rate (they move the disputed excess). */
+  conflicts?: number;
 }
 
 type Snap<S extends AlertScope> = Extract<SubjectSnapshot, { scope: S }>;
@@ -400,6 +403,8 @@ export const RULES: Readonly<Record<AlertRule, RuleEntry>> = {
   },
   // Tier 1 ↔ Tier 2 moves (region-hopping.ts).
   'region-hopping': REGION_HOPPING,
+  // Later reports of time counted at a lower rate (disputed-usage.ts).
+  'disputed-usage': DISPUTED_USAGE,
 };
 
 /** Whether any tenant-scope rule could fire for a tenant with these returned totals (see RULES[*].prefilter). */
@@ -426,8 +431,8 @@ export function ruleLevels(rule: AlertRule, pack: PolicyPack): number[] {
 
 // Evaluation order within a scope, as the rules were evaluated before the table held the evaluators.
 const ORDER: Record<AlertScope, AlertRule[]> = {
-  tenant: ['tenant-approach', 'unverified-at-scale', 'parent-in-tier3', 'velocity', 'large-untrusted-cluster', 'region-hopping'],
-  group: ['structuring', 'velocity'],
+  tenant: ['tenant-approach', 'unverified-at-scale', 'parent-in-tier3', 'velocity', 'large-untrusted-cluster', 'region-hopping', 'disputed-usage'],
+  group: ['structuring', 'velocity', 'disputed-usage'],
   lineage: ['frontier-approach', 'lineage-laundering', 'structuring', 'region-hopping'],
 };
 

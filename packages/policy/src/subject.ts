@@ -78,7 +78,7 @@ export const untrusted = (r: Pick<TenantRisk, 'tier' | 'trusted'>) => r.tier !==
 export const lowest = (levels: readonly Level[]) => Math.min(...levels.map((l) => l.fraction));
 
 /** The levels a threshold rule fires at: its own, else the pack's. */
-export const leveled = (pack: PolicyPack, rule: 'frontier-approach' | 'tenant-approach' | 'structuring' | 'lineage-laundering') => pack.rules[rule].levels ?? pack.levels;
+export const leveled = (pack: PolicyPack, rule: 'frontier-approach' | 'tenant-approach' | 'structuring' | 'lineage-laundering' | 'disputed-usage') => pack.rules[rule].levels ?? pack.levels;
 export const fractionLabel = (l: Level) => `${Math.round(l.fraction * 1000) / 10} % of the threshold`;
 
 /** The velocity bands in effect: the pack's, else one band of horizonDays at the rule's severity. */

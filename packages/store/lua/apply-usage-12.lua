@@ -55,6 +55,11 @@
 
   KEYS[1]  totals   HASH  ops, ub, gpu_us, counted, ctl_ops, ctl1_ops, ops:tier:<n>, ops:country:<cc>,
                           ops:model:<id>, covered_gpu_us:duplicate, covered_gpu_us:overlap,
+                          conflicts, conflict_gpu_us, disputed_tera / disputed_ctl_tera /
+                          disputed_ctl1_tera (a conflict's disputed excess: the tera-ops the
+                          conflicting report claims over the overlap above what was counted there,
+                          floor(L x reported + 0.5) - floor(L x counted + 0.5) when positive; all
+                          hardware, controlled, controlled Tier 1; moved on conflicting calls only),
                           r365 / r365_from / max_day (trailing 365 days), r24 / r24_from / max_hour
                           (trailing 24 hours), max_end (the watermark), h100e_active, held_cutoff (the
                           active-window cutoff last applied), prune_at (horizon of the next idle pruning)
@@ -251,6 +256,16 @@ local counted, duplicates, overlaps, countedMs, dupGpuUs, overlapGpuUs = 0, 0, 0
 local measuredCoveredGpuUs, prunedGpuUs, supersededGpuUs, conflictGpuUs = 0, 0, 0, 0
 local rejected, conflicts, clusters, clusterOrder = {}, {}, {}, {}
 local touchedLineages, lineageOrder = {}, {}
+-- A conflict's disputed excess (see KEYS[1]), per measure; touched only in the conflict branches.
+local disputedAll, disputedCtl, disputedCtl1 = 0, 0, 0
+local function dispute(c, ms, reported, countedRate)
+  local x = floor(ms * reported + 0.5) - floor(ms * countedRate + 0.5)
+  if x > 0 then
+    disputedAll = disputedAll + x
+    if c.ctl then disputedCtl = disputedCtl + x end
+    if c.ctl1 then disputedCtl1 = disputedCtl1 + x end
+  end
+end
 local slices, sliceOrder = {}, {}   -- slice key -> state (loadSlice) plus lastEnd, counted this call
 local jobs, jobOrder = {}, {}       -- job key -> { gran, known, idx, ops, lastEnd, measuredUs, allocatedUs, cluster }
 
@@ -341,6 +356,7 @@ for i = 1, nReports do
           local ov = math.min(e, le) - math.max(s, ls)
           conflicts[#conflicts + 1] = { i - 1, mgpu * ov, lr, rate }
           conflictGpuUs = conflictGpuUs + mgpu * ov
+          dispute(c, ov, rate, lr)
         end
         if not le or e >= le then slice.lb = b end
         if newMs > 0 then
@@ -384,6 +400,8 @@ for i = 1, nReports do
         if conflictMs > 0 then
           conflicts[#conflicts + 1] = { i - 1, mgpu * conflictMs, conflictRate, rate }
           conflictGpuUs = conflictGpuUs + mgpu * conflictMs
+          -- Against the first overlapped range's rate, as the conflict record names it.
+          dispute(c, conflictMs, rate, conflictRate)
         end
         if newMs > 0 then
           job.allocatedUs = job.allocatedUs + mgpu * newMs
@@ -496,6 +514,9 @@ if #conflicts > 0 then
   dyn('conflicts', #conflicts)
   dyn('conflict_gpu_us', conflictGpuUs)
 end
+if disputedAll > 0 then dyn('disputed_tera', disputedAll) end
+if disputedCtl > 0 then dyn('disputed_ctl_tera', disputedCtl) end
+if disputedCtl1 > 0 then dyn('disputed_ctl1_tera', disputedCtl1) end
 for _, cluster in ipairs(clusterOrder) do
   local cl = clusters[cluster]
   if cl[1] > 0 then dyn('measured_gpu_us', cl[1]) end

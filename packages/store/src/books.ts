@@ -1,4 +1,4 @@
-import type { HardwareSplit, Lineage, LineageEdge, LineageSnapshot, Measure, Tenant, TenantBooks, TenantSnapshot } from '@flopwatch/contracts';
+import type { HardwareSplit, Lineage, LineageEdge, LineageSnapshot, Measure, Tenant, TenantBooks, TenantConflicts, TenantSnapshot } from '@flopwatch/contracts';
 import type { Accounting } from './accounting.js';
 import type { Keys } from './keys.js';
 import type { LinkEvidence } from './lineage-links.js';
@@ -16,6 +16,10 @@ import type { TenantUsage } from './usage.js';
 const TOTAL_FIELD: Record<Measure, string> = { all: 'ops', controlled: 'ctl_ops', controlledTier1: 'ctl1_ops' };
 /** Lineage-contribution field suffix of each measure ('' = the lineage id itself). */
 const LINEAGE_SUFFIX: Record<Measure, string> = { all: '', controlled: ' ctl', controlledTier1: ' ctl1' };
+/** Totals field of each measure's disputed excess (moved by the apply script's conflict branches only). */
+const DISPUTED_FIELD: Record<Measure, string> = { all: 'disputed_tera', controlled: 'disputed_ctl_tera', controlledTier1: 'disputed_ctl1_tera' };
+/** Conflict records a tenant snapshot carries as evidence. */
+const CONFLICTS_IN_SNAPSHOT = 5;
 /** Longest ancestry walked (lineages), so a pathological graph cannot stall an evaluation. */
 const MAX_ANCESTORS = 256;
 
@@ -69,6 +73,20 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
       accounting.topJobs(tenantId, 5),
     ]);
     const num = (f: string) => Number(raw[f] ?? 0);
+    // Read only for a tenant with conflicts: the common snapshot costs no more.
+    let conflicts: TenantConflicts | undefined;
+    if (num('conflicts') > 0) {
+      const latest = await accounting.conflicts(tenantId, CONFLICTS_IN_SNAPSHOT);
+      conflicts = {
+        count: num('conflicts'),
+        gpuSeconds: num('conflict_gpu_us') / 1e6,
+        disputed: { all: teraToOps(num(DISPUTED_FIELD.all)), controlled: teraToOps(num(DISPUTED_FIELD.controlled)), controlledTier1: teraToOps(num(DISPUTED_FIELD.controlledTier1)) },
+        latest: latest.map((c) => ({
+          eventId: c.eventId, source: c.source, jobId: c.jobKey, node: c.node, startMs: c.startMs, endMs: c.endMs, measured: c.measured,
+          overlapGpuSeconds: c.overlapGpuSeconds, countedTeraOpsPerMs: c.countedTeraOpsPerMs, reportedTeraOpsPerMs: c.reportedTeraOpsPerMs,
+        })),
+      };
+    }
     const pick = (prefix: string) => Object.fromEntries(Object.entries(raw).filter(([f, v]) => f.startsWith(prefix) && Number(v) > 0).map(([f, v]) => [f.slice(prefix.length), teraToOps(Number(v))]));
     return {
       tenantId,
@@ -86,6 +104,7 @@ export function createBooks({ redis, keys, accounting, registry }: { redis: Redi
       h100eActive: num('h100e_active'),
       heldJobs: held.map((j) => ({ jobId: j.jobKey, h100e: j.h100e, operations: teraToOps(j.teraOps) })),
       topJobs: top.map((j) => ({ jobId: j.jobKey, operations: teraToOps(j.teraOps) })),
+      ...(conflicts ? { conflicts } : {}),
     };
   }
 

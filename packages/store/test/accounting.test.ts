@@ -265,6 +265,45 @@ describe.each(backends)('on $name', ({ start }) => {
       expect(t.ops).toBe(2 * tera(MIN) + 2 * tera(10 * MIN));
     });
 
+    it('adds the disputed excess of a pre-covered slice\'s later higher-rate report, and none for a lower-rate one', async () => {
+      // A client pre-covers each minute with a cheap report (64 GPUs at 1 %), then the real one (512 at 40 %) arrives.
+      const cheap = (64 * 989.4 * 0.01) / 1000 + 1e-7;
+      const slice = { jobKey: 'c/pre', node: 'gn-1', measured: true };
+      const minute = (m: number, over: Partial<UsageRecord> = {}) => record({ offset: String(m), ...slice, startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN, ...over });
+      await store.accounting.applyBatch([minute(0, { teraOpsPerMs: cheap, milliGpus: 64_000 }), minute(0)]);
+      await store.accounting.applyBatch([minute(1, { teraOpsPerMs: cheap, milliGpus: 64_000 })]);
+      const [r] = await store.accounting.applyBatch([minute(1)]);
+      expect(r!.conflicts).toHaveLength(1);
+      const excess = tera(MIN, rate) - tera(MIN, cheap);
+      let t = await store.accounting.tenantTotals('tenant-a');
+      expect(t.ops).toBe(2 * tera(MIN, cheap));
+      expect([t.disputed_tera, t.disputed_ctl_tera, t.disputed_ctl1_tera]).toEqual([2 * excess, 2 * excess, 2 * excess]);
+      // Minute 2 the other way round: the later report is the cheaper one, a conflict that disputes nothing.
+      await store.accounting.applyBatch([minute(2)]);
+      const [low] = await store.accounting.applyBatch([minute(2, { teraOpsPerMs: cheap, milliGpus: 64_000 })]);
+      expect(low!.conflicts).toHaveLength(1);
+      t = await store.accounting.tenantTotals('tenant-a');
+      expect(t.conflicts).toBe(3);
+      expect(t.disputed_tera).toBe(2 * excess);
+      // An allocation pre-covered at a lower rate on uncontrolled hardware: disputed under `all` only.
+      const ra = (8 * 989.4 * 0.4) / 1000 + 3e-7;
+      const alloc = (rateOf: number) => record({ offset: `a${rateOf}`, jobKey: 'c/alloc', node: 'gn-2', teraOpsPerMs: rateOf, milliGpus: 8000, startMs: T0, endMs: T0 + 10 * MIN, controlledTier1: false, controlled: false, country: 'SG', tier: 2 });
+      await store.accounting.applyBatch([alloc(ra / 10)]);
+      await store.accounting.applyBatch([alloc(ra)]);
+      t = await store.accounting.tenantTotals('tenant-a');
+      const allocExcess = tera(10 * MIN, ra) - tera(10 * MIN, ra / 10);
+      expect([t.disputed_tera, t.disputed_ctl_tera, t.disputed_ctl1_tera]).toEqual([2 * excess + allocExcess, 2 * excess, 2 * excess]);
+      // The tenant's snapshot carries them as operations, with the conflict count, GPU-seconds and the latest records.
+      const books = await store.books.tenantBooks('tenant-a');
+      expect(books.conflicts?.count).toBe(4);
+      expect(books.conflicts?.gpuSeconds).toBe((2 * 512_000 * MIN + 64_000 * MIN + 8000 * 10 * MIN) / 1e6);
+      expect(books.conflicts?.disputed).toEqual({ all: (2 * excess + allocExcess) * 1e12, controlled: 2 * excess * 1e12, controlledTier1: 2 * excess * 1e12 });
+      expect(books.conflicts?.latest.map((c) => c.jobId)).toContain('c/pre');
+      // A tenant without conflicts has none on its snapshot.
+      await store.accounting.applyBatch([record({ offset: 'b', tenantId: 'tenant-b' })]);
+      expect((await store.books.tenantBooks('tenant-b')).conflicts).toBeUndefined();
+    });
+
     it('reads a latest measured report stored as start,end,rate (the first apply-usage-12 text) and still detects a conflict with it', async () => {
       const slice = { jobKey: 'c/7', node: 'gn-1', measured: true };
       const minute = (m: number, over: Partial<UsageRecord> = {}) => record({ offset: String(m), ...slice, startMs: T0 + m * MIN, endMs: T0 + (m + 1) * MIN, ...over });

@@ -72,6 +72,7 @@ async function subjectsToEvaluate(results: TenantApplyResult[], ctx: EvaluationC
       trailing365dOperations: teraToOps(t.trailing365dTeraOps),
       trailing24hOperations: teraToOps(t.trailing24hTeraOps),
       h100eActive: t.h100eActive,
+      conflicts: r.conflicts.length,
     };
     if (tenantMayAlert(totals, tenantRisk(record ?? undefined, pack), pack)) tenants.push(r.tenantId);
     // A group is evaluated whenever any member changes, whatever hardware that member used.

@@ -298,7 +298,7 @@ export function buildStrategies(ids: readonly StrategyId[], endMs: number, days:
             }
             return { events: out2, decoys };
           },
-          note: 'the books keep the first report of a slice: the real report is a recorded conflict (per tenant and `flopwatch_ingest_conflicts_total`), and no rule reads conflicts',
+          note: 'the books keep the first report of a slice: the real report is a recorded conflict, and its disputed excess is what `disputed-usage` reads',
         });
         break;
       }
