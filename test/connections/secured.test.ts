@@ -513,8 +513,12 @@ for (const svc of otherServices) {
       }
       const output = proc.lines.join('\n');
       // Redis closes after Kafka, both after what uses them.
-      const closed = proc.lines.filter((l) => l.includes('"msg":"closed"')).map((l) => (JSON.parse(l) as { step: string }).step);
-      expect(closed.slice(-2)).toEqual(['kafka', 'redis']);
+      // By each line's time: the last lines of an exiting process may reach the pipe out of order.
+      const closed = proc.lines.filter((l) => l.includes('"msg":"closed"')).map((l) => JSON.parse(l) as { step: string; time: string });
+      const at = (step: string) => Date.parse(closed.find((c) => c.step === step)?.time ?? 'NaN');
+      expect(closed.map((c) => c.step)).toEqual(expect.arrayContaining(['kafka', 'redis']));
+      for (const c of closed) expect(at('redis'), `redis closed before ${c.step}`).toBeGreaterThanOrEqual(Date.parse(c.time));
+      expect(at('kafka')).toBeLessThanOrEqual(at('redis'));
       for (const secret of ['alice-Pa55word', REDIS_PASSWORD]) expect(output).not.toContain(secret);
     });
 

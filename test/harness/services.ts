@@ -30,9 +30,27 @@ export function spawnService(name: ServiceName, env: Record<string, string>): Se
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
-  const collect = (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Whole lines only: a chunk may end in the middle of one (kept until the rest arrives).
+  const collector = () => {
+    let partial = '';
+    return {
+      data: (chunk: Buffer) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop()!;
+        lines.push(...parts.filter(Boolean));
+      },
+      end: () => {
+        if (partial) lines.push(partial);
+        partial = '';
+      },
+    };
+  };
+  for (const stream of [child.stdout!, child.stderr!]) {
+    const c = collector();
+    stream.on('data', c.data);
+    stream.on('end', c.end);
+  }
+  // 'close', not 'exit': it comes once the output pipes are drained, so `lines` then holds the last line.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, lines, exited };
 }

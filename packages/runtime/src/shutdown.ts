@@ -85,6 +85,31 @@ export interface SignalHandlerOptions {
 }
 
 /**
+ * Exits once the log lines written so far have left the process. pino writes asynchronously; a bare
+ * exit would lose the last lines, or write them before a write still in flight (the "closed" and
+ * "stopped" lines an operator looks for). Waits at most a second.
+ */
+function exitAfterFlush(log: Logger, target: { exit(code: number): void }, code: number): void {
+  let done = false;
+  const exit = () => {
+    if (done) return;
+    done = true;
+    target.exit(code);
+  };
+  const timer = setTimeout(exit, 1_000);
+  timer.unref?.();
+  try {
+    log.flush(() => {
+      clearTimeout(timer);
+      exit();
+    });
+  } catch {
+    clearTimeout(timer);
+    exit();
+  }
+}
+
+/**
  * SIGTERM/SIGINT run the shutdown, then exit 0 (1 if a step failed or the timeout hit); a second
  * signal exits 1 at once. For main.ts only. Returns a function that removes the handlers.
  */
@@ -102,7 +127,7 @@ export function installSignalHandlers(shutdown: Shutdown, options: SignalHandler
         return;
       }
       received = signal;
-      void shutdown.run(signal).then((r) => target.exit(r.ok ? 0 : 1));
+      void shutdown.run(signal).then((r) => exitAfterFlush(log, target, r.ok ? 0 : 1));
     };
     target.on(signal, handler);
     return { signal, handler };
@@ -146,9 +171,9 @@ export function installCrashHandlers(shutdown: Shutdown, options: CrashHandlerOp
     void shutdown.run(kind).then(
       (r) => {
         log.fatal({ ok: r.ok, failed: r.failed, timedOut: r.timedOut }, 'stopped after a crash; exiting 1');
-        target.exit(1);
+        exitAfterFlush(log, target, 1);
       },
-      () => target.exit(1),
+      () => exitAfterFlush(log, target, 1),
     );
   };
   const onException = handle('uncaughtException');
