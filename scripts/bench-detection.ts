@@ -15,7 +15,7 @@ import { createKafkaClient, createProducer, deleteTopics } from '@flopwatch/kafk
 import { ensureInfra } from '@flopwatch/local';
 import { DEFAULT_POLICY_PATH, loadPolicyPack } from '@flopwatch/policy';
 import { createStore, purgePrefix } from '@flopwatch/store';
-import { startInProcessIngest } from '@flopwatch/ingest/in-process';
+import { behaviourDefaults, startInProcessIngest } from '@flopwatch/ingest/in-process';
 import { benchPack, buildHonest, buildStrategies, formatDetectionTables, HOUR_MS, readPodList, requirePodList, runDetectionBench, storeRegistrar, STRATEGY_IDS, type StrategyId } from '@flopwatch/simulator';
 
 const { values: args } = parseArgs({
@@ -48,7 +48,8 @@ const store = createStore({
 });
 const admin = createKafkaClient({ brokers: infra.kafkaBrokers, clientId: `${run}-admin`, logger: log });
 // The ingest creates its topics (the dead-letter topic sized for its sources).
-const ingest = await startInProcessIngest({ brokers: infra.kafkaBrokers, store, pack, log, topics, groupId: `${run}-ingest` });
+// The behavioural-link analysis at the ingest's default settings, every 2 s of wall time (the bench compresses event time).
+const ingest = await startInProcessIngest({ brokers: infra.kafkaBrokers, store, pack, log, topics, groupId: `${run}-ingest`, behaviour: behaviourDefaults(2_000) });
 const producer = createProducer(ingest.kafka, { idempotent: true, log });
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';

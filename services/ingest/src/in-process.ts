@@ -4,7 +4,8 @@ import { Registry } from 'prom-client';
 import { createKafkaClient, waitForDrain, type KafkaClient } from '@flopwatch/kafka';
 import type { PolicyPack } from '@flopwatch/policy';
 import type { Store } from '@flopwatch/store';
-import { createIngest, type Ingest } from './app.js';
+import { createIngest, type Ingest, type IngestDeps } from './app.js';
+import { ingestConfigSchema } from './config.js';
 
 export interface InProcessIngestOptions {
   brokers: string[];
@@ -14,6 +15,22 @@ export interface InProcessIngestOptions {
   topics: { telemetry: string; dlq: string; partitions: number };
   groupId: string;
   clientId?: string;
+  /** The behavioural-link analysis (behaviour.ts), as the ingest's main runs it; absent: not run. */
+  behaviour?: IngestDeps['behaviour'];
+}
+
+/** The ingest's default behavioural-link settings (its config schema's defaults), with the caller's interval. */
+export function behaviourDefaults(intervalMs: number): NonNullable<IngestDeps['behaviour']> {
+  const s = ingestConfigSchema.shape;
+  return {
+    intervalMs,
+    windowMinutes: s.BEHAVIOUR_WINDOW_MINUTES.parse(undefined),
+    minMatches: s.BEHAVIOUR_MIN_MATCHES.parse(undefined),
+    maxPValue: s.BEHAVIOUR_MAX_P_VALUE.parse(undefined),
+    minHandoffs: s.BEHAVIOUR_MIN_HANDOFFS.parse(undefined),
+    lookbackDays: s.BEHAVIOUR_LOOKBACK_DAYS.parse(undefined),
+    suspectedMaxSeverity: s.BEHAVIOUR_SUSPECTED_MAX_SEVERITY.parse(undefined),
+  };
 }
 
 export interface InProcessIngest {
@@ -37,6 +54,7 @@ export async function startInProcessIngest(opts: InProcessIngestOptions): Promis
     topics: { telemetry: opts.topics.telemetry, slurm: null, dlq: opts.topics.dlq, partitions: opts.topics.partitions },
     groupId: opts.groupId,
     maxMessageBytes: 1024 * 1024,
+    ...(opts.behaviour ? { behaviour: opts.behaviour } : {}),
   });
   await ingest.start();
   return {

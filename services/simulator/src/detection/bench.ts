@@ -194,8 +194,13 @@ export function buildStrategies(ids: readonly StrategyId[], endMs: number, days:
         const tag = handoff ? 'ckpt' : 'cosched';
         const accounts = Array.from({ length: n }, (_, i) => `ev-${tag}-${pad(i + 1)}`);
         const hq = ['AE', 'SG', 'MY', 'IN', 'BR', 'MX'];
-        const jobs = splitRun(id, accounts, at(5), at(5 + d), handoff ? 'own' : 'none');
-        // Co-scheduled on one cluster: the same hours, the same GPU counts.
+        const planned = splitRun(id, accounts, at(5), at(5 + d), handoff ? 'own' : 'none');
+        // Co-scheduled on one cluster: the same hours, the same GPU counts. A run of weeks is not one
+        // scheduler job: it restarts from its checkpoint within the cluster's walltime limit, here every
+        // day, so the accounts' jobs start and end together again and again.
+        const jobs = handoff ? planned : planned.flatMap((j) => Array.from({ length: Math.ceil((j.endMs - j.startMs) / DAY_MS) }, (_, k) => ({
+          ...j, jobId: `${j.jobId}-r${k + 1}`, startMs: j.startMs + k * DAY_MS, endMs: Math.min(j.endMs, j.startMs + (k + 1) * DAY_MS),
+        })));
         for (const j of jobs) j.cluster = CLUSTERS.usEast;
         out.push({
           id,
