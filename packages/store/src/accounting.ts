@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import type { ConflictEvidence } from '@flopwatch/contracts';
 import type { Keys } from './keys.js';
 import { countedTeraOps } from './units.js';
 import type { RedisClient } from './redis.js';
@@ -65,22 +66,11 @@ export interface ConflictRecord {
 }
 
 /** A conflict as kept per tenant (evidence on the tenant's case and in the usage API). */
-export interface StoredConflict {
-  eventId: string | null;
-  source: string | null;
+export type StoredConflict = Omit<ConflictEvidence, 'jobId'> & {
   jobKey: string;
-  node: string | null;
-  startMs: number;
-  endMs: number;
-  /** Both reports' kind: measured (true) or allocated (false). */
-  measured: boolean;
-  /** GPU-seconds of the report that overlapped time counted at the other rate. */
-  overlapGpuSeconds: number;
-  countedTeraOpsPerMs: number;
-  reportedTeraOpsPerMs: number;
   /** reported / counted − 1 (null when the counted rate is 0). */
   rateDifference: number | null;
-}
+};
 
 /** Measured and allocated GPU-µs newly known (each once per slice-time), for a cluster or a job. */
 export interface Coverage {
